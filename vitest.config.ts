@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects, one per kind of dependency: unit (none), integration (a real Redis),
+// e2e (a real Kubernetes control plane from test/cluster).
+export default defineConfig({
+  test: {
+    reporters: process.env.CI ? ['verbose'] : ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
