@@ -1,0 +1,61 @@
+/**
+ * The server commands: `start` (dispatcher and executor in one process, the embedded default),
+ * `dispatcher` and `executor`.
+ */
+import type { Config } from '../../core/config.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { buildDispatcher, type Dispatcher } from '../../dispatcher/server.js';
+import { startExecutor, type Executor } from '../../executor/executor.js';
+import { ensureToken } from '../api-token.js';
+import { startPrivateRedis } from '../private-redis.js';
+import { createRuntime } from '../runtime-choice.js';
+import { onShutdown } from '../shutdown.js';
+
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+async function listen(dispatcher: Dispatcher, config: Config): Promise<string> {
+  return dispatcher.app.listen({ host: config.host, port: config.port });
+}
+
+async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<Executor> {
+  return startExecutor({ ...config, redisUrl }, createRuntime(config, env, logger), logger);
+}
+
+export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
+  const logger = createLogger(config.logLevel, 'kube-worker');
+  const closers: Array<() => Promise<void>> = [];
+  let redisUrl = config.redisUrl;
+  if (!redisUrl) {
+    const redis = await startPrivateRedis(config.stateDir);
+    redisUrl = redis.url;
+    closers.push(redis.stop);
+    logger.info({ dir: config.stateDir }, `private Redis started on ${redis.url} (AOF under ${config.stateDir}/redis)`);
+  }
+  let tokens = config.apiTokens;
+  if (tokens.length === 0) {
+    const saved = await ensureToken(config.stateDir);
+    tokens = [saved.token];
+    if (saved.created) process.stdout.write(`\nAPI token (shown once, saved to ${saved.file} for the CLI):\n  ${saved.token}\n\n`);
+    else logger.info(`using the API token saved in ${saved.file}`);
+  }
+  const executor = await runExecutor(config, redisUrl, logger, env);
+  const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger);
+  // Stop intake first, then let the executor finish or stop what runs, then the private Redis.
+  closers.unshift(() => dispatcher.close(), () => executor.close());
+  onShutdown(logger, closers);
+  const address = await listen(dispatcher, config);
+  logger.info(`kube-worker is ready on ${address} — try: npx kube-worker submit 'echo hello' --wait`);
+}
+
+export async function dispatcher(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel, 'kube-worker-dispatcher');
+  const server = await buildDispatcher({ ...config, redisUrl: config.redisUrl ?? DEFAULT_REDIS }, logger);
+  onShutdown(logger, [() => server.close()]);
+  await listen(server, config);
+}
+
+export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
+  const logger = createLogger(config.logLevel, 'kube-worker-executor');
+  const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env);
+  onShutdown(logger, [() => running.close()]);
+}

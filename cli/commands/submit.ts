@@ -1,0 +1,75 @@
+/**
+ * `kube-worker submit <script|file> [options]`: sends an operation; with --wait follows its log live
+ * and exits with its exit code.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { OperationRequest, ScriptSyntax } from '../../core/contract/operation.js';
+import type { LogLine } from '../../core/contract/status.js';
+import type { Config } from '../../core/config.js';
+import { connectClient, processExitCode } from './client.js';
+
+export interface SubmitOptions {
+  syntax?: string;
+  pool?: string;
+  image?: string;
+  var: string[];
+  secret: string[];
+  file: string[];
+  timeout?: string;
+  ticket?: string;
+  wait: boolean;
+}
+
+const SYNTAX_BY_EXTENSION: Record<string, ScriptSyntax> = { '.sh': 'bash', '.bash': 'bash', '.py': 'python', '.ps1': 'powershell' };
+const SYNTAXES: readonly ScriptSyntax[] = ['bash', 'sh', 'python', 'powershell'];
+
+function pairs(values: string[], flag: string, sensitive: boolean): Record<string, { value: string; sensitive: boolean }> {
+  const result: Record<string, { value: string; sensitive: boolean }> = {};
+  for (const pair of values) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`${flag} takes NAME=VALUE, not "${pair}"`);
+    result[pair.slice(0, at)] = { value: pair.slice(at + 1), sensitive };
+  }
+  return result;
+}
+
+export function buildRequest(script: string, options: SubmitOptions): OperationRequest {
+  const isFile = existsSync(script);
+  const syntax = (options.syntax ?? (isFile ? SYNTAX_BY_EXTENSION[path.extname(script)] : undefined) ?? 'bash') as ScriptSyntax;
+  if (!SYNTAXES.includes(syntax)) throw new Error(`--syntax must be one of ${SYNTAXES.join(', ')}, not "${syntax}"`);
+  const timeout = options.timeout === undefined ? undefined : Number(options.timeout);
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1)) throw new Error(`--timeout takes whole seconds, not "${options.timeout}"`);
+  const variables = { ...pairs(options.var, '--var', false), ...pairs(options.secret, '--secret', true) };
+  return {
+    pool: options.pool ?? 'default',
+    ...(options.ticket ? { ticket: options.ticket } : {}),
+    script: { syntax, body: isFile ? readFileSync(script, 'utf8') : script },
+    ...(Object.keys(variables).length > 0 ? { variables } : {}),
+    ...(options.file.length > 0
+      ? { files: options.file.map((file) => ({ name: path.basename(file), content: readFileSync(file).toString('base64') })) }
+      : {}),
+    ...(options.image ? { container: { image: options.image } } : {}),
+    ...(timeout ? { timeoutSeconds: timeout } : {}),
+  };
+}
+
+function print(line: LogLine): void {
+  if (line.stream === 'stdout') process.stdout.write(`${line.text}\n`);
+  else if (line.stream === 'stderr') process.stderr.write(`${line.text}\n`);
+  else process.stderr.write(`» ${line.text}\n`);
+}
+
+export async function submit(config: Config, script: string, options: SubmitOptions): Promise<number> {
+  const client = await connectClient(config);
+  const accepted = await client.submit(buildRequest(script, options));
+  if (!options.wait) {
+    process.stdout.write(`${accepted.ticket}\n`);
+    return 0;
+  }
+  process.stderr.write(`» ${accepted.ticket} ${accepted.state}\n`);
+  const end = await client.follow(accepted.ticket, print);
+  const exitCode = end.exitCode ?? 1;
+  process.stderr.write(`» ${end.ticket} ${end.state}${end.exitCode === undefined ? '' : ` (exit code ${end.exitCode})`}${end.failure ? `: ${end.failure.message}` : ''}\n`);
+  return processExitCode(exitCode);
+}

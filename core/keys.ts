@@ -1,0 +1,41 @@
+/**
+ * Every Redis key kube-worker writes, under one prefix. BullMQ's own keys live under the same
+ * prefix (`<prefix>:<pool>:…`); ours use `<prefix>:op:…` and `<prefix>:mutex:…`, which no pool
+ * name can produce because pool names are lowercase and `op`/`mutex` are reserved below.
+ *
+ *   <prefix>:op:<ticket>            hash    state, pool, body hash, timings, result
+ *   <prefix>:op:<ticket>:payload    string  the full request (script, files, variables) until it ends
+ *   <prefix>:op:<ticket>:log        stream  log lines, entry id "<seq>-0"
+ *   <prefix>:mutex:<name>:writer    string  holder of the exclusive lock, with a lease (PX)
+ *   <prefix>:mutex:<name>:readers   zset    holders of the shared lock, scored by lease expiry
+ *   <prefix>:mutex:<name>:waiting   string  a writer is waiting: new readers hold back
+ *   <prefix>:cancel                 channel tickets whose cancellation was asked for
+ *   <prefix>:executors              zset    executor ids scored by last heartbeat (ms)
+ */
+export const RESERVED_POOL_NAMES: ReadonlySet<string> = new Set(['op', 'mutex', 'cancel', 'executors']);
+
+export interface Keys {
+  readonly prefix: string;
+  operation(ticket: string): string;
+  payload(ticket: string): string;
+  log(ticket: string): string;
+  mutex(name: string): { writer: string; readers: string; waiting: string };
+  readonly cancelChannel: string;
+  readonly executors: string;
+}
+
+export function keys(prefix: string): Keys {
+  return {
+    prefix,
+    operation: (ticket) => `${prefix}:op:${ticket}`,
+    payload: (ticket) => `${prefix}:op:${ticket}:payload`,
+    log: (ticket) => `${prefix}:op:${ticket}:log`,
+    mutex: (name) => ({
+      writer: `${prefix}:mutex:${name}:writer`,
+      readers: `${prefix}:mutex:${name}:readers`,
+      waiting: `${prefix}:mutex:${name}:waiting`,
+    }),
+    cancelChannel: `${prefix}:cancel`,
+    executors: `${prefix}:executors`,
+  };
+}

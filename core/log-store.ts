@@ -1,0 +1,130 @@
+/**
+ * Log lines of an operation: one Redis Stream per ticket whose entry ids are "<seq>-0", so the
+ * sequence number is the stream id itself — strictly increasing from 1, readable from any point with
+ * XRANGE, and resumable after a restart by reading the last id.
+ *
+ * Entry fields: s = stream (o stdout, e stderr, y system), t = text, a = time (ms since epoch).
+ */
+import type { Redis } from 'ioredis';
+import type { LogLine, LogStream } from './contract/status.js';
+import type { Keys } from './keys.js';
+
+const STREAM_CODE: Record<LogStream, string> = { stdout: 'o', stderr: 'e', system: 'y' };
+const CODE_STREAM: Record<string, LogStream> = { o: 'stdout', e: 'stderr', y: 'system' };
+
+type StreamEntry = [id: string, fields: string[]];
+
+function toLine([id, fields]: StreamEntry): LogLine {
+  const value: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
+  return {
+    seq: Number.parseInt(id, 10),
+    at: new Date(Number(value.a)).toISOString(),
+    stream: CODE_STREAM[value.s ?? 'y'] ?? 'system',
+    text: value.t ?? '',
+  };
+}
+
+export class LogStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Lines with a sequence number above `afterSequence`, at most `limit` of them. */
+  async read(ticket: string, afterSequence: number, limit: number): Promise<LogLine[]> {
+    const entries = (await this.redis.xrange(this.keys.log(ticket), `${afterSequence + 1}-0`, '+', 'COUNT', limit)) as StreamEntry[];
+    return entries.map(toLine);
+  }
+
+  /**
+   * Waits up to `blockMs` for lines after `afterSequence`. Blocks its connection: give it one of its
+   * own (a follower's), never the shared command connection.
+   */
+  async waitFor(blocking: Redis, ticket: string, afterSequence: number, limit: number, blockMs: number): Promise<LogLine[]> {
+    const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.keys.log(ticket), `${afterSequence}-0`)) as
+      | [string, StreamEntry[]][]
+      | null;
+    return reply?.[0]?.[1].map(toLine) ?? [];
+  }
+
+  /** The last sequence number written, 0 when there is none. */
+  async lastSequence(ticket: string): Promise<number> {
+    const last = (await this.redis.xrevrange(this.keys.log(ticket), '+', '-', 'COUNT', 1)) as StreamEntry[];
+    return last[0] ? Number.parseInt(last[0][0], 10) : 0;
+  }
+
+  /** A writer that continues after the last line already stored (e.g. after a restart). */
+  async openWriter(ticket: string, maxLines: number): Promise<LogWriter> {
+    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), maxLines);
+  }
+}
+
+/**
+ * Appends lines in order. Lines written in the same tick go out in one pipeline; `flush()` waits
+ * until everything appended so far is stored. Beyond `maxLines` lines are counted, not stored, and
+ * `close()` writes one line saying how many were dropped.
+ */
+export class LogWriter {
+  private pending: string[][] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private dropped = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private seq: number,
+    private readonly maxLines: number,
+  ) {}
+
+  get lastSequence(): number {
+    return this.seq;
+  }
+
+  append(stream: LogStream, text: string, at = Date.now()): void {
+    if (this.seq >= this.maxLines) {
+      this.dropped += 1;
+      return;
+    }
+    this.push(stream, text, at);
+  }
+
+  private push(stream: LogStream, text: string, at: number): void {
+    this.seq += 1;
+    this.pending.push([`${this.seq}-0`, 's', STREAM_CODE[stream], 't', text, 'a', String(at)]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /** Resolves when every line appended so far is in Redis; rejects if a write failed. */
+  flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0) {
+      this.flushing = this.flushing.then(async () => {
+        const pipeline = this.redis.pipeline();
+        for (const [id, ...fields] of batch) pipeline.xadd(this.key, id!, ...fields);
+        const results = (await pipeline.exec()) ?? [];
+        const error = results.find(([err]) => err)?.[0];
+        if (error) this.failure ??= error;
+      });
+    }
+    return this.flushing.then(() => {
+      if (this.failure) throw this.failure;
+    });
+  }
+
+  /** Writes the "dropped" line if any were, then flushes. */
+  async close(): Promise<void> {
+    if (this.dropped > 0) {
+      this.push('system', `${this.dropped} log lines dropped: the limit is ${this.maxLines} lines per operation`, Date.now());
+      this.dropped = 0;
+    }
+    await this.flush();
+  }
+}

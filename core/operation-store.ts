@@ -1,0 +1,243 @@
+/**
+ * The record of each operation in Redis: its state, timings and result, and (until it ends) its full
+ * request. Every transition is one Lua script, so that submit, claim, cancel and finish never race:
+ * whichever comes first wins and the others see its outcome.
+ *
+ *   state  queued → pending (an executor took it) → running (the script started) → succeeded | failed | cancelled
+ */
+import type { Redis } from 'ioredis';
+import type { Failure, OperationState, OutputVariables } from './contract/status.js';
+import { EXIT_CODES } from './contract/status.js';
+import type { Keys } from './keys.js';
+
+export interface OperationRecord {
+  ticket: string;
+  pool: string;
+  taskId?: string;
+  state: OperationState;
+  bodyHash: string;
+  queuedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  failure?: Failure;
+  outputVariables?: OutputVariables;
+  cancelRequested: boolean;
+  executor?: string;
+}
+
+export interface OperationResult {
+  state: 'succeeded' | 'failed' | 'cancelled';
+  exitCode: number;
+  failure?: Failure;
+  outputVariables?: OutputVariables;
+}
+
+export type CreateOutcome = { created: true } | { created: false; state: OperationState; bodyHash: string };
+
+export type ClaimOutcome =
+  | { kind: 'missing' }
+  | { kind: 'terminal'; state: OperationState }
+  /** First delivery: the executor owns it now. */
+  | { kind: 'claimed'; payload: string; cancelRequested: boolean }
+  /** Delivered again after the executor that had it went silent. */
+  | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string };
+
+export type CancelOutcome = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
+
+export type ReleaseOutcome = 'released' | 'missing' | 'not-finished';
+
+const TERMINAL_LUA = `local function terminal(s) return s == 'succeeded' or s == 'failed' or s == 'cancelled' end`;
+
+/** Appends a system line with the next sequence number (the log store's id scheme). */
+const APPEND_SYSTEM_LINE_LUA = `
+local function appendSystemLine(logKey, text, at)
+  local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
+  local seq = 1
+  if last[1] then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
+  redis.call('XADD', logKey, seq .. '-0', 's', 'y', 't', text, 'a', at)
+end`;
+
+const SCRIPTS = {
+  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload. */
+  kwCreate: {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local current = redis.call('HMGET', KEYS[1], 'state', 'hash')
+  return {'exists', current[1], current[2]}
+end
+redis.call('HSET', KEYS[1], 'state', 'queued', 'hash', ARGV[1], 'pool', ARGV[2], 'queuedAt', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'taskId', ARGV[3]) end
+redis.call('SET', KEYS[2], ARGV[5])
+return {'created'}`,
+  },
+  /** KEYS: op, payload. ARGV: executor id, now(ms). */
+  kwClaim: {
+    numberOfKeys: 2,
+    lua: `${TERMINAL_LUA}
+local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor')
+local state = current[1]
+if not state then return {'missing'} end
+if terminal(state) then return {'terminal', state} end
+local payload = redis.call('GET', KEYS[2]) or ''
+local cancel = current[2] or ''
+if state == 'queued' then
+  redis.call('HSET', KEYS[1], 'state', 'pending', 'executor', ARGV[1], 'claimedAt', ARGV[2])
+  return {'claimed', payload, cancel}
+end
+redis.call('HSET', KEYS[1], 'executor', ARGV[1])
+return {'reclaimed', payload, cancel, state, current[3] or ''}`,
+  },
+  /** KEYS: op. ARGV: now(ms). Only a pending operation starts running. */
+  kwMarkRunning: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
+return 1`,
+  },
+  /** KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s). */
+  kwFinish: {
+    numberOfKeys: 3,
+    lua: `${TERMINAL_LUA}
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or terminal(state) then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'exitCode', ARGV[2], 'finishedAt', ARGV[5])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'failure', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'outputs', ARGV[4]) end
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+return 1`,
+  },
+  /** KEYS: op, payload, log. ARGV: now(ms), retention(s), exit code, failure json. */
+  kwCancel: {
+    numberOfKeys: 3,
+    lua: `${TERMINAL_LUA}${APPEND_SYSTEM_LINE_LUA}
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if terminal(state) then return {'finished', state} end
+if state == 'queued' then
+  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'cancel', '1', 'exitCode', ARGV[3], 'failure', ARGV[4], 'finishedAt', ARGV[1])
+  appendSystemLine(KEYS[3], 'Cancelled before it started', ARGV[1])
+  redis.call('DEL', KEYS[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+  return {'finished', 'cancelled'}
+end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return {'signalled', state}`,
+  },
+  /** KEYS: op, payload, log. */
+  kwRelease: {
+    numberOfKeys: 3,
+    lua: `${TERMINAL_LUA}
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'missing' end
+if not terminal(state) then return 'not-finished' end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 'released'`,
+  },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+const toNumber = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
+
+export class OperationStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(redis: Redis, private readonly keys: Keys) {
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, script);
+    }
+    this.redis = redis as ScriptedRedis;
+  }
+
+  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; now: number }): Promise<CreateOutcome> {
+    const reply = (await this.redis.kwCreate(
+      this.keys.operation(ticket), this.keys.payload(ticket),
+      fields.bodyHash, fields.pool, fields.taskId ?? '', fields.now, fields.payload,
+    )) as string[];
+    if (reply[0] === 'created') return { created: true };
+    return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '' };
+  }
+
+  async get(ticket: string): Promise<OperationRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.operation(ticket));
+    if (!hash.state) return undefined;
+    return {
+      ticket,
+      pool: hash.pool ?? '',
+      taskId: hash.taskId,
+      state: hash.state as OperationState,
+      bodyHash: hash.hash ?? '',
+      queuedAt: Number(hash.queuedAt),
+      startedAt: toNumber(hash.startedAt),
+      finishedAt: toNumber(hash.finishedAt),
+      exitCode: toNumber(hash.exitCode),
+      failure: hash.failure ? (JSON.parse(hash.failure) as Failure) : undefined,
+      outputVariables: hash.outputs ? (JSON.parse(hash.outputs) as OutputVariables) : undefined,
+      cancelRequested: hash.cancel === '1',
+      executor: hash.executor,
+    };
+  }
+
+  async state(ticket: string): Promise<OperationState | undefined> {
+    return ((await this.redis.hget(this.keys.operation(ticket), 'state')) ?? undefined) as OperationState | undefined;
+  }
+
+  async claim(ticket: string, executorId: string, now = Date.now()): Promise<ClaimOutcome> {
+    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now)) as string[];
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'terminal':
+        return { kind: 'terminal', state: reply[1] as OperationState };
+      case 'claimed':
+        return { kind: 'claimed', payload: reply[1] ?? '', cancelRequested: reply[2] === '1' };
+      default:
+        return {
+          kind: 'reclaimed',
+          payload: reply[1] ?? '',
+          cancelRequested: reply[2] === '1',
+          previousState: reply[3] as OperationState,
+          previousExecutor: reply[4] ?? '',
+        };
+    }
+  }
+
+  async markRunning(ticket: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now)) === 1;
+  }
+
+  /** Records the outcome once; false when the operation had already ended or is gone. */
+  async finish(ticket: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<boolean> {
+    const reply = await this.redis.kwFinish(
+      this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
+      result.state, result.exitCode,
+      result.failure ? JSON.stringify(result.failure) : '',
+      result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
+      now, retentionSeconds,
+    );
+    return reply === 1;
+  }
+
+  /** A queued operation is cancelled at once; a started one is flagged for its executor to stop. */
+  async cancel(ticket: string, retentionSeconds: number, now = Date.now()): Promise<CancelOutcome> {
+    const failure: Failure = { reason: 'Cancelled', message: 'Cancelled before it started' };
+    const reply = (await this.redis.kwCancel(
+      this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
+      now, retentionSeconds, EXIT_CODES.cancelled, JSON.stringify(failure),
+    )) as string[];
+    if (reply[0] === 'missing') return { kind: 'missing' };
+    return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };
+  }
+
+  /** Deletes the record and logs of a finished operation. */
+  async release(ticket: string): Promise<ReleaseOutcome> {
+    return (await this.redis.kwRelease(this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket))) as ReleaseOutcome;
+  }
+}

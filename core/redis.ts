@@ -1,0 +1,12 @@
+/** Redis connections. Nothing connects at import time; callers own and close what they create. */
+import { Redis } from 'ioredis';
+
+export type { Redis };
+
+/**
+ * A connection for commands. `maxRetriesPerRequest: null` is what BullMQ requires of connections it
+ * blocks on; commands wait through a Redis restart instead of failing the operation.
+ */
+export function connectRedis(url: string, name: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+}

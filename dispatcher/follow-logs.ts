@@ -1,0 +1,74 @@
+/**
+ * Server-Sent Events for an operation's log: each line an event `log` with its sequence number as
+ * id (so Last-Event-ID resumes), then one `end` event with the outcome. Following blocks on a
+ * connection of its own, closed as soon as the client goes.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LogLine } from '../core/contract/status.js';
+import { isTerminal } from '../core/contract/status.js';
+import type { Redis } from '../core/redis.js';
+import { findOperation, type OperationsDependencies } from './operations.js';
+
+const PAGE = 1000;
+const WAIT_MS = 500;
+const KEEP_ALIVE_MS = 15_000;
+
+export async function followLogs(
+  deps: OperationsDependencies,
+  connectFollower: () => Redis,
+  request: FastifyRequest<{ Params: { ticket: string }; Querystring: { afterSequence: number; follow: boolean } }>,
+  reply: FastifyReply,
+): Promise<void> {
+  const { ticket } = request.params;
+  await findOperation(deps, ticket); // 404 before the stream starts
+  const lastEventId = Number(request.headers['last-event-id']);
+  let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : request.query.afterSequence;
+
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let closed = false;
+  const follower = request.query.follow ? connectFollower() : undefined;
+  out.on('close', () => {
+    closed = true;
+    follower?.disconnect();
+  });
+  const send = (lines: LogLine[]): void => {
+    if (lines.length === 0) return;
+    out.write(lines.map((line) => `id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(line)}\n\n`).join(''));
+    after = lines[lines.length - 1]!.seq;
+  };
+
+  try {
+    let lastWrite = Date.now();
+    while (!closed) {
+      // Read the state before the lines: once it is terminal, every line is already stored.
+      const record = await deps.store.get(ticket);
+      let page: LogLine[];
+      do {
+        page = await deps.logs.read(ticket, after, PAGE);
+        send(page);
+      } while (page.length === PAGE && !closed);
+      if (!record || isTerminal(record.state) || !follower) {
+        const end = record
+          ? { ticket, state: record.state, exitCode: record.exitCode, failure: record.failure, nextSequence: after }
+          : { ticket, state: 'released', nextSequence: after };
+        out.write(`event: end\ndata: ${JSON.stringify(end)}\n\n`);
+        break;
+      }
+      const waited = await deps.logs.waitFor(follower, ticket, after, PAGE, WAIT_MS).catch(() => [] as LogLine[]);
+      send(waited);
+      if (waited.length > 0) lastWrite = Date.now();
+      else if (Date.now() - lastWrite > KEEP_ALIVE_MS) {
+        out.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+    }
+  } catch (error) {
+    request.log.warn({ err: error, ticket }, 'log stream ended by an error');
+    if (!closed) out.write(`event: error\ndata: ${JSON.stringify({ message: 'the log stream failed; reconnect with Last-Event-ID to resume' })}\n\n`);
+  } finally {
+    follower?.disconnect();
+    out.end();
+  }
+}

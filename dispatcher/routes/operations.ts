@@ -1,0 +1,93 @@
+/** The operations API (v1): submit, status, logs, cancel, complete. Thin: each route calls a use case. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { OperationRequest, Ticket } from '../../core/contract/operation.js';
+import { Accepted, OperationStatus } from '../../core/contract/status.js';
+import type { Redis } from '../../core/redis.js';
+import { followLogs } from '../follow-logs.js';
+import { cancelOperation, readStatus, releaseOperation, submitOperation, type OperationsDependencies } from '../operations.js';
+
+const Params = Type.Object({ ticket: Ticket });
+type Params = Static<typeof Params>;
+
+const StatusQuery = Type.Object({
+  afterSequence: Type.Integer({ minimum: 0, default: 0, description: 'Return log lines after this sequence number.' }),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'At most this many log lines.' }),
+});
+type StatusQuery = Static<typeof StatusQuery>;
+
+const LogsQuery = Type.Object({
+  afterSequence: Type.Integer({ minimum: 0, default: 0 }),
+  follow: Type.Boolean({ default: false, description: 'Keep the stream open until the operation ends.' }),
+});
+type LogsQuery = Static<typeof LogsQuery>;
+
+const Problem = Type.Ref('Problem');
+const problems = { 400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 503: Problem };
+
+export interface OperationRouteOptions {
+  deps: OperationsDependencies;
+  /** A connection of its own for each log follower, which blocks on it. */
+  connectFollower(): Redis;
+}
+
+export default async function operationRoutes(app: FastifyInstance, { deps, connectFollower }: OperationRouteOptions): Promise<void> {
+  app.post<{ Body: OperationRequest }>(
+    '/api/v1/operations',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Submit an operation',
+        description: '202 when new; 200 with the current state when the same ticket is sent again with the same body; 409 when the ticket exists with a different body.',
+        body: Type.Ref('OperationRequest'),
+        response: { 200: Accepted, 202: Accepted, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { created, accepted } = await submitOperation(deps, request.body);
+      request.log.info({ ticket: accepted.ticket, pool: request.body.pool, taskId: request.body.taskId, created }, created ? 'operation accepted' : 'operation resubmitted');
+      return reply.code(created ? 202 : 200).send(accepted);
+    },
+  );
+
+  app.get<{ Params: Params; Querystring: StatusQuery }>(
+    '/api/v1/operations/:ticket',
+    { schema: { tags: ['operations'], summary: 'Status, result and log lines of an operation', params: Params, querystring: StatusQuery, response: { 200: OperationStatus, ...problems } } },
+    async (request) => readStatus(deps, request.params.ticket, request.query.afterSequence, request.query.limit),
+  );
+
+  app.get<{ Params: Params; Querystring: LogsQuery }>(
+    '/api/v1/operations/:ticket/logs',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Log lines as Server-Sent Events',
+        description: 'Each line is an event `log` whose id is its sequence number (Last-Event-ID resumes); a final event `end` carries the state, exit code and failure.',
+        params: Params,
+        querystring: LogsQuery,
+        produces: ['text/event-stream'],
+      },
+    },
+    async (request, reply) => followLogs(deps, connectFollower, request, reply),
+  );
+
+  app.post<{ Params: Params }>(
+    '/api/v1/operations/:ticket/cancel',
+    { schema: { tags: ['operations'], summary: 'Cancel an operation', description: 'A queued operation never starts; a running one is stopped. The state becomes cancelled.', params: Params, response: { 202: Accepted, ...problems } } },
+    async (request, reply) => {
+      const accepted = await cancelOperation(deps, request.params.ticket);
+      request.log.info({ ticket: accepted.ticket, state: accepted.state }, 'cancel requested');
+      return reply.code(202).send(accepted);
+    },
+  );
+
+  app.delete<{ Params: Params }>(
+    '/api/v1/operations/:ticket',
+    { schema: { tags: ['operations'], summary: 'Complete: release the logs and result of a finished operation', params: Params, response: { 204: Type.Null(), ...problems } } },
+    async (request, reply) => {
+      await releaseOperation(deps, request.params.ticket);
+      request.log.info({ ticket: request.params.ticket }, 'operation released');
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,83 @@
+/**
+ * The dispatcher: a stateless fastify server. Everything it knows lives in Redis, so any replica
+ * answers for any ticket. Each concern is a plugin; the API's bearer auth is scoped to `/api`.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { OperationRequest } from '../core/contract/operation.js';
+import { Problem } from '../core/contract/problem.js';
+import type { Config } from '../core/config.js';
+import { ExecutorRegistry } from '../core/executor-registry.js';
+import { keys as redisKeys } from '../core/keys.js';
+import type { Logger } from '../core/logger.js';
+import { LogStore } from '../core/log-store.js';
+import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
+import { OperationStore } from '../core/operation-store.js';
+import { connectRedis, type Redis } from '../core/redis.js';
+import type { OperationsDependencies } from './operations.js';
+import apiDocs from './plugins/api-docs.js';
+import bearerAuth from './plugins/bearer-auth.js';
+import problems from './plugins/problems.js';
+import { PoolQueues } from './queues.js';
+import healthRoutes from './routes/health.js';
+import operationRoutes from './routes/operations.js';
+import workerRoutes from './routes/worker.js';
+
+export type DispatcherSettings = Pick<Config, 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds'> & { redisUrl: string };
+
+export interface Dispatcher {
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Files travel as base64 (4/3 larger) inside JSON; the 1 MiB payload limit is checked after parsing. */
+const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
+
+export async function buildDispatcher(settings: DispatcherSettings, logger: Logger): Promise<Dispatcher> {
+  if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
+  const keys = redisKeys(settings.prefix);
+  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher');
+  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds);
+  queues.listen();
+  let shuttingDown = false;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    // Each use case logs what matters once; per-request lines would double the intake's cost.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  app.addSchema(Problem);
+  app.addSchema(OperationRequest);
+  await app.register(problems);
+  await app.register(apiDocs);
+
+  const deps: OperationsDependencies = {
+    store: new OperationStore(redis, keys),
+    logs: new LogStore(redis, keys),
+    queues,
+    policy: { pools: settings.pools },
+    retentionSeconds: settings.retentionSeconds,
+    publishCancel: async (ticket) => {
+      await redis.publish(keys.cancelChannel, ticket);
+    },
+  };
+
+  await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown });
+  await app.register(async (api) => {
+    await api.register(bearerAuth, { tokens: settings.apiTokens });
+    await api.register(operationRoutes, { deps, connectFollower: () => redis.duplicate() });
+    await api.register(workerRoutes, { pools: settings.pools, registry: new ExecutorRegistry(redis, keys) });
+  });
+
+  return {
+    app,
+    async close() {
+      shuttingDown = true;
+      for (const step of [() => app.close(), () => queues.close(), () => redis.quit()]) {
+        await step().catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
+      }
+    },
+  };
+}

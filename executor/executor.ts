@@ -1,0 +1,118 @@
+/**
+ * An executor: one BullMQ worker per pool it serves, each running up to `concurrency` operations.
+ * Shutdown stops taking work, lets running operations finish for the grace period, then stops them
+ * (or, where the runtime can, hands them back), and closes connections — never throwing.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Config } from '../core/config.js';
+import { EXIT_CODES } from '../core/contract/status.js';
+import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
+import { keys as redisKeys } from '../core/keys.js';
+import type { Logger } from '../core/logger.js';
+import { LogStore } from '../core/log-store.js';
+import { OperationStore } from '../core/operation-store.js';
+import { queueName, type OperationJobData, type OperationJobResult } from '../core/queue.js';
+import { connectRedis } from '../core/redis.js';
+import { VERSION } from '../core/version.js';
+import { CancelSignals } from './cancel-signals.js';
+import { Mutexes } from './isolation/mutex.js';
+import { processOperation, type ProcessDependencies } from './process-operation.js';
+import type { Runtime } from './runtime.js';
+
+export type ExecutorSettings = Pick<
+  Config,
+  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+> & { redisUrl: string };
+
+export interface Executor {
+  readonly id: string;
+  /** Operations running right now. */
+  readonly inFlight: number;
+  close(): Promise<void>;
+}
+
+export async function startExecutor(settings: ExecutorSettings, runtime: Runtime, logger: Logger): Promise<Executor> {
+  const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = logger.child({ executor: id });
+  const keys = redisKeys(settings.prefix);
+  const redis = connectRedis(settings.redisUrl, 'kube-worker-executor');
+  const store = new OperationStore(redis, keys);
+  const registry = new ExecutorRegistry(redis, keys);
+  const cancels = new CancelSignals(keys.cancelChannel);
+  await cancels.start(connectRedis(settings.redisUrl, 'kube-worker-executor-cancel'));
+
+  const deps: ProcessDependencies = {
+    executorId: id,
+    store,
+    logs: new LogStore(redis, keys),
+    mutexes: new Mutexes(redis, keys),
+    cancels,
+    runtime,
+    logger: log,
+    settings,
+  };
+
+  const processor = async (job: Job<OperationJobData>): Promise<OperationJobResult | null> => {
+    const result = await processOperation(job.data.ticket, deps);
+    // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
+    // outcome, never something to retry.
+    if (result && result.state !== 'succeeded') throw new UnrecoverableError(`${result.state}: ${result.failure?.message ?? `exit code ${result.exitCode}`}`);
+    return result;
+  };
+
+  const workers = settings.pools.map((pool) => {
+    const worker = new Worker<OperationJobData, OperationJobResult | null>(queueName(pool), processor, {
+      connection: redis,
+      prefix: settings.prefix,
+      concurrency: settings.concurrency,
+      lockDuration: settings.lockDurationMs,
+      stalledInterval: Math.max(500, Math.floor(settings.lockDurationMs / 2)),
+      maxStalledCount: 1,
+    });
+    worker.on('error', (error) => log.error({ err: error, pool }, 'queue error'));
+    worker.on('failed', (job, error) => {
+      // A job that stalled past its limit never reached processOperation again; end it here so
+      // every accepted operation reaches a terminal state.
+      if (job && /stalled/i.test(error.message)) {
+        void store
+          .finish(job.data.ticket, { state: 'failed', exitCode: EXIT_CODES.unknown, failure: { reason: 'ExecutorLost', message: `The executor running this operation stopped repeatedly: ${error.message}` } }, settings.retentionSeconds)
+          .catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
+      }
+    });
+    return worker;
+  });
+
+  const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
+  const beat = (): void => void registry.beat(info).catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  heartbeat.unref();
+  log.info({ pools: settings.pools, concurrency: settings.concurrency, runtime: runtime.name }, 'executor started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    get inFlight() {
+      return cancels.size;
+    },
+    close: () => (closing ??= shutdown()),
+  };
+
+  async function shutdown(): Promise<void> {
+    log.info({ running: cancels.size }, 'executor stopping: taking no more work');
+    clearInterval(heartbeat);
+    const drained = Promise.allSettled(workers.map((w) => w.close()));
+    const grace = setTimeout(() => {
+      log.warn({ running: cancels.size }, `operations still running after ${settings.shutdownGraceSeconds}s; stopping them`);
+      cancels.stopAll('shutdown');
+    }, settings.shutdownGraceSeconds * 1000);
+    await drained;
+    clearTimeout(grace);
+    for (const step of [() => registry.remove(id), () => cancels.close(), () => runtime.close(), () => redis.quit()]) {
+      await step().catch((error: unknown) => log.warn({ err: error }, 'error while closing'));
+    }
+    log.info('executor stopped');
+  }
+}

@@ -1,0 +1,207 @@
+package node
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// runPKI creates (once) the certificate authority, the serving and client certificates, the
+// service-account signing key and the kubeconfigs of every component, in --dir.
+func runPKI(args []string) int {
+	fs := flag.NewFlagSet("pki", flag.ExitOnError)
+	dir := fs.String("dir", "", "folder for the PKI and kubeconfigs")
+	server := fs.String("server", "https://127.0.0.1:16443", "API server URL written into kubeconfigs")
+	nodeName := fs.String("node-name", "kw-node", "node name (client certificate system:node:NAME)")
+	_ = fs.Parse(args)
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "pki: --dir is required")
+		return 2
+	}
+	if err := makePKI(*dir, *server, *nodeName); err != nil {
+		fmt.Fprintln(os.Stderr, "pki:", err)
+		return 1
+	}
+	return 0
+}
+
+type keyPair struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+}
+
+func makePKI(dir, server, nodeName string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "admin.kubeconfig")); err == nil {
+		return nil // already complete
+	}
+	ca, err := newCert(nil, pkix.Name{CommonName: "kube-worker-test-cluster-ca"}, nil, nil, true)
+	if err != nil {
+		return err
+	}
+	if err := writePair(dir, "ca", ca); err != nil {
+		return err
+	}
+	loop := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}
+	serving := map[string]struct {
+		dns []string
+		ips []net.IP
+	}{
+		"apiserver": {[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, loop},
+		"kubelet":   {[]string{"localhost", nodeName}, loop[:1]},
+	}
+	for name, s := range serving {
+		kp, err := newCert(ca, pkix.Name{CommonName: name}, s.dns, s.ips, false)
+		if err != nil {
+			return err
+		}
+		if err := writePair(dir, name, kp); err != nil {
+			return err
+		}
+	}
+	clients := map[string]pkix.Name{
+		"admin":                    {CommonName: "kube-worker-admin", Organization: []string{"system:masters"}},
+		"controller-manager":       {CommonName: "system:kube-controller-manager"},
+		"scheduler":                {CommonName: "system:kube-scheduler"},
+		"node":                     {CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		"apiserver-kubelet-client": {CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+	}
+	for name, subject := range clients {
+		kp, err := newCert(ca, subject, nil, nil, false)
+		if err != nil {
+			return err
+		}
+		if err := writePair(dir, name, kp); err != nil {
+			return err
+		}
+		if name == "apiserver-kubelet-client" {
+			continue
+		}
+		if err := writeKubeconfig(dir, name, server); err != nil {
+			return err
+		}
+	}
+	// Service-account token signing key (RS256).
+	sa, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, "sa.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(sa)); err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, "sa.pub"), "PUBLIC KEY", pub); err != nil {
+		return err
+	}
+	// admin.kubeconfig last: its presence marks a complete PKI.
+	return os.Rename(filepath.Join(dir, "admin.kubeconfig.tmp"), filepath.Join(dir, "admin.kubeconfig"))
+}
+
+func newCert(ca *keyPair, subject pkix.Name, dns []string, ips []net.IP, isCA bool) (*keyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().Add(-time.Hour)
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      subject,
+		NotBefore:    now,
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		DNSNames:     dns,
+		IPAddresses:  ips,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	if isCA {
+		tmpl.IsCA = true
+		tmpl.BasicConstraintsValid = true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	} else {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	}
+	parent, signer := tmpl, crypto.Signer(key)
+	if ca != nil {
+		parent, signer = ca.cert, ca.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &keyPair{cert: cert, key: key}, nil
+}
+
+func writePEM(path, typ string, der []byte) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
+}
+
+func writePair(dir, name string, kp *keyPair) error {
+	if err := writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", kp.cert.Raw); err != nil {
+		return err
+	}
+	k, ok := kp.key.(*ecdsa.PrivateKey)
+	if !ok {
+		return errors.New("unexpected key type")
+	}
+	der, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		return err
+	}
+	return writePEM(filepath.Join(dir, name+".key"), "EC PRIVATE KEY", der)
+}
+
+func writeKubeconfig(dir, name, server string) error {
+	read := func(f string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, f)) }
+	caData, err := read("ca.crt")
+	if err != nil {
+		return err
+	}
+	certData, err := read(name + ".crt")
+	if err != nil {
+		return err
+	}
+	keyData, err := read(name + ".key")
+	if err != nil {
+		return err
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["kube-worker-test"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: certData, ClientKeyData: keyData}
+	cfg.Contexts["kube-worker-test"] = &clientcmdapi.Context{Cluster: "kube-worker-test", AuthInfo: name, Namespace: "default"}
+	cfg.CurrentContext = "kube-worker-test"
+	path := filepath.Join(dir, name+".kubeconfig")
+	if name == "admin" {
+		path += ".tmp"
+	}
+	return clientcmd.WriteToFile(*cfg, path)
+}
+
+func pkixName(cn string) pkix.Name { return pkix.Name{CommonName: cn} }
