@@ -48,6 +48,8 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
   });
+  // The API speaks JSON only; anything else is refused with 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   app.addSchema(OperationRequest);
   await app.register(problems);

@@ -3,6 +3,7 @@
  * probes, metrics and the dashboard (which has credentials of its own) are not affected.
  */
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { digestAll, matchesAny } from '../../core/tokens.js';
 import { sendProblem } from './problems.js';
 
@@ -10,7 +11,7 @@ export interface BearerAuthOptions {
   tokens: readonly string[];
 }
 
-export default async function bearerAuth(app: FastifyInstance, options: BearerAuthOptions): Promise<void> {
+async function bearerAuth(app: FastifyInstance, options: BearerAuthOptions): Promise<void> {
   const accepted = digestAll(options.tokens);
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization ?? '';
@@ -21,3 +22,6 @@ export default async function bearerAuth(app: FastifyInstance, options: BearerAu
     }
   });
 }
+
+// Not encapsulated: the hook must cover the routes registered next to it in the /api context.
+export default fp(bearerAuth, { name: 'bearer-auth' });

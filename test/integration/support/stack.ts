@@ -1,0 +1,108 @@
+/**
+ * A whole kube-worker in the test process: a dispatcher on a free loopback port and executors with
+ * the local runtime, all under a Redis prefix of their own so tests never see each other's data.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { readConfig, type Config } from '../../../core/config.js';
+import { createLogger } from '../../../core/logger.js';
+import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js';
+import { startExecutor, type Executor } from '../../../executor/executor.js';
+import { LocalRuntime } from '../../../executor/local/local-runtime.js';
+import type { OperationStatus } from '../../../core/contract/status.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export interface Stack {
+  url: string;
+  config: Config;
+  redisUrl: string;
+  executors: Executor[];
+  addExecutor(overrides?: Partial<Config>, baseEnv?: Record<string, string>): Promise<Executor>;
+  api(method: string, route: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
+  submit(operation: Record<string, unknown>): Promise<string>;
+  waitForState(ticket: string, states: string[], timeoutMs?: number): Promise<OperationStatus>;
+  waitUntilDone(ticket: string, timeoutMs?: number): Promise<OperationStatus>;
+  close(): Promise<void>;
+}
+
+export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
+
+export async function startStack(options: { executors?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+  const redisUrl = inject('redisUrl');
+  const prefix = `t${randomBytes(5).toString('hex')}`;
+  const config = readConfig({
+    KUBE_WORKER_PREFIX: prefix,
+    KUBE_WORKER_API_TOKEN: TOKEN,
+    KUBE_WORKER_LOG_LEVEL: 'silent',
+    KUBE_WORKER_WORK_DIR: path.join(os.tmpdir(), 'kube-worker-tests', prefix),
+    KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '5',
+    ...options.env,
+  });
+  const logger = createLogger(config.logLevel, 'test');
+  const dispatcher: Dispatcher = await buildDispatcher({ ...config, redisUrl }, logger);
+  const url = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
+  const executors: Executor[] = [];
+
+  const stack: Stack = {
+    url,
+    config,
+    redisUrl,
+    executors,
+    async addExecutor(overrides = {}, baseEnv = BASE_ENV) {
+      const settings = { ...config, ...overrides, redisUrl };
+      const executor = await startExecutor(settings, new LocalRuntime({ workDir: settings.workDir, baseEnv }), logger);
+      executors.push(executor);
+      return executor;
+    },
+    async api(method, route, body, token = TOKEN) {
+      const response = await fetch(`${url}${route}`, {
+        method,
+        headers: {
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Not JSON (e.g. an event stream); the text is the body.
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async submit(operation) {
+      const response = await stack.api('POST', '/api/v1/operations', { pool: 'default', ...operation });
+      if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${JSON.stringify(response.body)}`);
+      return response.body.ticket as string;
+    },
+    async waitForState(ticket, states, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { body } = await stack.api('GET', `/api/v1/operations/${ticket}?limit=10000`);
+        if (states.includes(body?.state)) return body as OperationStatus;
+        if (Date.now() > deadline) throw new Error(`operation ${ticket} is ${body?.state}, not ${states.join('|')}, after ${timeoutMs}ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    waitUntilDone: (ticket, timeoutMs) => stack.waitForState(ticket, ['succeeded', 'failed', 'cancelled'], timeoutMs),
+    async close() {
+      for (const executor of executors) await executor.close();
+      await dispatcher.close();
+      const redis = new Redis(redisUrl);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
+  for (let i = 0; i < (options.executors ?? 1); i += 1) await stack.addExecutor();
+  return stack;
+}
+
+/** A bash operation body. */
+export const bash = (body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ script: { syntax: 'bash', body }, ...extra });
