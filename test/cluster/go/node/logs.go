@@ -114,9 +114,6 @@ func (m *podManager) serveLogs(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run := c.restartCount
-	if c.state.Waiting != nil && c.state.Waiting.Reason == "CrashLoopBackOff" {
-		// The last run's log stays the current one until the restart.
-	}
 	previous, _ := strconv.ParseBool(q.Get("previous"))
 	if previous {
 		run--
