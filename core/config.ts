@@ -206,7 +206,7 @@ export function readConfig(env: NodeJS.ProcessEnv, defaults: Partial<Record<stri
   const config: Partial<Record<keyof Config, unknown>> = {};
   for (const setting of SETTINGS) {
     try {
-      config[setting.key] = setting.parse(env[setting.env] ?? defaults[setting.env]);
+      config[setting.key] = setting.parse(env[setting.env] || defaults[setting.env]);
     } catch (error) {
       problems.push((error as Error).message);
     }

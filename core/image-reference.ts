@@ -14,7 +14,9 @@ const MAX_NAME_LENGTH = 255;
 export function imageReferenceProblem(reference: string): string | undefined {
   if (reference !== reference.trim() || /\s/.test(reference)) return 'it contains whitespace';
   if (reference.includes('://')) return 'it is a URL; give the reference without a scheme, e.g. ghcr.io/acme/tools:1.2';
-  const name = reference.split(/[:@]/)[0] ?? '';
+  const withoutDigest = reference.split('@')[0] ?? '';
+  const tagAt = withoutDigest.lastIndexOf(':');
+  const name = tagAt > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(0, tagAt) : withoutDigest;
   if (name.length > MAX_NAME_LENGTH) return `its name is longer than ${MAX_NAME_LENGTH} characters`;
   if (!REFERENCE.test(reference)) {
     return 'it does not follow [registry/]repository[:tag][@digest] with a lowercase repository';

@@ -41,11 +41,12 @@ function checkDocker(request: OperationRequest): void {
       'container.build: an inline execution container needs Docker to build, which this worker does not have. Build and push the image, then name it in container.image.',
     );
   }
-  for (const requirement of request.requires ?? []) {
-    if (requirement.toLowerCase() === 'docker') {
-      throw new KubeWorkerError('KW_ERR_DOCKER_UNSUPPORTED', 'requires: this operation needs Docker, which this worker does not have. Run it on a worker with Docker.');
-    }
-    throw new KubeWorkerError('KW_ERR_UNSUPPORTED_REQUIREMENT', `requires: "${requirement}" is not a capability this worker offers.`);
+  const requires = request.requires ?? [];
+  if (requires.some((r) => r.toLowerCase() === 'docker')) {
+    throw new KubeWorkerError('KW_ERR_DOCKER_UNSUPPORTED', 'requires: this operation needs Docker, which this worker does not have. Run it on a worker with Docker.');
+  }
+  if (requires.length > 0) {
+    throw new KubeWorkerError('KW_ERR_UNSUPPORTED_REQUIREMENT', `requires: "${requires[0]}" is not a capability this worker offers.`);
   }
 }
 
@@ -79,7 +80,7 @@ function checkFiles(request: OperationRequest): void {
   for (const file of request.files ?? []) {
     const name = file.name;
     const normal = path.posix.normalize(name);
-    if (name.includes('\\') || name.includes('\0') || path.posix.isAbsolute(name) || normal.startsWith('..') || normal === '.' || name.endsWith('/')) {
+    if (name.includes('\\') || name.includes('\0') || path.posix.isAbsolute(name) || normal === '..' || normal.startsWith('../') || normal === '.' || name.endsWith('/')) {
       throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" must be a relative path inside the workspace, like config/app.json.`);
     }
     if (seen.has(normal)) throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" is given twice.`);

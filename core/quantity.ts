@@ -15,7 +15,6 @@ export function parseQuantity(text: string): number | undefined {
   if (!match) return undefined;
   const [, number, suffix, exponent] = match;
   const base = Number(number);
-  if (suffix) return base * (SUFFIX[suffix] ?? 1);
-  if (exponent) return base * 10 ** Number(exponent);
-  return base;
+  const value = suffix ? base * (SUFFIX[suffix] ?? 1) : exponent ? base * 10 ** Number(exponent) : base;
+  return Number.isFinite(value) ? value : undefined;
 }

@@ -83,11 +83,11 @@ export async function startStack(options: { executors?: number; env?: Record<str
     },
     async waitForState(ticket, states, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
         const { body } = await stack.api('GET', `/api/v1/operations/${ticket}?limit=10000`);
         if (states.includes(body?.state)) return body as OperationStatus;
         if (Date.now() > deadline) throw new Error(`operation ${ticket} is ${body?.state}, not ${states.join('|')}, after ${timeoutMs}ms`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, delay));
       }
     },
     waitUntilDone: (ticket, timeoutMs) => stack.waitForState(ticket, ['succeeded', 'failed', 'cancelled'], timeoutMs),
