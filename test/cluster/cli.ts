@@ -1,0 +1,60 @@
+/**
+ * npm run cluster:build | cluster:up | cluster:down | cluster:status
+ * npm run -s cluster:kubeconfig        prints the admin kubeconfig's path
+ * npm run -s cluster:bin -- NAME       prints a built tool's path (helm, kube-apiserver, kubectl, ...)
+ */
+import { binPath, build, down, GoMissingError, kubeconfigPath, status, up } from './cluster.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'build': {
+      const t0 = Date.now();
+      const paths = build();
+      for (const [k, v] of Object.entries(paths)) process.stdout.write(`${k.padEnd(24)} ${v}\n`);
+      process.stderr.write(`[cluster] build checked in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      return 0;
+    }
+    case 'bin': {
+      const name = rest[0];
+      if (!name) {
+        process.stderr.write('usage: npm run -s cluster:bin -- NAME   (helm, kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubectl, kw-node)\n');
+        return 2;
+      }
+      process.stdout.write(`${binPath(name)}\n`);
+      return 0;
+    }
+    case 'up': {
+      const info = await up();
+      process.stdout.write(
+        info.startedNow
+          ? `cluster up in ${info.startSeconds?.toFixed(1)} s (Kubernetes ${info.version})\nexport KUBECONFIG=${info.kubeconfig}\n`
+          : `cluster already running (Kubernetes ${info.version})\nexport KUBECONFIG=${info.kubeconfig}\n`,
+      );
+      return 0;
+    }
+    case 'down':
+      await down();
+      return 0;
+    case 'status': {
+      const s = await status();
+      process.stdout.write(s.lines.join('\n') + '\n');
+      return s.up ? 0 : 3;
+    }
+    case 'kubeconfig':
+      process.stdout.write(`${kubeconfigPath}\n`);
+      return 0;
+    default:
+      process.stderr.write('usage: cli.ts build|up|down|status|kubeconfig|bin NAME\n');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof GoMissingError) process.stderr.write(`[cluster] ${err.message}\n`);
+    else process.stderr.write(`[cluster] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

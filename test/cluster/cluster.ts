@@ -1,0 +1,485 @@
+/**
+ * test/cluster: a real Kubernetes control plane on this machine (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, built from the Kubernetes Go modules) plus a node agent
+ * that runs pods as local processes. Build, start, stop and inspect it from here; `cli.ts` is the
+ * command line (npm run cluster:*), the e2e global setup imports it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
+  symlinkSync, writeFileSync, appendFileSync, lstatSync, unlinkSync,
+} from 'node:fs';
+import { request } from 'node:https';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const goDir = join(here, 'go');
+
+/** Every pinned version, in one place (test/cluster/versions.json; go.mod must agree). */
+export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
+  kubernetes: string; etcd: string; helm: string; go: string;
+};
+
+export const ports = { apiserver: 16443, etcdClient: 16379, etcdPeer: 16380, controllerManager: 16257, scheduler: 16259, kubelet: 16250 };
+export const nodeName = 'kw-node';
+const host = '127.0.0.1';
+
+export const cacheRoot = process.env.KW_CLUSTER_CACHE ?? join(homedir(), '.cache', 'kube-worker', 'cluster');
+export const stateDir = process.env.KW_CLUSTER_STATE ?? join(cacheRoot, 'state');
+const pkiDir = join(stateDir, 'pki');
+const logDir = join(stateDir, 'logs');
+const runDir = join(stateDir, 'run');
+export const kubeconfigPath = join(pkiDir, 'admin.kubeconfig');
+
+export class GoMissingError extends Error {
+  constructor() {
+    super(
+      `Go is missing: test/cluster builds Kubernetes from source and needs Go ${versions.go} or newer ` +
+        '(put `go` on PATH, install it at /usr/local/go, or set GO=/path/to/go).',
+    );
+    this.name = 'GoMissingError';
+  }
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[cluster] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build
+
+export function findGo(): string {
+  const candidates = [process.env.GO, ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'go')), '/usr/local/go/bin/go'];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      if (statSync(c).isFile()) return c;
+    } catch {
+      /* not there */
+    }
+  }
+  throw new GoMissingError();
+}
+
+function hashFiles(paths: string[]): string {
+  const h = createHash('sha256');
+  const walk = (p: string): void => {
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p).sort()) walk(join(p, e));
+    } else if (/\.(go|mod|sum|json)$/.test(p)) {
+      h.update(p.slice(here.length)).update('\0').update(readFileSync(p)).update('\0');
+    }
+  };
+  for (const p of paths) walk(p);
+  return h.digest('hex').slice(0, 12);
+}
+
+interface Artifact {
+  name: string;
+  path: string;
+  build: (go: string, out: string) => void;
+}
+
+function versionLdflags(): string {
+  const v = versions.kubernetes;
+  const [major, minor] = v.replace(/^v/, '').split('.');
+  const date = '2000-01-01T00:00:00Z';
+  const flags = ['-s', '-w'];
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    flags.push(
+      `-X ${pkg}.gitVersion=${v}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`,
+      `-X ${pkg}.gitTreeState=clean`, `-X ${pkg}.buildDate=${date}`, `-X ${pkg}.gitCommit=kube-worker-test-cluster`,
+    );
+  }
+  return flags.join(' ');
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false' };
+}
+
+function run(cmd: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile: string }): void {
+  const nice = existsSync('/usr/bin/nice') ? ['/usr/bin/nice', '-n', '10'] : [];
+  const full = [...nice, ...cmd];
+  appendFileSync(opts.logFile, `\n$ ${cmd.join(' ')}\n`);
+  const fd = openSync(opts.logFile, 'a');
+  try {
+    const r = spawnSync(full[0]!, full.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', fd, fd] });
+    if (r.status !== 0) {
+      const tail = readFileSync(opts.logFile, 'utf8').split('\n').slice(-30).join('\n');
+      throw new Error(`build step failed (${cmd.join(' ')}); see ${opts.logFile}:\n${tail}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkGoMod(): void {
+  const mod = readFileSync(join(goDir, 'go.mod'), 'utf8');
+  const want = [`k8s.io/kubernetes ${versions.kubernetes}`, `go.etcd.io/etcd/server/v3 ${versions.etcd}`];
+  for (const w of want) {
+    if (!mod.includes(w)) throw new Error(`test/cluster/go/go.mod does not require ${w} (versions.json and go.mod disagree)`);
+  }
+  const staging = versions.kubernetes.replace(/^v1\./, 'v0.');
+  for (const m of mod.matchAll(/=> (k8s\.io\/\S+) (\S+)/g)) {
+    if (m[2] !== staging) throw new Error(`go.mod replaces ${m[1]} with ${m[2]}, expected ${staging}`);
+  }
+}
+
+function artifacts(): Artifact[] {
+  const cpKey = hashFiles([join(goDir, 'go.mod'), join(goDir, 'go.sum'), join(goDir, 'cmd', 'kwcluster')]);
+  const nodeKey = hashFiles([join(goDir, 'go.mod'), join(goDir, 'go.sum'), join(goDir, 'cmd', 'kw-node'), join(goDir, 'node')]);
+  const vdir = join(cacheRoot, versions.kubernetes);
+  const buildLog = join(cacheRoot, 'build.log');
+  return [
+    {
+      name: 'kwcluster',
+      path: join(vdir, `control-plane-${cpKey}`, 'kwcluster'),
+      build: (go, out) => {
+        checkGoMod();
+        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwcluster'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+      },
+    },
+    {
+      name: 'kw-node',
+      path: join(vdir, `node-${nodeKey}`, 'kw-node'),
+      build: (go, out) => {
+        run([go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kw-node'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+      },
+    },
+    {
+      name: 'helm',
+      path: join(cacheRoot, `helm-${versions.helm}`, 'helm'),
+      build: (go, out) => {
+        // helm builds from its own module (its go.mod needs no replace lines).
+        const gobin = dirname(out) + '.gobin';
+        mkdirSync(gobin, { recursive: true });
+        const ld = `-s -w -X helm.sh/helm/v3/internal/version.version=${versions.helm} -X helm.sh/helm/v3/internal/version.gitTreeState=clean`;
+        run([go, 'install', '-trimpath', '-ldflags', ld, `helm.sh/helm/v3/cmd/helm@${versions.helm}`], {
+          cwd: cacheRoot, env: { ...goEnv(), GOFLAGS: '-buildvcs=false', GOBIN: gobin }, logFile: buildLog,
+        });
+        renameSync(join(gobin, 'helm'), out);
+        rmSync(gobin, { recursive: true, force: true });
+      },
+    },
+  ];
+}
+
+/** Names `cluster:bin NAME` answers, mapped to the artifact and the name it is called by. */
+const toolNames: Record<string, string> = {
+  'kube-apiserver': 'kwcluster', 'kube-controller-manager': 'kwcluster', 'kube-scheduler': 'kwcluster', etcd: 'kwcluster',
+  kubectl: 'kwcluster', kwcluster: 'kwcluster', 'kw-node': 'kw-node', helm: 'helm',
+};
+
+function withLock<T>(fn: () => T): T {
+  mkdirSync(cacheRoot, { recursive: true });
+  const lock = join(cacheRoot, 'build.lock');
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch {
+      const owner = Number(readFileSafe(join(lock, 'pid')));
+      if (!owner || !alive(owner)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() - started > 90 * 60_000) throw new Error(`build lock ${lock} held by pid ${owner} for too long`);
+      spawnSync('sleep', ['2']);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Builds what is missing (cached by version and source hash) and returns every tool's path. */
+export function build(opts: { only?: string[] } = {}): Record<string, string> {
+  const arts = artifacts().filter((a) => !opts.only || opts.only.includes(a.name));
+  const missing = arts.filter((a) => !existsSync(a.path));
+  if (missing.length > 0) {
+    const go = findGo();
+    withLock(() => {
+      for (const a of missing) {
+        if (existsSync(a.path)) continue;
+        mkdirSync(dirname(a.path), { recursive: true });
+        const tmp = `${a.path}.tmp-${process.pid}`;
+        const t0 = Date.now();
+        log(`building ${a.name} (first time for this version; log: ${join(cacheRoot, 'build.log')}) ...`);
+        a.build(go, tmp);
+        renameSync(tmp, a.path);
+        log(`built ${a.name} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      }
+    });
+  }
+  const out: Record<string, string> = {};
+  for (const a of arts) out[a.name] = a.path;
+  if (out.kwcluster) {
+    // The multi-call binary is selected by the name it is called by.
+    for (const [tool, art] of Object.entries(toolNames)) {
+      if (art !== 'kwcluster' || tool === 'kwcluster') continue;
+      const link = join(dirname(out.kwcluster), tool);
+      if (!existsSync(link)) {
+        try {
+          if (lstatSync(link).isSymbolicLink()) unlinkSync(link);
+        } catch {
+          /* absent */
+        }
+        symlinkSync('kwcluster', link);
+      }
+      out[tool] = link;
+    }
+  }
+  return out;
+}
+
+/** Path of one built tool (building it if needed). */
+export function binPath(name: string): string {
+  const art = toolNames[name];
+  if (!art) throw new Error(`unknown tool ${name}; one of: ${Object.keys(toolNames).join(', ')}`);
+  const paths = build({ only: [art] });
+  const p = paths[name];
+  if (!p) throw new Error(`no path for ${name}`);
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kw-node'] as const;
+type Component = (typeof components)[number];
+
+function readFileSafe(p: string): string {
+  try {
+    return readFileSync(p, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid of a running component, checked against its command line (pids are reused). */
+function pidOf(c: Component): number | undefined {
+  const pid = Number(readFileSafe(join(runDir, `${c}.pid`)));
+  if (!pid || !alive(pid)) return undefined;
+  const cmdline = readFileSafe(`/proc/${pid}/cmdline`).split('\0');
+  if (!cmdline.some((a) => a.endsWith(`/${c}`) || a === c || a.endsWith('/kwcluster') || a.endsWith('/kw-node'))) return undefined;
+  if (!cmdline.join(' ').includes(stateDir)) return undefined;
+  return pid;
+}
+
+function startDaemon(c: Component, bin: string, args: string[]): number {
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+  const out = openSync(join(logDir, `${c}.log`), 'a');
+  appendFileSync(join(logDir, `${c}.log`), `\n==== ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
+  const child = spawn(bin, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: homedir() },
+  });
+  closeSync(out);
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${c}`);
+  writeFileSync(join(runDir, `${c}.pid`), String(child.pid));
+  return child.pid;
+}
+
+function tls() {
+  return {
+    ca: readFileSync(join(pkiDir, 'ca.crt')),
+    cert: readFileSync(join(pkiDir, 'admin.crt')),
+    key: readFileSync(join(pkiDir, 'admin.key')),
+  };
+}
+
+/** GET on the API server as the cluster admin. */
+export function apiGet(path: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host, port: ports.apiserver, path, method: 'GET', timeout: timeoutMs, ...tls() }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+    req.end();
+  });
+}
+
+function httpGet(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    import('node:http').then(({ get }) => {
+      const req = get(url, { timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const tail = logFile ? `\n--- last lines of ${logFile} ---\n${readFileSafe(logFile).split('\n').slice(-25).join('\n')}` : '';
+  throw new Error(`cluster: timed out after ${timeoutMs / 1000}s waiting for ${what}${tail}`);
+}
+
+async function nodeReady(): Promise<boolean> {
+  const r = await apiGet(`/api/v1/nodes/${nodeName}`);
+  if (r.status !== 200) return false;
+  const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export interface ClusterInfo {
+  kubeconfig: string;
+  server: string;
+  stateDir: string;
+  version: string;
+  startedNow: boolean;
+  startSeconds?: number;
+}
+
+/** Is every component running and the API answering? */
+export async function isUp(): Promise<boolean> {
+  if (!existsSync(kubeconfigPath)) return false;
+  if (components.some((c) => pidOf(c) === undefined)) return false;
+  return (await apiGet('/readyz')).status === 200 && (await nodeReady());
+}
+
+/** Brings the cluster up (building first if needed); returns at once when it already runs. */
+export async function up(): Promise<ClusterInfo> {
+  const server = `https://${host}:${ports.apiserver}`;
+  const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
+    kubeconfig: kubeconfigPath, server, stateDir, version: versions.kubernetes, startedNow, startSeconds,
+  });
+  if (await isUp()) return info(false);
+  const bins = build();
+  await down({ quiet: true });
+  const t0 = Date.now();
+  mkdirSync(stateDir, { recursive: true });
+  const pki = spawnSync(bins['kw-node']!, ['pki', '--dir', pkiDir, '--server', server, '--node-name', nodeName], { encoding: 'utf8' });
+  if (pki.status !== 0) throw new Error(`cluster: creating certificates failed: ${pki.stderr}`);
+  const p = (f: string) => join(pkiDir, f);
+  // A fresh store on every start: no objects from an earlier run.
+  rmSync(join(stateDir, 'etcd'), { recursive: true, force: true });
+  rmSync(join(stateDir, 'node'), { recursive: true, force: true });
+  const logOf = (c: Component) => join(logDir, `${c}.log`);
+
+  startDaemon('etcd', bins.etcd!, [
+    '--name=kw', `--data-dir=${join(stateDir, 'etcd')}`,
+    `--listen-client-urls=http://${host}:${ports.etcdClient}`, `--advertise-client-urls=http://${host}:${ports.etcdClient}`,
+    `--listen-peer-urls=http://${host}:${ports.etcdPeer}`, `--initial-advertise-peer-urls=http://${host}:${ports.etcdPeer}`,
+    `--initial-cluster=kw=http://${host}:${ports.etcdPeer}`, '--unsafe-no-fsync', '--log-level=warn',
+  ]);
+  await waitFor('etcd', async () => (await httpGet(`http://${host}:${ports.etcdClient}/health`)) === 200, 20_000, logOf('etcd'));
+
+  startDaemon('kube-apiserver', bins['kube-apiserver']!, [
+    `--etcd-servers=http://${host}:${ports.etcdClient}`,
+    `--bind-address=${host}`, `--advertise-address=${host}`, `--secure-port=${ports.apiserver}`,
+    `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`, `--client-ca-file=${p('ca.crt')}`,
+    '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    '--api-audiences=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
+    '--service-cluster-ip-range=10.0.0.0/24', '--endpoint-reconciler-type=none',
+    `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
+    '--kubelet-preferred-address-types=InternalIP', '--profiling=false', '--event-ttl=1h', '--v=1',
+    `--cert-dir=${join(stateDir, 'apiserver')}`,
+  ]);
+  await waitFor('kube-apiserver /readyz', async () => (await apiGet('/readyz')).status === 200, 60_000, logOf('kube-apiserver'));
+
+  const secure = (c: 'controller-manager' | 'scheduler', port: number) => [
+    `--kubeconfig=${p(`${c}.kubeconfig`)}`, `--authentication-kubeconfig=${p(`${c}.kubeconfig`)}`,
+    `--authorization-kubeconfig=${p(`${c}.kubeconfig`)}`, `--bind-address=${host}`, `--secure-port=${port}`,
+    '--leader-elect=false', '--profiling=false', '--v=1',
+  ];
+  startDaemon('kube-controller-manager', bins['kube-controller-manager']!, [
+    ...secure('controller-manager', ports.controllerManager),
+    '--controllers=*', '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
+    `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
+    '--cluster-name=kube-worker-test', '--service-cluster-ip-range=10.0.0.0/24',
+  ]);
+  startDaemon('kube-scheduler', bins['kube-scheduler']!, secure('scheduler', ports.scheduler));
+  startDaemon('kw-node', bins['kw-node']!, [
+    'run', `--kubeconfig=${p('node.kubeconfig')}`, `--node-name=${nodeName}`, `--state-dir=${join(stateDir, 'node')}`,
+    `--address=${host}`, `--port=${ports.kubelet}`, `--tls-cert-file=${p('kubelet.crt')}`, `--tls-private-key-file=${p('kubelet.key')}`,
+    '--cpu=4', '--memory=8Gi', '--pods=110', `--apiserver-host=${host}`, `--apiserver-port=${ports.apiserver}`,
+    `--kubelet-version=${versions.kubernetes}`,
+  ]);
+  await waitFor(`node ${nodeName} Ready`, nodeReady, 30_000, logOf('kw-node'));
+  await waitFor(
+    'the default ServiceAccount (controller-manager running)',
+    async () => (await apiGet('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+    30_000, logOf('kube-controller-manager'),
+  );
+  for (const c of components) {
+    if (pidOf(c) === undefined) throw new Error(`cluster: ${c} exited; see ${logOf(c)}\n${readFileSafe(logOf(c)).split('\n').slice(-25).join('\n')}`);
+  }
+  const secs = (Date.now() - t0) / 1000;
+  log(`up in ${secs.toFixed(1)} s — kubeconfig: ${kubeconfigPath}`);
+  return info(true, secs);
+}
+
+/** Stops every component (the node agent stops its pods first). */
+export async function down(opts: { quiet?: boolean } = {}): Promise<void> {
+  // Reverse order: the node agent first, so it can stop its pods while the API still answers.
+  for (const c of [...components].reverse()) {
+    const pid = pidOf(c);
+    if (pid === undefined) continue;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      continue;
+    }
+    const deadline = Date.now() + (c === 'kw-node' ? 10_000 : 5_000);
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (!opts.quiet) log(`stopped ${c} (pid ${pid})`);
+  }
+  rmSync(runDir, { recursive: true, force: true });
+}
+
+export async function status(): Promise<{ up: boolean; lines: string[] }> {
+  const lines: string[] = [];
+  for (const c of components) {
+    const pid = pidOf(c);
+    lines.push(`${c.padEnd(24)} ${pid ? `running (pid ${pid})` : 'stopped'}   log: ${join(logDir, `${c}.log`)}`);
+  }
+  const ready = existsSync(kubeconfigPath) ? await apiGet('/readyz') : { status: 0, body: '' };
+  lines.push(`apiserver /readyz         ${ready.status === 200 ? 'ok' : `not ready (${ready.status || 'no answer'})`}`);
+  const node = ready.status === 200 && (await nodeReady());
+  lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'}`);
+  lines.push(`kubeconfig                ${kubeconfigPath}`);
+  lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm})`);
+  return { up: (await isUp()), lines };
+}

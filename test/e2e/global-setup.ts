@@ -1,0 +1,39 @@
+/**
+ * e2e tests need a real Kubernetes control plane: test/cluster brings one up (building it the
+ * first time, then reusing the cached binaries) or reuses the one already running.
+ *
+ * - CI=true: any failure to bring the cluster up fails the run, loudly.
+ * - Elsewhere: when Go is missing (the cluster cannot be built), the e2e tests are skipped and the
+ *   reason is given; any other failure still fails the run.
+ *
+ * The cluster is left running afterwards (the next run starts in seconds): `npm run cluster:down`.
+ */
+import type { TestProject } from 'vitest/node';
+import { GoMissingError, up } from '../cluster/cluster.js';
+
+export async function setup(project: TestProject): Promise<void> {
+  try {
+    const info = await up();
+    project.provide('kubeconfig', info.kubeconfig);
+    project.provide('clusterUnavailable', '');
+    process.stderr.write(
+      `[e2e] Kubernetes ${info.version} ${info.startedNow ? `started in ${info.startSeconds?.toFixed(1)} s` : 'already running'}; ` +
+        `KUBECONFIG=${info.kubeconfig} (stop it with npm run cluster:down)\n`,
+    );
+  } catch (err) {
+    if (process.env.CI === 'true' || !(err instanceof GoMissingError)) throw err;
+    const reason = `no Kubernetes test cluster: ${err.message}`;
+    process.stderr.write(`[e2e] SKIPPING every e2e test — ${reason}\n`);
+    project.provide('kubeconfig', '');
+    project.provide('clusterUnavailable', reason);
+  }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Path of the test cluster's admin kubeconfig ('' when the cluster is unavailable). */
+    kubeconfig: string;
+    /** Why there is no cluster ('' when there is one). */
+    clusterUnavailable: string;
+  }
+}
