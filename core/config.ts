@@ -5,11 +5,15 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError, integer, list } from './config-parsers.js';
+import { KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
 
-export type RuntimeChoice = 'local' | 'auto';
+export { ConfigError };
 
-export interface Config {
+export type RuntimeChoice = 'local' | 'kubernetes' | 'auto';
+
+export interface Config extends KubernetesConfig {
   /** Redis to use; undefined lets `kube-worker start` run a private one. */
   redisUrl: string | undefined;
   /** Prefix of every Redis key kube-worker writes, so that several deployments can share a Redis. */
@@ -42,32 +46,13 @@ export interface Config {
   serverUrl: string;
 }
 
-interface Setting<K extends keyof Config> {
+export interface Setting<K extends keyof Config> {
   env: string;
   key: K;
   description: string;
   /** The default as text, for the README; undefined when there is none. */
   defaultText?: string;
   parse: (raw: string | undefined) => Config[K];
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?[0-9]+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${value}`);
-  return value;
-}
-
-function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -167,10 +152,10 @@ export const SETTINGS = [
   } satisfies Setting<'shutdownGraceSeconds'>,
   {
     env: 'KUBE_WORKER_RUNTIME', key: 'runtime', defaultText: 'auto',
-    description: 'Where scripts run: local (a child process of the executor) or auto.',
+    description: 'Where scripts run: kubernetes (a Job per operation), local (a child process of the executor), or auto (kubernetes when in a cluster or KUBECONFIG is set, else local).',
     parse: (raw) => {
       const value = raw || 'auto';
-      if (value !== 'local' && value !== 'auto') throw new ConfigError(`KUBE_WORKER_RUNTIME must be local or auto, not "${value}"`);
+      if (value !== 'local' && value !== 'kubernetes' && value !== 'auto') throw new ConfigError(`KUBE_WORKER_RUNTIME must be kubernetes, local or auto, not "${value}"`);
       return value;
     },
   } satisfies Setting<'runtime'>,
@@ -198,6 +183,7 @@ export const SETTINGS = [
       }
     },
   } satisfies Setting<'serverUrl'>,
+  ...KUBERNETES_SETTINGS,
 ] as const;
 
 /** Reads and validates every setting; throws one ConfigError naming every bad variable. */
