@@ -14,6 +14,10 @@ export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 export interface OperationPolicy {
   pools: readonly string[];
+  /** The most an operation may request or limit; absent means no maximum. */
+  maxResources?: { cpu?: string; memory?: string };
+  /** Service accounts an operation may name for its script pod. */
+  allowedServiceAccounts?: readonly string[];
 }
 
 /** Bytes of script, files (decoded) and variables: what must fit in one Secret. */
@@ -75,6 +79,33 @@ function checkQuantities(request: OperationRequest): void {
   }
 }
 
+function checkMaximum(request: OperationRequest, maximum: OperationPolicy['maxResources']): void {
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const asked = request.resources?.[kind]?.[resource];
+      const cap = maximum?.[resource];
+      if (asked && cap && parseQuantity(asked)! > parseQuantity(cap)!) {
+        throw new KubeWorkerError(
+          'KW_ERR_RESOURCES_EXCEED_MAXIMUM',
+          `resources.${kind}.${resource}: ${asked} is more than this worker allows (at most ${cap}); ask for less or raise the maximum (KUBE_WORKER_SCRIPT_MAX_${resource.toUpperCase()}).`,
+        );
+      }
+    }
+  }
+}
+
+function checkServiceAccount(request: OperationRequest, allowed: readonly string[]): void {
+  const name = request.serviceAccountName;
+  if (name !== undefined && !allowed.includes(name)) {
+    throw new KubeWorkerError(
+      'KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED',
+      allowed.length === 0
+        ? `serviceAccountName: this worker does not let operations choose a service account; leave it out to use the worker's.`
+        : `serviceAccountName: "${name}" is not allowed; choose one of ${allowed.map((a) => `"${a}"`).join(', ')}.`,
+    );
+  }
+}
+
 function checkFiles(request: OperationRequest): void {
   const seen = new Set<string>();
   for (const file of request.files ?? []) {
@@ -110,5 +141,7 @@ export function checkOperation(request: OperationRequest, policy: OperationPolic
     if (problem) throw new KubeWorkerError('KW_ERR_INVALID_IMAGE', `container.image: "${image}" cannot be a valid image reference: ${problem}.`);
   }
   checkQuantities(request);
+  checkMaximum(request, policy.maxResources);
+  checkServiceAccount(request, policy.allowedServiceAccounts ?? []);
   checkFiles(request);
 }

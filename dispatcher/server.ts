@@ -22,7 +22,10 @@ import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
 import workerRoutes from './routes/worker.js';
 
-export type DispatcherSettings = Pick<Config, 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds'> & { redisUrl: string };
+export type DispatcherSettings = Pick<
+  Config,
+  'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'
+> & { redisUrl: string };
 
 export interface Dispatcher {
   app: FastifyInstance;
@@ -59,7 +62,11 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     store: new OperationStore(redis, keys),
     logs: new LogStore(redis, keys),
     queues,
-    policy: { pools: settings.pools },
+    policy: {
+      pools: settings.pools,
+      maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
+      allowedServiceAccounts: settings.scriptAllowedServiceAccounts,
+    },
     retentionSeconds: settings.retentionSeconds,
     publishCancel: async (ticket) => {
       await redis.publish(keys.cancelChannel, ticket);
