@@ -2,13 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.kube-worker/', 'test/cluster/**/*.go'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.kube-worker/', '.scratch/', 'test-results/', 'test/cluster/**/*.go'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Tests read JSON bodies of many shapes and assert on them; typing each would only restate the assertions.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
     files: ['dispatcher/**/*.ts'],

@@ -7,13 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, integer, list } from './config-parsers.js';
 import { KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
+import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
 
 export { ConfigError };
 
 export type RuntimeChoice = 'local' | 'kubernetes' | 'auto';
 
-export interface Config extends KubernetesConfig {
+export interface Config extends KubernetesConfig, ObservabilityConfig {
   /** Redis to use; undefined lets `kube-worker start` run a private one. */
   redisUrl: string | undefined;
   /** Prefix of every Redis key kube-worker writes, so that several deployments can share a Redis. */
@@ -105,8 +106,8 @@ export const SETTINGS = [
     parse: (raw) => integer('KUBE_WORKER_CONCURRENCY', raw, 4, 1, 1000),
   } satisfies Setting<'concurrency'>,
   {
-    env: 'HOST', key: 'host', defaultText: '127.0.0.1 for `start`, 0.0.0.0 for `dispatcher`',
-    description: 'Address the HTTP server listens on.',
+    env: 'HOST', key: 'host', defaultText: '127.0.0.1 for `start`, 0.0.0.0 for `dispatcher` and `executor`',
+    description: 'Address the HTTP servers listen on (the API, and an executor\'s metrics).',
     parse: (raw) => raw || '127.0.0.1',
   } satisfies Setting<'host'>,
   {
@@ -184,6 +185,7 @@ export const SETTINGS = [
     },
   } satisfies Setting<'serverUrl'>,
   ...KUBERNETES_SETTINGS,
+  ...OBSERVABILITY_SETTINGS,
 ] as const;
 
 /** Reads and validates every setting; throws one ConfigError naming every bad variable. */
@@ -197,6 +199,7 @@ export function readConfig(env: NodeJS.ProcessEnv, defaults: Partial<Record<stri
       problems.push((error as Error).message);
     }
   }
+  problems.push(...observabilityProblems(config as Partial<Config>));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   const result = config as Config;
   result.serverUrl ||= `http://127.0.0.1:${result.port}`;
