@@ -1,15 +1,23 @@
-/** Picks the executor's runtime from KUBE_WORKER_RUNTIME. */
+/**
+ * Picks the executor's runtime from KUBE_WORKER_RUNTIME: kubernetes (a Job per operation), local
+ * (child processes), or auto — kubernetes when running in a pod or given a kubeconfig, else local.
+ */
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import type { RuntimeFactory } from '../executor/executor.js';
+import { startKubernetesRuntime } from '../executor/kubernetes/index.js';
+import { clusterAvailable } from '../executor/kubernetes/connect.js';
+import type { RequestCounter } from '../executor/kubernetes/kube-api.js';
 import { LocalRuntime } from '../executor/local/local-runtime.js';
-import type { Runtime } from '../executor/runtime.js';
 
 /** What a local script inherits from the executor's environment; nothing else leaks in. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'SHELL', 'TMPDIR'];
 
-export function createRuntime(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Runtime {
+export function runtimeFactory(config: Config, env: NodeJS.ProcessEnv, logger: Logger, countKubernetesRequest: RequestCounter): RuntimeFactory {
+  const useKubernetes = config.runtime === 'kubernetes' || (config.runtime === 'auto' && clusterAvailable(config.kubeconfigPath, env));
+  if (useKubernetes) return (stores) => startKubernetesRuntime(config, stores, logger, countKubernetesRequest);
+  if (config.runtime === 'auto') logger.info('runtime auto: not in a cluster and no KUBECONFIG, so scripts run as local processes');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED) if (env[name] !== undefined) baseEnv[name] = env[name]!;
-  if (config.runtime === 'auto') logger.info('runtime auto: no Kubernetes runtime configured, using local processes');
-  return new LocalRuntime({ workDir: config.workDir, baseEnv });
+  return async () => new LocalRuntime({ workDir: config.workDir, baseEnv });
 }

@@ -7,6 +7,7 @@ import type { Keys } from './keys.js';
 
 export const HEARTBEAT_MS = 5000;
 const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+const REFUSALS_SHOWN_MS = 3600_000;
 
 export interface ExecutorInfo {
   id: string;
@@ -31,6 +32,22 @@ export class ExecutorRegistry {
       .zadd(this.keys.executors, now, info.id)
       .hset(this.infoKey(), info.id, JSON.stringify(info))
       .exec();
+  }
+
+  /** Records that an executor refused to start, and why; reported for an hour. */
+  async refuse(id: string, reason: string, now = Date.now()): Promise<void> {
+    await this.redis.multi().zadd(`${this.keys.executors}:refused`, now, id).hset(`${this.keys.executors}:refused:reasons`, id, reason).exec();
+  }
+
+  /** Executors that refused to start within the last hour, with their reasons. */
+  async refusals(now = Date.now()): Promise<Array<{ id: string; reason: string }>> {
+    const key = `${this.keys.executors}:refused`;
+    const expired = await this.redis.zrangebyscore(key, '-inf', `(${now - REFUSALS_SHOWN_MS}`);
+    if (expired.length > 0) await this.redis.multi().zrem(key, ...expired).hdel(`${key}:reasons`, ...expired).exec();
+    const ids = await this.redis.zrangebyscore(key, now - REFUSALS_SHOWN_MS, '+inf');
+    if (ids.length === 0) return [];
+    const reasons = await this.redis.hmget(`${key}:reasons`, ...ids);
+    return ids.map((id, i) => ({ id, reason: reasons[i] ?? 'unknown' }));
   }
 
   async remove(id: string): Promise<void> {

@@ -3,7 +3,8 @@
  * sequence number is the stream id itself — strictly increasing from 1, readable from any point with
  * XRANGE, and resumable after a restart by reading the last id.
  *
- * Entry fields: s = stream (o stdout, e stderr, y system), t = text, a = time (ms since epoch).
+ * Entry fields: s = stream (o stdout, e stderr, y system), t = text, a = time (ms since epoch), and
+ * k = where the line came from (a pod log's own timestamp), so that following can resume there.
  */
 import type { Redis } from 'ioredis';
 import type { LogLine, LogStream } from './contract/status.js';
@@ -54,6 +55,25 @@ export class LogStore {
     return last[0] ? Number.parseInt(last[0][0], 10) : 0;
   }
 
+  /**
+   * The origin of the last line that has one, and how many stored lines share it: where to resume
+   * following a source without repeating a line. Undefined when no line has an origin.
+   */
+  async lastOrigin(ticket: string, scan = 500): Promise<{ origin: string; count: number } | undefined> {
+    const entries = (await this.redis.xrevrange(this.keys.log(ticket), '+', '-', 'COUNT', scan)) as StreamEntry[];
+    let origin: string | undefined;
+    let count = 0;
+    for (const [, fields] of entries) {
+      let value: string | undefined;
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'k') value = fields[i + 1];
+      if (value === undefined) continue;
+      if (origin === undefined) origin = value;
+      if (value !== origin) break;
+      count += 1;
+    }
+    return origin === undefined ? undefined : { origin, count };
+  }
+
   /** A writer that continues after the last line already stored (e.g. after a restart). */
   async openWriter(ticket: string, maxLines: number): Promise<LogWriter> {
     return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), maxLines);
@@ -83,17 +103,20 @@ export class LogWriter {
     return this.seq;
   }
 
-  append(stream: LogStream, text: string, at = Date.now()): void {
+  /** `origin` marks where the line came from (see LogStore.lastOrigin). */
+  append(stream: LogStream, text: string, at = Date.now(), origin?: string): void {
     if (this.seq >= this.maxLines) {
       this.dropped += 1;
       return;
     }
-    this.push(stream, text, at);
+    this.push(stream, text, at, origin);
   }
 
-  private push(stream: LogStream, text: string, at: number): void {
+  private push(stream: LogStream, text: string, at: number, origin?: string): void {
     this.seq += 1;
-    this.pending.push([`${this.seq}-0`, 's', STREAM_CODE[stream], 't', text, 'a', String(at)]);
+    const entry = [`${this.seq}-0`, 's', STREAM_CODE[stream], 't', text, 'a', String(at)];
+    if (origin !== undefined) entry.push('k', origin);
+    this.pending.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.flush());

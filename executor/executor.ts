@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { EXIT_CODES } from '../core/contract/status.js';
 import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
@@ -19,7 +19,7 @@ import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { Mutexes } from './isolation/mutex.js';
 import { processOperation, type ProcessDependencies } from './process-operation.js';
-import type { Runtime } from './runtime.js';
+import { HandBackError, type Runtime } from './runtime.js';
 
 export type ExecutorSettings = Pick<
   Config,
@@ -33,20 +33,33 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-export async function startExecutor(settings: ExecutorSettings, runtime: Runtime, logger: Logger): Promise<Executor> {
+/** Makes the executor's runtime; given the stores, which a runtime may need to resume a run. */
+export type RuntimeFactory = (stores: { operations: OperationStore; logs: LogStore }) => Promise<Runtime>;
+
+export async function startExecutor(settings: ExecutorSettings, createRuntime: RuntimeFactory, logger: Logger): Promise<Executor> {
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
   const redis = connectRedis(settings.redisUrl, 'kube-worker-executor');
   const store = new OperationStore(redis, keys);
+  const logs = new LogStore(redis, keys);
   const registry = new ExecutorRegistry(redis, keys);
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime({ operations: store, logs });
+  } catch (error) {
+    // Say why on /api/v1/worker too, not only in this process's log.
+    await registry.refuse(id, (error as Error).message).catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+    throw error;
+  }
   const cancels = new CancelSignals(keys.cancelChannel);
   await cancels.start(connectRedis(settings.redisUrl, 'kube-worker-executor-cancel'));
 
   const deps: ProcessDependencies = {
     executorId: id,
     store,
-    logs: new LogStore(redis, keys),
+    logs,
     mutexes: new Mutexes(redis, keys),
     cancels,
     runtime,
@@ -54,8 +67,16 @@ export async function startExecutor(settings: ExecutorSettings, runtime: Runtime
     settings,
   };
 
-  const processor = async (job: Job<OperationJobData>): Promise<OperationJobResult | null> => {
-    const result = await processOperation(job.data.ticket, deps);
+  const processor = async (job: Job<OperationJobData>, token?: string): Promise<OperationJobResult | null> => {
+    let result: OperationJobResult | null;
+    try {
+      result = await processOperation(job.data.ticket, deps);
+    } catch (error) {
+      if (!(error instanceof HandBackError)) throw error;
+      // Back to the queue at once: the next executor adopts the running Job.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
     // outcome, never something to retry.
     if (result && result.state !== 'succeeded') throw new UnrecoverableError(`${result.state}: ${result.failure?.message ?? `exit code ${result.exitCode}`}`);
@@ -104,6 +125,8 @@ export async function startExecutor(settings: ExecutorSettings, runtime: Runtime
     log.info({ running: cancels.size }, 'executor stopping: taking no more work');
     clearInterval(heartbeat);
     const drained = Promise.allSettled(workers.map((w) => w.close()));
+    // A runtime that can hand runs over does so at once; scripts go on and are adopted elsewhere.
+    if (runtime.handsBackOnShutdown) cancels.stopAll('shutdown');
     const grace = setTimeout(() => {
       log.warn({ running: cancels.size }, `operations still running after ${settings.shutdownGraceSeconds}s; stopping them`);
       cancels.stopAll('shutdown');

@@ -13,7 +13,7 @@ import type { OperationJobResult } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { ScriptOutput } from './output/script-output.js';
-import type { RunContext, RunOutcome, Runtime, StopReason } from './runtime.js';
+import { HandBackError, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
 export interface ProcessDependencies {
   executorId: string;
@@ -95,6 +95,7 @@ export async function processOperation(ticket: string, deps: ProcessDependencies
       await deps.store.markRunning(ticket);
     },
     signal: controller.signal,
+    ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
   };
 
   let outcome: RunOutcome;
@@ -107,6 +108,11 @@ export async function processOperation(ticket: string, deps: ProcessDependencies
       outcome = await runIsolated(request, context, claim.kind === 'reclaimed', deps);
     }
   } catch (error) {
+    if (error instanceof HandBackError) {
+      await output.close();
+      log.info('operation handed back for another executor to adopt');
+      throw error;
+    }
     log.error({ err: error }, 'operation failed in the executor');
     const failure: Failure = { reason: 'RuntimeError', message: `The executor could not run the operation: ${(error as Error).message}` };
     outcome = { exitCode: EXIT_CODES.fatal, failure };
@@ -118,6 +124,8 @@ export async function processOperation(ticket: string, deps: ProcessDependencies
   await output.close();
   const recorded = await deps.store.finish(ticket, result, deps.settings.retentionSeconds);
   if (!recorded) log.warn('the operation had already ended; its first result stands');
+  // Only now that the result is safe: a Job released earlier could not be told from one never made.
+  await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
   log.info({ state: result.state, exitCode: result.exitCode, reason: result.failure?.reason }, 'operation finished');
   return { ticket, state: result.state, exitCode: result.exitCode, failure: result.failure };
 }

@@ -4,7 +4,7 @@
  * recording the result) is the executor's.
  */
 import type { OperationRequest } from '../core/contract/operation.js';
-import type { Failure } from '../core/contract/status.js';
+import type { Failure, OperationState } from '../core/contract/status.js';
 import type { ScriptOutput } from './output/script-output.js';
 
 /** Why a run is being stopped early. */
@@ -19,6 +19,19 @@ export interface RunContext {
   started(): Promise<void>;
   /** Aborted with a StopReason when the operation is cancelled or the executor stops. */
   signal: AbortSignal;
+  /** On a redelivery, the state the operation had reached under the executor that was lost. */
+  previousState?: OperationState;
+}
+
+/**
+ * Thrown by a runtime that stops watching a run it can hand over (on shutdown): the script goes
+ * on, and the operation is delivered again to an executor that adopts it.
+ */
+export class HandBackError extends Error {
+  constructor() {
+    super('handed back: the operation goes on and another executor adopts it');
+    this.name = 'HandBackError';
+  }
 }
 
 export interface RunOutcome {
@@ -37,5 +50,7 @@ export interface Runtime {
   adopt?(context: RunContext): Promise<RunOutcome>;
   /** Whether a run stopped for shutdown can be handed back to another executor. */
   readonly handsBackOnShutdown: boolean;
+  /** Frees what the run still holds (e.g. its Job and Secret), once its result is recorded. */
+  release?(ticket: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { buildDispatcher, type Dispatcher } from '../../dispatcher/server.js';
 import { startExecutor, type Executor } from '../../executor/executor.js';
 import { ensureToken } from '../api-token.js';
 import { startPrivateRedis } from '../private-redis.js';
-import { createRuntime } from '../runtime-choice.js';
+import { runtimeFactory } from '../runtime-choice.js';
 import { onShutdown } from '../shutdown.js';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
@@ -18,7 +18,7 @@ async function listen(dispatcher: Dispatcher, config: Config): Promise<string> {
 }
 
 async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<Executor> {
-  return startExecutor({ ...config, redisUrl }, createRuntime(config, env, logger), logger);
+  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, () => undefined), logger);
 }
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {

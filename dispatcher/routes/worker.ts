@@ -37,6 +37,7 @@ export default async function workerRoutes(app: FastifyInstance, options: Worker
       if (!executors.some((e) => e.pools.includes(pool))) problems.push(`no executor online for pool "${pool}"`);
     }
     for (const executor of executors) for (const problem of executor.problems) problems.push(`executor ${executor.id}: ${problem}`);
+    for (const refusal of await options.registry.refusals()) problems.push(`executor ${refusal.id} refused to start: ${refusal.reason}`);
     return { version: VERSION, pools: [...options.pools], healthy: problems.length === 0, executors, problems };
   });
 }

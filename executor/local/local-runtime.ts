@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { EXIT_CODES } from '../../core/contract/status.js';
 import { LineSplitter } from '../output/line-splitter.js';
 import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
-import { INTERPRETERS } from './interpreters.js';
+import { INTERPRETERS } from '../interpreters.js';
 import { createWorkspace } from './workspace.js';
 
 export interface LocalRuntimeOptions {

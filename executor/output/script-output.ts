@@ -16,7 +16,7 @@ export class ScriptOutput {
     this.masker = new Masker(sensitiveValues);
   }
 
-  line(stream: 'stdout' | 'stderr', text: string, at?: number): void {
+  line(stream: 'stdout' | 'stderr', text: string, at?: number, origin?: string): void {
     if (text.startsWith('##octopus[')) {
       const message = parseServiceMessage(text);
       const variable = message && asSetVariable(message);
@@ -26,7 +26,7 @@ export class ScriptOutput {
         return;
       }
     }
-    this.writer.append(stream, this.masker.mask(text), at);
+    this.writer.append(stream, this.masker.mask(text), at, origin);
   }
 
   system(text: string): void {

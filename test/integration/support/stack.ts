@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readConfig, type Config } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
@@ -18,6 +19,8 @@ export const TOKEN = 'test-token-0123456789abcdef';
 
 export interface Stack {
   url: string;
+  /** The dispatcher's fastify instance, to look at what it serves. */
+  app: FastifyInstance;
   config: Config;
   redisUrl: string;
   executors: Executor[];
@@ -49,12 +52,13 @@ export async function startStack(options: { executors?: number; env?: Record<str
 
   const stack: Stack = {
     url,
+    app: dispatcher.app,
     config,
     redisUrl,
     executors,
     async addExecutor(overrides = {}, baseEnv = BASE_ENV) {
       const settings = { ...config, ...overrides, redisUrl };
-      const executor = await startExecutor(settings, new LocalRuntime({ workDir: settings.workDir, baseEnv }), logger);
+      const executor = await startExecutor(settings, async () => new LocalRuntime({ workDir: settings.workDir, baseEnv }), logger);
       executors.push(executor);
       return executor;
     },

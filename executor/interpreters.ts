@@ -1,5 +1,5 @@
-/** Which program runs a script of each syntax, and the file name the script is written to. */
-import type { ScriptSyntax } from '../../core/contract/operation.js';
+/** Which program runs a script of each syntax, and the file name the script is written to — the same in every runtime. */
+import type { ScriptSyntax } from '../core/contract/operation.js';
 
 export interface Interpreter {
   command: string;

@@ -1,0 +1,115 @@
+/**
+ * One watch per executor, never one per operation: label-selected informers for the script pods
+ * and Jobs, and one for the namespace's events. Each operation subscribes by Job name and hears
+ * only about its own objects. An informer that fails is restarted with backoff; the informer
+ * re-lists by itself when its resource version has expired (410).
+ */
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../core/logger.js';
+import type { KubeApi } from './kube-api.js';
+import { LABEL_JOB, MANAGED_SELECTOR } from './names.js';
+
+export interface JobListener {
+  pod(pod: k8s.V1Pod): void;
+  podDeleted(pod: k8s.V1Pod): void;
+  job(job: k8s.V1Job): void;
+  jobDeleted(job: k8s.V1Job): void;
+  event(event: k8s.CoreV1Event): void;
+}
+
+type AnyInformer = k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
+
+export class ClusterWatch {
+  private readonly listeners = new Map<string, JobListener>();
+  private readonly informers: AnyInformer[] = [];
+  private pods!: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
+  private jobs!: k8s.Informer<k8s.V1Job> & k8s.ObjectCache<k8s.V1Job>;
+  private stopped = false;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly api: KubeApi, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const { namespace } = this.api;
+    this.pods = this.informer<k8s.V1Pod>('pods', `/api/v1/namespaces/${namespace}/pods`, MANAGED_SELECTOR, () =>
+      this.api.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR }),
+    );
+    this.jobs = this.informer<k8s.V1Job>('jobs', `/apis/batch/v1/namespaces/${namespace}/jobs`, MANAGED_SELECTOR, () =>
+      this.api.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
+    );
+    const events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
+      this.api.core.listNamespacedEvent({ namespace }),
+    );
+    const route = <T extends k8s.KubernetesObject>(object: T, labelOf: (o: T) => string | undefined): JobListener | undefined => {
+      const name = labelOf(object);
+      return name ? this.listeners.get(name) : undefined;
+    };
+    const jobOfPod = (pod: k8s.V1Pod): string | undefined => pod.metadata?.labels?.[LABEL_JOB];
+    const jobOfJob = (job: k8s.V1Job): string | undefined => job.metadata?.labels?.[LABEL_JOB];
+    this.pods.on('add', (pod) => route(pod, jobOfPod)?.pod(pod));
+    this.pods.on('update', (pod) => route(pod, jobOfPod)?.pod(pod));
+    this.pods.on('delete', (pod) => route(pod, jobOfPod)?.podDeleted(pod));
+    this.jobs.on('add', (job) => route(job, jobOfJob)?.job(job));
+    this.jobs.on('update', (job) => route(job, jobOfJob)?.job(job));
+    this.jobs.on('delete', (job) => route(job, jobOfJob)?.jobDeleted(job));
+    const onEvent = (event: k8s.CoreV1Event): void => {
+      const seen = new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
+      // Events from before this executor started were reported by the one before it.
+      if (seen < this.startedAt - 1000) return;
+      this.listenerForEvent(event)?.event(event);
+    };
+    events.on('add', onEvent);
+    events.on('update', onEvent);
+    await Promise.all(this.informers.map((informer) => informer.start()));
+  }
+
+  private listenerForEvent(event: k8s.CoreV1Event): JobListener | undefined {
+    const { kind, name } = event.involvedObject;
+    if (!name) return undefined;
+    if (kind === 'Job') return this.listeners.get(name);
+    if (kind !== 'Pod') return undefined;
+    const pod = this.pods.get(name, this.api.namespace);
+    const job = pod?.metadata?.labels?.[LABEL_JOB] ?? name.replace(/-[a-z0-9]{5}$/, '');
+    return this.listeners.get(job);
+  }
+
+  private informer<T extends k8s.KubernetesObject>(
+    kind: string,
+    path: string,
+    labelSelector: string | undefined,
+    list: () => Promise<k8s.KubernetesListObject<T>>,
+  ): k8s.Informer<T> & k8s.ObjectCache<T> {
+    const informer = k8s.makeInformer<T>(this.api.kubeConfig, path, () => this.api.call('list', list), labelSelector);
+    let delay = 500;
+    informer.on('connect', () => {
+      this.api.count('watch', 200);
+      delay = 500;
+    });
+    informer.on('error', (error) => {
+      if (this.stopped) return;
+      this.logger.warn({ err: error, kind }, `watch of ${kind} failed; restarting in ${delay}ms`);
+      setTimeout(() => {
+        if (!this.stopped) informer.start().catch((err: unknown) => this.logger.warn({ err, kind }, 'watch restart failed'));
+      }, delay).unref();
+      delay = Math.min(delay * 2, 30_000);
+    });
+    this.informers.push(informer as unknown as AnyInformer);
+    return informer;
+  }
+
+  /** Listens to one Job's objects, and replays what is already known of them. */
+  subscribe(jobName: string, listener: JobListener): () => void {
+    this.listeners.set(jobName, listener);
+    const job = this.jobs.get(jobName, this.api.namespace);
+    if (job) listener.job(job);
+    for (const pod of this.pods.list(this.api.namespace)) if (pod.metadata?.labels?.[LABEL_JOB] === jobName) listener.pod(pod);
+    return () => {
+      if (this.listeners.get(jobName) === listener) this.listeners.delete(jobName);
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.informers.map((informer) => informer.stop()));
+  }
+}

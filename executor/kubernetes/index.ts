@@ -1,0 +1,42 @@
+/**
+ * Starting the kubernetes runtime: connect, check permissions, start the one shared watch and the
+ * sweeper. Refuses to start, naming what is missing, when the executor's Role is not enough.
+ */
+import type { Config } from '../../core/config.js';
+import type { LogStore } from '../../core/log-store.js';
+import type { Logger } from '../../core/logger.js';
+import type { OperationStore } from '../../core/operation-store.js';
+import { ClusterWatch } from './cluster-watch.js';
+import { loadKubeConfig, resolveNamespace } from './connect.js';
+import { KubeApi, type RequestCounter } from './kube-api.js';
+import { KubernetesRuntime } from './kubernetes-runtime.js';
+import { missingPermissions } from './permissions.js';
+import { startSweeper, sweepOnce } from './sweeper.js';
+
+export class MissingPermissionsError extends Error {
+  constructor(readonly missing: string[]) {
+    super(`the executor's Kubernetes permissions are not enough; it is missing:\n  - ${missing.join('\n  - ')}\nGrant them with the Role the chart ships (executor/kubernetes/permissions.ts lists it).`);
+    this.name = 'MissingPermissionsError';
+  }
+}
+
+export async function startKubernetesRuntime(
+  config: Config,
+  stores: { operations: OperationStore; logs: LogStore },
+  logger: Logger,
+  count: RequestCounter,
+): Promise<KubernetesRuntime> {
+  const kubeConfig = loadKubeConfig(config.kubeconfigPath);
+  const namespace = resolveNamespace(config.namespace, kubeConfig);
+  const api = new KubeApi(kubeConfig, namespace, { qps: config.k8sQps, burst: config.k8sBurst, count });
+  const missing = await missingPermissions(api);
+  if (missing.length > 0) throw new MissingPermissionsError(missing);
+  const log = logger.child({ runtime: 'kubernetes', namespace });
+  const watch = new ClusterWatch(api, log);
+  await watch.start();
+  await sweepOnce(api, stores.operations, log).catch((error: unknown) => log.warn({ err: error }, 'first sweep failed'));
+  const stopSweeper = startSweeper(api, stores.operations, log, config.sweepIntervalSeconds);
+  const runtime = new KubernetesRuntime(api, watch, stores.logs, config, log, stopSweeper);
+  log.info({ server: kubeConfig.getCurrentCluster()?.server }, 'kubernetes runtime ready');
+  return runtime;
+}

@@ -1,0 +1,123 @@
+/**
+ * The Job and Secret that run one operation (pure). Everything an operation carries that may be
+ * secret — script, files, arguments, variables — goes into the Secret; the Job only refers to it.
+ * Pods are hardened by default: no API token, no privilege escalation, RuntimeDefault seccomp.
+ */
+import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
+import type { KubernetesConfig } from '../../core/config-kubernetes.js';
+import type { OperationRequest } from '../../core/contract/operation.js';
+import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
+import { ANNOTATION_TICKET, jobName, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
+
+export type ScriptPodSettings = Omit<KubernetesConfig, 'kubeconfigPath' | 'namespace' | 'podPendingTimeoutSeconds' | 'imagePullGraceSeconds' | 'sweepIntervalSeconds' | 'k8sQps' | 'k8sBurst' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'>;
+
+export interface ScriptJob {
+  name: string;
+  job: V1Job;
+  secret: V1Secret;
+}
+
+const HARDENED_CONTAINER: V1SecurityContext = { allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } };
+const HARDENED_POD: V1PodSecurityContext = { seccompProfile: { type: 'RuntimeDefault' } };
+
+function resources(request: OperationRequest, settings: ScriptPodSettings): V1ResourceRequirements {
+  const pick = (asked: string | undefined, fallback: string | undefined): string | undefined => asked ?? fallback;
+  const compact = (list: Record<string, string | undefined>): Record<string, string> | undefined => {
+    const entries = Object.entries(list).filter((e): e is [string, string] => e[1] !== undefined);
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  };
+  const requests = compact({
+    cpu: pick(request.resources?.requests?.cpu, settings.scriptRequestsCpu),
+    memory: pick(request.resources?.requests?.memory, settings.scriptRequestsMemory),
+  });
+  const limits = compact({
+    cpu: pick(request.resources?.limits?.cpu, settings.scriptLimitsCpu),
+    memory: pick(request.resources?.limits?.memory, settings.scriptLimitsMemory),
+  });
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+function environment(request: OperationRequest, secretName: string, settings: ScriptPodSettings, ticket: string): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    { name: 'KUBE_WORKER_TICKET', value: ticket },
+    { name: 'KUBE_WORKER_WORKSPACE', value: WORKSPACE_DIR },
+    { name: 'HOME', value: WORKSPACE_DIR },
+    { name: 'TMPDIR', value: TMP_DIR },
+  ];
+  const proxies: Array<[string, string | undefined]> = [['HTTP_PROXY', settings.scriptHttpProxy], ['HTTPS_PROXY', settings.scriptHttpsProxy], ['NO_PROXY', settings.scriptNoProxy]];
+  for (const [name, value] of proxies) {
+    if (value !== undefined) env.push({ name, value }, { name: name.toLowerCase(), value });
+  }
+  Object.keys(request.variables ?? {}).forEach((name, i) => env.push({ name, valueFrom: { secretKeyRef: { name: secretName, key: `var-${i}` } } }));
+  return env;
+}
+
+function secretData(request: OperationRequest): { data: Record<string, string>; items: V1KeyToPath[] } {
+  const data: Record<string, string> = {
+    [LAUNCHER_KEY]: Buffer.from(launcherScript(request)).toString('base64'),
+    [SCRIPT_KEY]: Buffer.from(request.script.body).toString('base64'),
+  };
+  const items: V1KeyToPath[] = [{ key: LAUNCHER_KEY, path: LAUNCHER_KEY }, { key: SCRIPT_KEY, path: SCRIPT_KEY }];
+  (request.files ?? []).forEach((file, i) => {
+    data[`file-${i}`] = file.content;
+    items.push({ key: `file-${i}`, path: `files/${file.name}` });
+  });
+  Object.values(request.variables ?? {}).forEach((variable, i) => {
+    data[`var-${i}`] = Buffer.from(variable.value).toString('base64');
+  });
+  return { data, items };
+}
+
+export function buildScriptJob(ticket: string, request: OperationRequest, timeoutSeconds: number, settings: ScriptPodSettings): ScriptJob {
+  const name = jobName(ticket);
+  const labels = { ...settings.scriptLabels, ...MANAGED_BY, [LABEL_TICKET]: ticketLabel(ticket), [LABEL_POOL]: request.pool, [LABEL_JOB]: name };
+  const annotations = { ...settings.scriptAnnotations, [ANNOTATION_TICKET]: ticket };
+  const { data, items } = secretData(request);
+  const container: V1Container = {
+    name: SCRIPT_CONTAINER,
+    image: request.container?.image ?? settings.scriptImage,
+    imagePullPolicy: request.container?.image ? (request.container.pullPolicy ?? 'IfNotPresent') : settings.scriptPullPolicy,
+    command: ['/bin/sh', `${OPERATION_DIR}/${LAUNCHER_KEY}`],
+    workingDir: WORKSPACE_DIR,
+    env: environment(request, name, settings, ticket),
+    resources: resources(request, settings),
+    securityContext: (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? HARDENED_CONTAINER,
+    volumeMounts: [
+      { name: 'operation', mountPath: OPERATION_DIR, readOnly: true },
+      { name: 'workspace', mountPath: WORKSPACE_DIR },
+      { name: 'tmp', mountPath: TMP_DIR },
+    ],
+  };
+  const job: V1Job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, labels, annotations },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: timeoutSeconds,
+      ttlSecondsAfterFinished: settings.jobTtlSeconds,
+      template: {
+        metadata: { labels, annotations },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [container],
+          volumes: [
+            { name: 'operation', secret: { secretName: name, items, defaultMode: 0o444 } },
+            { name: 'workspace', emptyDir: {} },
+            { name: 'tmp', emptyDir: {} },
+          ],
+          automountServiceAccountToken: settings.scriptAutomountToken,
+          securityContext: (settings.scriptPodSecurityContext as V1PodSecurityContext | undefined) ?? HARDENED_POD,
+          enableServiceLinks: false,
+          ...(request.serviceAccountName ?? settings.scriptServiceAccount ? { serviceAccountName: request.serviceAccountName ?? settings.scriptServiceAccount } : {}),
+          ...(Object.keys(settings.scriptNodeSelector).length > 0 ? { nodeSelector: settings.scriptNodeSelector } : {}),
+          ...(settings.scriptTolerations ? { tolerations: settings.scriptTolerations } : {}),
+          ...(settings.scriptAffinity ? { affinity: settings.scriptAffinity } : {}),
+          ...(settings.scriptImagePullSecrets.length > 0 ? { imagePullSecrets: settings.scriptImagePullSecrets.map((n) => ({ name: n })) } : {}),
+        },
+      },
+    },
+  };
+  const secret: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, labels, annotations }, type: 'Opaque', data };
+  return { name, job, secret };
+}

@@ -1,0 +1,113 @@
+/**
+ * The kubernetes runtime: each operation is one Job (and its Secret) in the executor's namespace.
+ * Names come from the ticket, so a redelivered operation adopts the Job it already has — an
+ * AlreadyExists is an adoption, never a second Job — and the script runs once.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { EXIT_CODES } from '../../core/contract/status.js';
+import type { LogStore } from '../../core/log-store.js';
+import type { Logger } from '../../core/logger.js';
+import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
+import type { ClusterWatch } from './cluster-watch.js';
+import { buildScriptJob, type ScriptPodSettings } from './job-spec.js';
+import { superviseJob, type SupervisorSettings } from './job-supervisor.js';
+import { KubeApiError, type KubeApi } from './kube-api.js';
+import { jobName } from './names.js';
+
+export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
+
+const ignoreNotFound = (error: unknown): void => {
+  if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+};
+
+export class KubernetesRuntime implements Runtime {
+  readonly name = 'kubernetes';
+  readonly handsBackOnShutdown = true;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly watch: ClusterWatch,
+    private readonly logs: LogStore,
+    private readonly settings: KubernetesRuntimeSettings,
+    private readonly logger: Logger,
+    private readonly stopSweeper: () => void,
+  ) {}
+
+  async run(context: RunContext): Promise<RunOutcome> {
+    const created = await this.create(context);
+    if ('exitCode' in created) return created;
+    return this.supervise(context, created.name);
+  }
+
+  async adopt(context: RunContext): Promise<RunOutcome> {
+    const name = jobName(context.ticket);
+    const existing = await this.api
+      .call('get', () => this.api.batch.readNamespacedJob({ name, namespace: this.api.namespace }))
+      .catch((error: unknown) => (error instanceof KubeApiError && error.status === 404 ? undefined : Promise.reject(error)));
+    if (existing) {
+      context.output.system(`Executor restarted: following Job ${name} again`);
+      return this.supervise(context, name);
+    }
+    if (context.previousState === 'running') {
+      return {
+        exitCode: EXIT_CODES.podVanished,
+        failure: { reason: 'PodDeleted', message: `Job ${name} was gone when its operation was picked up again; the script had started, so it is not run twice` },
+      };
+    }
+    return this.run(context);
+  }
+
+  /** Secret first (the pod mounts it), then the Job, then the Job owns the Secret. */
+  private async create(context: RunContext): Promise<{ name: string } | RunOutcome> {
+    const { name, job, secret } = buildScriptJob(context.ticket, context.request, context.timeoutSeconds, this.settings);
+    const { namespace } = this.api;
+    try {
+      await this.api.call('create', () => this.api.core.createNamespacedSecret({ namespace, body: secret })).catch(adoptExisting);
+      const created = await this.api
+        .call('create', () => this.api.batch.createNamespacedJob({ namespace, body: job }))
+        .catch(async (error: unknown) => {
+          adoptExisting(error);
+          return this.api.call('get', () => this.api.batch.readNamespacedJob({ name, namespace }));
+        });
+      await this.api.call('patch', () =>
+        this.api.core.patchNamespacedSecret({ name, namespace, body: [{ op: 'add', path: '/metadata/ownerReferences', value: [owner(created)] }] }),
+      );
+    } catch (error) {
+      const refused = error instanceof KubeApiError && !error.retryable;
+      if (!refused) throw error;
+      await this.release(context.ticket).catch(() => undefined);
+      return { exitCode: EXIT_CODES.fatal, failure: { reason: 'RuntimeError', message: `Kubernetes refused the script Job: ${error.message}` } };
+    }
+    context.output.system(`Created Job ${name} in namespace ${namespace} (image ${job.spec!.template.spec!.containers[0]!.image})`);
+    return { name };
+  }
+
+  private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
+    const cursor = await this.logs.lastOrigin(context.ticket);
+    return superviseJob({ api: this.api, watch: this.watch, jobName: name, context, settings: this.settings, cursor, logger: this.logger.child({ ticket: context.ticket, job: name }) });
+  }
+
+  /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */
+  async release(ticket: string): Promise<void> {
+    const name = jobName(ticket);
+    const { namespace } = this.api;
+    await Promise.all([
+      this.api.call('delete', () => this.api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })).catch(ignoreNotFound),
+      this.api.call('delete', () => this.api.core.deleteNamespacedSecret({ name, namespace })).catch(ignoreNotFound),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    this.stopSweeper();
+    await this.watch.stop();
+  }
+}
+
+/** An AlreadyExists is ours from an earlier delivery: adopt it. */
+function adoptExisting(error: unknown): void {
+  if (!(error instanceof KubeApiError) || error.status !== 409) throw error;
+}
+
+function owner(job: k8s.V1Job): k8s.V1OwnerReference {
+  return { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: false, blockOwnerDeletion: false };
+}

@@ -1,0 +1,35 @@
+/**
+ * What the executor may do, in its own namespace only. This list is the executor's Role: the chart
+ * ships exactly these rules, the e2e tests run with them, and at start-up each verb is checked with
+ * a SelfSubjectAccessReview so that a missing one is named before any operation fails on it.
+ */
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import type { KubeApi } from './kube-api.js';
+
+export const EXECUTOR_RULES: V1PolicyRule[] = [
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get', 'list', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+];
+
+/** Every verb of EXECUTOR_RULES the executor lacks in its namespace, as "verb resource" lines. */
+export async function missingPermissions(api: KubeApi): Promise<string[]> {
+  const checks = EXECUTOR_RULES.filter((rule) => rule.resources?.[0] !== 'selfsubjectaccessreviews').flatMap((rule) =>
+    rule.resources!.flatMap((resource) => rule.verbs.map((verb) => ({ group: rule.apiGroups?.[0] ?? '', resource, verb }))),
+  );
+  const results = await Promise.all(
+    checks.map(async ({ group, resource, verb }) => {
+      const [name, subresource] = resource.split('/');
+      const review = await api.call('create', () =>
+        api.authorization.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { namespace: api.namespace, group, resource: name, subresource, verb } } },
+        }),
+      );
+      return review.status?.allowed ? undefined : `${verb} ${group ? `${group}/` : ''}${resource} in namespace ${api.namespace}`;
+    }),
+  );
+  return results.filter((r): r is string => r !== undefined);
+}

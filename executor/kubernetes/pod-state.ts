@@ -1,0 +1,55 @@
+/**
+ * Reading where a script pod is (pure): still waiting (and why), running, or finished with an exit
+ * code and — when the cause is not the script — an infrastructure failure reason.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { EXIT_CODES, type Failure } from '../../core/contract/status.js';
+import { SCRIPT_CONTAINER } from './names.js';
+
+export type PodView =
+  | { kind: 'waiting'; reason?: string; message?: string; pull?: 'failing' | 'invalid'; configError?: boolean }
+  | { kind: 'running' }
+  | { kind: 'finished'; exitCode: number; failure?: Failure };
+
+const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'RegistryUnavailable']);
+const CONFIG_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+export function viewPod(pod: V1Pod): PodView {
+  const status = pod.status;
+  if (status?.phase === 'Failed' && status.reason === 'Evicted') {
+    return { kind: 'finished', exitCode: EXIT_CODES.podVanished, failure: { reason: 'Evicted', message: status.message ?? 'The pod was evicted from its node' } };
+  }
+  const container = status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
+  const terminated = container?.state?.terminated;
+  if (terminated) {
+    const exitCode = terminated.exitCode;
+    if (terminated.reason === 'OOMKilled') {
+      return { kind: 'finished', exitCode, failure: { reason: 'OOMKilled', message: 'The script used more memory than its limit and was killed' } };
+    }
+    if (exitCode === 0) return { kind: 'finished', exitCode };
+    return { kind: 'finished', exitCode, failure: { reason: 'ScriptFailed', message: `The script exited with code ${exitCode}` } };
+  }
+  if (container?.state?.running) return { kind: 'running' };
+  if (status?.phase === 'Failed') {
+    return { kind: 'finished', exitCode: EXIT_CODES.podVanished, failure: { reason: 'PodDeleted', message: status.message ?? `The pod failed before the script ran${status.reason ? ` (${status.reason})` : ''}` } };
+  }
+  const waiting = container?.state?.waiting;
+  if (waiting?.reason === 'InvalidImageName') return { kind: 'waiting', reason: waiting.reason, message: waiting.message, pull: 'invalid' };
+  if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: 'waiting', reason: waiting.reason, message: waiting.message, pull: 'failing' };
+  if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) return { kind: 'waiting', reason: waiting.reason, message: waiting.message, configError: true };
+  const unscheduled = status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  if (unscheduled) return { kind: 'waiting', reason: unscheduled.reason ?? 'Unschedulable', message: unscheduled.message };
+  return { kind: 'waiting', reason: waiting?.reason, message: waiting?.message };
+}
+
+/** A failure the Job itself reports, e.g. its activeDeadlineSeconds passing. */
+export function jobFailure(job: V1Job): { exitCode: number; failure: Failure } | undefined {
+  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed?.reason === 'DeadlineExceeded') {
+    return {
+      exitCode: EXIT_CODES.timedOut,
+      failure: { reason: 'DeadlineExceeded', message: `The operation ran longer than its timeout of ${job.spec?.activeDeadlineSeconds ?? '?'}s and was stopped` },
+    };
+  }
+  return undefined;
+}
