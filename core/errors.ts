@@ -5,6 +5,7 @@
 export const ERRORS = {
   KW_ERR_VALIDATION: { status: 400, title: 'The request is malformed' },
   KW_ERR_UNAUTHORIZED: { status: 401, title: 'A valid bearer token is required' },
+  KW_ERR_DASHBOARD_UNAUTHORIZED: { status: 401, title: 'The dashboard credentials are required' },
   KW_ERR_NOT_FOUND: { status: 404, title: 'No such operation' },
   KW_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   KW_ERR_TICKET_CONFLICT: { status: 409, title: 'The ticket exists with a different operation' },

@@ -1,11 +1,16 @@
 /**
- * The dispatcher's side of the pools' queues: a BullMQ Queue per pool to enqueue on, and
- * QueueEvents per pool so that every dispatcher hears when an operation finishes.
+ * The dispatcher's side of the pools' queues: a BullMQ Queue per pool to enqueue on and to read
+ * depths from, and QueueEvents per pool so that every dispatcher hears when an operation finishes.
  */
 import { EventEmitter } from 'node:events';
 import { Queue, QueueEvents } from 'bullmq';
+import { QUEUE_STATES, type PoolDepth } from '../core/contract/queues.js';
+import { KubeWorkerError } from '../core/errors.js';
 import { JOB_NAME, jobOptions, queueName, type OperationJobData } from '../core/queue.js';
 import type { Redis } from '../core/redis.js';
+
+/** Depths are read on every scrape; past this, Redis counts as unreachable rather than slow. */
+const DEPTH_DEADLINE_MS = 2000;
 
 export class PoolQueues {
   /** Emits `finished` with the ticket whenever an operation of any pool ends. */
@@ -13,9 +18,20 @@ export class PoolQueues {
   private readonly queues = new Map<string, Queue<OperationJobData>>();
   private readonly listeners: QueueEvents[] = [];
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, pools: readonly string[], private readonly retentionSeconds: number) {
+  /** `onError` hears every error the Redis clients report (they reconnect by themselves). */
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    pools: readonly string[],
+    private readonly retentionSeconds: number,
+    private readonly onError: (error: Error) => void,
+  ) {
     this.events.setMaxListeners(0);
-    for (const pool of pools) this.queues.set(pool, new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix }));
+    for (const pool of pools) {
+      const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix });
+      queue.on('error', onError);
+      this.queues.set(pool, queue);
+    }
   }
 
   /** Subscribes to every pool's queue events (BullMQ gives each its own blocking connection). */
@@ -25,9 +41,8 @@ export class PoolQueues {
       const finished = ({ jobId }: { jobId: string }): boolean => this.events.emit('finished', jobId);
       events.on('completed', finished);
       events.on('failed', finished);
-      events.on('error', () => {
-        // ioredis reconnects by itself; followers also re-check state when they wake.
-      });
+      // ioredis reconnects by itself; followers also re-check state when they wake.
+      events.on('error', this.onError);
       this.listeners.push(events);
     }
   }
@@ -38,6 +53,29 @@ export class PoolQueues {
 
   queue(pool: string): Queue<OperationJobData> | undefined {
     return this.queues.get(pool);
+  }
+
+  get all(): Queue<OperationJobData>[] {
+    return [...this.queues.values()];
+  }
+
+  /** How many jobs each pool's queue holds in each state; 503 when Redis does not answer in time. */
+  async depths(): Promise<PoolDepth[]> {
+    const read = Promise.all(
+      [...this.queues].map(async ([pool, queue]) => {
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        return { pool, ...Object.fromEntries(QUEUE_STATES.map((state) => [state, counts[state] ?? 0])) } as PoolDepth;
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new KubeWorkerError('KW_ERR_UNAVAILABLE', `the queue (Redis) did not answer within ${DEPTH_DEADLINE_MS / 1000}s; retry shortly`)), DEPTH_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([read, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async enqueue(data: OperationJobData): Promise<void> {

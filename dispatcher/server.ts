@@ -1,6 +1,7 @@
 /**
  * The dispatcher: a stateless fastify server. Everything it knows lives in Redis, so any replica
- * answers for any ticket. Each concern is a plugin; the API's bearer auth is scoped to `/api`.
+ * answers for any ticket. Each concern is a plugin; the API's bearer auth is scoped to `/api`, the
+ * dashboard's basic auth to `/dashboard`.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { OperationRequest } from '../core/contract/operation.js';
@@ -10,21 +11,26 @@ import { ExecutorRegistry } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import { LogStore } from '../core/log-store.js';
+import { createProcessMetrics, registerQueueDepth, type ProcessMetrics } from '../core/metrics.js';
 import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
 import type { OperationsDependencies } from './operations.js';
 import apiDocs from './plugins/api-docs.js';
 import bearerAuth from './plugins/bearer-auth.js';
+import dashboard from './plugins/dashboard.js';
+import metricsRoute from './plugins/metrics.js';
 import problems from './plugins/problems.js';
 import { PoolQueues } from './queues.js';
 import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
+import queueRoutes from './routes/queues.js';
 import workerRoutes from './routes/worker.js';
 
 export type DispatcherSettings = Pick<
   Config,
-  'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'
+  | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'
+  | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
 > & { redisUrl: string };
 
 export interface Dispatcher {
@@ -35,12 +41,14 @@ export interface Dispatcher {
 /** Files travel as base64 (4/3 larger) inside JSON; the 1 MiB payload limit is checked after parsing. */
 const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 
-export async function buildDispatcher(settings: DispatcherSettings, logger: Logger): Promise<Dispatcher> {
+/** `metrics`: the process's registry when the executor runs in the same process; else one of its own. */
+export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   const keys = redisKeys(settings.prefix);
   const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher');
-  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds);
+  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, () => metrics.redisErrors.inc({ component: 'dispatcher' }));
   queues.listen();
+  registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
 
   const app = Fastify({
@@ -74,10 +82,18 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   };
 
   await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown });
+  await app.register(metricsRoute, { registry: metrics.registry });
+  if (settings.dashboardUser && settings.dashboardPassword) {
+    await app.register(dashboard, { queues: queues.all, user: settings.dashboardUser, password: settings.dashboardPassword, write: settings.dashboardWrite });
+    logger.info(`dashboard at /dashboard (${settings.dashboardWrite ? 'read and write' : 'read-only'})`);
+  } else {
+    logger.info('dashboard off: set KUBE_WORKER_DASHBOARD_USER and KUBE_WORKER_DASHBOARD_PASSWORD to serve it at /dashboard');
+  }
   await app.register(async (api) => {
     await api.register(bearerAuth, { tokens: settings.apiTokens });
     await api.register(operationRoutes, { deps, connectFollower: () => redis.duplicate() });
     await api.register(workerRoutes, { pools: settings.pools, registry: new ExecutorRegistry(redis, keys) });
+    await api.register(queueRoutes, { queues });
   });
 
   return {

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TICKET_PATTERN } from '../../core/contract/operation.js';
+import { startStack, type Stack } from './support/stack.js';
+
+/** Every "METHOD /path" fastify serves, from its route tree (HEAD is implied by GET). */
+function servedRoutes(stack: Stack): string[] {
+  const routes: string[] = [];
+  const parents: string[] = [];
+  for (const line of stack.app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([^)]*)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    parents.length = depth;
+    const path = parents.join('') + match[2]!;
+    parents.push(path.slice(parents.join('').length));
+    for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD')) routes.push(`${method} ${path}`);
+  }
+  return routes;
+}
+
+describe('the OpenAPI document', () => {
+  let stack: Stack;
+  let doc: { openapi: string; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
+  beforeAll(async () => {
+    stack = await startStack({ executors: 0 });
+    doc = (await stack.api('GET', '/docs/json', undefined, null)).body;
+  });
+  afterAll(() => stack.close());
+
+  it('is OpenAPI 3.1 and describes exactly the routes served under /api', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    const served = servedRoutes(stack).filter((route) => route.split(' ')[1]!.startsWith('/api/'));
+    expect(served).toContain('GET /api/v1/queues');
+    expect(documented.sort()).toEqual(served.sort());
+  });
+
+  it('documents the schemas that validate requests and answers', () => {
+    const submit = doc.paths['/api/v1/operations']!.post;
+    expect(JSON.stringify(submit.requestBody)).toContain('OperationRequest');
+    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '413', '422']));
+    const status = doc.paths['/api/v1/operations/{ticket}']!.get;
+    expect(status.parameters.find((p: { name: string }) => p.name === 'ticket').schema.pattern).toBe(TICKET_PATTERN);
+    const queues = doc.paths['/api/v1/queues']!.get;
+    expect(JSON.stringify(queues.responses['200'])).toMatch(/QueueDepths|waiting/);
+  });
+
+  it('has a browsable page at /docs', async () => {
+    const response = await fetch(`${stack.url}/docs`, { redirect: 'follow' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toContain('swagger');
+  });
+});
