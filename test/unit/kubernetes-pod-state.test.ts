@@ -1,0 +1,32 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { jobFailure, viewPod } from '../../executor/kubernetes/pod-state.js';
+
+const pod = (status: V1Pod['status']): V1Pod => ({ status });
+const container = (state: object) => ({ containerStatuses: [{ name: 'script', image: 'x', imageID: '', ready: false, restartCount: 0, state }] as never });
+
+describe('where a script pod is', () => {
+  it.each<[string, V1Pod, unknown]>([
+    ['waiting to be scheduled', pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] }), { kind: 'waiting', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }],
+    ['failing to pull its image', pod({ phase: 'Pending', ...container({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling' } }) }), { kind: 'waiting', reason: 'ImagePullBackOff', message: 'Back-off pulling', pull: 'failing' }],
+    ['given an invalid image name', pod({ phase: 'Pending', ...container({ waiting: { reason: 'InvalidImageName' } }) }), { kind: 'waiting', reason: 'InvalidImageName', pull: 'invalid' }],
+    ['running', pod({ phase: 'Running', ...container({ running: {} }) }), { kind: 'running' }],
+    ['finished well', pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0 } }) }), { kind: 'finished', exitCode: 0 }],
+    ['finished with exit code 3', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 3 } }) }), { kind: 'finished', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }],
+    ['killed for memory', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), { kind: 'finished', exitCode: 137, failure: { reason: 'OOMKilled' } }],
+    ['evicted', pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' }), { kind: 'finished', exitCode: -81, failure: { reason: 'Evicted', message: 'The node was low on resource: memory.' } }],
+  ])('tells a pod %s', (_case, input, expected) => {
+    expect(viewPod(input)).toMatchObject(expected as object);
+  });
+});
+
+describe('a Job that fails by itself', () => {
+  it('reports DeadlineExceeded with -44', () => {
+    const job: V1Job = { spec: { activeDeadlineSeconds: 5, template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } };
+    expect(jobFailure(job)).toMatchObject({ exitCode: -44, failure: { reason: 'DeadlineExceeded' } });
+  });
+
+  it('leaves other failures to the pod', () => {
+    expect(jobFailure({ status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] } })).toBeUndefined();
+  });
+});
