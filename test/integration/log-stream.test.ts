@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
+import { bash, localRuntime, startStack, TOKEN, type Stack } from './support/stack.js';
 
 interface Event {
   id?: string;
@@ -66,7 +66,7 @@ describe('a script whose interpreter is missing', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ executors: 0 });
-    await stack.addExecutor({}, { PATH: '/nonexistent' });
+    await stack.addExecutor({}, localRuntime(stack.config.workDir, { PATH: '/nonexistent' }));
   });
   afterAll(() => stack.close());
 

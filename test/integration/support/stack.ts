@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { readConfig, type Config } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
 import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js';
-import { startExecutor, type Executor } from '../../../executor/executor.js';
+import { startExecutor, type Executor, type RuntimeFactory } from '../../../executor/executor.js';
 import { LocalRuntime } from '../../../executor/local/local-runtime.js';
 import type { OperationStatus } from '../../../core/contract/status.js';
 
@@ -24,7 +24,8 @@ export interface Stack {
   config: Config;
   redisUrl: string;
   executors: Executor[];
-  addExecutor(overrides?: Partial<Config>, baseEnv?: Record<string, string>): Promise<Executor>;
+  /** An executor in this process; the local runtime unless another is given. */
+  addExecutor(overrides?: Partial<Config>, runtime?: RuntimeFactory): Promise<Executor>;
   api(method: string, route: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
   submit(operation: Record<string, unknown>): Promise<string>;
   waitForState(ticket: string, states: string[], timeoutMs?: number): Promise<OperationStatus>;
@@ -33,6 +34,9 @@ export interface Stack {
 }
 
 export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
+
+/** The local runtime, scripts starting from `baseEnv`. */
+export const localRuntime = (workDir: string, baseEnv = BASE_ENV): RuntimeFactory => async () => new LocalRuntime({ workDir, baseEnv });
 
 export async function startStack(options: { executors?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   const redisUrl = inject('redisUrl');
@@ -56,9 +60,9 @@ export async function startStack(options: { executors?: number; env?: Record<str
     config,
     redisUrl,
     executors,
-    async addExecutor(overrides = {}, baseEnv = BASE_ENV) {
+    async addExecutor(overrides = {}, runtime = localRuntime(config.workDir)) {
       const settings = { ...config, ...overrides, redisUrl };
-      const executor = await startExecutor(settings, async () => new LocalRuntime({ workDir: settings.workDir, baseEnv }), logger);
+      const executor = await startExecutor(settings, runtime, logger);
       executors.push(executor);
       return executor;
     },

@@ -1,0 +1,51 @@
+/**
+ * An executor killed mid-run: the operation is delivered again, the new executor adopts the Job
+ * that exists, and the script runs once, with its whole log and one result.
+ */
+import { expect, it } from 'vitest';
+import { spawnExecutor } from '../integration/support/child-executor.js';
+import { bash } from '../integration/support/stack.js';
+import { describeCluster } from './support/cluster.js';
+import { useKubeWorker } from './support/kube-worker.js';
+
+describeCluster('an executor killed while its operation runs', () => {
+  const kw = useKubeWorker('crash', { KUBE_WORKER_LOCK_DURATION_MS: '3000' });
+
+  it('is adopted after a restart: one Job, one run, the full log, one result', async () => {
+    const doomed = await spawnExecutor(kw.stack, kw.env());
+    const ticket = await kw.stack.submit(bash('for i in $(seq 1 12); do echo "line $i"; sleep 0.5; done; exit 4', { ticket: 'crash-adopt' }));
+    await kw.stack.waitForState(ticket, ['running'], 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    doomed.process.kill('SIGKILL');
+    await doomed.exited;
+    await kw.addExecutor();
+    const status = await kw.stack.waitUntilDone(ticket, 90_000);
+    expect(status.state).toBe('failed');
+    expect(status.exitCode).toBe(4);
+    const out = status.logs.filter((l) => l.stream === 'stdout').map((l) => l.text);
+    expect(out).toEqual(Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
+    const jobs = await kw.ns.batch.listNamespacedJob({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` });
+    expect(jobs.items.length).toBeLessThanOrEqual(1);
+    const events = await kw.ns.core.listNamespacedEvent({ namespace: kw.ns.name });
+    const created = events.items.filter((e) => e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'Job' && e.involvedObject.name?.includes('crash-adopt'));
+    expect(created).toHaveLength(1);
+  });
+});
+
+describeCluster('an executor without enough permissions', () => {
+  const kw = useKubeWorker('preflight');
+
+  it('refuses to start, naming what is missing, and the worker health says so', async () => {
+    const { serviceAccountWithRules } = await import('./support/cluster.js');
+    const weak = await serviceAccountWithRules(kw.ns.name, [
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get'] },
+      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+    ], { name: 'weak-executor' });
+    const error = await kw.addExecutor({ KUBECONFIG: weak.kubeconfigPath }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toContain('missing');
+    expect(error?.message).toContain(`watch batch/jobs in namespace ${kw.ns.name}`);
+    expect(error?.message).toContain(`create secrets in namespace ${kw.ns.name}`);
+    const { body } = await kw.stack.api('GET', '/api/v1/worker');
+    expect(body.problems.join('\n')).toContain('refused to start');
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * The kubernetes runtime on a real control plane: each operation a Job, run with the executor's
+ * own Role. Pods run on the test cluster's process node, which takes no image (see test/cluster).
+ */
+import * as k8s from '@kubernetes/client-node';
+import { expect, it } from 'vitest';
+import { jobName } from '../../executor/kubernetes/names.js';
+import { bash } from '../integration/support/stack.js';
+import { describeCluster, eventually, statusOf } from './support/cluster.js';
+import { useKubeWorker } from './support/kube-worker.js';
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+describeCluster('operations as Kubernetes Jobs', () => {
+  const kw = useKubeWorker('runtime', { KUBE_WORKER_POD_PENDING_TIMEOUT_SECONDS: '8', KUBE_WORKER_IMAGE_PULL_GRACE_SECONDS: '3' });
+
+  const objectsOf = async (ticket: string): Promise<{ jobs: number; pods: number; secrets: number }> => {
+    const selector = `kube-worker/ticket=${ticket}`;
+    const [jobs, pods, secrets] = await Promise.all([
+      kw.ns.batch.listNamespacedJob({ namespace: kw.ns.name, labelSelector: selector }),
+      kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: selector }),
+      kw.ns.core.listNamespacedSecret({ namespace: kw.ns.name, labelSelector: selector }),
+    ]);
+    return { jobs: jobs.items.length, pods: pods.items.length, secrets: secrets.items.length };
+  };
+
+  it('starts with the Role the chart ships', async () => {
+    await kw.addExecutor();
+    const { body } = await kw.stack.api('GET', '/api/v1/worker');
+    expect(body.executors[0]).toMatchObject({ runtime: 'kubernetes' });
+    expect(body.problems).toEqual([]);
+  });
+
+  it('runs a script in a Job with the operation image and requests, stdout and stderr apart, variables masked', async () => {
+    const ticket = await kw.stack.submit(
+      bash(
+        [
+          'echo "hello from $(pwd)"',
+          'echo "to stderr" >&2',
+          'cat config/app.json',
+          'echo "secret=$DB_PASSWORD args=$*"',
+          `echo "##octopus[setVariable name='${b64('Version')}' value='${b64('1.2.3')}']"`,
+          'exit 3',
+        ].join('\n'),
+        {
+          ticket: 'k8s-image-requests',
+          arguments: ['one', 'two words'],
+          files: [{ name: 'config/app.json', content: b64('{"ok":true}') }],
+          variables: { DB_PASSWORD: { value: 'pa55-w0rd', sensitive: true } },
+          container: { image: 'ghcr.io/acme/tools:1.2' },
+          resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+        },
+      ),
+    );
+    await eventually('the pod', async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0]);
+    const pod = (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0]!;
+    const container = pod.spec!.containers[0]!;
+    expect(container.image).toBe('ghcr.io/acme/tools:1.2');
+    expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(JSON.stringify(pod.spec)).not.toContain('pa55-w0rd');
+
+    const status = await kw.stack.waitUntilDone(ticket, 60_000);
+    expect(status.state).toBe('failed');
+    expect(status.exitCode).toBe(3);
+    expect(status.failure?.reason).toBe('ScriptFailed');
+    expect(status.outputVariables).toEqual({ Version: { value: '1.2.3', sensitive: false } });
+    const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
+    expect(lines).toContain('stdout:hello from /kube-worker/workspace');
+    expect(lines).toContain('stderr:to stderr');
+    expect(lines).toContain('stdout:{"ok":true}');
+    expect(lines).toContain('stdout:secret=******** args=one two words');
+    expect(lines.join('\n')).not.toContain('pa55-w0rd');
+    expect(status.logs.map((l) => l.seq)).toEqual(status.logs.map((_, i) => i + 1));
+  });
+
+  it('leaves nothing behind once an operation is complete', async () => {
+    const ticket = await kw.stack.submit(bash('echo done', { ticket: 'k8s-cleanup' }));
+    expect((await kw.stack.waitUntilDone(ticket, 60_000)).state).toBe('succeeded');
+    await eventually('Job, pods and Secret gone', async () => {
+      const left = await objectsOf(ticket);
+      return left.jobs + left.pods + left.secrets === 0 ? left : undefined;
+    }, 30_000);
+    expect((await kw.stack.api('DELETE', `/api/v1/operations/${ticket}`)).status).toBe(204);
+  });
+
+  it('fails a pod that cannot be scheduled with Unschedulable, -44 and the scheduler reason in the log', async () => {
+    const ticket = await kw.stack.submit(bash('echo never', { resources: { requests: { cpu: '64' } } }));
+    const status = await kw.stack.waitUntilDone(ticket, 60_000);
+    expect(status.state).toBe('failed');
+    expect(status.exitCode).toBe(-44);
+    expect(status.failure?.reason).toBe('Unschedulable');
+    const system = status.logs.filter((l) => l.stream === 'system').map((l) => l.text).join('\n');
+    expect(system).toMatch(/FailedScheduling: .*Insufficient cpu/);
+    expect(status.logs.map((l) => l.text)).not.toContain('never');
+  });
+
+  it('fails an image that cannot be pulled with ImagePullFailed after a short grace', async () => {
+    const ticket = await kw.stack.submit(bash('echo never', { container: { image: 'registry.invalid/acme/tools:1' } }));
+    const status = await kw.stack.waitUntilDone(ticket, 60_000);
+    expect(status.state).toBe('failed');
+    expect(status.failure?.reason).toBe('ImagePullFailed');
+    expect(status.failure?.message).toMatch(/registry\.invalid|pull/i);
+  });
+
+  it('cancels a running operation: the pod is gone within seconds and the state is cancelled', async () => {
+    const ticket = await kw.stack.submit(bash('echo started; sleep 120', { ticket: 'k8s-cancel' }));
+    await kw.stack.waitForState(ticket, ['running'], 60_000);
+    expect((await kw.stack.api('POST', `/api/v1/operations/${ticket}/cancel`)).status).toBe(202);
+    const status = await kw.stack.waitUntilDone(ticket, 30_000);
+    expect(status.state).toBe('cancelled');
+    expect(status.exitCode).toBe(-43);
+    await eventually('pods gone', async () => ((await objectsOf(ticket)).pods === 0 ? true : undefined), 30_000);
+  });
+
+  it('stops an operation past its timeout with DeadlineExceeded and -44', async () => {
+    const ticket = await kw.stack.submit(bash('echo started; sleep 120', { timeoutSeconds: 5 }));
+    const status = await kw.stack.waitUntilDone(ticket, 60_000);
+    expect(status.state).toBe('failed');
+    expect(status.exitCode).toBe(-44);
+    expect(status.failure?.reason).toBe('DeadlineExceeded');
+  });
+
+  it('runs 50 operations at once over one watch per kind', async () => {
+    const watchesBefore = kw.requests.get('watch 200') ?? 0;
+    const tickets = await Promise.all(Array.from({ length: 50 }, (_, i) => kw.stack.submit(bash(`echo "op ${i}"`, { ticket: `k8s-many-${i}` }))));
+    const results = await Promise.all(tickets.map((t) => kw.stack.waitUntilDone(t, 170_000)));
+    expect(results.filter((r) => r.state !== 'succeeded').map((r) => [r.ticket, r.state, r.failure])).toEqual([]);
+    results.forEach((r, i) => expect(r.logs.map((l) => l.text)).toContain(`op ${i}`));
+    expect((kw.requests.get('watch 200') ?? 0) - watchesBefore).toBeLessThanOrEqual(3);
+  }, 180_000);
+
+  it('cannot touch another namespace with its token', async () => {
+    const other = kw.access.kubeConfig.makeApiClient(k8s.BatchV1Api);
+    const error = await other.listNamespacedJob({ namespace: 'default' }).then(() => undefined, (e: unknown) => e);
+    expect(statusOf(error)).toBe(403);
+  });
+
+  it('names its Jobs from the ticket', async () => {
+    const ticket = await kw.stack.submit(bash('sleep 2', { ticket: 'k8s-named' }));
+    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(ticket), namespace: kw.ns.name }).catch(() => undefined)));
+    await kw.stack.waitUntilDone(ticket, 60_000);
+  });
+});

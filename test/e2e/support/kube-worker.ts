@@ -1,0 +1,70 @@
+/**
+ * kube-worker against the test cluster: a dispatcher and executors whose runtime is the kubernetes
+ * runtime, authenticated as a ServiceAccount that holds exactly the executor's Role
+ * (EXECUTOR_RULES) in a namespace of its own — never as cluster admin.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { readConfig, type Config } from '../../../core/config.js';
+import { createLogger } from '../../../core/logger.js';
+import type { Executor } from '../../../executor/executor.js';
+import { startKubernetesRuntime } from '../../../executor/kubernetes/index.js';
+import { EXECUTOR_RULES } from '../../../executor/kubernetes/permissions.js';
+import { startStack, type Stack } from '../../integration/support/stack.js';
+import { serviceAccountWithRules, useNamespace, type ServiceAccountAccess, type TestNamespace } from './cluster.js';
+
+export interface KubeWorker {
+  readonly stack: Stack;
+  readonly ns: TestNamespace;
+  readonly access: ServiceAccountAccess;
+  /** Kubernetes API requests the in-process executors made, by "verb code". */
+  readonly requests: Map<string, number>;
+  /** The settings an executor of this fixture runs with (also as environment, for a child executor). */
+  env(): Record<string, string>;
+  addExecutor(extraEnv?: Record<string, string>): Promise<Executor>;
+}
+
+export function useKubeWorker(prefix: string, env: Record<string, string> = {}): KubeWorker {
+  const ns = useNamespace(prefix);
+  const requests = new Map<string, number>();
+  let stack: Stack | undefined;
+  let access: ServiceAccountAccess | undefined;
+  const fixtureEnv = (): Record<string, string> => ({
+    KUBE_WORKER_RUNTIME: 'kubernetes',
+    KUBECONFIG: access!.kubeconfigPath,
+    KUBE_WORKER_NAMESPACE: ns.name,
+    KUBE_WORKER_SCRIPT_IMAGE: 'docker.io/library/busybox:1.36',
+    KUBE_WORKER_SCRIPT_REQUESTS_CPU: '100m',
+    KUBE_WORKER_SCRIPT_REQUESTS_MEMORY: '64Mi',
+    ...env,
+  });
+
+  beforeAll(async () => {
+    access = await serviceAccountWithRules(ns.name, EXECUTOR_RULES, { name: 'kube-worker-executor' });
+    stack = await startStack({ executors: 0, env: fixtureEnv() });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const fixture: KubeWorker = {
+    get stack() {
+      return stack!;
+    },
+    ns,
+    get access() {
+      return access!;
+    },
+    requests,
+    env: fixtureEnv,
+    async addExecutor(extraEnv = {}) {
+      const config: Config = { ...readConfig({ ...fixtureEnv(), ...extraEnv }), prefix: stack!.config.prefix, apiTokens: stack!.config.apiTokens };
+      const logger = createLogger('silent', 'e2e');
+      const count = (verb: string, code: number): void => {
+        const key = `${verb} ${code}`;
+        requests.set(key, (requests.get(key) ?? 0) + 1);
+      };
+      return stack!.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, logger, count));
+    },
+  };
+  return fixture;
+}
