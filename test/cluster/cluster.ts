@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
-  symlinkSync, writeFileSync, appendFileSync, lstatSync, unlinkSync,
+  symlinkSync, writeFileSync, appendFileSync, lstatSync, unlinkSync, readlinkSync,
 } from 'node:fs';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
@@ -147,7 +147,8 @@ function artifacts(): Artifact[] {
       name: 'kw-node',
       path: join(vdir, `node-${nodeKey}`, 'kw-node'),
       build: (go, out) => {
-        run([go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kw-node'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+        // Same tags as the control plane, so the packages they share come from the build cache.
+        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kw-node'], { cwd: goDir, env: goEnv(), logFile: buildLog });
       },
     },
     {
@@ -213,8 +214,12 @@ export function build(opts: { only?: string[] } = {}): Record<string, string> {
         const tmp = `${a.path}.tmp-${process.pid}`;
         const t0 = Date.now();
         log(`building ${a.name} (first time for this version; log: ${join(cacheRoot, 'build.log')}) ...`);
-        a.build(go, tmp);
-        renameSync(tmp, a.path);
+        try {
+          a.build(go, tmp);
+          renameSync(tmp, a.path);
+        } finally {
+          rmSync(tmp, { force: true });
+        }
         log(`built ${a.name} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       }
     });
@@ -369,13 +374,31 @@ export async function isUp(): Promise<boolean> {
   return (await apiGet('/readyz')).status === 200 && (await nodeReady());
 }
 
+/** Do the running processes come from the binaries the current sources build? */
+function runningIsCurrent(): boolean {
+  const want = new Map(artifacts().map((a) => [a.name, a.path]));
+  for (const c of components) {
+    const pid = pidOf(c);
+    if (pid === undefined) return false;
+    let exe = '';
+    try {
+      exe = readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return true; // cannot tell: keep it
+    }
+    const expected = want.get(c === 'kw-node' ? 'kw-node' : 'kwcluster');
+    if (expected && exe !== expected) return false;
+  }
+  return true;
+}
+
 /** Brings the cluster up (building first if needed); returns at once when it already runs. */
 export async function up(): Promise<ClusterInfo> {
   const server = `https://${host}:${ports.apiserver}`;
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
     kubeconfig: kubeconfigPath, server, stateDir, version: versions.kubernetes, startedNow, startSeconds,
   });
-  if (await isUp()) return info(false);
+  if ((await isUp()) && runningIsCurrent()) return info(false);
   const bins = build();
   await down({ quiet: true });
   const t0 = Date.now();

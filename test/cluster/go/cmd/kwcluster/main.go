@@ -4,6 +4,7 @@
 //	kwcluster controller-manager ...  (kube-controller-manager)
 //	kwcluster scheduler ...           (kube-scheduler)
 //	kwcluster etcd ...                (etcd)
+//	kwcluster kubectl ...             (kubectl)
 //
 // It is also selected by the name it is called by (a symlink named kube-apiserver, etcd, ...).
 package main
@@ -17,10 +18,14 @@ import (
 	_ "time/tzdata" // for CronJob time zone support
 
 	"go.etcd.io/etcd/server/v3/etcdmain"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // kubectl's client auth plugins
 	"k8s.io/component-base/cli"
+	"k8s.io/component-base/logs"
 	_ "k8s.io/component-base/logs/json/register"          // JSON log format
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go metrics
 	_ "k8s.io/component-base/metrics/prometheus/version"  // version metric
+	kubectl "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -51,6 +56,11 @@ func main() {
 		os.Exit(cli.Run(scheduler.NewSchedulerCommand()))
 	case "etcd":
 		etcdmain.Main(os.Args)
+	case "kubectl":
+		_, _ = logs.GlogSetter(kubectl.GetLogVerbosity(os.Args))
+		if err := cli.RunNoErrOutput(kubectl.NewDefaultKubectlCommand()); err != nil {
+			kubectlutil.CheckErr(err)
+		}
 	default:
 		usage()
 	}
