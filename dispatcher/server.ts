@@ -47,7 +47,6 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   const keys = redisKeys(settings.prefix);
   const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher');
   const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, () => metrics.redisErrors.inc({ component: 'dispatcher' }));
-  queues.listen();
   registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
 
