@@ -398,7 +398,15 @@ export async function up(): Promise<ClusterInfo> {
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
     kubeconfig: kubeconfigPath, server, stateDir, version: versions.kubernetes, startedNow, startSeconds,
   });
-  if ((await isUp()) && runningIsCurrent()) return info(false);
+  if (components.every((c) => pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
+    // Running: give a busy API server time to answer rather than restarting it under other users.
+    try {
+      await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()), 30_000);
+      return info(false);
+    } catch {
+      log('the running cluster does not answer: restarting it');
+    }
+  }
   const bins = build();
   await down({ quiet: true });
   const t0 = Date.now();

@@ -32,15 +32,15 @@ func newLogWriter(path string) (*logWriter, error) {
 func (l *logWriter) copyFrom(r io.Reader, stream string) {
 	br := bufio.NewReaderSize(r, 16*1024)
 	for {
-		line, isPrefix, err := br.ReadLine()
-		if len(line) > 0 || (err == nil && !isPrefix) {
-			tag := "F"
-			if isPrefix {
-				tag = "P"
-			}
-			l.write(stream, tag, line)
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			l.write(stream, "F", line[:len(line)-1])
+		case len(line) > 0:
+			// A line longer than the buffer, or output that ends without a newline: partial.
+			l.write(stream, "P", line)
 		}
-		if err != nil {
+		if err != nil && err != bufio.ErrBufferFull {
 			return
 		}
 	}
