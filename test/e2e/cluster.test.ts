@@ -162,8 +162,11 @@ describeCluster('test cluster', () => {
       if (reason) seen.add(reason);
       return reason === 'ImagePullBackOff';
     }, 30_000, 100);
-    const messages = (await eventsFor(ns.kc, ns.name, 'no-image')).map((e) => e.message ?? '');
-    expect(messages).toEqual(expect.arrayContaining(['Error: ErrImagePull', 'Error: ImagePullBackOff']));
+    // Events are recorded asynchronously: wait for both.
+    const messages = await eventually('ErrImagePull and ImagePullBackOff events', async () => {
+      const m = (await eventsFor(ns.kc, ns.name, 'no-image')).map((e) => e.message ?? '');
+      return m.includes('Error: ErrImagePull') && m.includes('Error: ImagePullBackOff') ? m : undefined;
+    }, 15_000);
     expect(seen.has('ErrImagePull') || messages.includes('Error: ErrImagePull')).toBe(true);
     const p = await ns.core.readNamespacedPod({ name: 'no-image', namespace: ns.name });
     expect(p.status?.phase).toBe('Pending');
