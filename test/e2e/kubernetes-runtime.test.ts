@@ -3,7 +3,7 @@
  * own Role. Pods run on the test cluster's process node, which takes no image (see test/cluster).
  */
 import * as k8s from '@kubernetes/client-node';
-import { expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { jobName } from '../../executor/kubernetes/names.js';
 import { bash } from '../integration/support/stack.js';
 import { describeCluster, eventually, statusOf } from './support/cluster.js';
@@ -24,8 +24,9 @@ describeCluster('operations as Kubernetes Jobs', () => {
     return { jobs: jobs.items.length, pods: pods.items.length, secrets: secrets.items.length };
   };
 
+  beforeAll(() => kw.addExecutor());
+
   it('starts with the Role the chart ships', async () => {
-    await kw.addExecutor();
     const { body } = await kw.stack.api('GET', '/api/v1/worker');
     expect(body.executors[0]).toMatchObject({ runtime: 'kubernetes' });
     expect(body.problems).toEqual([]);
@@ -45,7 +46,7 @@ describeCluster('operations as Kubernetes Jobs', () => {
         {
           ticket: 'k8s-image-requests',
           arguments: ['one', 'two words'],
-          files: [{ name: 'config/app.json', content: b64('{"ok":true}') }],
+          files: [{ name: 'config/app.json', content: b64('{"ok":true}\n') }],
           variables: { DB_PASSWORD: { value: 'pa55-w0rd', sensitive: true } },
           container: { image: 'ghcr.io/acme/tools:1.2' },
           resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '256Mi' } },
