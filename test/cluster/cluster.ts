@@ -224,6 +224,7 @@ export function build(opts: { only?: string[] } = {}): Record<string, string> {
       }
     });
   }
+  if (missing.length > 0) pruneOldBuilds();
   const out: Record<string, string> = {};
   for (const a of arts) out[a.name] = a.path;
   if (out.kwcluster) {
@@ -243,6 +244,18 @@ export function build(opts: { only?: string[] } = {}): Record<string, string> {
     }
   }
   return out;
+}
+
+/** Removes builds of earlier sources of this version (running processes keep their own copy). */
+function pruneOldBuilds(): void {
+  const vdir = join(cacheRoot, versions.kubernetes);
+  const keep = new Set(artifacts().map((a) => dirname(a.path)));
+  for (const e of existsSync(vdir) ? readdirSync(vdir) : []) {
+    const p = join(vdir, e);
+    if (/^(control-plane|node)-[0-9a-f]{12}$/.test(e) && !keep.has(p) && (existsSync(join(p, e.startsWith('node') ? 'kw-node' : 'kwcluster')) || readdirSync(p).length === 0)) {
+      rmSync(p, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Path of one built tool (building it if needed). */
