@@ -52,7 +52,10 @@ function log(msg: string): void {
 // Build
 
 export function findGo(): string {
-  const candidates = [process.env.GO, ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'go')), '/usr/local/go/bin/go'];
+  // GO, when set, is the only candidate.
+  const candidates = process.env.GO
+    ? [process.env.GO]
+    : [...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'go')), '/usr/local/go/bin/go'];
   for (const c of candidates) {
     if (!c) continue;
     try {
