@@ -1,0 +1,61 @@
+/**
+ * kube-worker with the kubernetes runtime, in this process: a dispatcher and one executor whose
+ * Kubernetes API requests are counted by the same metric the executor exposes
+ * (kube_worker_kubernetes_requests_total).
+ */
+import type { Config } from '../../core/config.js';
+import { createExecutorMetrics, createProcessMetrics, type ExecutorMetrics } from '../../core/metrics.js';
+import { buildDispatcher } from '../../dispatcher/server.js';
+import { startExecutor } from '../../executor/executor.js';
+import { startKubernetesRuntime } from '../../executor/kubernetes/index.js';
+import { countCompletions } from './completions.js';
+import { TRIVIAL_OPERATION } from './kubernetes-operation.js';
+import { fileLogger } from './log-file.js';
+import { SUBMIT_PATH, TOKEN } from './operation.js';
+
+export interface KubeWorkerRun {
+  seconds: number;
+  succeeded: number;
+  /** Requests by "verb code" during the run, from the executor's metric. */
+  requests: Map<string, number>;
+}
+
+async function requestCounts(metrics: ExecutorMetrics): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const value of (await metrics.kubernetesRequests.get()).values) counts.set(`${value.labels.verb} ${value.labels.code}`, value.value);
+  return counts;
+}
+
+/** Starts kube-worker, submits `count` operations through HTTP, and times them until all have ended. */
+export async function runKubeWorker(config: Config, redisUrl: string, count: number, logFile: string): Promise<KubeWorkerRun> {
+  const logger = fileLogger(logFile, 'kube-worker');
+  const processMetrics = createProcessMetrics();
+  const metrics = createExecutorMetrics(processMetrics);
+  const countRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
+  const executor = await startExecutor({ ...config, redisUrl }, (stores) => startKubernetesRuntime(config, stores, logger, countRequest), logger, metrics);
+  const dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, processMetrics);
+  const url = `${await dispatcher.app.listen({ host: '127.0.0.1', port: 0 })}${SUBMIT_PATH}`;
+  const completions = countCompletions(redisUrl, config.prefix);
+  try {
+    // Start-up requests (permission checks, the first list of each watch) are not the operations'.
+    const before = await requestCounts(metrics);
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(TRIVIAL_OPERATION) });
+        if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+      }),
+    );
+    await completions.until(count);
+    const seconds = (performance.now() - started) / 1000;
+    // Releasing Jobs and Secrets follows each result; let those deletes land before counting.
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await requestCounts(metrics);
+    const requests = new Map([...after].map(([key, value]) => [key, value - (before.get(key) ?? 0)]));
+    return { seconds, succeeded: completions.succeeded, requests };
+  } finally {
+    await completions.close();
+    await dispatcher.close();
+    await executor.close();
+  }
+}
