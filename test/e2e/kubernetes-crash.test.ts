@@ -32,6 +32,25 @@ describeCluster('an executor killed while its operation runs', () => {
   });
 });
 
+describeCluster('an executor asked to stop while its operation runs', () => {
+  const kw = useKubeWorker('handback');
+
+  it('hands the operation back at once; the next executor adopts the Job and the script is not run again', async () => {
+    const stopping = await spawnExecutor(kw.stack, kw.env());
+    const ticket = await kw.stack.submit(bash('for i in $(seq 1 8); do echo "step $i"; sleep 0.5; done', { ticket: 'handback' }));
+    await kw.stack.waitForState(ticket, ['running'], 60_000);
+    stopping.process.kill('SIGTERM');
+    expect(await stopping.exited).toBe(0);
+    expect((await kw.stack.api('GET', `/api/v1/operations/${ticket}`)).body.state).toBe('running');
+    await kw.addExecutor();
+    const status = await kw.stack.waitUntilDone(ticket, 90_000);
+    expect(status.state).toBe('succeeded');
+    expect(status.logs.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(Array.from({ length: 8 }, (_, i) => `step ${i + 1}`));
+    const events = await kw.ns.core.listNamespacedEvent({ namespace: kw.ns.name });
+    expect(events.items.filter((e) => e.reason === 'SuccessfulCreate' && e.involvedObject.name?.includes('handback'))).toHaveLength(1);
+  });
+});
+
 describeCluster('an executor without enough permissions', () => {
   const kw = useKubeWorker('preflight');
 
