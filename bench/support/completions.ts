@@ -1,0 +1,55 @@
+/**
+ * Counts the jobs of a pool that end, from BullMQ's event stream — the same signal for kube-worker
+ * (whose job completes once the operation's result is recorded, and fails unless it succeeded) and
+ * for the bare BullMQ worker.
+ */
+import { QueueEvents } from 'bullmq';
+import { queueName } from '../../core/queue.js';
+import { connectRedis } from '../../core/redis.js';
+import { POOL } from './operation.js';
+
+export interface Completions {
+  readonly succeeded: number;
+  readonly failed: number;
+  /** Resolves once `count` jobs have ended in all. */
+  until(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function countCompletions(redisUrl: string, prefix: string): Completions {
+  const redis = connectRedis(redisUrl, 'bench-completions');
+  // Read from the stream's start: the prefix is fresh, and no event can slip by before the first read.
+  const events = new QueueEvents(queueName(POOL), { connection: redis, prefix, lastEventId: '0-0' });
+  let succeeded = 0;
+  let failed = 0;
+  let waiting: { count: number; resolve: () => void } | undefined;
+  const ended = (): void => {
+    if (waiting && succeeded + failed >= waiting.count) waiting.resolve();
+  };
+  events.on('completed', () => {
+    succeeded += 1;
+    ended();
+  });
+  events.on('failed', () => {
+    failed += 1;
+    ended();
+  });
+  return {
+    get succeeded() {
+      return succeeded;
+    },
+    get failed() {
+      return failed;
+    },
+    until(count) {
+      if (succeeded + failed >= count) return Promise.resolve();
+      return new Promise((resolve) => {
+        waiting = { count, resolve };
+      });
+    },
+    async close() {
+      await events.close();
+      await redis.quit();
+    },
+  };
+}
