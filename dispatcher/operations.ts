@@ -4,7 +4,7 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import type { OperationRequest } from '../core/contract/operation.js';
-import type { Accepted, LogLine, OperationState, OperationStatus } from '../core/contract/status.js';
+import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
 import { KubeWorkerError } from '../core/errors.js';
 import type { LogStore } from '../core/log-store.js';
 import { checkOperation, type OperationPolicy } from '../core/operation-rules.js';
@@ -61,33 +61,35 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
 
 /**
  * Accepts an operation once. The same ticket with the same body is a retry and answers with the
- * current state (re-enqueueing if the first attempt stopped between the record and the queue);
- * the same ticket with another body is a conflict.
+ * current state; the same ticket with another body is a conflict.
+ *
+ * The record and the job go to Redis together, in one round trip, record first. Adding the job
+ * every time is safe: BullMQ ignores a job id it still has, and an executor runs only what its
+ * record says is queued — so a retry re-enqueues an operation whose first attempt stopped between
+ * record and queue, and a job added next to an older record is skipped.
  */
 export async function submitOperation(deps: OperationsDependencies, request: OperationRequest): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
   const ticket = request.ticket ?? newTicket();
   const body = JSON.stringify(request);
   const bodyHash = createHash('sha256').update(body).digest('base64url');
-  const outcome = await deps.store.create(ticket, { bodyHash, pool: request.pool, taskId: request.taskId, payload: body, now: Date.now() });
+  const [outcome] = await Promise.all([
+    deps.store.create(ticket, { bodyHash, pool: request.pool, taskId: request.taskId, payload: body, now: Date.now() }),
+    deps.queues.enqueue({
+      ticket,
+      pool: request.pool,
+      syntax: request.script.syntax,
+      ...(request.taskId ? { taskId: request.taskId } : {}),
+      ...(request.container?.image ? { image: request.container.image } : {}),
+    }),
+  ]);
   if (!outcome.created && outcome.bodyHash !== bodyHash) {
     throw new KubeWorkerError(
       'KW_ERR_TICKET_CONFLICT',
       `ticket "${ticket}" was already submitted with a different operation; use a new ticket, or send exactly the same body to retry`,
     );
   }
-  const state: OperationState = outcome.created ? 'queued' : outcome.state;
-  if (state === 'queued') {
-    // BullMQ ignores a job id it already has, so a retry that re-adds is harmless.
-    await deps.queues.enqueue({
-      ticket,
-      pool: request.pool,
-      syntax: request.script.syntax,
-      ...(request.taskId ? { taskId: request.taskId } : {}),
-      ...(request.container?.image ? { image: request.container.image } : {}),
-    });
-  }
-  return { created: outcome.created, accepted: { ticket, state } };
+  return { created: outcome.created, accepted: { ticket, state: outcome.created ? 'queued' : outcome.state } };
 }
 
 export async function findOperation(deps: OperationsDependencies, ticket: string): Promise<OperationRecord> {
