@@ -1,5 +1,6 @@
 /** A small client of the HTTP API, for the CLI's submit, status, cancel and queues commands. */
 import type { OperationRequest } from '../core/contract/operation.js';
+import type { QueueDepths } from '../core/contract/queues.js';
 import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
 
 export class ApiError extends Error {
@@ -50,6 +51,10 @@ export class ApiClient {
 
   complete(ticket: string): Promise<void> {
     return this.call('DELETE', `/api/v1/operations/${encodeURIComponent(ticket)}`);
+  }
+
+  queues(): Promise<QueueDepths> {
+    return this.call('GET', '/api/v1/queues');
   }
 
   /**

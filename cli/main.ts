@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** The one command: kube-worker start | dispatcher | executor | submit | status | cancel. */
+/** The one command: kube-worker start | dispatcher | executor | submit | status | cancel | queues. */
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfig } from '../core/config.js';
 import { ApiError } from './api-client.js';
 import { cancel, status } from './commands/inspect.js';
+import { queues } from './commands/queues.js';
 import { dispatcher, executor, start } from './commands/serve.js';
 import { submit } from './commands/submit.js';
 
@@ -18,8 +19,10 @@ Commands:
       --pool NAME  --image REF  --timeout SECONDS  --ticket ID
       --var NAME=VALUE  --secret NAME=VALUE  --file PATH   (repeatable)
       --wait                  follow the log and exit with the operation's exit code
+                              (on a terminal, a status line shows the state and elapsed time)
   status <ticket>             state, result and log of an operation
   cancel <ticket>             cancel an operation
+  queues                      each pool's queue depth: waiting, active, completed, failed, delayed
 
 Settings come from the environment; see README.md.`;
 
@@ -58,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       await dispatcher(readConfig(env, { HOST: '0.0.0.0' }));
       return -1;
     case 'executor':
-      await executor(readConfig(env), env);
+      await executor(readConfig(env, { HOST: '0.0.0.0' }), env);
       return -1;
     case 'submit':
       return submit(readConfig(env), needs('a script or a script file'), values);
@@ -66,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
       return status(readConfig(env), needs('a ticket'));
     case 'cancel':
       return cancel(readConfig(env), needs('a ticket'));
+    case 'queues':
+      return queues(readConfig(env));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

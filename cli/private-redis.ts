@@ -46,10 +46,11 @@ async function waitUntilAnswering(url: string, child: ChildProcess): Promise<voi
   throw new Error('redis-server did not answer within 10s');
 }
 
-export async function startPrivateRedis(stateDir: string): Promise<PrivateRedis> {
+/** `port`: a free one unless given (to start it again where its clients will reconnect). */
+export async function startPrivateRedis(stateDir: string, port?: number): Promise<PrivateRedis> {
   const dir = path.join(stateDir, 'redis');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     'redis-server',
     ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'],

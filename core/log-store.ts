@@ -74,9 +74,12 @@ export class LogStore {
     return origin === undefined ? undefined : { origin, count };
   }
 
-  /** A writer that continues after the last line already stored (e.g. after a restart). */
-  async openWriter(ticket: string, maxLines: number): Promise<LogWriter> {
-    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), maxLines);
+  /**
+   * A writer that continues after the last line already stored (e.g. after a restart).
+   * `onWritten` hears of each line it stores, for the log line metric.
+   */
+  async openWriter(ticket: string, maxLines: number, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
+    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), maxLines, onWritten);
   }
 }
 
@@ -97,6 +100,7 @@ export class LogWriter {
     private readonly key: string,
     private seq: number,
     private readonly maxLines: number,
+    private readonly onWritten?: (stream: LogStream) => void,
   ) {}
 
   get lastSequence(): number {
@@ -117,6 +121,7 @@ export class LogWriter {
     const entry = [`${this.seq}-0`, 's', STREAM_CODE[stream], 't', text, 'a', String(at)];
     if (origin !== undefined) entry.push('k', origin);
     this.pending.push(entry);
+    this.onWritten?.(stream);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.flush());

@@ -37,9 +37,10 @@ export type CreateOutcome = { created: true } | { created: false; state: Operati
 
 export type ClaimOutcome =
   | { kind: 'missing' }
-  | { kind: 'terminal'; state: OperationState }
+  /** `executor`: the last one that held it; undefined when none did (it was cancelled while queued). */
+  | { kind: 'terminal'; state: OperationState; executor: string | undefined }
   /** First delivery: the executor owns it now. */
-  | { kind: 'claimed'; payload: string; cancelRequested: boolean }
+  | { kind: 'claimed'; payload: string; cancelRequested: boolean; queuedAt: number }
   /** Delivered again after the executor that had it went silent. */
   | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string };
 
@@ -76,15 +77,15 @@ return {'created'}`,
   kwClaim: {
     numberOfKeys: 2,
     lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor')
+local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt')
 local state = current[1]
 if not state then return {'missing'} end
-if terminal(state) then return {'terminal', state} end
+if terminal(state) then return {'terminal', state, current[3] or ''} end
 local payload = redis.call('GET', KEYS[2]) or ''
 local cancel = current[2] or ''
 if state == 'queued' then
   redis.call('HSET', KEYS[1], 'state', 'pending', 'executor', ARGV[1], 'claimedAt', ARGV[2])
-  return {'claimed', payload, cancel}
+  return {'claimed', payload, cancel, current[4]}
 end
 redis.call('HSET', KEYS[1], 'executor', ARGV[1])
 return {'reclaimed', payload, cancel, state, current[3] or ''}`,
@@ -195,9 +196,9 @@ export class OperationStore {
       case 'missing':
         return { kind: 'missing' };
       case 'terminal':
-        return { kind: 'terminal', state: reply[1] as OperationState };
+        return { kind: 'terminal', state: reply[1] as OperationState, executor: reply[2] || undefined };
       case 'claimed':
-        return { kind: 'claimed', payload: reply[1] ?? '', cancelRequested: reply[2] === '1' };
+        return { kind: 'claimed', payload: reply[1] ?? '', cancelRequested: reply[2] === '1', queuedAt: Number(reply[3]) };
       default:
         return {
           kind: 'reclaimed',

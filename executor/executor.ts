@@ -11,6 +11,7 @@ import { EXIT_CODES } from '../core/contract/status.js';
 import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
+import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
 import { queueName, type OperationJobData, type OperationJobResult } from '../core/queue.js';
@@ -36,7 +37,8 @@ export interface Executor {
 /** Makes the executor's runtime; given the stores, which a runtime may need to resume a run. */
 export type RuntimeFactory = (stores: { operations: OperationStore; logs: LogStore }) => Promise<Runtime>;
 
-export async function startExecutor(settings: ExecutorSettings, createRuntime: RuntimeFactory, logger: Logger): Promise<Executor> {
+/** `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it. */
+export async function startExecutor(settings: ExecutorSettings, createRuntime: RuntimeFactory, logger: Logger, metrics: ExecutorMetrics): Promise<Executor> {
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
@@ -54,7 +56,10 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     throw error;
   }
   const cancels = new CancelSignals(keys.cancelChannel);
-  await cancels.start(connectRedis(settings.redisUrl, 'kube-worker-executor-cancel'));
+  const cancelConnection = connectRedis(settings.redisUrl, 'kube-worker-executor-cancel');
+  // The workers report errors of the shared connection; this one is the executor's alone.
+  cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
+  await cancels.start(cancelConnection);
 
   const deps: ProcessDependencies = {
     executorId: id,
@@ -64,18 +69,23 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     cancels,
     runtime,
     logger: log,
+    metrics,
     settings,
   };
 
   const processor = async (job: Job<OperationJobData>, token?: string): Promise<OperationJobResult | null> => {
     let result: OperationJobResult | null;
+    const held = { executor: id, pool: job.data.pool };
+    metrics.inFlight.inc(held);
     try {
-      result = await processOperation(job.data.ticket, deps);
+      result = await processOperation(job.data, deps);
     } catch (error) {
       if (!(error instanceof HandBackError)) throw error;
       // Back to the queue at once: the next executor adopts the running Job.
       await job.moveToWait(token);
       throw new WaitingError();
+    } finally {
+      metrics.inFlight.dec(held);
     }
     // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
     // outcome, never something to retry.
@@ -92,13 +102,17 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
       stalledInterval: Math.max(500, Math.floor(settings.lockDurationMs / 2)),
       maxStalledCount: 1,
     });
-    worker.on('error', (error) => log.error({ err: error, pool }, 'queue error'));
+    worker.on('error', (error) => {
+      metrics.redisErrors.inc({ component: 'executor' });
+      log.error({ err: error, pool }, 'queue error');
+    });
     worker.on('failed', (job, error) => {
       // A job that stalled past its limit never reached processOperation again; end it here so
       // every accepted operation reaches a terminal state.
       if (job && /stalled/i.test(error.message)) {
         void store
           .finish(job.data.ticket, { state: 'failed', exitCode: EXIT_CODES.unknown, failure: { reason: 'ExecutorLost', message: `The executor running this operation stopped repeatedly: ${error.message}` } }, settings.retentionSeconds)
+          .then((recorded) => recorded && metrics.operations.inc({ pool, outcome: 'failed', reason: 'ExecutorLost' }))
           .catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
       }
     });

@@ -8,8 +8,9 @@ import type { OperationRequest } from '../core/contract/operation.js';
 import { EXIT_CODES, type Failure } from '../core/contract/status.js';
 import type { LogStore } from '../core/log-store.js';
 import type { Logger } from '../core/logger.js';
+import type { ExecutorMetrics } from '../core/metrics.js';
 import type { OperationResult, OperationStore } from '../core/operation-store.js';
-import type { OperationJobResult } from '../core/queue.js';
+import type { OperationJobData, OperationJobResult } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { ScriptOutput } from './output/script-output.js';
@@ -23,6 +24,7 @@ export interface ProcessDependencies {
   cancels: CancelSignals;
   runtime: Runtime;
   logger: Logger;
+  metrics: ExecutorMetrics;
   settings: { logMaxLines: number; retentionSeconds: number; defaultTimeoutSeconds: number };
 }
 
@@ -73,17 +75,27 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
   }
 }
 
-export async function processOperation(ticket: string, deps: ProcessDependencies): Promise<OperationJobResult | null> {
+const seconds = (from: number, to: number): number => Math.max(0, to - from) / 1000;
+
+export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, deps: ProcessDependencies): Promise<OperationJobResult | null> {
   const log = deps.logger.child({ ticket });
-  const claim = await deps.store.claim(ticket, deps.executorId);
+  const { metrics } = deps;
+  const claimedAt = Date.now();
+  const claim = await deps.store.claim(ticket, deps.executorId, claimedAt);
   if (claim.kind === 'missing' || claim.kind === 'terminal') {
-    // Cancelled while queued, or released: nothing to run and nothing to report.
+    // Cancelled while queued, or released: nothing to run and nothing to report. Counted here,
+    // the one place that sees an operation cancelled before any executor took it.
+    if (claim.kind === 'terminal' && claim.executor === undefined) metrics.operations.inc({ pool, outcome: claim.state, reason: 'Cancelled' });
     log.info({ claim: claim.kind }, 'operation ended before it started; skipping');
     return null;
   }
+  if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
+  // Only a run this executor saw start is timed; an adopted one started elsewhere.
+  let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const output = new ScriptOutput(await deps.logs.openWriter(ticket, deps.settings.logMaxLines), sensitiveValues(request));
+  const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => metrics.logLines.inc({ pool, stream }));
+  const output = new ScriptOutput(writer, sensitiveValues(request));
   const controller = deps.cancels.register(ticket);
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {
@@ -92,7 +104,9 @@ export async function processOperation(ticket: string, deps: ProcessDependencies
     timeoutSeconds: request.timeoutSeconds ?? deps.settings.defaultTimeoutSeconds,
     output,
     started: async () => {
-      await deps.store.markRunning(ticket);
+      if (!(await deps.store.markRunning(ticket))) return;
+      runningSince = Date.now();
+      metrics.pendingSeconds.observe({ pool }, seconds(claimedAt, runningSince));
     },
     signal: controller.signal,
     ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
@@ -123,7 +137,12 @@ export async function processOperation(ticket: string, deps: ProcessDependencies
   output.system(describe(result));
   await output.close();
   const recorded = await deps.store.finish(ticket, result, deps.settings.retentionSeconds);
-  if (!recorded) log.warn('the operation had already ended; its first result stands');
+  if (recorded) {
+    metrics.operations.inc({ pool, outcome: result.state, reason: result.failure?.reason ?? '' });
+    if (runningSince !== undefined) metrics.runSeconds.observe({ pool, outcome: result.state }, seconds(runningSince, Date.now()));
+  } else {
+    log.warn('the operation had already ended; its first result stands');
+  }
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
   log.info({ state: result.state, exitCode: result.exitCode, reason: result.failure?.reason }, 'operation finished');

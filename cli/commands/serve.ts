@@ -1,11 +1,14 @@
 /**
- * The server commands: `start` (dispatcher and executor in one process, the embedded default),
- * `dispatcher` and `executor`.
+ * The server commands: `start` (dispatcher and executor in one process, the embedded default, with
+ * one metrics registry served on the API's /metrics), `dispatcher` and `executor` (which serves its
+ * metrics on a port of its own).
  */
 import type { Config } from '../../core/config.js';
 import { createLogger, type Logger } from '../../core/logger.js';
+import { createExecutorMetrics, createProcessMetrics, type ExecutorMetrics } from '../../core/metrics.js';
 import { buildDispatcher, type Dispatcher } from '../../dispatcher/server.js';
 import { startExecutor, type Executor } from '../../executor/executor.js';
+import { serveMetrics } from '../../executor/metrics-server.js';
 import { ensureToken } from '../api-token.js';
 import { startPrivateRedis } from '../private-redis.js';
 import { runtimeFactory } from '../runtime-choice.js';
@@ -17,8 +20,9 @@ async function listen(dispatcher: Dispatcher, config: Config): Promise<string> {
   return dispatcher.app.listen({ host: config.host, port: config.port });
 }
 
-async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<Executor> {
-  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, () => undefined), logger);
+async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv, metrics: ExecutorMetrics): Promise<Executor> {
+  const countKubernetesRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
+  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, countKubernetesRequest), logger, metrics);
 }
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
@@ -38,8 +42,9 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
     if (saved.created) process.stdout.write(`\nAPI token (shown once, saved to ${saved.file} for the CLI):\n  ${saved.token}\n\n`);
     else logger.info(`using the API token saved in ${saved.file}`);
   }
-  const executor = await runExecutor(config, redisUrl, logger, env);
-  const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger);
+  const metrics = createProcessMetrics();
+  const executor = await runExecutor(config, redisUrl, logger, env, createExecutorMetrics(metrics));
+  const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger, metrics);
   // Stop intake first, then let the executor finish or stop what runs, then the private Redis.
   closers.unshift(() => dispatcher.close(), () => executor.close());
   onShutdown(logger, closers);
@@ -56,6 +61,19 @@ export async function dispatcher(config: Config): Promise<void> {
 
 export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(config.logLevel, 'kube-worker-executor');
-  const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env);
-  onShutdown(logger, [() => running.close()]);
+  const metrics = createProcessMetrics();
+  const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics));
+  const closers = [() => running.close()];
+  if (config.metricsPort > 0) {
+    const server = await serveMetrics(metrics.registry, config.host, config.metricsPort).catch(async (error: unknown) => {
+      await running.close();
+      throw new Error(`cannot serve metrics on ${config.host}:${config.metricsPort} (KUBE_WORKER_METRICS_PORT): ${(error as Error).message}`);
+    });
+    // Last to close, so that the drain can be watched.
+    closers.push(() => server.close());
+    logger.info(`executor metrics at http://${config.host}:${server.port}/metrics`);
+  } else {
+    logger.info('executor metrics not served: KUBE_WORKER_METRICS_PORT is 0');
+  }
+  onShutdown(logger, closers);
 }

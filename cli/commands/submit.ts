@@ -1,12 +1,15 @@
 /**
  * `kube-worker submit <script|file> [options]`: sends an operation; with --wait follows its log live
- * and exits with its exit code.
+ * and exits with its exit code. On a terminal a status line under the log says where the operation
+ * is and for how long; elsewhere the output is plain lines that scripts can read.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OperationRequest, ScriptSyntax } from '../../core/contract/operation.js';
-import type { LogLine } from '../../core/contract/status.js';
+import type { Accepted, LogLine } from '../../core/contract/status.js';
 import type { Config } from '../../core/config.js';
+import type { ApiClient, LogEnd } from '../api-client.js';
+import { formatElapsed, progressText, StatusLine } from '../status-line.js';
 import { connectClient, processExitCode } from './client.js';
 
 export interface SubmitOptions {
@@ -60,6 +63,54 @@ function print(line: LogLine): void {
   else process.stderr.write(`» ${line.text}\n`);
 }
 
+const outcome = (end: LogEnd): string =>
+  `» ${end.ticket} ${end.state}${end.exitCode === undefined ? '' : ` (exit code ${end.exitCode})`}${end.failure ? `: ${end.failure.message}` : ''}`;
+
+async function followPlain(client: ApiClient, accepted: Accepted): Promise<LogEnd> {
+  process.stderr.write(`» ${accepted.ticket} ${accepted.state}\n`);
+  const end = await client.follow(accepted.ticket, print);
+  process.stderr.write(`${outcome(end)}\n`);
+  return end;
+}
+
+/** The state is polled once a second: the log stream carries lines, not states. The poll also ticks the clock. */
+async function followLive(client: ApiClient, accepted: Accepted): Promise<LogEnd> {
+  const since = Date.now();
+  const status = new StatusLine(process.stderr);
+  let state: string = accepted.state;
+  let reason: string | undefined;
+  let lastSequence = 0;
+  let done = false;
+  const redraw = (): void => {
+    if (!done) status.show(progressText({ ticket: accepted.ticket, state, reason, elapsedMs: Date.now() - since }));
+  };
+  const poll = setInterval(() => {
+    client.status(accepted.ticket, lastSequence, 1).then(
+      (current) => {
+        state = current.state;
+        redraw();
+      },
+      redraw, // the log stream reports a lost server; the clock keeps ticking meanwhile
+    );
+  }, 1000);
+  redraw();
+  try {
+    const end = await client.follow(accepted.ticket, (line) => {
+      lastSequence = line.seq;
+      if (line.stream === 'system') reason = line.text;
+      status.above(() => print(line));
+    });
+    done = true;
+    status.clear();
+    process.stderr.write(`${outcome(end)} after ${formatElapsed(Date.now() - since)}\n`);
+    return end;
+  } finally {
+    done = true;
+    clearInterval(poll);
+    status.clear();
+  }
+}
+
 export async function submit(config: Config, script: string, options: SubmitOptions): Promise<number> {
   const client = await connectClient(config);
   const accepted = await client.submit(buildRequest(script, options));
@@ -67,9 +118,6 @@ export async function submit(config: Config, script: string, options: SubmitOpti
     process.stdout.write(`${accepted.ticket}\n`);
     return 0;
   }
-  process.stderr.write(`» ${accepted.ticket} ${accepted.state}\n`);
-  const end = await client.follow(accepted.ticket, print);
-  const exitCode = end.exitCode ?? 1;
-  process.stderr.write(`» ${end.ticket} ${end.state}${end.exitCode === undefined ? '' : ` (exit code ${end.exitCode})`}${end.failure ? `: ${end.failure.message}` : ''}\n`);
-  return processExitCode(exitCode);
+  const end = process.stderr.isTTY ? await followLive(client, accepted) : await followPlain(client, accepted);
+  return processExitCode(end.exitCode ?? 1);
 }

@@ -1,4 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +37,46 @@ describe('the kube-worker CLI', () => {
     expect(result.stdout).toContain('secret is ********');
     expect(result.stdout).not.toContain('abc123xyz');
     expect(result.stderr).toMatch(/failed \(exit code 7\)/);
+    // Not a terminal: plain lines only, for scripts to read.
+    expect(result.stderr).toMatch(/^» \S+ queued\n/);
+    expect(result.stderr).not.toContain('\x1b[');
+  });
+
+  it('submit --wait on a terminal keeps a status line with the state, why it is pending, and the time', async () => {
+    // An operation that has the pool's mutex to itself makes the next one wait, pending, until released.
+    const release = path.join(os.tmpdir(), `kw-release-${Date.now()}`);
+    const holder = await stack.submit({ script: { syntax: 'bash', body: `while [ ! -f ${release} ]; do sleep 0.1; done` }, isolation: { level: 'full' } });
+    await stack.waitForState(holder, ['running']);
+    const command = `${process.execPath} --import tsx cli/main.ts submit 'echo from the terminal' --ticket cli-tty-1 --wait`;
+    // script(1) gives the command a pseudo-terminal; -e passes its exit status on.
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN, TERM: 'dumb' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = once(child, 'exit');
+    await expect
+      .poll(() => stdout, { timeout: 45_000, interval: 100 })
+      // eslint-disable-next-line no-control-regex -- the terminal's erase-line sequence is what is checked
+      .toMatch(/\r\x1b\[2K» cli-tty-1 pending: Waiting for shared use of mutex "pool:default"… \(\d+s\)/);
+    writeFileSync(release, '');
+    expect((await exited)[0]).toBe(0);
+    rmSync(release);
+    expect(stdout).toContain('from the terminal');
+    expect(stdout).toMatch(/» cli-tty-1 succeeded \(exit code 0\) after \d+s\r?\n/);
+  });
+
+  it('queues prints the depth of each pool', async () => {
+    const { body } = await stack.api('GET', '/api/v1/queues');
+    const depth = body.pools[0];
+    const result = await cli(stack, ['queues']);
+    expect(result.code).toBe(0);
+    const [header, row] = result.stdout.trimEnd().split('\n');
+    expect(header!.split(/\s+/)).toEqual(['POOL', 'WAITING', 'ACTIVE', 'COMPLETED', 'FAILED', 'DELAYED']);
+    expect(row!.split(/\s+/)).toEqual(['default', ...['waiting', 'active', 'completed', 'failed', 'delayed'].map((s) => String(depth[s]))]);
+    expect(depth.completed + depth.failed).toBeGreaterThan(0);
   });
 
   it('submit without --wait prints the ticket; status and cancel read it', async () => {

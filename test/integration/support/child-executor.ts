@@ -24,6 +24,8 @@ export async function spawnExecutor(stack: Stack, env: Record<string, string> = 
       KUBE_WORKER_API_TOKEN: TOKEN,
       KUBE_WORKER_WORK_DIR: stack.config.workDir,
       KUBE_WORKER_LOG_LEVEL: 'info',
+      // Several may run at once; a test that reads an executor's metrics gives it a port.
+      KUBE_WORKER_METRICS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

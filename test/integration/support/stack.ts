@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readConfig, type Config } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
+import { createExecutorMetrics, createProcessMetrics, type ProcessMetrics } from '../../../core/metrics.js';
 import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js';
 import { startExecutor, type Executor, type RuntimeFactory } from '../../../executor/executor.js';
 import { LocalRuntime } from '../../../executor/local/local-runtime.js';
@@ -23,6 +24,8 @@ export interface Stack {
   app: FastifyInstance;
   config: Config;
   redisUrl: string;
+  /** One registry for dispatcher and executors, as `kube-worker start` has it; served at /metrics. */
+  metrics: ProcessMetrics;
   executors: Executor[];
   /** An executor in this process; the local runtime unless another is given. */
   addExecutor(overrides?: Partial<Config>, runtime?: RuntimeFactory): Promise<Executor>;
@@ -38,8 +41,8 @@ export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/us
 /** The local runtime, scripts starting from `baseEnv`. */
 export const localRuntime = (workDir: string, baseEnv = BASE_ENV): RuntimeFactory => async () => new LocalRuntime({ workDir, baseEnv });
 
-export async function startStack(options: { executors?: number; env?: Record<string, string> } = {}): Promise<Stack> {
-  const redisUrl = inject('redisUrl');
+export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Stack> {
+  const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
   const config = readConfig({
     KUBE_WORKER_PREFIX: prefix,
@@ -50,7 +53,9 @@ export async function startStack(options: { executors?: number; env?: Record<str
     ...options.env,
   });
   const logger = createLogger(config.logLevel, 'test');
-  const dispatcher: Dispatcher = await buildDispatcher({ ...config, redisUrl }, logger);
+  const metrics = createProcessMetrics();
+  const executorMetrics = createExecutorMetrics(metrics);
+  const dispatcher: Dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, metrics);
   const url = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
   const executors: Executor[] = [];
 
@@ -59,10 +64,11 @@ export async function startStack(options: { executors?: number; env?: Record<str
     app: dispatcher.app,
     config,
     redisUrl,
+    metrics,
     executors,
     async addExecutor(overrides = {}, runtime = localRuntime(config.workDir)) {
       const settings = { ...config, ...overrides, redisUrl };
-      const executor = await startExecutor(settings, runtime, logger);
+      const executor = await startExecutor(settings, runtime, logger, executorMetrics);
       executors.push(executor);
       return executor;
     },

@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../cli/private-redis.js';
+import { scrape } from './support/metrics.js';
+import { bash, startStack, type Stack } from './support/stack.js';
+
+/** Errors while Redis is away; the bound is generous because clients back off between attempts. */
+const DURING_OUTAGE = { timeout: 30_000, interval: 250 };
+
+describe('a Redis outage', () => {
+  let dir: string;
+  let redis: PrivateRedis;
+  let stack: Stack;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'kw-redis-outage-'));
+    redis = await startPrivateRedis(dir);
+    stack = await startStack({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await stack.close();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts Redis errors on both sides, and the worker carries on once Redis is back', async () => {
+    const errors = async (component: string): Promise<number> => (await scrape(`${stack.url}/metrics`)).value('kube_worker_redis_errors_total', { component });
+    expect(await errors('dispatcher')).toBe(0);
+    expect(await errors('executor')).toBe(0);
+
+    await redis.stop();
+    await expect.poll(() => errors('dispatcher'), DURING_OUTAGE).toBeGreaterThan(0);
+    await expect.poll(() => errors('executor'), DURING_OUTAGE).toBeGreaterThan(0);
+    // Depth cannot be read meanwhile: the scrape still answers, without it.
+    expect((await scrape(`${stack.url}/metrics`)).value('kube_worker_queue_depth')).toBe(0);
+
+    redis = await startPrivateRedis(dir, Number(new URL(redis.url).port));
+    const status = await stack.waitUntilDone(await stack.submit(bash('echo back')), 60_000);
+    expect(status.state).toBe('succeeded');
+  });
+});
