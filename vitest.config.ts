@@ -32,6 +32,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      { test: { name: 'chart', include: ['test/chart/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 120000, hookTimeout: 600000 } },
     ],
   },
 });

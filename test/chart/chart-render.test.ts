@@ -1,0 +1,231 @@
+/**
+ * The chart, rendered by the real helm for each value combination that matters, read back as
+ * objects: the executor's config it produces, its RBAC, its secrets and its optional parts.
+ */
+import { expect, it } from 'vitest';
+import { readConfig, SETTINGS } from '../../core/config.js';
+import { EXECUTOR_RULES } from '../../executor/kubernetes/permissions.js';
+import { CHART, containerOf, describeHelm, find, helm, kinds, NAMESPACE, render, valuesFile, type KubeObject } from './support/helm.js';
+import { containerEnv, expandedNames, renderedSecrets } from './support/pod-env.js';
+import { EVERYTHING, EXTERNAL_REDIS } from './support/value-sets.js';
+
+const NAME = 'kw-kube-worker';
+const executorOf = (objects: KubeObject[]) => containerOf(find(objects, 'Deployment', `${NAME}-executor`));
+const dispatcherOf = (objects: KubeObject[]) => containerOf(find(objects, 'Deployment', `${NAME}-dispatcher`));
+const podSpecs = (objects: KubeObject[]) => objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind)).map((o) => o.spec.template.spec);
+
+describeHelm('the Helm chart', () => {
+  it('passes helm lint --strict with the defaults and with every option on', async () => {
+    for (const values of [{}, EVERYTHING]) {
+      const lint = await helm(['lint', '--strict', CHART, '-f', valuesFile(values)]);
+      expect(lint.stdout + lint.stderr, JSON.stringify(values)).toContain('0 chart(s) failed');
+      expect(lint.code).toBe(0);
+    }
+  });
+
+  it('renders dispatcher, executor, Redis and their Secrets by default, and nothing optional', async () => {
+    const objects = await render();
+    expect(kinds(objects).sort()).toEqual([
+      'ConfigMap', 'Deployment', 'Deployment', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Role', 'RoleBinding',
+      'Secret', 'Secret', 'Secret', 'Service', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'StatefulSet',
+    ]);
+    for (const object of objects) expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(NAMESPACE);
+  });
+
+  it("gives the executor exactly the Role of EXECUTOR_RULES, bound to its own ServiceAccount", async () => {
+    const objects = await render();
+    expect(find(objects, 'Role', `${NAME}-executor`).rules).toEqual(EXECUTOR_RULES);
+    const binding = find(objects, 'RoleBinding', `${NAME}-executor`);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-executor` });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: `${NAME}-executor`, namespace: NAMESPACE }]);
+    expect(find(objects, 'Deployment', `${NAME}-executor`).spec.template.spec.serviceAccountName).toBe(`${NAME}-executor`);
+  });
+
+  it('renders no ClusterRole or ClusterRoleBinding, whatever the values', async () => {
+    for (const values of [{}, EXTERNAL_REDIS, EVERYTHING]) {
+      const clusterScoped = (await render(values)).filter((o) => /^Cluster/.test(o.kind));
+      expect(clusterScoped).toEqual([]);
+    }
+  });
+
+  it('sets only real settings in every container: each env var is in SETTINGS, or expanded into one', async () => {
+    const known = new Set<string>(SETTINGS.map((s) => s.env));
+    for (const values of [{}, EXTERNAL_REDIS, EVERYTHING]) {
+      const objects = await render(values);
+      for (const container of [executorOf(objects), dispatcherOf(objects)]) {
+        const helpers = expandedNames(container);
+        const unknown = (container.env as { name: string }[]).map((v) => v.name).filter((name) => !known.has(name) && !helpers.has(name));
+        expect(unknown, container.name).toEqual([]);
+      }
+    }
+  });
+
+  it('starts the executor with a valid configuration by default: kubernetes runtime, its namespace, the bundled Redis', async () => {
+    const objects = await render();
+    const password = renderedSecrets(objects)[`${NAME}-redis`]!['redis-password']!;
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    const config = readConfig(containerEnv(objects, executorOf(objects)));
+    expect(config).toMatchObject({
+      runtime: 'kubernetes',
+      namespace: NAMESPACE,
+      redisUrl: `redis://:${password}@${NAME}-redis:6379/0`,
+      pools: ['default'],
+      concurrency: 4,
+      scriptImage: 'docker.io/octopusdeploy/worker-tools:6.5.0-ubuntu.22.04',
+      scriptServiceAccount: `${NAME}-script`,
+      scriptAutomountToken: false,
+    });
+    // The password reaches the pod through the Secret only, never through the pod spec.
+    expect(JSON.stringify(find(objects, 'Deployment', `${NAME}-executor`))).not.toContain(password);
+  });
+
+  it('starts the dispatcher with the generated API token and dashboard credentials', async () => {
+    const objects = await render();
+    const secrets = renderedSecrets(objects);
+    const config = readConfig(containerEnv(objects, dispatcherOf(objects)));
+    expect(config.apiTokens).toEqual([secrets[`${NAME}-api-token`]!['api-token']]);
+    expect(config.apiTokens[0]).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(config).toMatchObject({ port: 8080, dashboardUser: 'admin', dashboardPassword: secrets[`${NAME}-dashboard`]!.password, dashboardWrite: false });
+    expect(config.dashboardPassword).toHaveLength(24);
+  });
+
+  it('passes non-default values through to the executor and dispatcher configuration', async () => {
+    const objects = await render(EVERYTHING);
+    const executor = readConfig(containerEnv(objects, executorOf(objects)));
+    expect(executor).toMatchObject({
+      pools: ['default', 'gpu-jobs'],
+      concurrency: 12,
+      prefix: 'acme',
+      logLevel: 'debug',
+      retentionSeconds: 7_776_000,
+      shutdownGraceSeconds: 600,
+      defaultTimeoutSeconds: 7200,
+      metricsPort: 9100,
+      k8sQps: 50,
+      k8sBurst: 100,
+      scriptImage: 'registry.example.com/tools/worker:2.0.1',
+      scriptPullPolicy: 'Always',
+      scriptRequestsCpu: '500m',
+      scriptRequestsMemory: '1Gi',
+      scriptLimitsCpu: '2',
+      scriptLimitsMemory: '4Gi',
+      scriptMaxCpu: '8',
+      scriptMaxMemory: '32Gi',
+      scriptNodeSelector: { 'kubernetes.io/os': 'linux', pool: 'scripts' },
+      scriptTolerations: [{ key: 'dedicated', operator: 'Equal', value: 'scripts', effect: 'NoSchedule' }],
+      scriptAffinity: EVERYTHING.scriptPods.affinity,
+      scriptPodSecurityContext: { runAsNonRoot: true, runAsUser: 2000 },
+      scriptSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      scriptImagePullSecrets: ['registry-a', 'registry-b'],
+      scriptLabels: { team: 'platform' },
+      scriptAnnotations: { 'example.com/owner': 'deployments' },
+      scriptServiceAccount: 'deployer',
+      scriptAllowedServiceAccounts: ['deployer', 'reader'],
+      scriptAutomountToken: true,
+      scriptHttpProxy: 'http://proxy.example.com:3128',
+      scriptHttpsProxy: 'http://proxy.example.com:3129',
+      scriptNoProxy: '.svc,.cluster.local,10.0.0.0/8',
+      podPendingTimeoutSeconds: 120,
+      imagePullGraceSeconds: 30,
+      jobTtlSeconds: 600,
+    });
+    const dispatcher = readConfig(containerEnv(objects, dispatcherOf(objects)));
+    expect(dispatcher).toMatchObject({
+      port: 9090, pools: ['default', 'gpu-jobs'], prefix: 'acme', scriptMaxCpu: '8', scriptMaxMemory: '32Gi',
+      scriptAllowedServiceAccounts: ['deployer', 'reader'], dashboardWrite: true,
+    });
+    // Long enough to let operations finish for shutdownGraceSeconds, then hand the rest back.
+    expect(find(objects, 'Deployment', `${NAME}-executor`).spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(600);
+  });
+
+  it('gives scripts the roleRules as a Role of their own, and no token when there are none', async () => {
+    const objects = await render(EVERYTHING);
+    expect(find(objects, 'Role', `${NAME}-script`).rules).toEqual(EVERYTHING.scriptPods.serviceAccount.roleRules);
+    expect(find(objects, 'RoleBinding', `${NAME}-script`).subjects).toEqual([{ kind: 'ServiceAccount', name: 'deployer', namespace: NAMESPACE }]);
+    const defaults = await render();
+    expect(defaults.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual([`${NAME}-executor`]);
+    expect(find(defaults, 'ServiceAccount', `${NAME}-script`).metadata.labels['app.kubernetes.io/component']).toBe('script');
+  });
+
+  it('uses an external Redis by URL, without a StatefulSet or a Redis password', async () => {
+    const objects = await render(EXTERNAL_REDIS);
+    expect(kinds(objects)).not.toContain('StatefulSet');
+    expect(objects.some((o) => o.metadata.name === `${NAME}-redis`)).toBe(false);
+    for (const container of [executorOf(objects), dispatcherOf(objects)]) {
+      expect(readConfig(containerEnv(objects, container)).redisUrl).toBe(EXTERNAL_REDIS.externalRedis.url);
+    }
+  });
+
+  it('uses existing Secrets for the API token, the dashboard and the external Redis, and generates none', async () => {
+    const values = {
+      apiToken: { existingSecret: 'my-tokens', existingSecretKey: 'tokens' },
+      dashboard: { existingSecret: 'my-dashboard' },
+      redis: { enabled: false },
+      externalRedis: { existingSecret: 'my-redis', existingSecretKey: 'url' },
+    };
+    const objects = await render(values);
+    expect(kinds(objects)).not.toContain('Secret');
+    const existing = {
+      'my-tokens': { tokens: 'first-token-0123456789,second-token-0123456789' },
+      'my-dashboard': { user: 'ops', password: 'correct horse battery' },
+      'my-redis': { url: 'rediss://:pw@redis.internal:6380/2' },
+    };
+    const config = readConfig(containerEnv(objects, dispatcherOf(objects), existing));
+    expect(config).toMatchObject({
+      apiTokens: ['first-token-0123456789', 'second-token-0123456789'], dashboardUser: 'ops', redisUrl: 'rediss://:pw@redis.internal:6380/2',
+    });
+  });
+
+  it('refuses to render without any Redis, saying what to set', async () => {
+    await expect(render({ redis: { enabled: false } })).rejects.toThrow(/set externalRedis.url or externalRedis.existingSecret/);
+  });
+
+  it('runs the bundled Redis with AOF, noeviction, a PVC and the password from its Secret', async () => {
+    const objects = await render({ redis: { maxmemory: '2gb', persistence: { size: '20Gi', storageClass: 'fast' } } });
+    const conf = find(objects, 'ConfigMap', `${NAME}-redis`).data['redis.conf'] as string;
+    expect(conf.split('\n')).toEqual(expect.arrayContaining(['appendonly yes', 'maxmemory-policy noeviction', 'maxmemory 2gb', 'dir /data']));
+    const redis = find(objects, 'StatefulSet', `${NAME}-redis`);
+    expect(redis.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '20Gi' } } });
+    const container = containerOf(redis);
+    expect(container.command).toEqual(['redis-server', '/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
+    expect(containerEnv(objects, container).REDIS_PASSWORD).toBe(renderedSecrets(objects)[`${NAME}-redis`]!['redis-password']);
+  });
+
+  it('runs every pod as non-root, with a read-only root filesystem and no privilege escalation', async () => {
+    for (const values of [{}, EVERYTHING]) {
+      for (const pod of podSpecs(await render(values))) {
+        expect(pod.securityContext.runAsNonRoot).toBe(true);
+        for (const container of pod.containers) {
+          expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        }
+      }
+    }
+  });
+
+  it('probes the dispatcher on /healthz and /readyz', async () => {
+    const dispatcher = dispatcherOf(await render());
+    expect(dispatcher.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(dispatcher.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+  });
+
+  it('renders the optional HPA, Ingress, ServiceMonitor and KEDA ScaledObject when asked, leaving replicas to them', async () => {
+    const objects = await render(EVERYTHING);
+    expect(find(objects, 'Deployment', `${NAME}-dispatcher`).spec.replicas).toBeUndefined();
+    expect(find(objects, 'Deployment', `${NAME}-executor`).spec.replicas).toBeUndefined();
+    expect(find(objects, 'HorizontalPodAutoscaler', `${NAME}-dispatcher`).spec).toMatchObject({ minReplicas: 3, maxReplicas: 12 });
+    expect(find(objects, 'Ingress', NAME).spec.rules[0]).toMatchObject({ host: 'kube-worker.example.com' });
+    const monitor = find(objects, 'ServiceMonitor', NAME);
+    expect(monitor.spec.endpoints.map((e: { port: string }) => e.port)).toEqual(['http', 'metrics']);
+    const scaled = find(objects, 'ScaledObject', `${NAME}-executor`);
+    expect(scaled.spec.scaleTargetRef).toEqual({ name: `${NAME}-executor` });
+    // One trigger per pool, on the BullMQ list of its waiting operations.
+    expect(scaled.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['acme:default:wait', 'acme:gpu-jobs:wait']);
+    expect(scaled.spec.triggers[0].metadata).toMatchObject({ address: `${NAME}-redis.${NAMESPACE}.svc:6379`, passwordFromEnv: 'REDIS_PASSWORD', listLength: '6' });
+    // The executor container has the REDIS_PASSWORD that passwordFromEnv names.
+    expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
+  });
+
+  it('asks for the Redis address KEDA should use when Redis is external', async () => {
+    await expect(render({ ...EXTERNAL_REDIS, executor: { keda: { enabled: true } } })).rejects.toThrow(/executor.keda.redisAddress is required/);
+  });
+});
