@@ -23,6 +23,11 @@ describeHelm('the Helm chart', () => {
     }
   });
 
+  it('refuses a cluster older than its kubeVersion', async () => {
+    const tooOld = await helm(['template', 'kw', CHART, '--kube-version', 'v1.22.0']);
+    expect(tooOld.stderr).toMatch(/chart requires kubeVersion: >=1.23.0-0 which is incompatible with Kubernetes v1.22.0/);
+  });
+
   it('renders dispatcher, executor, Redis and their Secrets by default, and nothing optional', async () => {
     const objects = await render();
     expect(kinds(objects).sort()).toEqual([

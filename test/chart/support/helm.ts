@@ -27,6 +27,10 @@ export interface KubeObject {
   [key: string]: any;
 }
 
+/** Values files and helm's own homes, for this run only. */
+const scratch = mkdtempSync(join(tmpdir(), 'kube-worker-chart-'));
+let files = 0;
+
 let helmPath: string | undefined;
 let helmMissing: string | undefined;
 
@@ -58,14 +62,13 @@ export function helm(args: string[], env: Record<string, string> = {}): Promise<
   findHelm();
   if (!helmPath) throw new Error(helmMissing);
   return new Promise((done) => {
-    execFile(helmPath!, args, { env: { ...process.env, ...env }, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+    // helm's own config, cache and data stay in this run's scratch folder, not the user's home.
+    const homes = { HELM_CONFIG_HOME: join(scratch, 'config'), HELM_CACHE_HOME: join(scratch, 'cache'), HELM_DATA_HOME: join(scratch, 'data') };
+    execFile(helmPath!, args, { env: { ...process.env, ...homes, ...env }, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
-
-const scratch = mkdtempSync(join(tmpdir(), 'kube-worker-chart-'));
-let files = 0;
 
 /** Values as a file for `-f` (JSON is YAML). */
 export function valuesFile(values: object): string {
