@@ -493,26 +493,36 @@ export async function up(): Promise<ClusterInfo> {
 
 /** Stops every component (the node agent stops its pods first). */
 export async function down(opts: { quiet?: boolean } = {}): Promise<void> {
-  // Reverse order: the node agent first, so it can stop its pods while the API still answers.
-  for (const c of [...components].reverse()) {
-    const pid = pidOf(c);
-    if (pid === undefined) continue;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      continue;
-    }
-    const deadline = Date.now() + (c === 'kw-node' ? 10_000 : 5_000);
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (alive(pid)) {
+  const stop = async (cs: Component[], graceMs: number): Promise<void> => {
+    const t0 = Date.now();
+    const pids = new Map<Component, number>();
+    for (const c of cs) {
+      const pid = pidOf(c);
+      if (pid === undefined) continue;
       try {
-        process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGTERM');
+        pids.set(c, pid);
       } catch {
         /* gone */
       }
     }
-    if (!opts.quiet) log(`stopped ${c} (pid ${pid})`);
-  }
+    while ([...pids.values()].some(alive) && Date.now() - t0 < graceMs) await new Promise((r) => setTimeout(r, 100));
+    for (const [c, pid] of pids) {
+      let how = 'stopped';
+      if (alive(pid)) {
+        how = 'killed';
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      if (!opts.quiet) log(`${how} ${c} (pid ${pid}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  };
+  // The node agent first, so it can stop its pods while the API still answers; then the rest.
+  await stop(['kw-node'], 10_000);
+  await stop(['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'], 3_000);
   rmSync(runDir, { recursive: true, force: true });
 }
 
