@@ -177,7 +177,20 @@ export async function serviceAccountWithRules(
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
   });
-  const tr = await core.createNamespacedServiceAccountToken({
+  return serviceAccountAccess(namespace, name, { ...opts, kc: admin });
+}
+
+/**
+ * Mints a token for an existing ServiceAccount (TokenRequest) and returns a kubeconfig that
+ * authenticates as it.
+ */
+export async function serviceAccountAccess(
+  namespace: string,
+  name: string,
+  opts: { expirationSeconds?: number; kc?: k8s.KubeConfig } = {},
+): Promise<ServiceAccountAccess> {
+  const admin = opts.kc ?? adminKubeConfig();
+  const tr = await admin.makeApiClient(k8s.CoreV1Api).createNamespacedServiceAccountToken({
     name,
     namespace,
     body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } },

@@ -23,7 +23,12 @@ export interface KubeWorker {
   addExecutor(extraEnv?: Record<string, string>): Promise<Executor>;
 }
 
-export function useKubeWorker(prefix: string, env: Record<string, string> = {}): KubeWorker {
+export interface KubeWorkerOptions {
+  /** Who the executors are; default: a ServiceAccount made here with exactly EXECUTOR_RULES. */
+  access?: (namespace: string) => Promise<ServiceAccountAccess>;
+}
+
+export function useKubeWorker(prefix: string, env: Record<string, string> = {}, options: KubeWorkerOptions = {}): KubeWorker {
   const ns = useNamespace(prefix);
   const requests = new Map<string, number>();
   let stack: Stack | undefined;
@@ -39,7 +44,7 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}):
   });
 
   beforeAll(async () => {
-    access = await serviceAccountWithRules(ns.name, EXECUTOR_RULES, { name: 'kube-worker-executor' });
+    access = await (options.access ?? ((namespace) => serviceAccountWithRules(namespace, EXECUTOR_RULES, { name: 'kube-worker-executor' })))(ns.name);
     stack = await startStack({ executors: 0, env: fixtureEnv() });
   });
   afterAll(async () => {
