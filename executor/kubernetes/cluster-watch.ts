@@ -24,6 +24,7 @@ export class ClusterWatch {
   private readonly informers: AnyInformer[] = [];
   private pods!: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
   private jobs!: k8s.Informer<k8s.V1Job> & k8s.ObjectCache<k8s.V1Job>;
+  private events!: k8s.Informer<k8s.CoreV1Event> & k8s.ObjectCache<k8s.CoreV1Event>;
   private stopped = false;
   private readonly startedAt = Date.now();
 
@@ -37,9 +38,9 @@ export class ClusterWatch {
     this.jobs = this.informer<k8s.V1Job>('jobs', `/apis/batch/v1/namespaces/${namespace}/jobs`, MANAGED_SELECTOR, () =>
       this.api.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
     );
-    const events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
+    const events = (this.events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
       this.api.core.listNamespacedEvent({ namespace }),
-    );
+    ));
     const route = <T extends k8s.KubernetesObject>(object: T, labelOf: (o: T) => string | undefined): JobListener | undefined => {
       const name = labelOf(object);
       return name ? this.listeners.get(name) : undefined;
@@ -53,14 +54,17 @@ export class ClusterWatch {
     this.jobs.on('update', (job) => route(job, jobOfJob)?.job(job));
     this.jobs.on('delete', (job) => route(job, jobOfJob)?.jobDeleted(job));
     const onEvent = (event: k8s.CoreV1Event): void => {
-      const seen = new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
-      // Events from before this executor started were reported by the one before it.
-      if (seen < this.startedAt - 1000) return;
-      this.listenerForEvent(event)?.event(event);
+      if (this.isCurrent(event)) this.listenerForEvent(event)?.event(event);
     };
     events.on('add', onEvent);
     events.on('update', onEvent);
     await Promise.all(this.informers.map((informer) => informer.start()));
+  }
+
+  /** Events from before this executor started were reported by the one before it. */
+  private isCurrent(event: k8s.CoreV1Event): boolean {
+    const seen = new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
+    return seen >= this.startedAt - 1000;
   }
 
   private listenerForEvent(event: k8s.CoreV1Event): JobListener | undefined {
@@ -103,6 +107,10 @@ export class ClusterWatch {
     const job = this.jobs.get(jobName, this.api.namespace);
     if (job) listener.job(job);
     for (const pod of this.pods.list(this.api.namespace)) if (pod.metadata?.labels?.[LABEL_JOB] === jobName) listener.pod(pod);
+    // The pod may have been scheduled (or not) before this subscription: those events count too.
+    for (const event of this.events.list(this.api.namespace)) {
+      if (this.isCurrent(event) && this.listenerForEvent(event) === listener) listener.event(event);
+    }
     return () => {
       if (this.listeners.get(jobName) === listener) this.listeners.delete(jobName);
     };
