@@ -3,10 +3,11 @@
  * objects: the executor's config it produces, its RBAC, its secrets and its optional parts.
  */
 import { expect, it } from 'vitest';
-import { readConfig, SETTINGS } from '../../core/config.js';
+import { readConfig } from '../../core/config.js';
 import { EXECUTOR_RULES } from '../../executor/kubernetes/permissions.js';
 import { CHART, containerOf, describeHelm, find, helm, kinds, NAMESPACE, render, valuesFile, type KubeObject } from './support/helm.js';
 import { containerEnv, expandedNames, renderedSecrets } from './support/pod-env.js';
+import { SETTING_NAMES } from './support/product.js';
 import { EVERYTHING, EXTERNAL_REDIS } from './support/value-sets.js';
 
 const NAME = 'kw-kube-worker';
@@ -54,12 +55,11 @@ describeHelm('the Helm chart', () => {
   });
 
   it('sets only real settings in every container: each env var is in SETTINGS, or expanded into one', async () => {
-    const known = new Set<string>(SETTINGS.map((s) => s.env));
     for (const values of [{}, EXTERNAL_REDIS, EVERYTHING]) {
       const objects = await render(values);
       for (const container of [executorOf(objects), dispatcherOf(objects)]) {
         const helpers = expandedNames(container);
-        const unknown = (container.env as { name: string }[]).map((v) => v.name).filter((name) => !known.has(name) && !helpers.has(name));
+        const unknown = (container.env as { name: string }[]).map((v) => v.name).filter((name) => !SETTING_NAMES.has(name) && !helpers.has(name));
         expect(unknown, container.name).toEqual([]);
       }
     }

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image for both sides: `docker run IMAGE dispatcher` or `docker run IMAGE executor`.
+
+# Build: compile the TypeScript with every dependency present.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts off: `prepare` would build before the sources are here.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY core core
+COPY dispatcher dispatcher
+COPY executor executor
+COPY cli cli
+RUN npm run build
+
+# Runtime: production dependencies and the compiled code only.
+FROM node:20-bookworm-slim AS runtime
+# tini as PID 1 forwards SIGTERM to node and reaps the local runtime's orphaned script processes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist dist
+# The node image's unprivileged user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+# The API (PORT) and an executor's metrics (KUBE_WORKER_METRICS_PORT).
+EXPOSE 8080 9464
+# dispatcher and executor listen on every interface already; this makes `start` reachable too.
+ENV HOST=0.0.0.0
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli/main.js"]
+CMD ["dispatcher"]

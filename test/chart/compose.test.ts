@@ -1,0 +1,69 @@
+/**
+ * docker-compose.yml, read as Compose reads it (YAML merge keys included): Redis as production runs
+ * it, and a dispatcher and an executor whose commands, settings and ports are the product's own.
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { cliCommands, readmeDefault, SETTING_NAMES } from './support/product.js';
+
+const text = readFileSync('docker-compose.yml', 'utf8');
+const compose = parse(text, { merge: true }) as { services: Record<string, { image?: string; build?: string; command: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: object }> };
+const { redis, dispatcher, executor } = compose.services;
+
+/** Host variables interpolated as `${NAME...}`. */
+const interpolated = (value: string): string[] => [...value.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!);
+
+describe('docker-compose.yml', () => {
+  let commands: string[] = [];
+  beforeAll(async () => {
+    commands = await cliCommands();
+  });
+
+  it('has Redis, a dispatcher and an executor', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'executor', 'redis']);
+  });
+
+  it('runs the official Redis image with AOF and noeviction', () => {
+    expect(redis!.image).toMatch(/^(docker\.io\/library\/)?redis:/);
+    expect(redis!.command.join(' ')).toContain('--appendonly yes');
+    expect(redis!.command.join(' ')).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('runs real CLI commands from the image built here, once Redis is healthy', () => {
+    expect(dispatcher!.command).toEqual(['dispatcher']);
+    expect(executor!.command).toEqual(['executor']);
+    for (const service of [dispatcher!, executor!]) {
+      expect(commands).toContain(service.command[0]);
+      expect(service.build).toBe('.');
+      expect(service.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    }
+  });
+
+  it('sets only real settings, and interpolates only real settings from the shell', () => {
+    for (const service of [dispatcher!, executor!]) {
+      for (const [name, value] of Object.entries(service.environment ?? {})) {
+        expect(SETTING_NAMES.has(name), name).toBe(true);
+        for (const variable of interpolated(String(value))) expect(SETTING_NAMES.has(variable), variable).toBe(true);
+      }
+    }
+  });
+
+  it('documents the kubernetes runtime with settings that exist', () => {
+    // The commented-out environment lines, indented under their explanation.
+    const commented = [...text.matchAll(/^\s*#\s{3}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+    expect(commented).toEqual(expect.arrayContaining(['KUBE_WORKER_RUNTIME', 'KUBECONFIG', 'KUBE_WORKER_NAMESPACE']));
+    for (const name of commented) expect(SETTING_NAMES.has(name), name).toBe(true);
+    expect(text).toMatch(/#\s+KUBE_WORKER_RUNTIME: kubernetes/);
+    expect(executor!.environment!.KUBE_WORKER_RUNTIME).toBe('local');
+  });
+
+  it('serves the API on the port README.md gives, on loopback, and needs an API token', () => {
+    const port = readmeDefault('PORT');
+    expect(dispatcher!.environment!.PORT ?? port).toBe(port);
+    expect(dispatcher!.ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    expect(dispatcher!.environment!.KUBE_WORKER_API_TOKEN).toMatch(/^\$\{KUBE_WORKER_API_TOKEN:\?/);
+    const metrics = readmeDefault('KUBE_WORKER_METRICS_PORT');
+    expect(executor!.ports).toEqual([`127.0.0.1:${metrics}:${metrics}`]);
+  });
+});
