@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, one per kind of dependency: unit (none), integration (a real Redis),
-// e2e (a real Kubernetes control plane from test/cluster).
+// One project per kind of dependency: unit (none), integration (a real Redis), e2e (a real
+// Kubernetes control plane from test/cluster), chart (helm and that control plane).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
