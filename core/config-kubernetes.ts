@@ -4,7 +4,7 @@
  * the allowed service accounts too, to refuse at submit time what the executor would not run.
  */
 import type { Setting } from './config.js';
-import { boolean, ConfigError, integer, json, list, stringMap } from './config-parsers.js';
+import { boolean, ConfigError, integer, json, list, oneOf, stringMap } from './config-parsers.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { parseQuantity } from './quantity.js';
 
@@ -90,11 +90,7 @@ export const KUBERNETES_SETTINGS = [
   {
     env: 'KUBE_WORKER_SCRIPT_PULL_POLICY', key: 'scriptPullPolicy', defaultText: 'IfNotPresent',
     description: 'Pull policy of the worker-tools image: Always, IfNotPresent or Never.',
-    parse: (raw) => {
-      const value = optional(raw) ?? 'IfNotPresent';
-      if (value !== 'Always' && value !== 'IfNotPresent' && value !== 'Never') throw new ConfigError(`KUBE_WORKER_SCRIPT_PULL_POLICY must be Always, IfNotPresent or Never, not "${value}"`);
-      return value;
-    },
+    parse: (raw) => oneOf<PullPolicy>('KUBE_WORKER_SCRIPT_PULL_POLICY', raw, ['Always', 'IfNotPresent', 'Never'], 'IfNotPresent'),
   } satisfies Setting<'scriptPullPolicy'>,
   { env: 'KUBE_WORKER_SCRIPT_REQUESTS_CPU', key: 'scriptRequestsCpu', defaultText: '250m', description: 'CPU request of a script pod whose operation asks for none.', parse: (raw) => quantity('KUBE_WORKER_SCRIPT_REQUESTS_CPU', raw ?? '250m') } satisfies Setting<'scriptRequestsCpu'>,
   { env: 'KUBE_WORKER_SCRIPT_REQUESTS_MEMORY', key: 'scriptRequestsMemory', defaultText: '256Mi', description: 'Memory request of a script pod whose operation asks for none.', parse: (raw) => quantity('KUBE_WORKER_SCRIPT_REQUESTS_MEMORY', raw ?? '256Mi') } satisfies Setting<'scriptRequestsMemory'>,

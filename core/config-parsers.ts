@@ -15,6 +15,15 @@ export function integer(name: string, raw: string | undefined, fallback: number,
   return value;
 }
 
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(name: string, raw: string | undefined, choices: readonly T[], fallback: T): T {
+  const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}, not "${value}"`);
+  }
+  return value as T;
+}
+
 export function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, integer, list } from './config-parsers.js';
+import { ConfigError, integer, list, oneOf } from './config-parsers.js';
 import { KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
@@ -118,13 +118,7 @@ export const SETTINGS = [
   {
     env: 'KUBE_WORKER_LOG_LEVEL', key: 'logLevel', defaultText: 'info',
     description: 'trace, debug, info, warn, error or fatal.',
-    parse: (raw) => {
-      const value = raw || 'info';
-      if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(value)) {
-        throw new ConfigError(`KUBE_WORKER_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, not "${value}"`);
-      }
-      return value;
-    },
+    parse: (raw) => oneOf('KUBE_WORKER_LOG_LEVEL', raw, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
   } satisfies Setting<'logLevel'>,
   {
     env: 'KUBE_WORKER_LOG_MAX_LINES', key: 'logMaxLines', defaultText: '100000',
@@ -154,11 +148,7 @@ export const SETTINGS = [
   {
     env: 'KUBE_WORKER_RUNTIME', key: 'runtime', defaultText: 'auto',
     description: 'Where scripts run: kubernetes (a Job per operation), local (a child process of the executor), or auto (kubernetes when in a cluster or KUBECONFIG is set, else local).',
-    parse: (raw) => {
-      const value = raw || 'auto';
-      if (value !== 'local' && value !== 'kubernetes' && value !== 'auto') throw new ConfigError(`KUBE_WORKER_RUNTIME must be kubernetes, local or auto, not "${value}"`);
-      return value;
-    },
+    parse: (raw) => oneOf<RuntimeChoice>('KUBE_WORKER_RUNTIME', raw, ['kubernetes', 'local', 'auto'], 'auto'),
   } satisfies Setting<'runtime'>,
   {
     env: 'KUBE_WORKER_WORK_DIR', key: 'workDir', defaultText: '$TMPDIR/kube-worker',
