@@ -77,7 +77,8 @@ export function superviseJob(options: {
 
     /** The outcome once both the result and the whole log are in; the Job's own verdict wins. */
     const maybeFinish = (): void => {
-      if (!finished || !logsDone) return;
+      // Once cancelling, the pod's end is the cancel's doing, not the script's outcome.
+      if (!finished || !logsDone || cancelling) return;
       const verdict = job ? jobFailure(job) : undefined;
       if (verdict) return finish(verdict);
       if (finished.failure && deadlinePassed(job)) {
@@ -130,6 +131,7 @@ export function superviseJob(options: {
     };
 
     const onView = (view: PodView): void => {
+      if (cancelling) return;
       if (view.kind === 'running') {
         reportStarted();
         return startFollowing();
