@@ -6,15 +6,13 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, expect, it } from 'vitest';
-import { bash } from '../integration/support/stack.js';
+import { bash, setVariable } from '../integration/support/stack.js';
 import { containerOf, find, render, type KubeObject } from '../chart/support/helm.js';
 import { containerEnv } from '../chart/support/pod-env.js';
 import { adminKubeConfig, describeCluster, eventually, serviceAccountAccess, statusOf } from './support/cluster.js';
 import { useKubeWorker } from './support/kube-worker.js';
 
 const NAME = 'kw-kube-worker';
-const b64 = (text: string): string => Buffer.from(text).toString('base64');
-
 /** Settings the test stack keeps its own: its Redis and key prefix, and quiet logs. */
 const STACK_OWN = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'KUBE_WORKER_PREFIX', 'KUBE_WORKER_LOG_LEVEL']);
 
@@ -50,7 +48,7 @@ describeCluster('installed by the Helm chart', () => {
 
   it('runs operations end to end: output, output variables, exit codes, and nothing left behind', async () => {
     const [good, bad] = await Promise.all([
-      kw.stack.submit(bash(`echo "hello from a Job"; echo "##octopus[setVariable name='${b64('Answer')}' value='${b64('42')}']"`, { ticket: 'install-good' })),
+      kw.stack.submit(bash(`echo "hello from a Job"; ${setVariable('Answer', '42')}`, { ticket: 'install-good' })),
       kw.stack.submit(bash('echo "about to fail" >&2; exit 3', { ticket: 'install-bad' })),
     ]);
     const pod = await eventually('the pod of the first operation', async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${good}` })).items[0]);

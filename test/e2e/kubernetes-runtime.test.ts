@@ -5,11 +5,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, expect, it } from 'vitest';
 import { jobName } from '../../executor/kubernetes/names.js';
-import { bash } from '../integration/support/stack.js';
+import { b64, bash, setVariable } from '../integration/support/stack.js';
 import { describeCluster, eventually, statusOf } from './support/cluster.js';
 import { useKubeWorker } from './support/kube-worker.js';
-
-const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 describeCluster('operations as Kubernetes Jobs', () => {
   const kw = useKubeWorker('runtime', { KUBE_WORKER_POD_PENDING_TIMEOUT_SECONDS: '8', KUBE_WORKER_IMAGE_PULL_GRACE_SECONDS: '3' });
@@ -40,7 +38,7 @@ describeCluster('operations as Kubernetes Jobs', () => {
           'echo "to stderr" >&2',
           'cat config/app.json',
           'echo "secret=$DB_PASSWORD args=$*"',
-          `echo "##octopus[setVariable name='${b64('Version')}' value='${b64('1.2.3')}']"`,
+          setVariable('Version', '1.2.3'),
           'exit 3',
         ].join('\n'),
         {

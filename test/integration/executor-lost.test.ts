@@ -14,11 +14,7 @@ describe('an executor that stops mid-run', () => {
     const ticket = await stack.submit(bash(`echo run >> ${runs}; echo working; sleep 30`));
     await stack.waitForState(ticket, ['running']);
     // Kill it only once its output is stored, so the test can tell that output survives.
-    for (let i = 0; i < 200; i += 1) {
-      const { body } = await stack.api('GET', `/api/v1/operations/${ticket}`);
-      if (body.logs.some((l: { text: string }) => l.text === 'working')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await stack.waitFor(ticket, 'showing "working"', (status) => status.logs.some((l) => l.text === 'working'));
     doomed.process.kill('SIGKILL');
     await doomed.exited;
     await stack.addExecutor({ lockDurationMs: 2000 });

@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bash, startStack, type Stack } from './support/stack.js';
-
-const b64 = (text: string): string => Buffer.from(text).toString('base64');
-const setVariable = (name: string, value: string, sensitive = false): string =>
-  `echo "##octopus[setVariable name='${b64(name)}' value='${b64(value)}' sensitive='${b64(sensitive ? 'True' : 'False')}']"`;
+import { b64, bash, setVariable, startStack, type Stack } from './support/stack.js';
 
 describe('operations through the HTTP API', () => {
   let stack: Stack;

@@ -31,6 +31,8 @@ export interface Stack {
   addExecutor(overrides?: Partial<Config>, runtime?: RuntimeFactory): Promise<Executor>;
   api(method: string, route: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
   submit(operation: Record<string, unknown>): Promise<string>;
+  /** Polls the status until `done` holds; `what` names it in the timeout error. */
+  waitFor(ticket: string, what: string, done: (status: OperationStatus) => boolean, timeoutMs?: number): Promise<OperationStatus>;
   waitForState(ticket: string, states: string[], timeoutMs?: number): Promise<OperationStatus>;
   waitUntilDone(ticket: string, timeoutMs?: number): Promise<OperationStatus>;
   close(): Promise<void>;
@@ -95,15 +97,16 @@ export async function startStack(options: { executors?: number; env?: Record<str
       if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${JSON.stringify(response.body)}`);
       return response.body.ticket as string;
     },
-    async waitForState(ticket, states, timeoutMs = 30_000) {
+    async waitFor(ticket, what, done, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
         const { body } = await stack.api('GET', `/api/v1/operations/${ticket}?limit=10000`);
-        if (states.includes(body?.state)) return body as OperationStatus;
-        if (Date.now() > deadline) throw new Error(`operation ${ticket} is ${body?.state}, not ${states.join('|')}, after ${timeoutMs}ms`);
+        if (body?.state && done(body as OperationStatus)) return body as OperationStatus;
+        if (Date.now() > deadline) throw new Error(`operation ${ticket} is ${body?.state}, still not ${what} after ${timeoutMs}ms`);
         await new Promise((r) => setTimeout(r, delay));
       }
     },
+    waitForState: (ticket, states, timeoutMs) => stack.waitFor(ticket, states.join('|'), (status) => states.includes(status.state), timeoutMs),
     waitUntilDone: (ticket, timeoutMs) => stack.waitForState(ticket, ['succeeded', 'failed', 'cancelled'], timeoutMs),
     async close() {
       for (const executor of executors) await executor.close();
@@ -117,6 +120,12 @@ export async function startStack(options: { executors?: number; env?: Record<str
   for (let i = 0; i < (options.executors ?? 1); i += 1) await stack.addExecutor();
   return stack;
 }
+
+export const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** A line that sets an output variable through a service message. */
+export const setVariable = (name: string, value: string, sensitive = false): string =>
+  `echo "##octopus[setVariable name='${b64(name)}' value='${b64(value)}' sensitive='${b64(sensitive ? 'True' : 'False')}']"`;
 
 /** A bash operation body. */
 export const bash = (body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ script: { syntax: 'bash', body }, ...extra });
