@@ -45,7 +45,7 @@ const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   const keys = redisKeys(settings.prefix);
-  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { autoPipelining: true });
+  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true });
   const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, () => metrics.redisErrors.inc({ component: 'dispatcher' }));
   registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
