@@ -13,18 +13,12 @@ export type { Redis };
  * the system calls it saved. Commands a pipeline sends (with a `stream`) pass through as they are.
  */
 class CoalescingRedis extends Redis {
-  private corked = false;
-
   override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
-    if (!this.corked && !stream && this.status === 'ready') {
-      this.corked = true;
+    if (!stream && this.status === 'ready' && this.stream.writableCorked === 0) {
       // The socket corked here is the one uncorked, even if a reconnect replaced it meanwhile.
       const socket = this.stream;
       socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        socket.uncork();
-      });
+      setImmediate(() => socket.uncork());
     }
     return super.sendCommand(command, stream);
   }
