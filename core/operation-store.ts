@@ -37,6 +37,8 @@ export type CreateOutcome = { created: true } | { created: false; state: Operati
 
 export type ClaimOutcome =
   | { kind: 'missing' }
+  /** The record belongs to another pool than the queue that delivered it: not this job's to run. */
+  | { kind: 'foreign'; pool: string }
   /** `executor`: the last one that held it; undefined when none did (it was cancelled while queued). */
   | { kind: 'terminal'; state: OperationState; executor: string | undefined }
   /** First delivery: the executor owns it now. */
@@ -73,13 +75,14 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'taskId', ARGV[3]) end
 redis.call('SET', KEYS[2], ARGV[5])
 return {'created'}`,
   },
-  /** KEYS: op, payload. ARGV: executor id, now(ms). */
+  /** KEYS: op, payload. ARGV: executor id, now(ms), the pool whose queue delivered it. */
   kwClaim: {
     numberOfKeys: 2,
     lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt')
+local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt', 'pool')
 local state = current[1]
 if not state then return {'missing'} end
+if current[5] ~= ARGV[3] then return {'foreign', current[5] or ''} end
 if terminal(state) then return {'terminal', state, current[3] or ''} end
 local payload = redis.call('GET', KEYS[2]) or ''
 local cancel = current[2] or ''
@@ -190,11 +193,14 @@ export class OperationStore {
     return ((await this.redis.hget(this.keys.operation(ticket), 'state')) ?? undefined) as OperationState | undefined;
   }
 
-  async claim(ticket: string, executorId: string, now = Date.now()): Promise<ClaimOutcome> {
-    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now)) as string[];
+  /** Claims the operation for an executor, provided the record is of `pool`, the delivering queue's. */
+  async claim(ticket: string, pool: string, executorId: string, now = Date.now()): Promise<ClaimOutcome> {
+    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool)) as string[];
     switch (reply[0]) {
       case 'missing':
         return { kind: 'missing' };
+      case 'foreign':
+        return { kind: 'foreign', pool: reply[1] ?? '' };
       case 'terminal':
         return { kind: 'terminal', state: reply[1] as OperationState, executor: reply[2] || undefined };
       case 'claimed':
@@ -212,6 +218,14 @@ export class OperationStore {
 
   async markRunning(ticket: string, now = Date.now()): Promise<boolean> {
     return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now)) === 1;
+  }
+
+  /** Those of `tickets` whose cancellation was asked for. */
+  async cancelsRequested(tickets: readonly string[]): Promise<string[]> {
+    const pipeline = this.redis.pipeline();
+    for (const ticket of tickets) pipeline.hget(this.keys.operation(ticket), 'cancel');
+    const replies = (await pipeline.exec()) ?? [];
+    return tickets.filter((_ticket, i) => replies[i]?.[1] === '1');
   }
 
   /** Records the outcome once; false when the operation had already ended or is gone. */

@@ -7,19 +7,19 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { EXIT_CODES } from '../core/contract/status.js';
 import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
-import { queueName, type OperationJobData, type OperationJobResult } from '../core/queue.js';
+import { queueName, type OperationJobData } from '../core/queue.js';
 import { connectRedis } from '../core/redis.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { Mutexes } from './isolation/mutex.js';
-import { processOperation, type ProcessDependencies } from './process-operation.js';
+import { processOperation, recordStalled, type ProcessDependencies } from './process-operation.js';
+import { watchQueueErrors } from './queue-errors.js';
 import { HandBackError, type Runtime } from './runtime.js';
 
 export type ExecutorSettings = Pick<
@@ -55,7 +55,7 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     await redis.quit().catch(() => undefined);
     throw error;
   }
-  const cancels = new CancelSignals(keys.cancelChannel);
+  const cancels = new CancelSignals(keys.cancelChannel, (tickets) => store.cancelsRequested(tickets), (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'));
   const cancelConnection = connectRedis(settings.redisUrl, 'kube-worker-executor-cancel');
   // The workers report errors of the shared connection; this one is the executor's alone.
   cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
@@ -73,12 +73,16 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     settings,
   };
 
-  const processor = async (job: Job<OperationJobData>, token?: string): Promise<OperationJobResult | null> => {
-    let result: OperationJobResult | null;
+  const processor = async (job: Job<OperationJobData>, token?: string): Promise<void> => {
     const held = { executor: id, pool: job.data.pool };
     metrics.inFlight.inc(held);
     try {
-      result = await processOperation(job.data, deps);
+      const processed = await processOperation(job.data, deps);
+      if (processed.kind === 'skipped' && processed.refused) throw new UnrecoverableError(processed.why);
+      // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
+      // outcome, never something to retry. The result itself is in the record, not in the job.
+      const { outcome } = processed.kind === 'finished' ? processed : { outcome: undefined };
+      if (outcome && outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
     } catch (error) {
       if (!(error instanceof HandBackError)) throw error;
       // Back to the queue at once: the next executor adopts the running Job.
@@ -87,14 +91,11 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     } finally {
       metrics.inFlight.dec(held);
     }
-    // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
-    // outcome, never something to retry.
-    if (result && result.state !== 'succeeded') throw new UnrecoverableError(`${result.state}: ${result.failure?.message ?? `exit code ${result.exitCode}`}`);
-    return result;
   };
 
+  const queueErrors: { close(): void }[] = [];
   const workers = settings.pools.map((pool) => {
-    const worker = new Worker<OperationJobData, OperationJobResult | null>(queueName(pool), processor, {
+    const worker = new Worker<OperationJobData, void>(queueName(pool), processor, {
       connection: redis,
       prefix: settings.prefix,
       concurrency: settings.concurrency,
@@ -102,18 +103,17 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
       stalledInterval: Math.max(500, Math.floor(settings.lockDurationMs / 2)),
       maxStalledCount: 1,
     });
+    const errors = watchQueueErrors(worker, log.child({ pool }));
+    queueErrors.push(errors);
     worker.on('error', (error) => {
       metrics.redisErrors.inc({ component: 'executor' });
-      log.error({ err: error, pool }, 'queue error');
+      errors.report(error);
     });
     worker.on('failed', (job, error) => {
-      // A job that stalled past its limit never reached processOperation again; end it here so
-      // every accepted operation reaches a terminal state.
+      // A job that stalled past its limit never reaches processOperation again; it is ended
+      // through the same writer, so that every accepted operation reaches a final state.
       if (job && /stalled/i.test(error.message)) {
-        void store
-          .finish(job.data.ticket, { state: 'failed', exitCode: EXIT_CODES.unknown, failure: { reason: 'ExecutorLost', message: `The executor running this operation stopped repeatedly: ${error.message}` } }, settings.retentionSeconds)
-          .then((recorded) => recorded && metrics.operations.inc({ pool, outcome: 'failed', reason: 'ExecutorLost' }))
-          .catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
+        void recordStalled(job.data, error.message, deps).catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
       }
     });
     return worker;
@@ -138,6 +138,7 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   async function shutdown(): Promise<void> {
     log.info({ running: cancels.size }, 'executor stopping: taking no more work');
     clearInterval(heartbeat);
+    for (const errors of queueErrors) errors.close();
     const drained = Promise.allSettled(workers.map((w) => w.close()));
     // A runtime that can hand runs over does so at once; scripts go on and are adopted elsewhere.
     if (runtime.handsBackOnShutdown) cancels.stopAll('shutdown');

@@ -3,16 +3,20 @@
  * the runtime, and record the outcome exactly once. Redelivered operations (their executor went
  * silent) are adopted when the runtime can find them, and otherwise failed as ExecutorLost, so that
  * a script never runs twice.
+ *
+ * This is the one writer of an operation's final state (`record`): runtimes only say how a run
+ * ended, and the executor's stalled-job handler records through `recordStalled`. The record tells
+ * every dispatcher that the operation ended (see OperationStore.finish).
  */
 import type { OperationRequest } from '../core/contract/operation.js';
-import { EXIT_CODES, type Failure } from '../core/contract/status.js';
 import type { LogStore } from '../core/log-store.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
-import type { OperationResult, OperationStore } from '../core/operation-store.js';
-import type { OperationJobData, OperationJobResult } from '../core/queue.js';
+import type { OperationStore } from '../core/operation-store.js';
+import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
+import { describeOutcome, outcomes, type Outcome } from './outcomes.js';
 import { ScriptOutput } from './output/script-output.js';
 import { HandBackError, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
@@ -32,24 +36,6 @@ function sensitiveValues(request: OperationRequest): string[] {
   return Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
 }
 
-function describe(result: OperationResult): string {
-  if (result.state === 'succeeded') return 'Succeeded';
-  return `${result.state === 'cancelled' ? 'Cancelled' : 'Failed'} with exit code ${result.exitCode}: ${result.failure?.message ?? 'no reason given'}`;
-}
-
-function toResult(outcome: RunOutcome, output: ScriptOutput): OperationResult {
-  const state = outcome.failure?.reason === 'Cancelled' ? 'cancelled' : outcome.exitCode === 0 && !outcome.failure ? 'succeeded' : 'failed';
-  return { state, exitCode: outcome.exitCode, failure: outcome.failure, outputVariables: output.outputVariables };
-}
-
-const lost = (previousExecutor: string): RunOutcome => ({
-  exitCode: EXIT_CODES.unknown,
-  failure: {
-    reason: 'ExecutorLost',
-    message: `The executor running this operation (${previousExecutor || 'unknown'}) stopped without reporting a result; it is not run again so that no script runs twice`,
-  },
-});
-
 async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, deps: ProcessDependencies): Promise<RunOutcome> {
   const isolation = request.isolation;
   const mutexName = isolation?.mutexName ?? `pool:${request.pool}`;
@@ -62,12 +48,10 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
       onWait: () => context.output.system(`Waiting for ${mode === 'exclusive' ? 'exclusive' : 'shared'} use of mutex "${mutexName}"…`),
     });
   } catch (error) {
-    if (error instanceof MutexTimeoutError) {
-      return { exitCode: EXIT_CODES.timedOut, failure: { reason: 'MutexTimeout', message: `${error.message}; another operation held it for the whole time` } };
-    }
+    if (error instanceof MutexTimeoutError) return outcomes.mutexTimeout(error.message);
     throw error;
   }
-  if (!lease) return { exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message: 'Cancelled while waiting for its mutex' } };
+  if (!lease) return outcomes.cancelled('waiting for its mutex');
   try {
     return adopt && deps.runtime.adopt ? await deps.runtime.adopt(context) : await deps.runtime.run(context);
   } finally {
@@ -77,17 +61,39 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
 
 const seconds = (from: number, to: number): number => Math.max(0, to - from) / 1000;
 
-export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, deps: ProcessDependencies): Promise<OperationJobResult | null> {
+/** What became of a delivered job: run and recorded, or not this executor's to run. */
+export type Processed =
+  | { kind: 'finished'; outcome: Outcome }
+  /** Nothing ran. `refused`: the delivery itself was wrong (its record is of another pool). */
+  | { kind: 'skipped'; why: string; refused: boolean };
+
+export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, deps: ProcessDependencies): Promise<Processed> {
+  // Registered before the claim: a cancel published from now on reaches this run, and one
+  // published earlier is in the record's flag, which the claim reads.
+  const controller = deps.cancels.register(ticket);
+  try {
+    return await claimAndRun(ticket, pool, controller, deps);
+  } finally {
+    deps.cancels.unregister(ticket);
+  }
+}
+
+async function claimAndRun(ticket: string, pool: string, controller: AbortController, deps: ProcessDependencies): Promise<Processed> {
   const log = deps.logger.child({ ticket });
   const { metrics } = deps;
   const claimedAt = Date.now();
-  const claim = await deps.store.claim(ticket, deps.executorId, claimedAt);
+  const claim = await deps.store.claim(ticket, pool, deps.executorId, claimedAt);
+  if (claim.kind === 'foreign') {
+    const why = `the record of ticket "${ticket}" belongs to pool "${claim.pool}", not to "${pool}" whose queue delivered it; not run`;
+    log.warn({ pool, recordPool: claim.pool }, why);
+    return { kind: 'skipped', why, refused: true };
+  }
   if (claim.kind === 'missing' || claim.kind === 'terminal') {
     // Cancelled while queued, or released: nothing to run and nothing to report. Counted here,
     // the one place that sees an operation cancelled before any executor took it.
     if (claim.kind === 'terminal' && claim.executor === undefined) metrics.operations.inc({ pool, outcome: claim.state, reason: 'Cancelled' });
     log.info({ claim: claim.kind }, 'operation ended before it started; skipping');
-    return null;
+    return { kind: 'skipped', why: `the operation was ${claim.kind === 'missing' ? 'released' : claim.state} before it started`, refused: false };
   }
   if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
   // Only a run this executor saw start is timed; an adopted one started elsewhere.
@@ -96,7 +102,6 @@ export async function processOperation({ ticket, pool }: Pick<OperationJobData, 
   const request = JSON.parse(claim.payload) as OperationRequest;
   const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => metrics.logLines.inc({ pool, stream }));
   const output = new ScriptOutput(writer, sensitiveValues(request));
-  const controller = deps.cancels.register(ticket);
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {
     ticket,
@@ -116,7 +121,7 @@ export async function processOperation({ ticket, pool }: Pick<OperationJobData, 
   try {
     if (claim.kind === 'reclaimed' && !deps.runtime.adopt) {
       log.warn({ previousExecutor: claim.previousExecutor }, 'operation redelivered after its executor was lost');
-      outcome = lost(claim.previousExecutor);
+      outcome = outcomes.executorLost(claim.previousExecutor);
     } else {
       if (claim.kind === 'claimed') output.system(`Picked up by executor ${deps.executorId} (${deps.runtime.name} runtime)`);
       outcome = await runIsolated(request, context, claim.kind === 'reclaimed', deps);
@@ -128,23 +133,34 @@ export async function processOperation({ ticket, pool }: Pick<OperationJobData, 
       throw error;
     }
     log.error({ err: error }, 'operation failed in the executor');
-    const failure: Failure = { reason: 'RuntimeError', message: `The executor could not run the operation: ${(error as Error).message}` };
-    outcome = { exitCode: EXIT_CODES.fatal, failure };
-  } finally {
-    deps.cancels.unregister(ticket);
+    outcome = outcomes.executorError((error as Error).message);
   }
-  const result = toResult(outcome, output);
-  output.system(describe(result));
-  await output.close();
-  const recorded = await deps.store.finish(ticket, result, deps.settings.retentionSeconds);
-  if (recorded) {
-    metrics.operations.inc({ pool, outcome: result.state, reason: result.failure?.reason ?? '' });
-    if (runningSince !== undefined) metrics.runSeconds.observe({ pool, outcome: result.state }, seconds(runningSince, Date.now()));
-  } else {
-    log.warn('the operation had already ended; its first result stands');
-  }
+  await record(ticket, pool, outcome, output, deps, runningSince);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
-  log.info({ state: result.state, exitCode: result.exitCode, reason: result.failure?.reason }, 'operation finished');
-  return { ticket, state: result.state, exitCode: result.exitCode, failure: result.failure };
+  return { kind: 'finished', outcome };
+}
+
+/**
+ * Ends an operation that BullMQ gave up on because its executors kept stopping while holding it:
+ * no processOperation will see it again.
+ */
+export async function recordStalled({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, detail: string, deps: ProcessDependencies): Promise<void> {
+  const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => deps.metrics.logLines.inc({ pool, stream }));
+  await record(ticket, pool, outcomes.executorStalled(detail), new ScriptOutput(writer, []), deps, undefined);
+}
+
+/** The one place a final state is written: its line ends the log, then the record takes the result. */
+async function record(ticket: string, pool: string, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<void> {
+  const log = deps.logger.child({ ticket });
+  output.system(describeOutcome(outcome));
+  await output.close();
+  const recorded = await deps.store.finish(ticket, { ...outcome, outputVariables: output.outputVariables }, deps.settings.retentionSeconds);
+  if (!recorded) {
+    log.warn('the operation had already ended; its first result stands');
+    return;
+  }
+  deps.metrics.operations.inc({ pool, outcome: outcome.state, reason: outcome.failure?.reason ?? '' });
+  if (runningSince !== undefined) deps.metrics.runSeconds.observe({ pool, outcome: outcome.state }, seconds(runningSince, Date.now()));
+  log.info({ state: outcome.state, exitCode: outcome.exitCode, reason: outcome.failure?.reason }, 'operation finished');
 }

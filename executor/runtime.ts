@@ -4,7 +4,8 @@
  * recording the result) is the executor's.
  */
 import type { OperationRequest } from '../core/contract/operation.js';
-import type { Failure, OperationState } from '../core/contract/status.js';
+import type { OperationState } from '../core/contract/status.js';
+import type { Outcome } from './outcomes.js';
 import type { ScriptOutput } from './output/script-output.js';
 
 /** Why a run is being stopped early. */
@@ -34,11 +35,8 @@ export class HandBackError extends Error {
   }
 }
 
-export interface RunOutcome {
-  exitCode: number;
-  /** Absent when the script exited 0. */
-  failure?: Failure;
-}
+/** How the run ended: one of the catalogue's outcomes. */
+export type RunOutcome = Outcome;
 
 export interface Runtime {
   readonly name: string;

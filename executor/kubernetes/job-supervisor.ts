@@ -1,36 +1,22 @@
 /**
- * Supervises one script Job from creation to outcome, driven by the shared watch: says why the pod
- * waits (scheduling and pull events become system lines), gives up on a pod pending too long,
- * follows the script's log once it runs, and tells script failures from infrastructure ones.
+ * Supervises one script Job from creation to outcome: the thin shell around the pure reducer in
+ * supervision.ts. It feeds the reducer what the shared watch sees, the end of the pod's log, its
+ * timers and a cancel, and performs what the reducer asks: system lines, following the log,
+ * timers, deleting the Job on cancel, and settling the run.
  */
-import type * as k8s from '@kubernetes/client-node';
-import { EXIT_CODES, type Failure } from '../../core/contract/status.js';
 import type { Logger } from '../../core/logger.js';
 import { HandBackError, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import type { KubeApi } from './kube-api.js';
-import { jobFailure, viewPod, type PodView } from './pod-state.js';
 import { CursorFilter, readPodLog, type LogCursor } from './pod-log.js';
+import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorSettings, type SupervisorState, type TimerName } from './supervision.js';
 
-export interface SupervisorSettings {
-  podPendingTimeoutSeconds: number;
-  imagePullGraceSeconds: number;
-}
+export type { SupervisorSettings };
 
-/** Lines are wanted for these event reasons; the rest (Created, Started, …) say nothing new. */
-const EVENT_REASONS = new Set(['Scheduled', 'FailedScheduling', 'Pulling', 'Pulled', 'Failed', 'BackOff', 'ErrImageNeverPull', 'InspectFailed', 'FailedMount', 'Evicted', 'Killing', 'OOMKilling', 'DeadlineExceeded', 'Preempting', 'FailedCreate']);
 /** How long a finished container's log may take to end before it is read once more instead. */
 const LOG_DRAIN_MS = 10_000;
-/** How long to wait for the Job to say its deadline passed after its pod went. */
-const SETTLE_MS = 3000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function deadlinePassed(job: k8s.V1Job | undefined): boolean {
-  const start = job?.status?.startTime ? new Date(job.status.startTime).getTime() : undefined;
-  const deadline = job?.spec?.activeDeadlineSeconds;
-  return start !== undefined && deadline !== undefined && start + deadline * 1000 <= Date.now() + 1000;
-}
 
 export function superviseJob(options: {
   api: KubeApi;
@@ -41,67 +27,74 @@ export function superviseJob(options: {
   cursor: LogCursor | undefined;
   logger: Logger;
 }): Promise<RunOutcome> {
-  const { api, watch, jobName, context, settings, logger } = options;
+  const { api, watch, jobName, context, logger } = options;
   const { output } = context;
   return new Promise<RunOutcome>((resolve, reject) => {
+    let state: SupervisorState;
     let settled = false;
-    let started = false;
-    let cancelling = false;
-    let podName: string | undefined;
-    let job: k8s.V1Job | undefined;
-    let waiting: Extract<PodView, { kind: 'waiting' }> | undefined;
-    let schedulingMessage: string | undefined;
-    let finished: RunOutcome | undefined;
-    let logsDone = false;
-    let following: Promise<void> | undefined;
+    let scriptEnded = false;
     let reader: ReturnType<typeof readPodLog> | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let settleTimer: NodeJS.Timeout | undefined;
-    const seenEvents = new Set<string>();
     const filter = new CursorFilter(options.cursor);
-    const timers: NodeJS.Timeout[] = [];
+    const timers = new Map<TimerName, NodeJS.Timeout>();
     // Assigned once subscribed; the subscription may replay a finished pod at once.
     let unsubscribe = (): void => undefined;
 
-    const finish = (outcome: RunOutcome | Error): void => {
+    const dispatch = (event: SupervisorEvent): void => {
       if (settled) return;
+      const step = supervise(state, event, Date.now());
+      state = step.state;
+      for (const action of step.actions) perform(action);
+    };
+
+    const settle = (outcome: RunOutcome | Error): void => {
       settled = true;
-      for (const timer of [...timers, graceTimer, settleTimer]) clearTimeout(timer);
+      for (const timer of timers.values()) clearTimeout(timer);
       unsubscribe();
       reader?.stop();
       context.signal.removeEventListener('abort', onAbort);
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    const fail = (exitCode: number, failure: Failure): void => finish({ exitCode, failure });
 
-    /** The outcome once both the result and the whole log are in; the Job's own verdict wins. */
-    const maybeFinish = (): void => {
-      // Once cancelling, the pod's end is the cancel's doing, not the script's outcome.
-      if (!finished || !logsDone || cancelling) return;
-      const verdict = job ? jobFailure(job) : undefined;
-      if (verdict) return finish(verdict);
-      if (finished.failure && deadlinePassed(job)) {
-        settleTimer ??= setTimeout(() => finish((job && jobFailure(job)) ?? finished!), SETTLE_MS);
-        return;
+    function perform(action: SupervisorAction): void {
+      switch (action.type) {
+        case 'system':
+          return output.system(action.text);
+        case 'started':
+          return void context.started();
+        case 'followLogs':
+          return void followLogs().catch((error: unknown) => logger.warn({ err: error, jobName }, 'following the log failed'));
+        case 'scriptEnded':
+          scriptEnded = true;
+          return;
+        case 'stopLogs':
+          return reader?.stop();
+        case 'startTimer':
+          clearTimeout(timers.get(action.timer));
+          timers.set(action.timer, setTimeout(() => dispatch({ type: 'timer', timer: action.timer }), action.ms));
+          return;
+        case 'clearTimer':
+          clearTimeout(timers.get(action.timer));
+          timers.delete(action.timer);
+          return;
+        case 'deleteJob':
+          return void deleteJob(action.podName).finally(() => dispatch({ type: 'deleted' }));
+        case 'finish':
+          return settle(action.outcome);
+        case 'handBack':
+          return settle(new HandBackError());
       }
-      finish(finished);
-    };
+    }
 
-    const reportStarted = (): void => {
-      if (started) return;
-      started = true;
-      clearTimeout(graceTimer);
-      void context.started();
-    };
-
-    const followLogs = async (): Promise<void> => {
+    /** Follows the pod's log until the script has ended and every line is read, then says so. */
+    async function followLogs(): Promise<void> {
       for (let attempt = 0; !settled; attempt += 1) {
+        const podName = state.podName;
         if (!podName) return;
         let drained = true;
         reader = readPodLog(api, podName, filter, true, (line) => output.line(line.stream, line.text, line.at, line.origin));
         const watchdog = setInterval(() => {
-          if (finished) {
+          if (scriptEnded) {
             drained = false;
             reader?.stop();
           }
@@ -115,121 +108,45 @@ export function superviseJob(options: {
           clearInterval(watchdog);
         }
         if (settled) return;
-        if (finished) {
+        if (scriptEnded) {
           if (!drained) {
             const last = readPodLog(api, podName, filter, false, (line) => output.line(line.stream, line.text, line.at, line.origin));
             await last.done.catch((error: unknown) => logger.warn({ err: error, jobName }, 'could not read the end of the log'));
           }
-          logsDone = true;
-          return maybeFinish();
+          return dispatch({ type: 'logsDone' });
         }
         await sleep(Math.min(200 * 2 ** attempt, 5000));
       }
-    };
-    const startFollowing = (): void => {
-      following ??= followLogs().catch((error: unknown) => logger.warn({ err: error, jobName }, 'following the log failed'));
-    };
+    }
 
-    const onView = (view: PodView): void => {
-      if (cancelling) return;
-      if (view.kind === 'running') {
-        reportStarted();
-        return startFollowing();
-      }
-      if (view.kind === 'finished') {
-        reportStarted();
-        finished ??= { exitCode: view.exitCode, ...(view.failure ? { failure: view.failure } : {}) };
-        return startFollowing();
-      }
-      if (started) return;
-      waiting = view;
-      if (view.pull === 'invalid') {
-        return fail(EXIT_CODES.timedOut, { reason: 'ImagePullFailed', message: `The image name is invalid: ${view.message ?? view.reason}` });
-      }
-      if (view.pull === 'failing' || view.configError) {
-        graceTimer ??= setTimeout(() => {
-          const detail = `${waiting?.reason}: ${waiting?.message ?? ''}`.trim();
-          if (waiting?.pull) fail(EXIT_CODES.timedOut, { reason: 'ImagePullFailed', message: `The image could not be pulled for ${settings.imagePullGraceSeconds}s — ${detail}` });
-          else fail(EXIT_CODES.fatal, { reason: 'RuntimeError', message: `The script container could not be created — ${detail}` });
-        }, settings.imagePullGraceSeconds * 1000);
-      } else if (graceTimer) {
-        clearTimeout(graceTimer);
-        graceTimer = undefined;
-      }
-    };
-
-    const stopListening = watch.subscribe(jobName, {
-      pod(pod) {
-        podName = pod.metadata?.name;
-        onView(viewPod(pod));
-      },
-      podDeleted(pod) {
-        if (cancelling || finished) return;
-        const outcome = viewPod(pod);
-        if (outcome.kind === 'finished') return onView(outcome);
-        settleTimer ??= setTimeout(() => {
-          finished = (job && jobFailure(job)) ?? { exitCode: EXIT_CODES.podVanished, failure: { reason: 'PodDeleted', message: 'The script pod was deleted before the script finished' } };
-          logsDone ||= !following;
-          if (following) reader?.stop();
-          maybeFinish();
-        }, SETTLE_MS);
-      },
-      job(latest) {
-        job = latest;
-        const verdict = jobFailure(latest);
-        if (verdict && !cancelling) {
-          finished = verdict;
-          logsDone ||= !following;
-          maybeFinish();
-        }
-      },
-      jobDeleted() {
-        if (cancelling || finished) return;
-        finished = { exitCode: EXIT_CODES.podVanished, failure: { reason: 'PodDeleted', message: 'The script Job was deleted before the script finished' } };
-        logsDone ||= !following;
-        maybeFinish();
-      },
-      event(event) {
-        const key = `${event.metadata?.uid}/${event.count ?? 1}`;
-        if (seenEvents.has(key) || !event.reason || !EVENT_REASONS.has(event.reason)) return;
-        seenEvents.add(key);
-        if (event.reason === 'FailedScheduling') schedulingMessage = event.message;
-        output.system(`${event.reason}: ${event.message ?? ''}`.trim());
-      },
-    });
-    if (settled) stopListening();
-    else unsubscribe = stopListening;
-
-    timers.push(
-      setTimeout(() => {
-        if (started) return;
-        const seconds = settings.podPendingTimeoutSeconds;
-        if (waiting?.pull) {
-          return fail(EXIT_CODES.timedOut, { reason: 'ImagePullFailed', message: `The image could not be pulled within ${seconds}s — ${waiting.reason}: ${waiting.message ?? ''}`.trim() });
-        }
-        const why = schedulingMessage ?? waiting?.message ?? waiting?.reason ?? 'no reason reported';
-        fail(EXIT_CODES.timedOut, { reason: 'Unschedulable', message: `The script pod was still pending after ${seconds}s: ${why}` });
-      }, settings.podPendingTimeoutSeconds * 1000),
-    );
-
-    async function cancel(): Promise<void> {
-      cancelling = true;
+    async function deleteJob(podName: string | undefined): Promise<void> {
       const grace = { gracePeriodSeconds: 0 };
       await api
         .call('delete', () => api.batch.deleteNamespacedJob({ name: jobName, namespace: api.namespace, propagationPolicy: 'Foreground', ...grace }))
         .catch((error: unknown) => logger.warn({ err: error, jobName }, 'could not delete the Job'));
       if (podName) {
-        await api
-          .call('delete', () => api.core.deleteNamespacedPod({ name: podName!, namespace: api.namespace, ...grace }))
-          .catch(() => undefined); // already going with its Job
+        await api.call('delete', () => api.core.deleteNamespacedPod({ name: podName, namespace: api.namespace, ...grace })).catch(() => undefined); // already going with its Job
       }
-      fail(EXIT_CODES.cancelled, { reason: 'Cancelled', message: started ? 'Cancelled while running' : 'Cancelled before the script started' });
     }
 
     function onAbort(): void {
-      if (context.signal.reason === 'shutdown') return finish(new HandBackError());
-      void cancel();
+      dispatch({ type: 'abort', reason: context.signal.reason === 'shutdown' ? 'shutdown' : 'cancel' });
     }
+
+    const start = startSupervision(options.settings);
+    state = start.state;
+    for (const action of start.actions) perform(action);
+
+    const stopListening = watch.subscribe(jobName, {
+      pod: (pod) => dispatch({ type: 'pod', pod }),
+      podDeleted: (pod) => dispatch({ type: 'podDeleted', pod }),
+      job: (job) => dispatch({ type: 'job', job }),
+      jobDeleted: () => dispatch({ type: 'jobDeleted' }),
+      event: (event) => dispatch({ type: 'event', event }),
+    });
+    if (settled) stopListening();
+    else unsubscribe = stopListening;
+
     context.signal.addEventListener('abort', onAbort);
     if (context.signal.aborted) onAbort();
   });

@@ -4,9 +4,9 @@
  * AlreadyExists is an adoption, never a second Job — and the script runs once.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { EXIT_CODES } from '../../core/contract/status.js';
 import type { LogStore } from '../../core/log-store.js';
 import type { Logger } from '../../core/logger.js';
+import { outcomes } from '../outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import { buildScriptJob, type ScriptPodSettings } from './job-spec.js';
@@ -35,7 +35,7 @@ export class KubernetesRuntime implements Runtime {
 
   async run(context: RunContext): Promise<RunOutcome> {
     const created = await this.create(context);
-    if ('exitCode' in created) return created;
+    if ('state' in created) return created;
     return this.supervise(context, created.name);
   }
 
@@ -48,12 +48,7 @@ export class KubernetesRuntime implements Runtime {
       context.output.system(`Executor restarted: following Job ${name} again`);
       return this.supervise(context, name);
     }
-    if (context.previousState === 'running') {
-      return {
-        exitCode: EXIT_CODES.podVanished,
-        failure: { reason: 'PodDeleted', message: `Job ${name} was gone when its operation was picked up again; the script had started, so it is not run twice` },
-      };
-    }
+    if (context.previousState === 'running') return outcomes.jobGone(name);
     return this.run(context);
   }
 
@@ -76,7 +71,7 @@ export class KubernetesRuntime implements Runtime {
       const refused = error instanceof KubeApiError && !error.retryable;
       if (!refused) throw error;
       await this.release(context.ticket).catch(() => undefined);
-      return { exitCode: EXIT_CODES.fatal, failure: { reason: 'RuntimeError', message: `Kubernetes refused the script Job: ${error.message}` } };
+      return outcomes.jobRefused(error.message);
     }
     context.output.system(`Created Job ${name} in namespace ${namespace} (image ${job.spec!.template.spec!.containers[0]!.image})`);
     return { name };

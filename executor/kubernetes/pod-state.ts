@@ -3,13 +3,13 @@
  * code and — when the cause is not the script — an infrastructure failure reason.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { EXIT_CODES, type Failure } from '../../core/contract/status.js';
+import { outcomes, type Outcome } from '../outcomes.js';
 import { SCRIPT_CONTAINER } from './names.js';
 
 export type PodView =
   | { kind: 'waiting'; reason?: string; message?: string; pull?: 'failing' | 'invalid'; configError?: boolean }
   | { kind: 'running' }
-  | { kind: 'finished'; exitCode: number; failure?: Failure };
+  | { kind: 'finished'; outcome: Outcome };
 
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'RegistryUnavailable']);
 const CONFIG_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
@@ -17,21 +17,18 @@ const CONFIG_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerE
 export function viewPod(pod: V1Pod): PodView {
   const status = pod.status;
   if (status?.phase === 'Failed' && status.reason === 'Evicted') {
-    return { kind: 'finished', exitCode: EXIT_CODES.podVanished, failure: { reason: 'Evicted', message: status.message ?? 'The pod was evicted from its node' } };
+    return { kind: 'finished', outcome: outcomes.evicted(status.message) };
   }
   const container = status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
   const terminated = container?.state?.terminated;
   if (terminated) {
     const exitCode = terminated.exitCode;
-    if (terminated.reason === 'OOMKilled') {
-      return { kind: 'finished', exitCode, failure: { reason: 'OOMKilled', message: 'The script used more memory than its limit and was killed' } };
-    }
-    if (exitCode === 0) return { kind: 'finished', exitCode };
-    return { kind: 'finished', exitCode, failure: { reason: 'ScriptFailed', message: `The script exited with code ${exitCode}` } };
+    if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled(exitCode) };
+    return { kind: 'finished', outcome: exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode) };
   }
   if (container?.state?.running) return { kind: 'running' };
   if (status?.phase === 'Failed') {
-    return { kind: 'finished', exitCode: EXIT_CODES.podVanished, failure: { reason: 'PodDeleted', message: status.message ?? `The pod failed before the script ran${status.reason ? ` (${status.reason})` : ''}` } };
+    return { kind: 'finished', outcome: outcomes.podFailed(status.message, status.reason) };
   }
   const waiting = container?.state?.waiting;
   if (waiting?.reason === 'InvalidImageName') return { kind: 'waiting', reason: waiting.reason, message: waiting.message, pull: 'invalid' };
@@ -43,13 +40,8 @@ export function viewPod(pod: V1Pod): PodView {
 }
 
 /** A failure the Job itself reports, e.g. its activeDeadlineSeconds passing. */
-export function jobFailure(job: V1Job): { exitCode: number; failure: Failure } | undefined {
+export function jobFailure(job: V1Job): Outcome | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-  if (failed?.reason === 'DeadlineExceeded') {
-    return {
-      exitCode: EXIT_CODES.timedOut,
-      failure: { reason: 'DeadlineExceeded', message: `The operation ran longer than its timeout of ${job.spec?.activeDeadlineSeconds ?? '?'}s and was stopped` },
-    };
-  }
+  if (failed?.reason === 'DeadlineExceeded') return outcomes.deadlineExceeded(job.spec?.activeDeadlineSeconds ?? '?');
   return undefined;
 }

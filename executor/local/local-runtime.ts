@@ -6,10 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { EXIT_CODES } from '../../core/contract/status.js';
 import { LineSplitter } from '../output/line-splitter.js';
 import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
 import { INTERPRETERS } from '../interpreters.js';
+import { outcomes } from '../outcomes.js';
 import { createWorkspace } from './workspace.js';
 
 export interface LocalRuntimeOptions {
@@ -81,32 +81,17 @@ export class LocalRuntime implements Runtime {
 
       if ('error' in ended) {
         const missing = ended.error.code === 'ENOENT';
-        return {
-          exitCode: EXIT_CODES.fatal,
-          failure: {
-            reason: 'RuntimeError',
-            message: missing
-              ? `${interpreter.command} is not installed on this executor, so ${request.script.syntax} scripts cannot run here: install it or send the operation to a pool whose executors have it`
-              : `could not start ${interpreter.command}: ${ended.error.message}`,
-          },
-        };
+        return outcomes.runtimeError(
+          missing
+            ? `${interpreter.command} is not installed on this executor, so ${request.script.syntax} scripts cannot run here: install it or send the operation to a pool whose executors have it`
+            : `could not start ${interpreter.command}: ${ended.error.message}`,
+        );
       }
-      if (stopped === 'timeout') {
-        return { exitCode: EXIT_CODES.timedOut, failure: { reason: 'DeadlineExceeded', message: `The script ran longer than its timeout of ${context.timeoutSeconds}s and was stopped` } };
-      }
-      if (stopped === 'cancel') return { exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message: 'Cancelled while running' } };
-      if (stopped === 'shutdown') {
-        return { exitCode: EXIT_CODES.fatal, failure: { reason: 'RuntimeError', message: 'The executor shut down before the script finished, and a local script cannot be handed over' } };
-      }
+      if (stopped === 'timeout') return outcomes.deadlineExceeded(context.timeoutSeconds);
+      if (stopped === 'cancel') return outcomes.cancelled('running');
+      if (stopped === 'shutdown') return outcomes.shutDown();
       const exitCode = ended.code ?? 128 + (ended.signal ? constants.signals[ended.signal] : 0);
-      if (exitCode === 0) return { exitCode };
-      return {
-        exitCode,
-        failure: {
-          reason: 'ScriptFailed',
-          message: ended.signal ? `The script was killed by ${ended.signal}` : `The script exited with code ${exitCode}`,
-        },
-      };
+      return exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode, ended.signal ?? undefined);
     } finally {
       await workspace.remove();
     }

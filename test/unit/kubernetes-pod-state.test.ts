@@ -11,10 +11,10 @@ describe('where a script pod is', () => {
     ['failing to pull its image', pod({ phase: 'Pending', ...container({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling' } }) }), { kind: 'waiting', reason: 'ImagePullBackOff', message: 'Back-off pulling', pull: 'failing' }],
     ['given an invalid image name', pod({ phase: 'Pending', ...container({ waiting: { reason: 'InvalidImageName' } }) }), { kind: 'waiting', reason: 'InvalidImageName', pull: 'invalid' }],
     ['running', pod({ phase: 'Running', ...container({ running: {} }) }), { kind: 'running' }],
-    ['finished well', pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0 } }) }), { kind: 'finished', exitCode: 0 }],
-    ['finished with exit code 3', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 3 } }) }), { kind: 'finished', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }],
-    ['killed for memory', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), { kind: 'finished', exitCode: 137, failure: { reason: 'OOMKilled' } }],
-    ['evicted', pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' }), { kind: 'finished', exitCode: -81, failure: { reason: 'Evicted', message: 'The node was low on resource: memory.' } }],
+    ['finished well', pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0 } }) }), { kind: 'finished', outcome: { state: 'succeeded', exitCode: 0 } }],
+    ['finished with exit code 3', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 3 } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } } }],
+    ['killed for memory', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: 137, failure: { reason: 'OOMKilled' } } }],
+    ['evicted', pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' }), { kind: 'finished', outcome: { state: 'failed', exitCode: -81, failure: { reason: 'Evicted', message: 'The node was low on resource: memory.' } } }],
   ])('tells a pod %s', (_case, input, expected) => {
     expect(viewPod(input)).toMatchObject(expected as object);
   });
@@ -23,7 +23,7 @@ describe('where a script pod is', () => {
 describe('a Job that fails by itself', () => {
   it('reports DeadlineExceeded with -44', () => {
     const job: V1Job = { spec: { activeDeadlineSeconds: 5, template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } };
-    expect(jobFailure(job)).toMatchObject({ exitCode: -44, failure: { reason: 'DeadlineExceeded' } });
+    expect(jobFailure(job)).toMatchObject({ state: 'failed', exitCode: -44, failure: { reason: 'DeadlineExceeded' } });
   });
 
   it('leaves other failures to the pod', () => {

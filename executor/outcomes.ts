@@ -1,0 +1,84 @@
+/**
+ * Every way an operation can end, in one place: its state, its exit code (from the contract) and
+ * the one message a person reads. Runtimes, the Job supervisor and processOperation pick an outcome
+ * from here by name; none of them spells a failure of its own.
+ */
+import { EXIT_CODES, type FailureReason } from '../core/contract/status.js';
+import type { OperationResult } from '../core/operation-store.js';
+
+export type Outcome = Pick<OperationResult, 'state' | 'exitCode' | 'failure'>;
+
+const failed = (exitCode: number, reason: FailureReason, message: string): Outcome => ({ state: 'failed', exitCode, failure: { reason, message } });
+const dash = (detail: string | undefined): string => (detail ? ` — ${detail}` : '');
+
+export const outcomes = {
+  succeeded: (): Outcome => ({ state: 'succeeded', exitCode: 0 }),
+
+  /** The script's own exit code; `signal` when a signal ended it. */
+  scriptFailed: (exitCode: number, signal?: string): Outcome =>
+    failed(exitCode, 'ScriptFailed', signal ? `The script was killed by ${signal}` : `The script exited with code ${exitCode}`),
+
+  cancelled: (when: 'running' | 'before start' | 'waiting for its mutex'): Outcome => {
+    const message = when === 'running' ? 'Cancelled while running' : when === 'before start' ? 'Cancelled before the script started' : 'Cancelled while waiting for its mutex';
+    return { state: 'cancelled', exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message } };
+  },
+
+  /** The operation's own timeout passed while it ran. */
+  deadlineExceeded: (timeoutSeconds: number | string): Outcome =>
+    failed(EXIT_CODES.timedOut, 'DeadlineExceeded', `The operation ran longer than its timeout of ${timeoutSeconds}s and was stopped`),
+
+  mutexTimeout: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'MutexTimeout', `${detail}; another operation held it for the whole time`),
+
+  /** The executor that had it went silent; the script is not run again, so that it never runs twice. */
+  executorLost: (previousExecutor: string | undefined): Outcome =>
+    failed(
+      EXIT_CODES.unknown,
+      'ExecutorLost',
+      `The executor running this operation (${previousExecutor || 'unknown'}) stopped without reporting a result; it is not run again so that no script runs twice`,
+    ),
+
+  /** BullMQ gave up on it: its executors kept stopping while they held it. */
+  executorStalled: (detail: string): Outcome => failed(EXIT_CODES.unknown, 'ExecutorLost', `The executor running this operation stopped repeatedly: ${detail}`),
+
+  /** The executor itself failed while running it. */
+  executorError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `The executor could not run the operation: ${detail}`),
+
+  /** The runtime cannot run the script at all; `detail` says why and what to do. */
+  runtimeError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', detail),
+
+  /** A local script stopped because its executor shut down: it cannot be handed over. */
+  shutDown: (): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over'),
+
+  jobRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused the script Job: ${detail}`),
+
+  containerNotCreated: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `The script container could not be created${dash(detail)}`),
+
+  imageInvalid: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'ImagePullFailed', `The image name is invalid: ${detail}`),
+
+  /** `within`: the pull kept failing for the pull grace, or the pod stayed pending for its whole timeout. */
+  imagePullFailed: (seconds: number, detail: string, within: 'grace' | 'pending'): Outcome =>
+    failed(EXIT_CODES.timedOut, 'ImagePullFailed', `The image could not be pulled ${within === 'grace' ? 'for' : 'within'} ${seconds}s${dash(detail)}`),
+
+  unschedulable: (seconds: number, why: string): Outcome => failed(EXIT_CODES.timedOut, 'Unschedulable', `The script pod was still pending after ${seconds}s: ${why}`),
+
+  oomKilled: (exitCode: number): Outcome => failed(exitCode, 'OOMKilled', 'The script used more memory than its limit and was killed'),
+
+  evicted: (message: string | undefined): Outcome => failed(EXIT_CODES.podVanished, 'Evicted', message ?? 'The pod was evicted from its node'),
+
+  /** Something other than kube-worker deleted the script's pod or Job before the script finished. */
+  podDeleted: (what: 'pod' | 'Job'): Outcome => failed(EXIT_CODES.podVanished, 'PodDeleted', `The script ${what} was deleted before the script finished`),
+
+  /** The pod failed before its script container ran. */
+  podFailed: (message: string | undefined, reason: string | undefined): Outcome =>
+    failed(EXIT_CODES.podVanished, 'PodDeleted', message ?? `The pod failed before the script ran${reason ? ` (${reason})` : ''}`),
+
+  /** Picked up again after its executor was lost, the Job it had started was gone. */
+  jobGone: (jobName: string): Outcome =>
+    failed(EXIT_CODES.podVanished, 'PodDeleted', `Job ${jobName} was gone when its operation was picked up again; the script had started, so it is not run twice`),
+} as const;
+
+/** The system line that ends every operation's log. */
+export function describeOutcome(outcome: Outcome): string {
+  if (outcome.state === 'succeeded') return 'Succeeded';
+  return `${outcome.state === 'cancelled' ? 'Cancelled' : 'Failed'} with exit code ${outcome.exitCode}: ${outcome.failure?.message ?? 'no reason given'}`;
+}
