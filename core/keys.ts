@@ -10,9 +10,11 @@
  *   <prefix>:mutex:<name>:readers   zset    holders of the shared lock, scored by lease expiry
  *   <prefix>:mutex:<name>:waiting   string  a writer is waiting: new readers hold back
  *   <prefix>:cancel                 channel tickets whose cancellation was asked for
+ *   <prefix>:finished               channel tickets whose result was just recorded (published by the
+ *                                           same script that records it)
  *   <prefix>:executors              zset    executor ids scored by last heartbeat (ms)
  */
-export const RESERVED_POOL_NAMES: ReadonlySet<string> = new Set(['op', 'mutex', 'cancel', 'executors']);
+export const RESERVED_POOL_NAMES: ReadonlySet<string> = new Set(['op', 'mutex', 'cancel', 'finished', 'executors']);
 
 export interface Keys {
   readonly prefix: string;
@@ -21,6 +23,7 @@ export interface Keys {
   log(ticket: string): string;
   mutex(name: string): { writer: string; readers: string; waiting: string };
   readonly cancelChannel: string;
+  readonly finishedChannel: string;
   readonly executors: string;
 }
 
@@ -36,6 +39,7 @@ export function keys(prefix: string): Keys {
       waiting: `${prefix}:mutex:${name}:waiting`,
     }),
     cancelChannel: `${prefix}:cancel`,
+    finishedChannel: `${prefix}:finished`,
     executors: `${prefix}:executors`,
   };
 }

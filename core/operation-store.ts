@@ -1,7 +1,8 @@
 /**
  * The record of each operation in Redis: its state, timings and result, and (until it ends) its full
  * request. Every transition is one Lua script, so that submit, claim, cancel and finish never race:
- * whichever comes first wins and the others see its outcome.
+ * whichever comes first wins and the others see its outcome. Each script that ends an operation
+ * also publishes its ticket on `<prefix>:finished`.
  *
  *   state  queued → pending (an executor took it) → running (the script started) → succeeded | failed | cancelled
  */
@@ -101,7 +102,7 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
 return 1`,
   },
-  /** KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s). */
+  /** KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s), finished channel, ticket. */
   kwFinish: {
     numberOfKeys: 3,
     lua: `${TERMINAL_LUA}
@@ -113,9 +114,10 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'outputs', ARGV[4]) end
 redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1`,
   },
-  /** KEYS: op, payload, log. ARGV: now(ms), retention(s), exit code, failure json. */
+  /** KEYS: op, payload, log. ARGV: now(ms), retention(s), exit code, failure json, finished channel, ticket. */
   kwCancel: {
     numberOfKeys: 3,
     lua: `${TERMINAL_LUA}${APPEND_SYSTEM_LINE_LUA}
@@ -128,6 +130,7 @@ if state == 'queued' then
   redis.call('DEL', KEYS[2])
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('EXPIRE', KEYS[3], ARGV[2])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
   return {'finished', 'cancelled'}
 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
@@ -228,14 +231,17 @@ export class OperationStore {
     return tickets.filter((_ticket, i) => replies[i]?.[1] === '1');
   }
 
-  /** Records the outcome once; false when the operation had already ended or is gone. */
+  /**
+   * Records the outcome once, and in the same step publishes the ticket on the finished channel so
+   * that dispatchers following its log end at once; false when it had already ended or is gone.
+   */
   async finish(ticket: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<boolean> {
     const reply = await this.redis.kwFinish(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
       result.state, result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',
       result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
-      now, retentionSeconds,
+      now, retentionSeconds, this.keys.finishedChannel, ticket,
     );
     return reply === 1;
   }
@@ -245,7 +251,7 @@ export class OperationStore {
     const failure: Failure = { reason: 'Cancelled', message: 'Cancelled before it started' };
     const reply = (await this.redis.kwCancel(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
-      now, retentionSeconds, EXIT_CODES.cancelled, JSON.stringify(failure),
+      now, retentionSeconds, EXIT_CODES.cancelled, JSON.stringify(failure), this.keys.finishedChannel, ticket,
     )) as string[];
     if (reply[0] === 'missing') return { kind: 'missing' };
     return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };

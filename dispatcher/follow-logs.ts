@@ -1,7 +1,9 @@
 /**
  * Server-Sent Events for an operation's log: each line an event `log` with its sequence number as
  * id (so Last-Event-ID resumes), then one `end` event with the outcome. Following blocks on a
- * connection of its own, closed as soon as the client goes.
+ * connection of its own, closed as soon as the client goes. The end comes as soon as the result is
+ * recorded (its `finished` message wakes the follower); the record is also read again at least every
+ * WAIT_MS, so a follow ends even when that message is missed.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LogLine } from '../core/contract/status.js';
@@ -33,12 +35,17 @@ export async function followLogs(
     closed = true;
     follower?.disconnect();
   });
-  const send = (lines: LogLine[]): void => {
+  const send = (read: LogLine[]): void => {
+    // A blocked read left behind when the end was heard may return lines already sent.
+    const lines = read.filter((line) => line.seq > after);
     if (lines.length === 0) return;
     out.write(lines.map((line) => `id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(line)}\n\n`).join(''));
     after = lines[lines.length - 1]!.seq;
   };
 
+  const finished = follower ? deps.finished.wait(ticket) : undefined;
+  let ended: Promise<'ended'> | undefined = finished?.ended.then(() => 'ended' as const);
+  let waiting: Promise<LogLine[]> | undefined;
   try {
     let lastWrite = Date.now();
     while (!closed) {
@@ -56,9 +63,16 @@ export async function followLogs(
         out.write(`event: end\ndata: ${JSON.stringify(end)}\n\n`);
         break;
       }
-      const waited = await deps.logs.waitFor(follower, ticket, after, PAGE, WAIT_MS).catch(() => [] as LogLine[]);
-      send(waited);
-      if (waited.length > 0) lastWrite = Date.now();
+      waiting ??= deps.logs.waitFor(follower, ticket, after, PAGE, WAIT_MS).catch(() => [] as LogLine[]);
+      const woke = await Promise.race(ended ? [waiting, ended] : [waiting]);
+      if (woke === 'ended') {
+        // Read the record again at once; the read still blocked is dropped with the connection.
+        ended = undefined;
+        continue;
+      }
+      waiting = undefined;
+      send(woke);
+      if (woke.length > 0) lastWrite = Date.now();
       else if (Date.now() - lastWrite > KEEP_ALIVE_MS) {
         out.write(': keep-alive\n\n');
         lastWrite = Date.now();
@@ -68,6 +82,7 @@ export async function followLogs(
     request.log.warn({ err: error, ticket }, 'log stream ended by an error');
     if (!closed) out.write(`event: error\ndata: ${JSON.stringify({ message: 'the log stream failed; reconnect with Last-Event-ID to resume' })}\n\n`);
   } finally {
+    finished?.cancel();
     follower?.disconnect();
     out.end();
   }

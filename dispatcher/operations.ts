@@ -9,12 +9,15 @@ import { KubeWorkerError } from '../core/errors.js';
 import type { LogStore } from '../core/log-store.js';
 import { checkOperation, type OperationPolicy } from '../core/operation-rules.js';
 import type { OperationRecord, OperationStore } from '../core/operation-store.js';
+import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
 
 export interface OperationsDependencies {
   store: OperationStore;
   logs: LogStore;
   queues: PoolQueues;
+  /** Hears operations end, so that log followers end at once. */
+  finished: FinishedOperations;
   policy: OperationPolicy;
   retentionSeconds: number;
   /** Tells the executors that a started operation should stop. */

@@ -1,9 +1,8 @@
 /**
  * The dispatcher's side of the pools' queues: a BullMQ Queue per pool to enqueue on and to read
- * depths from, and QueueEvents per pool so that every dispatcher hears when an operation finishes.
+ * depths from. (That an operation finished is heard from its record: see finished-operations.ts.)
  */
-import { EventEmitter } from 'node:events';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import { QUEUE_STATES, type PoolDepth } from '../core/contract/queues.js';
 import { KubeWorkerError } from '../core/errors.js';
 import { JOB_NAME, jobOptions, queueName, type OperationJobData } from '../core/queue.js';
@@ -13,45 +12,20 @@ import type { Redis } from '../core/redis.js';
 const DEPTH_DEADLINE_MS = 2000;
 
 export class PoolQueues {
-  /**
-   * Emits `finished` with the ticket whenever an operation of any pool ends. The queue events are
-   * read from the first `finished` listener on: reading them costs the dispatcher CPU for every
-   * job event of every pool (as much as a tenth of what a submission costs), wasted when no one listens.
-   */
-  readonly events = new EventEmitter();
   private readonly queues = new Map<string, Queue<OperationJobData>>();
-  private readonly listeners: QueueEvents[] = [];
 
   /** `onError` hears every error the Redis clients report (they reconnect by themselves). */
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    redis: Redis,
+    prefix: string,
     pools: readonly string[],
     private readonly retentionSeconds: number,
-    private readonly onError: (error: Error) => void,
+    onError: (error: Error) => void,
   ) {
-    this.events.setMaxListeners(0);
-    this.events.on('newListener', (event: string | symbol) => {
-      if (event === 'finished') this.listen();
-    });
     for (const pool of pools) {
       const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix });
       queue.on('error', onError);
       this.queues.set(pool, queue);
-    }
-  }
-
-  /** Subscribes to every pool's queue events (BullMQ gives each its own blocking connection), once. */
-  listen(): void {
-    if (this.listeners.length > 0) return;
-    for (const pool of this.queues.keys()) {
-      const events = new QueueEvents(queueName(pool), { connection: this.redis, prefix: this.prefix });
-      const finished = ({ jobId }: { jobId: string }): boolean => this.events.emit('finished', jobId);
-      events.on('completed', finished);
-      events.on('failed', finished);
-      // ioredis reconnects by itself; followers also re-check state when they wake.
-      events.on('error', this.onError);
-      this.listeners.push(events);
     }
   }
 
@@ -98,7 +72,6 @@ export class PoolQueues {
   }
 
   async close(): Promise<void> {
-    for (const events of this.listeners) await events.close().catch(() => undefined);
     for (const queue of this.queues.values()) await queue.close().catch(() => undefined);
   }
 }

@@ -15,6 +15,7 @@ import { createProcessMetrics, registerQueueDepth, type ProcessMetrics } from '.
 import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
+import { FinishedOperations } from './finished-operations.js';
 import type { OperationsDependencies } from './operations.js';
 import apiDocs from './plugins/api-docs.js';
 import bearerAuth from './plugins/bearer-auth.js';
@@ -46,7 +47,9 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   const keys = redisKeys(settings.prefix);
   const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true });
-  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, () => metrics.redisErrors.inc({ component: 'dispatcher' }));
+  const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
+  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, countError);
+  const finished = new FinishedOperations(() => redis.duplicate(), keys.finishedChannel, countError);
   registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
 
@@ -69,6 +72,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     store: new OperationStore(redis, keys),
     logs: new LogStore(redis, keys),
     queues,
+    finished,
     policy: {
       pools: settings.pools,
       maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
@@ -99,7 +103,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     app,
     async close() {
       shuttingDown = true;
-      for (const step of [() => app.close(), () => queues.close(), () => redis.quit()]) {
+      for (const step of [() => app.close(), () => queues.close(), () => finished.close(), () => redis.quit()]) {
         await step().catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
       }
     },

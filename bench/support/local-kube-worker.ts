@@ -14,6 +14,8 @@ import { POOL, SUBMIT_PATH, TOKEN } from './operation.js';
 export interface LocalTarget {
   /** Queues one `echo hi` operation. */
   submit(): Promise<void>;
+  /** Where the dispatcher listens, e.g. http://127.0.0.1:40000 (kube-worker only). */
+  readonly baseUrl?: string;
   close(): Promise<void>;
 }
 
@@ -33,8 +35,10 @@ export async function startKubeWorkerLocal(redisUrl: string, prefix: string, con
   const noKubernetes = (): void => undefined;
   const executor = await startExecutor({ ...config, redisUrl }, runtimeFactory(config, process.env, logger, noKubernetes), logger, createExecutorMetrics(metrics));
   const dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, metrics);
-  const url = `${await dispatcher.app.listen({ host: '127.0.0.1', port: 0 })}${SUBMIT_PATH}`;
+  const baseUrl = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `${baseUrl}${SUBMIT_PATH}`;
   return {
+    baseUrl,
     async submit() {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: BODY });
       if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
