@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { keys } from '../../core/keys.js';
+import { OperationStore } from '../../core/operation-store.js';
+import { FinishedOperations } from '../../dispatcher/finished-operations.js';
+import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
+
+describe('the end of an operation, heard by dispatchers', () => {
+  let stack: Stack;
+  const closers: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    await stack.close();
+  });
+
+  it('wakes the waiters of that ticket, and only those, when its result is recorded', async () => {
+    stack = await startStack({ executors: 0 });
+    const names = keys(stack.config.prefix);
+    const redis = new Redis(stack.redisUrl);
+    closers.push(() => redis.quit());
+    const store = new OperationStore(redis, names);
+    await store.create('heard', { bodyHash: 'h', pool: 'default', payload: '{}', now: Date.now() });
+    const finished = new FinishedOperations(() => new Redis(stack.redisUrl), names.finishedChannel, (error) => { throw error; });
+    closers.push(() => finished.close());
+    const other = finished.wait('someone-else');
+    const wait = finished.wait('heard');
+    await expect.poll(async () => ((await redis.pubsub('NUMSUB', names.finishedChannel)) as [string, number])[1]).toBe(1);
+
+    expect(await store.finish('heard', { state: 'succeeded', exitCode: 0 }, 60)).toBe(true);
+    await wait.ended;
+    const still = await Promise.race([other.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
+    expect(still).toBe('waiting');
+    other.cancel();
+  });
+
+  it('still ends a log follow whose finished message never comes', async () => {
+    stack = await startStack({ executors: 0 });
+    const ticket = await stack.submit(bash('echo never run'));
+    const follow = fetch(`${stack.url}/api/v1/operations/${ticket}/logs?follow=true`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 300));
+    // Recorded as the executor does, but the message goes to a channel no dispatcher hears.
+    const redis = new Redis(stack.redisUrl);
+    closers.push(() => redis.quit());
+    const deaf = new OperationStore(redis, { ...keys(stack.config.prefix), finishedChannel: `${stack.config.prefix}:nobody` });
+    expect(await deaf.finish(ticket, { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60)).toBe(true);
+
+    const text = await follow;
+    const end = /event: end\ndata: (.*)\n/.exec(text);
+    expect(end).not.toBeNull();
+    expect(JSON.parse(end![1]!)).toMatchObject({ ticket, state: 'failed', exitCode: 3 });
+  });
+});
