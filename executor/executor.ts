@@ -78,11 +78,14 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     metrics.inFlight.inc(held);
     try {
       const processed = await processOperation(job.data, deps);
-      if (processed.kind === 'skipped' && processed.refused) throw new UnrecoverableError(processed.why);
+      if (processed.kind === 'skipped') {
+        if (processed.refused) throw new UnrecoverableError(processed.why);
+        return;
+      }
       // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
       // outcome, never something to retry. The result itself is in the record, not in the job.
-      const { outcome } = processed.kind === 'finished' ? processed : { outcome: undefined };
-      if (outcome && outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
+      const { outcome } = processed;
+      if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
     } catch (error) {
       if (!(error instanceof HandBackError)) throw error;
       // Back to the queue at once: the next executor adopts the running Job.
