@@ -3,11 +3,11 @@
  * the pool, under the deployment's prefix; the job id is the ticket.
  *
  * Job data carries no secret — it is what the dashboard shows. The script, files and variables stay
- * in the operation's payload key until it ends.
+ * in the operation's payload key until it ends. A job completes with no value: the result is in the
+ * operation's record, and a job fails (for the dashboard) when its operation did not succeed.
  */
 import type { JobsOptions } from 'bullmq';
 import type { ScriptSyntax } from './contract/operation.js';
-import type { OperationResult } from './operation-store.js';
 
 export const JOB_NAME = 'operation';
 
@@ -18,9 +18,6 @@ export interface OperationJobData {
   syntax: ScriptSyntax;
   image?: string;
 }
-
-/** What the executor completes the job with; every dispatcher sees it as a queue event. */
-export type OperationJobResult = Pick<OperationResult, 'state' | 'exitCode' | 'failure'> & { ticket: string };
 
 export const queueName = (pool: string): string => pool;
 

@@ -49,13 +49,15 @@ export async function followLogs(
   try {
     let lastWrite = Date.now();
     while (!closed) {
-      // Read the state before the lines: once it is terminal, every line is already stored.
-      const record = await deps.store.get(ticket);
-      let page: LogLine[];
-      do {
+      // The state is read before the lines (sent together, Redis runs them in order): once it is
+      // terminal, every line is already stored.
+      const [record, first] = await Promise.all([deps.store.get(ticket), deps.logs.read(ticket, after, PAGE)]);
+      let page = first;
+      send(page);
+      while (page.length === PAGE && !closed) {
         page = await deps.logs.read(ticket, after, PAGE);
         send(page);
-      } while (page.length === PAGE && !closed);
+      }
       if (!record || isTerminal(record.state) || !follower) {
         const end = record
           ? { ticket, state: record.state, exitCode: record.exitCode, failure: record.failure, nextSequence: after }
