@@ -25,6 +25,8 @@ export interface OperationRecord {
   outputVariables?: OutputVariables;
   cancelRequested: boolean;
   executor?: string;
+  /** The BullMQ job id this submission was enqueued with (jobIdFor); absent on records older than it. */
+  jobId?: string;
 }
 
 export interface OperationResult {
@@ -34,7 +36,7 @@ export interface OperationResult {
   outputVariables?: OutputVariables;
 }
 
-export type CreateOutcome = { created: true } | { created: false; state: OperationState; bodyHash: string };
+export type CreateOutcome = { created: true } | { created: false; state: OperationState; bodyHash: string; jobId: string | undefined };
 
 export type ClaimOutcome =
   | { kind: 'missing' }
@@ -63,15 +65,15 @@ local function appendSystemLine(logKey, text, at)
 end`;
 
 const SCRIPTS = {
-  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload. */
+  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload, job id. */
   kwCreate: {
     numberOfKeys: 2,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local current = redis.call('HMGET', KEYS[1], 'state', 'hash')
-  return {'exists', current[1], current[2]}
+  local current = redis.call('HMGET', KEYS[1], 'state', 'hash', 'job')
+  return {'exists', current[1], current[2], current[3] or ''}
 end
-redis.call('HSET', KEYS[1], 'state', 'queued', 'hash', ARGV[1], 'pool', ARGV[2], 'queuedAt', ARGV[4])
+redis.call('HSET', KEYS[1], 'state', 'queued', 'hash', ARGV[1], 'pool', ARGV[2], 'queuedAt', ARGV[4], 'job', ARGV[6])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'taskId', ARGV[3]) end
 redis.call('SET', KEYS[2], ARGV[5])
 return {'created'}`,
@@ -136,6 +138,15 @@ end
 redis.call('HSET', KEYS[1], 'cancel', '1')
 return {'signalled', state}`,
   },
+  /** KEYS: op, payload. ARGV: job id. Undoes a create whose job could not be added, unless an executor took it meanwhile. */
+  kwAbandon: {
+    numberOfKeys: 2,
+    lua: `
+local current = redis.call('HMGET', KEYS[1], 'state', 'job')
+if current[1] ~= 'queued' or current[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1`,
+  },
   /** KEYS: op, payload, log. */
   kwRelease: {
     numberOfKeys: 3,
@@ -163,13 +174,18 @@ export class OperationStore {
     this.redis = redis as ScriptedRedis;
   }
 
-  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; now: number }): Promise<CreateOutcome> {
+  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateOutcome> {
     const reply = (await this.redis.kwCreate(
       this.keys.operation(ticket), this.keys.payload(ticket),
-      fields.bodyHash, fields.pool, fields.taskId ?? '', fields.now, fields.payload,
+      fields.bodyHash, fields.pool, fields.taskId ?? '', fields.now, fields.payload, fields.jobId,
     )) as string[];
     if (reply[0] === 'created') return { created: true };
-    return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '' };
+    return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '', jobId: reply[3] || undefined };
+  }
+
+  /** Removes a record still queued under `jobId` (its job was never added); false when there is none. */
+  async abandon(ticket: string, jobId: string): Promise<boolean> {
+    return (await this.redis.kwAbandon(this.keys.operation(ticket), this.keys.payload(ticket), jobId)) === 1;
   }
 
   async get(ticket: string): Promise<OperationRecord | undefined> {
@@ -189,6 +205,7 @@ export class OperationStore {
       outputVariables: hash.outputs ? (JSON.parse(hash.outputs) as OutputVariables) : undefined,
       cancelRequested: hash.cancel === '1',
       executor: hash.executor,
+      jobId: hash.job,
     };
   }
 

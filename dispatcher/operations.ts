@@ -9,6 +9,8 @@ import { KubeWorkerError } from '../core/errors.js';
 import type { LogStore } from '../core/log-store.js';
 import { checkOperation, type OperationPolicy } from '../core/operation-rules.js';
 import type { OperationRecord, OperationStore } from '../core/operation-store.js';
+import { jobIdFor, type OperationJobData } from '../core/queue.js';
+import type { Logger } from '../core/logger.js';
 import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
 
@@ -22,23 +24,49 @@ export interface OperationsDependencies {
   retentionSeconds: number;
   /** Tells the executors that a started operation should stop. */
   publishCancel(ticket: string): Promise<void>;
+  /** For what goes wrong after the answer has left (cleaning up a failed submission or a released job). */
+  log: Pick<Logger, 'warn'>;
 }
 
 const TICKET_BYTES = 15;
+const NONCE_BYTES = 6;
 /**
- * Tickets draw on a pool of random bytes refilled every 256 tickets, as crypto.randomUUID does: one
- * randomBytes call per submission was a visible share of the intake's CPU (each makes a system call).
+ * Tickets and nonces draw on a pool of random bytes refilled now and then, as crypto.randomUUID
+ * does: one randomBytes call per submission was a visible share of the intake's CPU (each makes a
+ * system call).
  */
-const ticketEntropy = Buffer.alloc(TICKET_BYTES * 256);
-let ticketEntropyUsed = ticketEntropy.length;
+const entropy = Buffer.alloc(4096);
+let entropyUsed = entropy.length;
 
-export function newTicket(): string {
-  if (ticketEntropyUsed === ticketEntropy.length) {
-    randomFillSync(ticketEntropy);
-    ticketEntropyUsed = 0;
+function randomText(bytes: number): string {
+  if (entropyUsed + bytes > entropy.length) {
+    randomFillSync(entropy);
+    entropyUsed = 0;
   }
-  ticketEntropyUsed += TICKET_BYTES;
-  return `op-${ticketEntropy.toString('base64url', ticketEntropyUsed - TICKET_BYTES, ticketEntropyUsed)}`;
+  entropyUsed += bytes;
+  return entropy.toString('base64url', entropyUsed - bytes, entropyUsed);
+}
+
+export const newTicket = (): string => `op-${randomText(TICKET_BYTES)}`;
+
+/** Background clean-ups retry this often, a second apart and more, before they give up and say so. */
+const CLEANUP_ATTEMPTS = 8;
+
+/** Runs `step` until it reports done, backing off; logs once when it never does. */
+function retryInBackground(deps: OperationsDependencies, what: string, context: Record<string, string>, step: () => Promise<boolean>): void {
+  void (async () => {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= CLEANUP_ATTEMPTS; attempt += 1) {
+      try {
+        if (await step()) return;
+        lastError = undefined;
+      } catch (error) {
+        lastError = error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** Math.min(attempt, 4)).unref());
+    }
+    deps.log.warn({ ...context, err: lastError }, `${what} did not succeed after ${CLEANUP_ATTEMPTS} attempts`);
+  })();
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -64,35 +92,49 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
 
 /**
  * Accepts an operation once. The same ticket with the same body is a retry and answers with the
- * current state; the same ticket with another body is a conflict.
+ * current state; the same ticket with another body is a conflict, and enqueues nothing.
  *
- * The record and the job go to Redis together, in one round trip, record first. Adding the job
- * every time is safe: BullMQ ignores a job id it still has, and an executor runs only what its
- * record says is queued — so a retry re-enqueues an operation whose first attempt stopped between
- * record and queue, and a job added next to an older record is skipped.
+ * Everything is checked before anything is written. Then the record, then the job (jobIdFor: an id
+ * BullMQ can neither refuse nor confuse with its own keys). When the job cannot be added, the
+ * record is taken back, so no record waits for a job that never comes; should even that fail (Redis
+ * gone), a retry with the same body adds the job of the record it finds still queued — BullMQ
+ * ignores an id it already has, and an executor runs only what its record says is queued.
  */
 export async function submitOperation(deps: OperationsDependencies, request: OperationRequest): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
   const ticket = request.ticket ?? newTicket();
   const body = JSON.stringify(request);
   const bodyHash = createHash('sha256').update(body).digest('base64url');
-  const [outcome] = await Promise.all([
-    deps.store.create(ticket, { bodyHash, pool: request.pool, taskId: request.taskId, payload: body, now: Date.now() }),
-    deps.queues.enqueue({
-      ticket,
-      pool: request.pool,
-      syntax: request.script.syntax,
-      ...(request.taskId ? { taskId: request.taskId } : {}),
-      ...(request.container?.image ? { image: request.container.image } : {}),
-    }),
-  ]);
-  if (!outcome.created && outcome.bodyHash !== bodyHash) {
-    throw new KubeWorkerError(
-      'KW_ERR_TICKET_CONFLICT',
-      `ticket "${ticket}" was already submitted with a different operation; use a new ticket, or send exactly the same body to retry`,
-    );
+  const jobId = jobIdFor(ticket, randomText(NONCE_BYTES));
+  const data: OperationJobData = {
+    ticket,
+    pool: request.pool,
+    syntax: request.script.syntax,
+    ...(request.taskId ? { taskId: request.taskId } : {}),
+    ...(request.container?.image ? { image: request.container.image } : {}),
+  };
+  const outcome = await deps.store.create(ticket, { bodyHash, pool: request.pool, taskId: request.taskId, payload: body, jobId, now: Date.now() });
+  if (!outcome.created) {
+    if (outcome.bodyHash !== bodyHash) {
+      throw new KubeWorkerError(
+        'KW_ERR_TICKET_CONFLICT',
+        `ticket "${ticket}" was already submitted with a different operation; use a new ticket, or send exactly the same body to retry`,
+      );
+    }
+    if (outcome.state === 'queued' && outcome.jobId) await deps.queues.enqueue(data, outcome.jobId);
+    return { created: false, accepted: { ticket, state: outcome.state } };
   }
-  return { created: outcome.created, accepted: { ticket, state: outcome.created ? 'queued' : outcome.state } };
+  try {
+    await deps.queues.enqueue(data, jobId);
+  } catch (error) {
+    // Sent after the add on the same connection, so it runs after the add if the add runs at all.
+    retryInBackground(deps, 'taking back the record of a submission whose job could not be added', { ticket }, async () => {
+      await deps.store.abandon(ticket, jobId);
+      return true;
+    });
+    throw error;
+  }
+  return { created: true, accepted: { ticket, state: 'queued' } };
 }
 
 export async function findOperation(deps: OperationsDependencies, ticket: string): Promise<OperationRecord> {
@@ -122,5 +164,7 @@ export async function releaseOperation(deps: OperationsDependencies, ticket: str
   if (outcome === 'not-finished') {
     throw new KubeWorkerError('KW_ERR_NOT_FINISHED', `operation "${ticket}" is ${record.state}; cancel it or wait for it to finish before completing it`);
   }
-  await deps.queues.remove(record.pool, ticket);
+  // The executor completes its job a moment after it stores the result; until then the job is locked.
+  const jobId = record.jobId ?? ticket;
+  retryInBackground(deps, 'removing the job of a released operation', { ticket, jobId }, () => deps.queues.remove(record.pool, jobId));
 }

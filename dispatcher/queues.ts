@@ -60,15 +60,16 @@ export class PoolQueues {
     }
   }
 
-  async enqueue(data: OperationJobData): Promise<void> {
+  /** `jobId`: from jobIdFor; BullMQ ignores an add for an id it still has. */
+  async enqueue(data: OperationJobData, jobId: string): Promise<void> {
     const queue = this.queues.get(data.pool);
     if (!queue) throw new Error(`no queue for pool ${data.pool}`);
-    await queue.add(JOB_NAME, data, jobOptions(data.ticket, this.retentionSeconds));
+    await queue.add(JOB_NAME, data, jobOptions(jobId, this.retentionSeconds));
   }
 
-  /** Removes a job that is waiting or finished; one an executor holds stays. */
-  async remove(pool: string, ticket: string): Promise<void> {
-    await this.queues.get(pool)?.remove(ticket);
+  /** Removes a job that is waiting or finished; false while an executor holds it (or it is gone). */
+  async remove(pool: string, jobId: string): Promise<boolean> {
+    return ((await this.queues.get(pool)?.remove(jobId)) ?? 0) === 1;
   }
 
   async close(): Promise<void> {

@@ -82,6 +82,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     publishCancel: async (ticket) => {
       await redis.publish(keys.cancelChannel, ticket);
     },
+    log: logger,
   };
 
   await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown });

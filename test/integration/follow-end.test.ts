@@ -19,7 +19,7 @@ describe('the end of an operation, heard by dispatchers', () => {
     const redis = new Redis(stack.redisUrl);
     closers.push(() => redis.quit());
     const store = new OperationStore(redis, names);
-    await store.create('heard', { bodyHash: 'h', pool: 'default', payload: '{}', now: Date.now() });
+    await store.create('heard', { bodyHash: 'h', pool: 'default', payload: '{}', jobId: 'heard.1', now: Date.now() });
     const finished = new FinishedOperations(() => new Redis(stack.redisUrl), names.finishedChannel, (error) => { throw error; });
     closers.push(() => finished.close());
     const other = finished.wait('someone-else');
