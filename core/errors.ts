@@ -19,6 +19,8 @@ export const ERRORS = {
   KW_ERR_RESOURCES_EXCEED_MAXIMUM: { status: 422, title: 'The resources asked for exceed what this worker allows' },
   KW_ERR_INVALID_IMAGE: { status: 422, title: 'The container image reference cannot be valid' },
   KW_ERR_INVALID_FILE: { status: 422, title: 'A file cannot be placed in the workspace' },
+  KW_ERR_INVALID_VARIABLE: { status: 422, title: 'A variable cannot be given to the script' },
+  KW_ERR_INVALID_ARGUMENT: { status: 422, title: 'An argument cannot be given to the script' },
   KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that service account' },
   KW_ERR_UNAVAILABLE: { status: 503, title: 'The worker cannot reach its queue' },
   KW_ERR_INTERNAL: { status: 500, title: 'Internal error' },

@@ -1,8 +1,8 @@
 /**
  * The rules an operation must meet beyond its JSON shape, checked at submit time so that what is
  * accepted can run: a pool this deployment serves, nothing that needs Docker, valid quantities and
- * image references, files that stay inside the workspace, and at most 1 MiB of payload (the size of
- * one Kubernetes Secret).
+ * image references, files that stay inside the workspace, variables and arguments a process can be
+ * given, and at most 1 MiB in the operation's Secret.
  */
 import path from 'node:path';
 import type { OperationRequest } from './contract/operation.js';
@@ -10,7 +10,48 @@ import { KubeWorkerError } from './errors.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { parseQuantity } from './quantity.js';
 
+/** What the Kubernetes API server lets one Secret hold: the decoded bytes of its values. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Linux's MAX_ARG_STRLEN: the longest single string exec accepts, counted with its NUL — an
+ * argument, or a variable as `NAME=value`. Longer ones fail at run time with E2BIG.
+ */
+export const MAX_EXEC_STRING_BYTES = 128 * 1024;
+
+/**
+ * More than the launcher the kubernetes runtime puts next to the script in the Secret holds
+ * besides the interpreter's arguments (about 400 bytes; a unit test builds the real Secret).
+ */
+const LAUNCHER_ALLOWANCE = 1024;
+
+/** Deeper JSON than any real operation has; also keeps hashing and storing the body off the stack's limit. */
+export const MAX_JSON_DEPTH = 32;
+
+/** A name a process environment can carry and every runtime passes on (Kubernetes' rule too). */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Variables a caller may not set, because they cannot be honoured as asked:
+ * - names kube-worker sets itself for every script (KUBE_WORKER_TICKET, KUBE_WORKER_WORKSPACE, …);
+ * - the dynamic loader's (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, … and macOS's DYLD_*), which would
+ *   act on the interpreter and the launcher before the script, not only on what the script runs;
+ * - PATH, by which the runtime finds the interpreter (a script that needs more sets it itself:
+ *   `export PATH="/opt/tools/bin:$PATH"`);
+ * - what makes a shell run other code before the script or parse it differently.
+ */
+const RESERVED_PREFIXES: ReadonlyArray<[string, string]> = [
+  ['KUBE_WORKER_', 'kube-worker sets KUBE_WORKER_* variables itself for every script'],
+  ['LD_', "the dynamic loader's variables act on the interpreter before the script runs; set them inside the script for the commands that need them"],
+  ['DYLD_', "the dynamic loader's variables act on the interpreter before the script runs; set them inside the script for the commands that need them"],
+];
+const RESERVED_NAMES: ReadonlyMap<string, string> = new Map([
+  ['PATH', 'the runtime finds the interpreter through PATH; extend it inside the script instead: export PATH="/your/bin:$PATH"'],
+  ['BASH_ENV', 'it makes bash run another file before the script'],
+  ['ENV', 'it makes sh run another file before the script'],
+  ['SHELLOPTS', 'it changes how the shell reads the launcher and the script'],
+  ['BASHOPTS', 'it changes how the shell reads the launcher and the script'],
+]);
 
 export interface OperationPolicy {
   pools: readonly string[];
@@ -20,14 +61,21 @@ export interface OperationPolicy {
   allowedServiceAccounts?: readonly string[];
 }
 
-/** Bytes of script, files (decoded) and variables: what must fit in one Secret. */
-export function payloadBytes(request: OperationRequest): number {
-  let total = Buffer.byteLength(request.script.body);
-  for (const file of request.files ?? []) total += Buffer.byteLength(file.name) + Math.floor((file.content.length * 3) / 4);
-  for (const [name, variable] of Object.entries(request.variables ?? {})) {
-    total += Buffer.byteLength(name) + Buffer.byteLength(variable.value);
+/** Decoded bytes of valid base64. */
+const base64Bytes = (content: string): number => Math.ceil((content.length / 4) * 3) - (content.endsWith('==') ? 2 : content.endsWith('=') ? 1 : 0);
+
+/**
+ * At least what the operation's Secret holds, as the API server counts it (the decoded bytes of its
+ * values): the script, each file's content, each variable's value, and the launcher, which carries
+ * the arguments single-quoted (each ' becomes 4 bytes). The local runtime holds no more than this.
+ */
+export function secretBytes(request: OperationRequest): number {
+  let total = LAUNCHER_ALLOWANCE + Buffer.byteLength(request.script.body);
+  for (const file of request.files ?? []) total += base64Bytes(file.content);
+  for (const variable of Object.values(request.variables ?? {})) total += Buffer.byteLength(variable.value);
+  for (const argument of request.arguments ?? []) {
+    total += Buffer.byteLength(argument) + 3 + 3 * (argument.split("'").length - 1);
   }
-  for (const argument of request.arguments ?? []) total += Buffer.byteLength(argument);
   return total;
 }
 
@@ -122,13 +170,66 @@ function checkFiles(request: OperationRequest): void {
   }
 }
 
+/** Why a variable name cannot be honoured, or undefined when it can. Never looks at the value. */
+function variableNameProblem(name: string): string | undefined {
+  if (name === '') return 'the empty name cannot be a variable';
+  if (name.includes('\0')) return `"${name.replace(/\0/g, '\\0')}": a name cannot contain NUL`;
+  if (name.includes('=')) return `"${name}": a name cannot contain "=" (the environment separates name and value with it)`;
+  if (!VARIABLE_NAME.test(name)) return `"${name}": a name must start with a letter or _ and hold only letters, digits, _, . and -`;
+  const reserved = RESERVED_NAMES.get(name) ?? RESERVED_PREFIXES.find(([prefix]) => name.startsWith(prefix))?.[1];
+  return reserved === undefined ? undefined : `"${name}" cannot be set: ${reserved}`;
+}
+
+function checkVariables(request: OperationRequest): void {
+  for (const [name, variable] of Object.entries(request.variables ?? {})) {
+    const problem = variableNameProblem(name);
+    if (problem) throw new KubeWorkerError('KW_ERR_INVALID_VARIABLE', `variables: ${problem}.`);
+    // Values are never quoted back: they may be secret.
+    if (variable.value.includes('\0')) {
+      throw new KubeWorkerError('KW_ERR_INVALID_VARIABLE', `variables: "${name}": the value cannot contain NUL (an environment variable ends at the first NUL).`);
+    }
+    const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(variable.value) + 1;
+    if (bytes > MAX_EXEC_STRING_BYTES) {
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_VARIABLE',
+        `variables: "${name}" comes to ${bytes} bytes as NAME=value; a process accepts at most ${MAX_EXEC_STRING_BYTES} bytes in one variable. Send the value as a file instead.`,
+      );
+    }
+  }
+}
+
+function checkArguments(request: OperationRequest): void {
+  (request.arguments ?? []).forEach((argument, i) => {
+    if (argument.includes('\0')) throw new KubeWorkerError('KW_ERR_INVALID_ARGUMENT', `arguments[${i}]: an argument cannot contain NUL.`);
+    const bytes = Buffer.byteLength(argument) + 1;
+    if (bytes > MAX_EXEC_STRING_BYTES) {
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_ARGUMENT',
+        `arguments[${i}] comes to ${bytes} bytes; a process accepts at most ${MAX_EXEC_STRING_BYTES} bytes in one argument. Send it as a file instead.`,
+      );
+    }
+  });
+}
+
+/** Walks without recursion: the point is to refuse what would overflow the stack. */
+function checkDepth(request: OperationRequest): void {
+  const pending: Array<[unknown, number]> = [[request, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) throw new KubeWorkerError('KW_ERR_VALIDATION', `body: nested more than ${MAX_JSON_DEPTH} levels deep; no operation needs that.`);
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+}
+
 /** Throws a KubeWorkerError saying what to fix; returns when the operation can run here. */
 export function checkOperation(request: OperationRequest, policy: OperationPolicy): void {
-  const size = payloadBytes(request);
+  checkDepth(request);
+  const size = secretBytes(request);
   if (size > MAX_PAYLOAD_BYTES) {
     throw new KubeWorkerError(
       'KW_ERR_TOO_LARGE',
-      `script, files and variables come to ${size} bytes; at most ${MAX_PAYLOAD_BYTES} (1 MiB) fit. Move large files into a package.`,
+      `script, files and variables come to ${size} bytes with the launcher; at most ${MAX_PAYLOAD_BYTES} (1 MiB, what one Secret holds) fit. Move large files into a package.`,
     );
   }
   if (!policy.pools.includes(request.pool)) {
@@ -144,4 +245,6 @@ export function checkOperation(request: OperationRequest, policy: OperationPolic
   checkMaximum(request, policy.maxResources);
   checkServiceAccount(request, policy.allowedServiceAccounts ?? []);
   checkFiles(request);
+  checkVariables(request);
+  checkArguments(request);
 }

@@ -23,8 +23,9 @@ export async function followLogs(
 ): Promise<void> {
   const { ticket } = request.params;
   await findOperation(deps, ticket); // 404 before the stream starts
+  // A Last-Event-ID this stream cannot have sent is ignored, as the SSE spec lets a server do.
   const lastEventId = Number(request.headers['last-event-id']);
-  let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : request.query.afterSequence;
+  let after = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : request.query.afterSequence;
 
   reply.hijack();
   const out = reply.raw;

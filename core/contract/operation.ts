@@ -30,6 +30,11 @@ export const ResourceList = Type.Object(
 );
 export type ResourceList = Static<typeof ResourceList>;
 
+const VariableValue = Type.Object(
+  { value: Type.String(), sensitive: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+);
+
 export const OperationRequest = Type.Object(
   {
     ticket: Type.Optional(Ticket),
@@ -57,14 +62,15 @@ export const OperationRequest = Type.Object(
       ),
     ),
     variables: Type.Optional(
-      Type.Record(
-        Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' }),
-        Type.Object(
-          { value: Type.String(), sensitive: Type.Optional(Type.Boolean({ default: false })) },
-          { additionalProperties: false },
-        ),
-        { description: 'Become environment variables of the script.' },
-      ),
+      // Every key reaches the rules (core/operation-rules.ts), which say why a name cannot be used
+      // (422). Not Type.Record: its pattern '^(.*)$' lets a key with a line break skip the value's schema.
+      Type.Unsafe<Record<string, Static<typeof VariableValue>>>({
+        type: 'object',
+        additionalProperties: VariableValue,
+        description:
+          'Become environment variables of the script. A name starts with a letter or _ and holds letters, digits, _, . and -; ' +
+          'KUBE_WORKER_*, LD_*, DYLD_*, PATH, BASH_ENV, ENV, SHELLOPTS and BASHOPTS are refused, and NAME=value must fit in 128 KiB.',
+      }),
     ),
     container: Type.Optional(
       Type.Object(

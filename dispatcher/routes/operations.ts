@@ -1,8 +1,9 @@
 /** The operations API (v1): submit, status, logs, cancel, complete. Thin: each route calls a use case. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { OperationRequest, Ticket } from '../../core/contract/operation.js';
 import { Accepted, OperationStatus } from '../../core/contract/status.js';
+import { KubeWorkerError } from '../../core/errors.js';
 import type { Redis } from '../../core/redis.js';
 import { followLogs } from '../follow-logs.js';
 import { cancelOperation, readStatus, releaseOperation, submitOperation, type OperationsDependencies } from '../operations.js';
@@ -10,17 +11,30 @@ import { cancelOperation, readStatus, releaseOperation, submitOperation, type Op
 const Params = Type.Object({ ticket: Ticket });
 type Params = Static<typeof Params>;
 
+/** Sequence numbers stay exact in a JavaScript number up to here; no log reaches it. */
+const Sequence = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description });
+
 const StatusQuery = Type.Object({
-  afterSequence: Type.Integer({ minimum: 0, default: 0, description: 'Return log lines after this sequence number.' }),
+  afterSequence: Sequence('Return log lines after this sequence number.'),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'At most this many log lines.' }),
 });
 type StatusQuery = Static<typeof StatusQuery>;
 
 const LogsQuery = Type.Object({
-  afterSequence: Type.Integer({ minimum: 0, default: 0 }),
+  afterSequence: Sequence('Stream log lines after this sequence number (a Last-Event-ID header wins).'),
   follow: Type.Boolean({ default: false, description: 'Keep the stream open until the operation ends.' }),
 });
 type LogsQuery = Static<typeof LogsQuery>;
+
+/**
+ * ajv coerces a query value such as "1e400" to Infinity, which then passes every numeric keyword
+ * (integer, maximum); refuse it here rather than hand Infinity to Redis.
+ */
+async function finiteQuery(request: FastifyRequest): Promise<void> {
+  for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new KubeWorkerError('KW_ERR_VALIDATION', `querystring.${name} must be a finite whole number`);
+  }
+}
 
 const Problem = Type.Ref('Problem');
 const problems = { 400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 503: Problem };
@@ -52,7 +66,10 @@ export default async function operationRoutes(app: FastifyInstance, { deps, conn
 
   app.get<{ Params: Params; Querystring: StatusQuery }>(
     '/api/v1/operations/:ticket',
-    { schema: { tags: ['operations'], summary: 'Status, result and log lines of an operation', params: Params, querystring: StatusQuery, response: { 200: OperationStatus, ...problems } } },
+    {
+      schema: { tags: ['operations'], summary: 'Status, result and log lines of an operation', params: Params, querystring: StatusQuery, response: { 200: OperationStatus, ...problems } },
+      preHandler: finiteQuery,
+    },
     async (request) => readStatus(deps, request.params.ticket, request.query.afterSequence, request.query.limit),
   );
 
@@ -67,6 +84,7 @@ export default async function operationRoutes(app: FastifyInstance, { deps, conn
         querystring: LogsQuery,
         produces: ['text/event-stream'],
       },
+      preHandler: finiteQuery,
     },
     async (request, reply) => followLogs(deps, connectFollower, request, reply),
   );

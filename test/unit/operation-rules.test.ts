@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { KubeWorkerError, type ErrorCode } from '../../core/errors.js';
-import { MAX_PAYLOAD_BYTES, checkOperation, payloadBytes } from '../../core/operation-rules.js';
+import { readConfig } from '../../core/config.js';
+import { MAX_PAYLOAD_BYTES, checkOperation, secretBytes } from '../../core/operation-rules.js';
+import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
 
 const policy = { pools: ['default', 'gpu'] };
 
@@ -44,7 +46,6 @@ describe('checkOperation', () => {
       }),
     ],
     ['a request equal to its limit', operation({ resources: { requests: { cpu: '1' }, limits: { cpu: '1000m' } } })],
-    ['a payload of exactly 1 MiB', operation({ script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES) } })],
   ])('accepts %s', (_case, request) => {
     expect(() => checkOperation(request, policy)).not.toThrow();
   });
@@ -89,7 +90,7 @@ describe('checkOperation', () => {
   it('reports the payload size before the pool', () => {
     const error = refusal(operation({ pool: 'windows', script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) } }));
     expect(error.code).toBe('KW_ERR_TOO_LARGE');
-    expect(error.message).toContain(String(MAX_PAYLOAD_BYTES + 1));
+    expect(error.message).toContain(String(secretBytes(operation({ script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) } }))));
   });
 
   it('names the pools it serves when the pool is unknown', () => {
@@ -103,19 +104,72 @@ describe('checkOperation', () => {
   });
 });
 
-describe('payloadBytes', () => {
-  it.each<[string, OperationRequest, number]>([
-    ['an ASCII script', operation({ script: { syntax: 'sh', body: 'echo' } }), 4],
-    ['a multi-byte script in UTF-8 bytes', operation({ script: { syntax: 'sh', body: 'é€' } }), 5],
-    ['a file as name plus decoded content', operation({ script: { syntax: 'sh', body: '' }, files: [{ name: 'ab', content: 'YWJj' }] }), 2 + 3],
-    ['variables as names plus values', operation({ script: { syntax: 'sh', body: '' }, variables: { A: { value: 'xyz' }, BC: { value: '' } } }), 1 + 3 + 2],
-    ['arguments', operation({ script: { syntax: 'sh', body: '' }, arguments: ['-v', 'ü'] }), 2 + 2],
-    [
-      'everything together',
-      operation({ script: { syntax: 'sh', body: 'run' }, files: [{ name: 'f', content: 'AAAAAAAA' }], variables: { V: { value: 'v' } }, arguments: ['a'] }),
-      3 + 1 + 6 + 2 + 1,
-    ],
-  ])('counts %s', (_case, request, expected) => {
-    expect(payloadBytes(request)).toBe(expected);
+describe('the variables and arguments a script can be given', () => {
+  const kib128 = 128 * 1024;
+  it.each<[string, OperationRequest, RegExp]>([
+    ['a name with =', operation({ variables: { 'A=B': { value: 'x' } } }), /"A=B": a name cannot contain "="/],
+    ['an empty name', operation({ variables: { '': { value: 'x' } } }), /the empty name/],
+    ['a name with NUL', operation({ variables: { 'A\0B': { value: 'x' } } }), /cannot contain NUL/],
+    ['a name that starts with a digit', operation({ variables: { '1A': { value: 'x' } } }), /"1A": a name must start with a letter or _/],
+    ['a name of the product', operation({ variables: { KUBE_WORKER_TICKET: { value: 'x' } } }), /"KUBE_WORKER_TICKET".*kube-worker sets/],
+    ["the dynamic loader's LD_PRELOAD", operation({ variables: { LD_PRELOAD: { value: '/tmp/x.so' } } }), /"LD_PRELOAD".*loader/],
+    ["the dynamic loader's LD_LIBRARY_PATH", operation({ variables: { LD_LIBRARY_PATH: { value: '/tmp' } } }), /"LD_LIBRARY_PATH".*loader/],
+    ['PATH', operation({ variables: { PATH: { value: '/opt/bin' } } }), /"PATH".*export PATH=/],
+    ['BASH_ENV', operation({ variables: { BASH_ENV: { value: '/tmp/rc' } } }), /"BASH_ENV"/],
+    ['a value with NUL', operation({ variables: { V: { value: 'a\0b', sensitive: true } } }), /"V": the value cannot contain NUL/],
+    ['a value of 128 KiB', operation({ variables: { V: { value: 'x'.repeat(kib128) } } }), /"V".*131072 bytes.*file/],
+  ])('refuses %s with 422', (_case, request, detail) => {
+    const error = refusal(request);
+    expect(error.code).toBe('KW_ERR_INVALID_VARIABLE');
+    expect(error.status).toBe(422);
+    expect(error.message).toMatch(detail);
+  });
+
+  it('never repeats a value in its reason', () => {
+    expect(refusal(operation({ variables: { V: { value: 's3cret\0', sensitive: true } } })).message).not.toContain('s3cret');
+  });
+
+  it.each<[string, OperationRequest, RegExp]>([
+    ['an argument with NUL', operation({ arguments: ['a\0b'] }), /arguments\[0\]: an argument cannot contain NUL/],
+    ['an argument of 128 KiB', operation({ arguments: ['ok', 'x'.repeat(kib128)] }), /arguments\[1\].*131072 bytes/],
+  ])('refuses %s with 422', (_case, request, detail) => {
+    const error = refusal(request);
+    expect(error.code).toBe('KW_ERR_INVALID_ARGUMENT');
+    expect(error.message).toMatch(detail);
+  });
+
+  it.each<[string, OperationRequest]>([
+    ['dotted and dashed names', operation({ variables: { 'Octopus.Action.Name': { value: 'x' }, 'my-var': { value: 'y' }, _under: { value: '' } } })],
+    ['names that only look like reserved ones', operation({ variables: { ld_preload: { value: 'x' }, KUBE_WORKERS: { value: 'y' }, MYPATH: { value: 'z' } } })],
+    ['a value just under the limit of one string', operation({ variables: { V: { value: 'x'.repeat(kib128 - 'V='.length - 1) } } })],
+  ])('accepts %s', (_case, request) => {
+    expect(() => checkOperation(request, policy)).not.toThrow();
+  });
+});
+
+describe('the 1 MiB limit', () => {
+  const settings = readConfig({});
+  /** What the Kubernetes API server counts against a Secret's 1 MiB: the decoded bytes of its values. */
+  const realSecretBytes = (request: OperationRequest): number =>
+    Object.values(buildScriptJob('t', request, 60, settings).secret.data ?? {}).reduce((sum, value) => sum + Buffer.from(value, 'base64').length, 0);
+
+  it.each<[string, OperationRequest]>([
+    ['a script alone', operation()],
+    ['quoted arguments', operation({ arguments: ["it's", "'''", 'plain', ''] })],
+    ['files with and without padding', operation({ files: [{ name: 'a', content: 'YQ==' }, { name: 'b', content: 'YWI=' }, { name: 'c', content: 'YWJj' }] })],
+    ['variables', operation({ variables: { A: { value: 'é€' }, B: { value: '' } } })],
+  ])('counts at least what the Secret holds for %s', (_case, request) => {
+    expect(secretBytes(request)).toBeGreaterThanOrEqual(realSecretBytes(request));
+  });
+
+  it('refuses a script of exactly 1 MiB, which cannot fit in a Secret next to its launcher', () => {
+    expect(refusal(operation({ script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES) } })).code).toBe('KW_ERR_TOO_LARGE');
+  });
+
+  it('accepts the largest script that fits, and its Secret is within 1 MiB', () => {
+    const base = operation({ script: { syntax: 'bash', body: '' }, arguments: ["don't"] });
+    const largest = operation({ ...base, script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES - secretBytes(base)) } });
+    expect(() => checkOperation(largest, policy)).not.toThrow();
+    expect(realSecretBytes(largest)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
   });
 });
