@@ -38,6 +38,12 @@ export interface Config extends KubernetesConfig, ObservabilityConfig {
   lockDurationMs: number;
   /** How long shutdown waits for running operations before stopping them. */
   shutdownGraceSeconds: number;
+  /** How long the dispatcher waits for one Redis command before it answers 503. */
+  redisCommandTimeoutMs: number;
+  /** Log streams (SSE follows) one dispatcher serves at once; more are refused with 503. */
+  maxFollows: number;
+  /** A follow that has streamed no new line for this long ends; the client resumes with Last-Event-ID. */
+  followIdleSeconds: number;
   runtime: RuntimeChoice;
   /** Where the local runtime makes each operation's private workspace. */
   workDir: string;
@@ -145,6 +151,21 @@ export const SETTINGS = [
     description: 'On SIGTERM, how long running operations may finish before they are stopped.',
     parse: (raw) => integer('KUBE_WORKER_SHUTDOWN_GRACE_SECONDS', raw, 30, 0, 3600),
   } satisfies Setting<'shutdownGraceSeconds'>,
+  {
+    env: 'KUBE_WORKER_REDIS_COMMAND_TIMEOUT_MS', key: 'redisCommandTimeoutMs', defaultText: '1000',
+    description: 'How long the dispatcher waits for one Redis command; past it (Redis stopped, frozen or overloaded) the API answers 503 and /readyz says not ready.',
+    parse: (raw) => integer('KUBE_WORKER_REDIS_COMMAND_TIMEOUT_MS', raw, 1000, 50, 60_000),
+  } satisfies Setting<'redisCommandTimeoutMs'>,
+  {
+    env: 'KUBE_WORKER_MAX_FOLLOWS', key: 'maxFollows', defaultText: '256',
+    description: 'Log streams (`logs?follow=true`) one dispatcher serves at once, each on a Redis connection of its own; more are refused with 503 and Retry-After.',
+    parse: (raw) => integer('KUBE_WORKER_MAX_FOLLOWS', raw, 256, 1, 100_000),
+  } satisfies Setting<'maxFollows'>,
+  {
+    env: 'KUBE_WORKER_FOLLOW_IDLE_SECONDS', key: 'followIdleSeconds', defaultText: '900',
+    description: 'A log stream that has had no new line for this long ends (keep-alive comments are sent every 15 s meanwhile); clients resume with Last-Event-ID.',
+    parse: (raw) => integer('KUBE_WORKER_FOLLOW_IDLE_SECONDS', raw, 900, 1, 86_400),
+  } satisfies Setting<'followIdleSeconds'>,
   {
     env: 'KUBE_WORKER_RUNTIME', key: 'runtime', defaultText: 'auto',
     description: 'Where scripts run: kubernetes (a Job per operation), local (a child process of the executor), or auto (kubernetes when in a cluster or KUBECONFIG is set, else local).',

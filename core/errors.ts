@@ -23,6 +23,7 @@ export const ERRORS = {
   KW_ERR_INVALID_ARGUMENT: { status: 422, title: 'An argument cannot be given to the script' },
   KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that service account' },
   KW_ERR_UNAVAILABLE: { status: 503, title: 'The worker cannot reach its queue' },
+  KW_ERR_TOO_MANY_FOLLOWS: { status: 503, title: 'This dispatcher streams as many logs as it may' },
   KW_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -33,8 +33,6 @@ export const queueName = (pool: string): string => pool;
  */
 export const jobIdFor = (ticket: string, nonce: string): string => `${ticket}.${nonce}`;
 
-/** The ticket a job id belongs to (an id without a nonce is the ticket itself). */
-export const ticketOfJob = (jobId: string): string => jobId.split('.', 1)[0]!;
 
 /**
  * One attempt: a failed script is an outcome, not something to retry. Finished jobs stay for the

@@ -28,8 +28,16 @@ class CoalescingRedis extends Redis {
  * A connection for commands. `maxRetriesPerRequest: null` is what BullMQ requires of connections it
  * blocks on; commands wait through a Redis restart instead of failing the operation.
  * `coalesceWrites`: for a connection many concurrent requests share (see CoalescingRedis).
+ * `commandTimeoutMs`: for a connection that answers someone waiting (the API): a command fails
+ * after this long instead of waiting for Redis to come back. Its duplicates inherit the timeout: a
+ * command that blocks longer than that (XREAD BLOCK, BLPOP) needs a connection made without it.
  */
-export function connectRedis(url: string, name: string, options: { coalesceWrites?: boolean } = {}): Redis {
-  const settings = { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false };
+export function connectRedis(url: string, name: string, options: { coalesceWrites?: boolean; commandTimeoutMs?: number } = {}): Redis {
+  const settings = { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, commandTimeout: options.commandTimeoutMs };
   return options.coalesceWrites ? new CoalescingRedis(url, settings) : new Redis(url, settings);
+}
+
+/** True for the errors of a Redis that cannot be reached or cannot serve now: worth a 503 and a retry. */
+export function isRedisUnavailable(error: Error): boolean {
+  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command/.test(error.message);
 }

@@ -9,20 +9,39 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LogLine } from '../core/contract/status.js';
 import { isTerminal } from '../core/contract/status.js';
 import type { Redis } from '../core/redis.js';
+import type { Follows } from './follows.js';
 import { findOperation, type OperationsDependencies } from './operations.js';
 
 const PAGE = 1000;
 const WAIT_MS = 500;
 const KEEP_ALIVE_MS = 15_000;
 
+export interface FollowOptions {
+  /** A connection of its own for each follower, which blocks on it. */
+  connectFollower(): Redis;
+  follows: Follows;
+  /** A follow that has sent no line for this long ends (the client resumes with Last-Event-ID). */
+  idleMs: number;
+}
+
 export async function followLogs(
   deps: OperationsDependencies,
-  connectFollower: () => Redis,
+  { connectFollower, follows, idleMs }: FollowOptions,
   request: FastifyRequest<{ Params: { ticket: string }; Querystring: { afterSequence: number; follow: boolean } }>,
   reply: FastifyReply,
 ): Promise<void> {
   const { ticket } = request.params;
   await findOperation(deps, ticket); // 404 before the stream starts
+  let stop = (): void => undefined;
+  let leave = (): void => undefined;
+  if (request.query.follow) {
+    try {
+      leave = follows.enter(() => stop());
+    } catch (error) {
+      reply.header('retry-after', '5');
+      throw error;
+    }
+  }
   // A Last-Event-ID this stream cannot have sent is ignored, as the SSE spec lets a server do.
   const lastEventId = Number(request.headers['last-event-id']);
   let after = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : request.query.afterSequence;
@@ -30,12 +49,14 @@ export async function followLogs(
   reply.hijack();
   const out = reply.raw;
   out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  out.flushHeaders(); // the client knows the stream is open before the first line
   let closed = false;
   const follower = request.query.follow ? connectFollower() : undefined;
-  out.on('close', () => {
+  stop = () => {
     closed = true;
     follower?.disconnect();
-  });
+  };
+  out.on('close', stop);
   const send = (read: LogLine[]): void => {
     // A blocked read left behind when the end was heard may return lines already sent.
     const lines = read.filter((line) => line.seq > after);
@@ -49,6 +70,7 @@ export async function followLogs(
   let waiting: Promise<LogLine[]> | undefined;
   try {
     let lastWrite = Date.now();
+    let lastLine = lastWrite;
     while (!closed) {
       // The state is read before the lines (sent together, Redis runs them in order): once it is
       // terminal, every line is already stored.
@@ -75,8 +97,11 @@ export async function followLogs(
       }
       waiting = undefined;
       send(woke);
-      if (woke.length > 0) lastWrite = Date.now();
-      else if (Date.now() - lastWrite > KEEP_ALIVE_MS) {
+      if (woke.length > 0 || page.length > 0) lastLine = lastWrite = Date.now();
+      else if (Date.now() - lastLine > idleMs) {
+        out.write(`: nothing new for ${Math.round(idleMs / 1000)}s; reconnect with Last-Event-ID to go on\n\n`);
+        break;
+      } else if (Date.now() - lastWrite > KEEP_ALIVE_MS) {
         out.write(': keep-alive\n\n');
         lastWrite = Date.now();
       }
@@ -86,6 +111,7 @@ export async function followLogs(
     if (!closed) out.write(`event: error\ndata: ${JSON.stringify({ message: 'the log stream failed; reconnect with Last-Event-ID to resume' })}\n\n`);
   } finally {
     finished?.cancel();
+    leave();
     follower?.disconnect();
     out.end();
   }

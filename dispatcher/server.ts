@@ -22,6 +22,7 @@ import bearerAuth from './plugins/bearer-auth.js';
 import dashboard from './plugins/dashboard.js';
 import metricsRoute from './plugins/metrics.js';
 import problems from './plugins/problems.js';
+import { Follows } from './follows.js';
 import { PoolQueues } from './queues.js';
 import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
@@ -32,11 +33,28 @@ export type DispatcherSettings = Pick<
   Config,
   | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'
   | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
+  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds'
 > & { redisUrl: string };
 
 export interface Dispatcher {
   app: FastifyInstance;
   close(): Promise<void>;
+}
+
+/** /readyz answers within this, so that a probe's own timeout (1 s by default) never fires first. */
+const READY_PING_MS = 500;
+
+/** `promise`, or a rejection once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within the shutdown grace period`)), Math.max(ms, 0));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Files travel as base64 (4/3 larger) inside JSON; the 1 MiB payload limit is checked after parsing. */
@@ -46,7 +64,9 @@ const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   const keys = redisKeys(settings.prefix);
-  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true });
+  // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
+  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true, commandTimeoutMs: settings.redisCommandTimeoutMs });
+  const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
   const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, countError);
   const finished = new FinishedOperations(() => redis.duplicate(), keys.finishedChannel, countError);
@@ -85,7 +105,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     log: logger,
   };
 
-  await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown });
+  await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown, pingTimeoutMs: Math.min(settings.redisCommandTimeoutMs, READY_PING_MS) });
   await app.register(metricsRoute, { registry: metrics.registry });
   if (settings.dashboardUser && settings.dashboardPassword) {
     await app.register(dashboard, { queues: queues.all, user: settings.dashboardUser, password: settings.dashboardPassword, write: settings.dashboardWrite });
@@ -95,18 +115,27 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   }
   await app.register(async (api) => {
     await api.register(bearerAuth, { tokens: settings.apiTokens });
-    await api.register(operationRoutes, { deps, connectFollower: () => redis.duplicate() });
+    await api.register(operationRoutes, { deps, follow: { connectFollower: () => redis.duplicate(), follows, idleMs: settings.followIdleSeconds * 1000 } });
     await api.register(workerRoutes, { pools: settings.pools, registry: new ExecutorRegistry(redis, keys) });
     await api.register(queueRoutes, { queues });
   });
 
   return {
     app,
+    /**
+     * Stops taking requests, ends the log streams, lets requests in flight finish (each Redis
+     * command is bounded by its timeout), then closes; all within the grace period, after which
+     * what is left is cut off.
+     */
     async close() {
       shuttingDown = true;
-      for (const step of [() => app.close(), () => queues.close(), () => finished.close(), () => redis.quit()]) {
-        await step().catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
+      follows.stopAll();
+      const deadline = Date.now() + settings.shutdownGraceSeconds * 1000;
+      for (const step of [() => app.close(), () => queues.close(), () => finished.close(), async () => void (await redis.quit())]) {
+        await within(step(), deadline - Date.now()).catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
       }
+      app.server.closeAllConnections();
+      redis.disconnect();
     },
   };
 }

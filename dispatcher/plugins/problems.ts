@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERRORS, KubeWorkerError, type ErrorCode } from '../../core/errors.js';
+import { isRedisUnavailable } from '../../core/redis.js';
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, detail: string): FastifyReply {
   const { status, title } = ERRORS[code];
@@ -46,7 +47,7 @@ export default fp(async function problems(app: FastifyInstance) {
     if (error instanceof KubeWorkerError) return sendProblem(reply, request, error.code, error.message);
     const known = fromFastify(error);
     if (known) return sendProblem(reply, request, known.code, known.detail);
-    if (/ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|READONLY|LOADING/.test(error.message)) {
+    if (isRedisUnavailable(error)) {
       request.log.error({ err: error }, 'redis unavailable');
       return sendProblem(reply, request, 'KW_ERR_UNAVAILABLE', 'the queue (Redis) cannot be reached; retry shortly');
     }

@@ -4,8 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { OperationRequest, Ticket } from '../../core/contract/operation.js';
 import { Accepted, OperationStatus } from '../../core/contract/status.js';
 import { KubeWorkerError } from '../../core/errors.js';
-import type { Redis } from '../../core/redis.js';
-import { followLogs } from '../follow-logs.js';
+import { followLogs, type FollowOptions } from '../follow-logs.js';
 import { cancelOperation, readStatus, releaseOperation, submitOperation, type OperationsDependencies } from '../operations.js';
 
 const Params = Type.Object({ ticket: Ticket });
@@ -41,11 +40,10 @@ const problems = { 400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: 
 
 export interface OperationRouteOptions {
   deps: OperationsDependencies;
-  /** A connection of its own for each log follower, which blocks on it. */
-  connectFollower(): Redis;
+  follow: FollowOptions;
 }
 
-export default async function operationRoutes(app: FastifyInstance, { deps, connectFollower }: OperationRouteOptions): Promise<void> {
+export default async function operationRoutes(app: FastifyInstance, { deps, follow }: OperationRouteOptions): Promise<void> {
   app.post<{ Body: OperationRequest }>(
     '/api/v1/operations',
     {
@@ -79,14 +77,16 @@ export default async function operationRoutes(app: FastifyInstance, { deps, conn
       schema: {
         tags: ['operations'],
         summary: 'Log lines as Server-Sent Events',
-        description: 'Each line is an event `log` whose id is its sequence number (Last-Event-ID resumes); a final event `end` carries the state, exit code and failure.',
+        description:
+          'Each line is an event `log` whose id is its sequence number (Last-Event-ID resumes); a final event `end` carries the state, exit code and failure. ' +
+          'A follow with nothing new gets keep-alive comments and ends after KUBE_WORKER_FOLLOW_IDLE_SECONDS without `end` (reconnect to go on); 503 with Retry-After when the dispatcher already serves KUBE_WORKER_MAX_FOLLOWS.',
         params: Params,
         querystring: LogsQuery,
         produces: ['text/event-stream'],
       },
       preHandler: finiteQuery,
     },
-    async (request, reply) => followLogs(deps, connectFollower, request, reply),
+    async (request, reply) => followLogs(deps, follow, request, reply),
   );
 
   app.post<{ Params: Params }>(
