@@ -1,4 +1,5 @@
 /** A small client of the HTTP API, for the CLI's submit, status, cancel and queues commands. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { QueueDepths } from '../core/contract/queues.js';
 import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
@@ -20,6 +21,10 @@ export interface LogEnd {
 export class ApiClient {
   constructor(private readonly baseUrl: string, private readonly token: string) {}
 
+  private unreachable(error: Error): ApiError {
+    return new ApiError(0, 'KW_ERR_UNREACHABLE', `cannot reach kube-worker at ${this.baseUrl} (${String(error.cause ?? error.message)}); is it running? Set KUBE_WORKER_URL to point elsewhere`);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
@@ -29,7 +34,7 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new ApiError(0, 'KW_ERR_UNREACHABLE', `cannot reach kube-worker at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); is it running? Set KUBE_WORKER_URL to point elsewhere`);
+      throw this.unreachable(error as Error);
     }
     const text = await response.text();
     const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -59,14 +64,15 @@ export class ApiClient {
 
   /**
    * Follows the log stream until the operation ends, reconnecting from the last line seen if the
-   * connection drops, so no line is lost or repeated.
+   * connection drops, so no line is lost or repeated. Aborting `signal` stops following.
    */
-  async follow(ticket: string, onLine: (line: LogLine) => void): Promise<LogEnd> {
+  async follow(ticket: string, onLine: (line: LogLine) => void, signal?: AbortSignal): Promise<LogEnd> {
     let last = 0;
     for (let attempt = 0; ; attempt += 1) {
       try {
         const response = await fetch(`${this.baseUrl}/api/v1/operations/${encodeURIComponent(ticket)}/logs?follow=true&afterSequence=${last}`, {
           headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+          signal,
         });
         if (!response.ok || !response.body) {
           const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
@@ -96,9 +102,10 @@ export class ApiClient {
         }
       } catch (error) {
         if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
-        if (attempt >= 30) throw error;
+        if (signal?.aborted) throw error;
+        if (attempt >= 30) throw error instanceof ApiError ? error : this.unreachable(error as Error);
       }
-      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+      await sleep(Math.min(250 * 2 ** attempt, 5000), undefined, { signal });
     }
   }
 }
