@@ -41,11 +41,14 @@ ${values}
 ${cases}
     *) opts="" ;;
   esac
-  case "$command,$cur" in
-    completion,[!-]*) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
-    help,[!-]*) COMPREPLY=($(compgen -W "${COMMANDS.map((c) => c.name).join(' ')}" -- "$cur")) ;;
-    submit,[!-]*) COMPREPLY=($(compgen -f -- "$cur")) ;;
-    *) COMPREPLY=($(compgen -W "$opts" -- "$cur")) ;;
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    return
+  fi
+  case "$command" in
+    completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "${COMMANDS.map((c) => c.name).join(' ')}" -- "$cur")) ;;
+    submit) COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
 complete -F _kube_worker kube-worker

@@ -1,3 +1,4 @@
+/* global process */
 // Loaded with `node --import`: appends the URL of every module the process loads (ESM and
 // CommonJS alike) to the file named by RECORD_MODULES_TO, one per line.
 import { appendFileSync } from 'node:fs';
