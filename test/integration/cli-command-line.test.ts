@@ -97,7 +97,7 @@ describe('server logs', () => {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(child, 'exit');
     try {
-      await expect.poll(() => output, { timeout: 45_000, interval: 100 }).toContain('executor started');
+      await expect.poll(() => output, { timeout: 90_000, interval: 100 }).toContain('executor started');
     } finally {
       process.kill(-child.pid!, 'SIGTERM');
       await exited;
@@ -114,15 +114,15 @@ describe('server logs', () => {
     // eslint-disable-next-line no-control-regex -- the colours are what is checked
     expect(output).toMatch(/^\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[0m \x1b\[32mINFO \x1b\[0m executor started .*\x1b\[2mpools=\x1b\[0m\["default"\]/m);
     expect(output).not.toContain('{"level"');
-  }, 120_000);
+  }, 180_000);
 
   it('are JSON into a pipe', async () => {
     expectJsonLines(await executorOutput(false));
-  }, 120_000);
+  }, 180_000);
 
   it('are JSON on a terminal too when KUBE_WORKER_LOG_FORMAT=json', async () => {
     expectJsonLines(await executorOutput(true, { KUBE_WORKER_LOG_FORMAT: 'json' }));
-  }, 120_000);
+  }, 180_000);
 });
 
 function expectJsonLines(output: string): void {
