@@ -67,3 +67,14 @@ describe('shell completion', () => {
     }
   });
 });
+
+describe('the README exit code table', () => {
+  it('lists every exit code the CLI uses, with nothing else', async () => {
+    const { EXIT } = await import('../../cli/exit-codes.js');
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- exit-codes:start -->'), readme.indexOf('<!-- exit-codes:end -->'));
+    const documented = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(documented.sort((a, b) => a - b)).toEqual(Object.values(EXIT).sort((a, b) => a - b));
+  });
+});
