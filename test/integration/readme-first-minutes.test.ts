@@ -51,11 +51,14 @@ describe('README: the first five minutes', () => {
   afterAll(async () => {
     if (server && server.exitCode === null) {
       const exited = once(server, 'exit');
+      // Ctrl-C, as the README says; the whole group, as a terminal sends it.
       process.kill(-server.pid!, 'SIGINT');
+      const forced = setTimeout(() => process.kill(-server.pid!, 'SIGKILL'), 90_000);
       await exited;
+      clearTimeout(forced);
     }
     rmSync(stateDir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it('every command of the second terminal does what its comment says', async () => {
     for (const line of block('client')) {
