@@ -1,4 +1,11 @@
-/** A small client of the HTTP API, for the CLI's submit, status, cancel and queues commands. */
+/**
+ * A small client of the HTTP API, for the CLI's submit, status, cancel and queues commands. It uses
+ * node:http rather than fetch: fetch's WebAssembly HTTP parser costs tens of MB and holds the
+ * process for a second or more at exit, which a command run from scripts pays every time.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { QueueDepths } from '../core/contract/queues.js';
 import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
@@ -7,6 +14,14 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, detail: string) {
     super(detail);
     this.name = 'ApiError';
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  try {
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
 
@@ -20,20 +35,35 @@ export interface LogEnd {
 export class ApiClient {
   constructor(private readonly baseUrl: string, private readonly token: string) {}
 
+  private unreachable(error: Error): ApiError {
+    return new ApiError(0, 'KW_ERR_UNREACHABLE', `cannot reach kube-worker at ${this.baseUrl} (${String(error.cause ?? error.message)}); is it running? Set KUBE_WORKER_URL to point elsewhere`);
+  }
+
+  /** Sends one request; resolves with the response, whatever its status. */
+  private send(method: string, path: string, options: { body?: unknown; accept?: string; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...(options.accept ? { accept: options.accept } : {}) };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    return new Promise((resolve, reject) => {
+      const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers, signal: options.signal }, resolve);
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
+    let response: IncomingMessage;
+    let text = '';
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await this.send(method, path, { body });
+      for await (const chunk of response) text += String(chunk);
     } catch (error) {
-      throw new ApiError(0, 'KW_ERR_UNREACHABLE', `cannot reach kube-worker at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); is it running? Set KUBE_WORKER_URL to point elsewhere`);
+      throw this.unreachable(error as Error);
     }
-    const text = await response.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (!response.ok) throw new ApiError(response.status, String(json.code ?? response.status), String(json.detail ?? text));
+    const json = parseJson(text);
+    const status = response.statusCode ?? 0;
+    if (status >= 400) throw new ApiError(status, String(json.code ?? status), String(json.detail ?? text));
     return json as T;
   }
 
@@ -59,23 +89,24 @@ export class ApiClient {
 
   /**
    * Follows the log stream until the operation ends, reconnecting from the last line seen if the
-   * connection drops, so no line is lost or repeated.
+   * connection drops, so no line is lost or repeated. Aborting `signal` stops following.
    */
-  async follow(ticket: string, onLine: (line: LogLine) => void): Promise<LogEnd> {
+  async follow(ticket: string, onLine: (line: LogLine) => void, signal?: AbortSignal): Promise<LogEnd> {
     let last = 0;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const response = await fetch(`${this.baseUrl}/api/v1/operations/${encodeURIComponent(ticket)}/logs?follow=true&afterSequence=${last}`, {
-          headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
-        });
-        if (!response.ok || !response.body) {
-          const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-          throw new ApiError(response.status, String(json.code ?? response.status), String(json.detail ?? response.statusText));
+        const response = await this.send('GET', `/api/v1/operations/${encodeURIComponent(ticket)}/logs?follow=true&afterSequence=${last}`, { accept: 'text/event-stream', signal });
+        const status = response.statusCode ?? 0;
+        if (status >= 400) {
+          let text = '';
+          for await (const chunk of response) text += String(chunk);
+          const json = parseJson(text);
+          throw new ApiError(status, String(json.code ?? status), String(json.detail ?? response.statusMessage));
         }
+        response.setEncoding('utf8');
         let buffer = '';
-        const decoder = new TextDecoder();
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
+        for await (const chunk of response as AsyncIterable<string>) {
+          buffer += chunk;
           let boundary: number;
           while ((boundary = buffer.indexOf('\n\n')) >= 0) {
             const block = buffer.slice(0, boundary);
@@ -96,9 +127,10 @@ export class ApiClient {
         }
       } catch (error) {
         if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
-        if (attempt >= 30) throw error;
+        if (signal?.aborted) throw error;
+        if (attempt >= 30) throw error instanceof ApiError ? error : this.unreachable(error as Error);
       }
-      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+      await sleep(Math.min(250 * 2 ** attempt, 5000), undefined, { signal });
     }
   }
 }

@@ -1,98 +1,98 @@
 #!/usr/bin/env node
-/** The one command: kube-worker start | dispatcher | executor | submit | status | cancel | queues. */
+/**
+ * The one command: kube-worker start | dispatcher | executor | submit | status | logs | cancel |
+ * queues | completion | help. Parses the command line against cli/command-table.ts and loads only
+ * the chosen command's code.
+ */
 import { parseArgs } from 'node:util';
-import { ConfigError, readConfig } from '../core/config.js';
+import { VERSION } from '../core/version.js';
 import { ApiError } from './api-client.js';
-import { cancel, status } from './commands/inspect.js';
-import { queues } from './commands/queues.js';
-import { dispatcher, executor, start } from './commands/serve.js';
-import { submit } from './commands/submit.js';
+import { commandUsage, COMMANDS, findCommand, GLOBAL_OPTIONS, UnknownCommand, usage, type Command, type OptionSpec, type OptionValues } from './command-table.js';
+import { CliError, EXIT, exitCodeOfApiError, usageError } from './exit-codes.js';
 
-const USAGE = `Usage: kube-worker <command> [options]
+type ParseArgsOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
-Commands:
-  start                       dispatcher and executor in one process (local runtime by default)
-  dispatcher                  the HTTP API only
-  executor                    an executor only
-  submit <script|file>        submit an operation; options:
-      --syntax bash|sh|python|powershell   (default: from the file extension, else bash)
-      --pool NAME  --image REF  --timeout SECONDS  --ticket ID
-      --var NAME=VALUE  --secret NAME=VALUE  --file PATH   (repeatable)
-      --wait                  follow the log and exit with the operation's exit code
-                              (on a terminal, a status line shows the state and elapsed time)
-  status <ticket>             state, result and log of an operation
-  cancel <ticket>             cancel an operation
-  queues                      each pool's queue depth: waiting, active, completed, failed, delayed
+const parseOptions = (specs: Record<string, OptionSpec>): ParseArgsOptions =>
+  Object.fromEntries(Object.entries(specs).map(([name, { type, short, multiple }]) => [name, { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) }]));
 
-Settings come from the environment; see README.md.`;
+const VERSION_OPTION: OptionSpec = { type: 'boolean', description: 'print the version' };
 
-async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      syntax: { type: 'string' },
-      pool: { type: 'string' },
-      image: { type: 'string' },
-      timeout: { type: 'string' },
-      ticket: { type: 'string' },
-      var: { type: 'string', multiple: true, default: [] },
-      secret: { type: 'string', multiple: true, default: [] },
-      file: { type: 'string', multiple: true, default: [] },
-      wait: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, argument] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
-  }
-  const env = process.env;
-  const needs = (what: string): string => {
-    if (!argument) throw new UsageError(`${command} needs ${what}`);
-    return argument;
-  };
-  switch (command) {
-    case 'start':
-      await start(readConfig(env), env);
-      return -1;
-    case 'dispatcher':
-      await dispatcher(readConfig(env, { HOST: '0.0.0.0' }));
-      return -1;
-    case 'executor':
-      await executor(readConfig(env, { HOST: '0.0.0.0' }), env);
-      return -1;
-    case 'submit':
-      return submit(readConfig(env), needs('a script or a script file'), values);
-    case 'status':
-      return status(readConfig(env), needs('a ticket'));
-    case 'cancel':
-      return cancel(readConfig(env), needs('a ticket'));
-    case 'queues':
-      return queues(readConfig(env));
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+/** Node's own messages for a bad option are long; one short line says it. */
+function parseError(error: Error & { code?: string }, command: Command | undefined): CliError {
+  const where = command ? ` for ${command.name}` : '';
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
+  if (unknown) return usageError(`unknown option ${unknown[1]}${where}`);
+  const missing = /^Option '(-\S+)(?:, (--\S+))?[^']*' argument missing/.exec(error.message);
+  if (missing) return usageError(`option ${missing[2] ?? missing[1]} needs a value`);
+  return usageError(error.message.split('\n')[0]!);
+}
+
+function parse(argv: string[], command: Command | undefined): { args: string[]; options: OptionValues } {
+  const specs: Record<string, OptionSpec> = { ...(command ? command.options : { version: VERSION_OPTION }), ...GLOBAL_OPTIONS };
+  try {
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseOptions(specs) });
+    for (const [name, value] of Object.entries(values)) {
+      const choices = specs[name]?.choices;
+      if (choices && typeof value === 'string' && !choices.includes(value)) throw usageError(`--${name} must be ${choices.join(' or ')}, not "${value}"`);
+    }
+    return { args: positionals, options: values as OptionValues };
+  } catch (error) {
+    throw error instanceof CliError ? error : parseError(error as Error, command);
   }
 }
 
-class UsageError extends Error {}
+async function main(argv: string[]): Promise<number | 'serving'> {
+  const first = argv.findIndex((arg) => !arg.startsWith('-'));
+  // Before the command only --help and --version belong.
+  const { options: leading } = parse(first < 0 ? argv : argv.slice(0, first), undefined);
+  if (first < 0) {
+    if (argv.length === 0) {
+      process.stderr.write(usage());
+      return EXIT.usage;
+    }
+    process.stdout.write(leading.version && !leading.help ? `kube-worker ${VERSION}\n` : usage());
+    return EXIT.ok;
+  }
+  const command = findCommand(argv[first]!);
+  const { args, options } = parse(argv.slice(first + 1), command);
+  if (options.help || leading.help) {
+    process.stdout.write(commandUsage(command));
+    return EXIT.ok;
+  }
+  if (leading.version) throw usageError('--version takes no command');
+  if (args.length < command.minArgs) throw usageError(`${command.name} needs ${command.args}`);
+  if (args.length > command.maxArgs) throw usageError(`${command.name} takes ${command.args || 'no arguments'}, not "${args.slice(command.maxArgs).join(' ')}"`);
+  const env = process.env;
+  const config = async () => (await import('../core/config.js')).readConfig(env, command.configDefaults);
+  return command.run({ config, args, options, env });
+}
+
+/** One line on stderr saying what went wrong, and the exit code for it. */
+function failure(error: unknown): { message: string; code: number } {
+  if (error instanceof UnknownCommand) {
+    return { message: `${error.message}; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (kube-worker --help)`, code: EXIT.usage };
+  }
+  if (error instanceof CliError && error.exitCode === EXIT.usage) {
+    const command = COMMANDS.find((c) => process.argv.slice(2).find((arg) => !arg.startsWith('-')) === c.name);
+    return { message: `${error.message} (see kube-worker ${command ? `${command.name} ` : ''}--help)`, code: EXIT.usage };
+  }
+  if (error instanceof CliError) return { message: error.message, code: error.exitCode };
+  if (error instanceof ApiError && error.status === 401) {
+    return { message: `${error.message}: the API refused the token; check KUBE_WORKER_API_TOKEN (or the one kube-worker start saved)`, code: EXIT.unauthorized };
+  }
+  if (error instanceof ApiError) return { message: error.message, code: exitCodeOfApiError(error) };
+  // Invalid settings (ConfigError) list each bad variable on a line of its own.
+  return { message: (error as Error).message ?? String(error), code: EXIT.failed };
+}
 
 main(process.argv.slice(2)).then(
   (code) => {
     // Server commands keep running until a signal; the others exit with their status.
-    if (code >= 0) process.exitCode = code;
+    if (code !== 'serving') process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`kube-worker: ${(error as Error).message}\n\n${USAGE}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof ConfigError || error instanceof ApiError) {
-      process.stderr.write(`kube-worker: ${error.message}\n`);
-      process.exitCode = error instanceof ApiError && error.status === 404 ? 4 : 1;
-    } else {
-      process.stderr.write(`kube-worker: ${(error as Error).message ?? String(error)}\n`);
-      process.exitCode = 1;
-    }
+    const { message, code } = failure(error);
+    process.stderr.write(`kube-worker: ${message}\n`);
+    process.exitCode = code;
   },
 );

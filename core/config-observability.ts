@@ -1,11 +1,17 @@
 /**
- * Settings of what operators look at: the dashboard's own credentials and the executor's metrics
- * port. Part of the one configuration read at start-up (core/config.ts).
+ * Settings of what operators look at: the log format, the dashboard's own credentials and the
+ * executor's metrics port. Part of the one configuration read at start-up (core/config.ts).
  */
 import type { Setting } from './config.js';
-import { boolean, ConfigError, integer } from './config-parsers.js';
+import { boolean, ConfigError, integer, oneOf } from './config-parsers.js';
+
+/** KUBE_WORKER_LOG_FORMAT; core/logger.ts decides what auto means. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface ObservabilityConfig {
+  /** How log lines look. */
+  logFormat: LogFormat;
   /** Dashboard user; the dashboard is off unless user and password are both set. */
   dashboardUser: string | undefined;
   dashboardPassword: string | undefined;
@@ -16,6 +22,11 @@ export interface ObservabilityConfig {
 }
 
 export const OBSERVABILITY_SETTINGS = [
+  {
+    env: 'KUBE_WORKER_LOG_FORMAT', key: 'logFormat', defaultText: 'auto',
+    description: 'How the server commands log: json (one JSON object a line), pretty (time, level, message and fields, coloured on a terminal), or auto (pretty when stdout is a terminal, else json). Redaction is the same in both.',
+    parse: (raw) => oneOf<LogFormat>('KUBE_WORKER_LOG_FORMAT', raw, LOG_FORMATS, 'auto'),
+  } satisfies Setting<'logFormat'>,
   {
     env: 'KUBE_WORKER_DASHBOARD_USER', key: 'dashboardUser', defaultText: 'none: the dashboard is off',
     description: 'User of the queue dashboard at /dashboard (HTTP basic auth, separate from the API token). The dashboard is on only when user and password are both set.',

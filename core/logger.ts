@@ -1,10 +1,23 @@
 /**
  * The one logger. Redaction removes tokens, passwords and anything an operation carries that may be
  * secret (script bodies, file contents, variable values) wherever they appear in a log object.
+ * This is also the one place that decides how lines look: JSON, or readable lines on a terminal.
  */
+import { isatty } from 'node:tty';
 import { pino, type Logger } from 'pino';
+import type { LogFormat } from './config-observability.js';
+import { prettyLine } from './log-pretty.js';
 
 export type { Logger };
+
+/**
+ * Readable lines for `pretty`, and for `auto` on a terminal, JSON otherwise (pino's own convention:
+ * JSON for files and pipes); colour only on a terminal.
+ */
+export function lineStyle(format: LogFormat, destination: number | string, isTerminal: (fd: number) => boolean = isatty): { pretty: boolean; colour: boolean } {
+  const terminal = typeof destination === 'number' && isTerminal(destination);
+  return { pretty: format === 'pretty' || (format === 'auto' && terminal), colour: terminal };
+}
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -44,11 +57,14 @@ function flushAllAtExit(): void {
   for (const stream of buffered) stream.flushSync();
 }
 
-export function createLogger(level: string, name: string, destination: number | string = 1): Logger {
+export function createLogger(level: string, name: string, destination: number | string = 1, format: LogFormat = 'auto'): Logger {
   const stream = pino.destination({ dest: destination, sync: false, minLength: BUFFER_BYTES });
   const flush = setInterval(() => stream.flush(), FLUSH_MS);
   flush.unref();
   if (buffered.size === 0) process.once('exit', flushAllAtExit);
   buffered.add(stream);
-  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } }, stream);
+  const { pretty, colour } = lineStyle(format, destination);
+  // pino redacts before it writes, so the readable form is made from lines already redacted.
+  const out = pretty ? { write: (line: string) => stream.write(prettyLine(line, colour)), flush: (done?: (error?: Error) => void) => stream.flush(done) } : stream;
+  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } }, out);
 }

@@ -2,11 +2,12 @@
 import type { Config } from '../../core/config.js';
 import { ApiClient } from '../api-client.js';
 import { savedToken } from '../api-token.js';
+import { CliError, EXIT } from '../exit-codes.js';
 
 export async function connectClient(config: Config): Promise<ApiClient> {
   const token = config.apiTokens[0] ?? (await savedToken(config.stateDir));
   if (!token) {
-    throw new Error(`no API token: set KUBE_WORKER_API_TOKEN, or run kube-worker start here first (it saves one under ${config.stateDir})`);
+    throw new CliError(`no API token: set KUBE_WORKER_API_TOKEN, or run kube-worker start here first (it saves one under ${config.stateDir})`, EXIT.unauthorized);
   }
   return new ApiClient(config.serverUrl, token);
 }

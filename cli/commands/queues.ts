@@ -1,5 +1,6 @@
 /** `kube-worker queues`: how deep each pool's queue is, as a table. */
-import { QUEUE_STATES, type PoolDepth } from '../../core/contract/queues.js';
+import { QUEUE_STATES } from '../../core/contract/queue-states.js';
+import type { PoolDepth } from '../../core/contract/queues.js';
 import type { Config } from '../../core/config.js';
 import { connectClient } from './client.js';
 

@@ -26,7 +26,7 @@ async function runExecutor(config: Config, redisUrl: string, logger: Logger, env
 }
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
-  const logger = createLogger(config.logLevel, 'kube-worker');
+  const logger = createLogger(config.logLevel, 'kube-worker', 1, config.logFormat);
   const closers: Array<() => Promise<void>> = [];
   let redisUrl = config.redisUrl;
   if (!redisUrl) {
@@ -53,14 +53,14 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
 }
 
 export async function dispatcher(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel, 'kube-worker-dispatcher');
+  const logger = createLogger(config.logLevel, 'kube-worker-dispatcher', 1, config.logFormat);
   const server = await buildDispatcher({ ...config, redisUrl: config.redisUrl ?? DEFAULT_REDIS }, logger);
   onShutdown(logger, [() => server.close()]);
   await listen(server, config);
 }
 
 export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
-  const logger = createLogger(config.logLevel, 'kube-worker-executor');
+  const logger = createLogger(config.logLevel, 'kube-worker-executor', 1, config.logFormat);
   const metrics = createProcessMetrics();
   const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics));
   const closers = [() => running.close()];

@@ -1,11 +1,10 @@
 /**
  * The depth of each pool's queue: `GET /api/v1/queues` and the `kube_worker_queue_depth` metric.
- * States are BullMQ's job states, so they match what the dashboard shows.
+ * States are BullMQ's job states (queue-states.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const QUEUE_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
-export type QueueState = (typeof QUEUE_STATES)[number];
+export { QUEUE_STATES, type QueueState } from './queue-states.js';
 
 const count = (description: string) => Type.Integer({ minimum: 0, description });
 

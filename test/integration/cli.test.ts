@@ -10,11 +10,11 @@ import { startStack, TOKEN, type Stack } from './support/stack.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-async function cli(stack: Stack, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(stack: Stack, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN },
+      env: { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN, ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -87,15 +87,77 @@ describe('the kube-worker CLI', () => {
     expect(cancelled.code).toBe(0);
     await stack.waitUntilDone('cli-ticket-1');
     const status = await cli(stack, ['status', 'cli-ticket-1']);
-    expect(JSON.parse(status.stdout.slice(0, status.stdout.indexOf('\n}') + 2))).toMatchObject({ state: 'cancelled', exitCode: -43 });
+    expect(status.code).toBe(0);
+    const [header, row] = status.stdout.split('\n');
+    expect(header).toMatch(/^TICKET +POOL +STATE +EXIT CODE +REASON +AGE +DURATION$/);
+    expect(row).toMatch(/^cli-ticket-1 +default +cancelled +-43 +Cancelled +\d+s +\d+s$/);
   });
 
-  it('explains what is wrong with a refused operation and a bad command', async () => {
+  it('status --output json prints the API\'s status document, for scripts', async () => {
+    const ticket = await stack.submit({ script: { syntax: 'bash', body: 'echo one; echo two >&2' } });
+    await stack.waitUntilDone(ticket);
+    const { body } = await stack.api('GET', `/api/v1/operations/${ticket}?afterSequence=0&limit=10000`);
+    const status = await cli(stack, ['status', ticket, '--output', 'json']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual(body);
+    const logs = await cli(stack, ['logs', ticket]);
+    // The script's stdout on stdout; its stderr and the worker's own lines (») on stderr.
+    expect(logs.stdout).toBe('one\n');
+    expect(logs.stderr).toMatch(/^two$/m);
+    expect(logs.stderr).toMatch(/^» Succeeded$/m);
+  });
+
+  it('exits with a code of its own for each kind of failure, and one line saying what failed', async () => {
     const refused = await cli(stack, ['submit', 'echo hi', '--pool', 'nowhere']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('"nowhere" is not served here');
+    expect(refused).toMatchObject({ code: 6, stdout: '' });
+    expect(refused.stderr).toMatch(/^kube-worker: .*"nowhere" is not served here.*\n$/);
+    const badToken = await cli(stack, ['queues'], { KUBE_WORKER_API_TOKEN: 'not-the-token-0123456789' });
+    expect(badToken.code).toBe(5);
+    expect(badToken.stderr).toMatch(/^kube-worker: .*KUBE_WORKER_API_TOKEN.*\n$/);
+    const missing = await cli(stack, ['status', 'no-such-ticket']);
+    expect(missing.code).toBe(4);
+    const unreachable = await cli(stack, ['submit', 'true', '--wait'], { KUBE_WORKER_URL: 'http://127.0.0.1:1' });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/^kube-worker: cannot reach kube-worker at http:\/\/127\.0\.0\.1:1 .*\n$/);
     const unknown = await cli(stack, ['frobnicate']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toMatch(/^kube-worker: unknown command "frobnicate"; .*kube-worker --help\)\n$/);
+  });
+
+  describe('Ctrl-C during submit --wait', () => {
+    async function interrupted(ticket: string, extra: string[]): Promise<{ code: number | null; stderr: string }> {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'submit', 'sleep 60', '--ticket', ticket, '--wait', ...extra], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = once(child, 'exit');
+      await stack.waitForState(ticket, ['running']);
+      await expect.poll(() => stderr, { timeout: 30_000 }).toContain(`» ${ticket}`);
+      child.kill('SIGINT');
+      const [code] = await exited;
+      return { code, stderr };
+    }
+
+    it('detaches, leaves the operation running, and says how to follow or cancel it', async () => {
+      const { code, stderr } = await interrupted('cli-detach-1', []);
+      expect(code).toBe(130);
+      expect(stderr).toContain('kube-worker logs cli-detach-1 --follow');
+      expect(stderr).toContain('kube-worker cancel cli-detach-1');
+      const { body } = await stack.api('GET', '/api/v1/operations/cli-detach-1');
+      expect(body.state).toBe('running');
+      await stack.api('POST', '/api/v1/operations/cli-detach-1/cancel');
+      await stack.waitUntilDone('cli-detach-1');
+    });
+
+    it('with --cancel-on-interrupt, cancels the operation and exits with its code', async () => {
+      const { code, stderr } = await interrupted('cli-cancel-1', ['--cancel-on-interrupt']);
+      expect(stderr).toContain('cancelling cli-cancel-1');
+      expect(stderr).toMatch(/» cli-cancel-1 cancelled \(exit code -43\)/);
+      expect(code).toBe(-43 & 0xff);
+      expect((await stack.waitUntilDone('cli-cancel-1')).state).toBe('cancelled');
+    });
   });
 });

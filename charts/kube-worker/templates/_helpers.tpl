@@ -30,8 +30,26 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{- /*
+An image tag as text, whether it came as a string or as a number (`--set image.tag=9`, `tag: 1.25`
+in a values file): whole numbers without a decimal point or exponent (YAML and JSON numbers arrive as
+float64), other numbers as written.
+*/}}
+{{- define "kube-worker.tag" -}}
+{{- if kindIs "string" . }}{{ . }}
+{{- else if and (kindIs "float64" .) (eq . (floor .)) }}{{ printf "%d" (int64 .) }}
+{{- else }}{{ toString . }}
+{{- end }}
+{{- end }}
+
+{{- /* repository:tag of an image value ({repository, tag}); `default` is the tag when none is set. */}}
+{{- define "kube-worker.imageRef" -}}
+{{- $tag := include "kube-worker.tag" .image.tag }}
+{{- printf "%s:%s" .image.repository (default .default $tag) }}
+{{- end }}
+
 {{- define "kube-worker.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- include "kube-worker.imageRef" (dict "image" .Values.image "default" .Chart.AppVersion) }}
 {{- end }}
 
 {{- define "kube-worker.executorServiceAccount" -}}
