@@ -1,12 +1,14 @@
 /**
  * Which executors are online: each one refreshes its entry every few seconds; an entry older than
- * three beats counts as gone. Read by `/api/v1/worker`.
+ * three beats counts as gone. Read by `/api/v1/worker`. Each beat also lists the operations the
+ * executor is running, so that an executor handed one of them again (after an outage or a pause
+ * longer than the queue lock) can tell a live run from a lost one.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 
 export const HEARTBEAT_MS = 5000;
-const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 const REFUSALS_SHOWN_MS = 3600_000;
 
 export interface ExecutorInfo {
@@ -26,12 +28,26 @@ export class ExecutorRegistry {
     return `${this.keys.executors}:info`;
   }
 
-  async beat(info: ExecutorInfo, now = Date.now()): Promise<void> {
+  private runsKey(): string {
+    return `${this.keys.executors}:runs`;
+  }
+
+  /** `running`: tickets of the operations the executor runs right now. */
+  async beat(info: ExecutorInfo, running: string[], now = Date.now()): Promise<void> {
     await this.redis
       .multi()
       .zadd(this.keys.executors, now, info.id)
       .hset(this.infoKey(), info.id, JSON.stringify(info))
+      .hset(this.runsKey(), info.id, JSON.stringify({ at: now, running }))
       .exec();
+  }
+
+  /** When the executor last said it was running the operation; undefined if its last beat did not. */
+  async lastRunning(id: string, ticket: string): Promise<number | undefined> {
+    const entry = await this.redis.hget(this.runsKey(), id);
+    if (!entry) return undefined;
+    const { at, running } = JSON.parse(entry) as { at: number; running: string[] };
+    return running.includes(ticket) ? at : undefined;
   }
 
   /** Records that an executor refused to start, and why; reported for an hour. */
@@ -51,12 +67,12 @@ export class ExecutorRegistry {
   }
 
   async remove(id: string): Promise<void> {
-    await this.redis.multi().zrem(this.keys.executors, id).hdel(this.infoKey(), id).exec();
+    await this.redis.multi().zrem(this.keys.executors, id).hdel(this.infoKey(), id).hdel(this.runsKey(), id).exec();
   }
 
   async online(now = Date.now()): Promise<ExecutorInfo[]> {
     const stale = await this.redis.zrangebyscore(this.keys.executors, '-inf', `(${now - STALE_AFTER_MS}`);
-    if (stale.length > 0) await this.redis.multi().zrem(this.keys.executors, ...stale).hdel(this.infoKey(), ...stale).exec();
+    if (stale.length > 0) await this.redis.multi().zrem(this.keys.executors, ...stale).hdel(this.infoKey(), ...stale).hdel(this.runsKey(), ...stale).exec();
     const ids = await this.redis.zrangebyscore(this.keys.executors, now - STALE_AFTER_MS, '+inf');
     if (ids.length === 0) return [];
     const infos = await this.redis.hmget(this.infoKey(), ...ids);

@@ -6,9 +6,10 @@
  *   <prefix>:op:<ticket>            hash    state, pool, body hash, timings, result
  *   <prefix>:op:<ticket>:payload    string  the full request (script, files, variables) until it ends
  *   <prefix>:op:<ticket>:log        stream  log lines, entry id "<seq>-0"
- *   <prefix>:mutex:<name>:writer    string  holder of the exclusive lock, with a lease (PX)
- *   <prefix>:mutex:<name>:readers   zset    holders of the shared lock, scored by lease expiry
+ *   <prefix>:mutex:<name>:holder    hash    the exclusive hold: ticket, fencing token, lease expiry
+ *   <prefix>:mutex:<name>:readers   zset    shared holds "<ticket>|<token>", scored by lease expiry
  *   <prefix>:mutex:<name>:waiting   string  a writer is waiting: new readers hold back
+ *   <prefix>:mutex:<name>:fence     string  counter of fencing tokens
  *   <prefix>:cancel                 channel tickets whose cancellation was asked for
  *   <prefix>:finished               channel tickets whose result was just recorded (published by the
  *                                           same script that records it)
@@ -21,7 +22,7 @@ export interface Keys {
   operation(ticket: string): string;
   payload(ticket: string): string;
   log(ticket: string): string;
-  mutex(name: string): { writer: string; readers: string; waiting: string };
+  mutex(name: string): { holder: string; readers: string; waiting: string; fence: string };
   readonly cancelChannel: string;
   readonly finishedChannel: string;
   readonly executors: string;
@@ -34,9 +35,10 @@ export function keys(prefix: string): Keys {
     payload: (ticket) => `${prefix}:op:${ticket}:payload`,
     log: (ticket) => `${prefix}:op:${ticket}:log`,
     mutex: (name) => ({
-      writer: `${prefix}:mutex:${name}:writer`,
+      holder: `${prefix}:mutex:${name}:holder`,
       readers: `${prefix}:mutex:${name}:readers`,
       waiting: `${prefix}:mutex:${name}:waiting`,
+      fence: `${prefix}:mutex:${name}:fence`,
     }),
     cancelChannel: `${prefix}:cancel`,
     finishedChannel: `${prefix}:finished`,

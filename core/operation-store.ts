@@ -147,6 +147,24 @@ if current[1] ~= 'queued' or current[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1`,
   },
+  /** KEYS: op. ARGV: executor id. An operation that never started here goes back to queued. */
+  kwRequeue: {
+    numberOfKeys: 1,
+    lua: `
+local current = redis.call('HMGET', KEYS[1], 'state', 'executor')
+if current[1] ~= 'pending' or current[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'queued')
+redis.call('HDEL', KEYS[1], 'executor', 'claimedAt')
+return 1`,
+  },
+  /** KEYS: op. ARGV: executor id, next owner ('' for none). Only the current owner passes it on. */
+  kwPassOn: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], 'executor') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'executor') else redis.call('HSET', KEYS[1], 'executor', ARGV[2]) end
+return 1`,
+  },
   /** KEYS: op, payload, log. */
   kwRelease: {
     numberOfKeys: 3,
@@ -275,6 +293,22 @@ export class OperationStore {
   }
 
   /** Deletes the record and logs of a finished operation. */
+  /**
+   * Undoes this executor's claim of an operation whose script it never started (it was handed back
+   * while waiting for its mutex), so the next executor claims it afresh instead of taking it as lost.
+   */
+  async requeue(ticket: string, executorId: string): Promise<boolean> {
+    return (await this.redis.kwRequeue(this.keys.operation(ticket), executorId)) === 1;
+  }
+
+  /**
+   * Passes ownership of an unfinished operation on: to no one when its run was handed back (the next
+   * executor adopts it without waiting for this one), or back to the executor still running it.
+   */
+  async passOn(ticket: string, executorId: string, nextOwner = ''): Promise<boolean> {
+    return (await this.redis.kwPassOn(this.keys.operation(ticket), executorId, nextOwner)) === 1;
+  }
+
   async release(ticket: string): Promise<ReleaseOutcome> {
     return (await this.redis.kwRelease(this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket))) as ReleaseOutcome;
   }

@@ -1,7 +1,9 @@
 /**
  * An executor: one BullMQ worker per pool it serves, each running up to `concurrency` operations.
- * Shutdown stops taking work, lets running operations finish for the grace period, then stops them
- * (or, where the runtime can, hands them back), and closes connections — never throwing.
+ * Shutdown stops taking work, hands back at once what has not started (operations waiting for their
+ * mutex, or for a previous executor), lets running operations finish for the grace period, then
+ * stops them (or, where the runtime can, hands them back), and closes connections — never throwing,
+ * and never waiting on an unreachable Redis: once nothing runs here, closing gets a few seconds.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -14,13 +16,23 @@ import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
 import { queueName, type OperationJobData } from '../core/queue.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, type Redis } from '../core/redis.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { Mutexes } from './isolation/mutex.js';
+import { awaitPreviousRun } from './previous-run.js';
 import { processOperation, recordStalled, type ProcessDependencies } from './process-operation.js';
 import { watchQueueErrors } from './queue-errors.js';
 import { HandBackError, type Runtime } from './runtime.js';
+
+/** How long closing may take once nothing runs here: Redis may be away. */
+const CLOSE_MS = 2000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether Redis answers a PING within a second (a stopped one refuses; a frozen one is silent). */
+const answers = (redis: Redis): Promise<boolean> =>
+  Promise.race([redis.ping().then(() => true, () => false), delay(1000).then(() => false)]);
 
 export type ExecutorSettings = Pick<
   Config,
@@ -43,6 +55,8 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
   const redis = connectRedis(settings.redisUrl, 'kube-worker-executor');
+  let connectedSince = Date.now();
+  redis.on('ready', () => (connectedSince = Date.now()));
   const store = new OperationStore(redis, keys);
   const logs = new LogStore(redis, keys);
   const registry = new ExecutorRegistry(redis, keys);
@@ -60,13 +74,20 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   // The workers report errors of the shared connection; this one is the executor's alone.
   cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
   await cancels.start(cancelConnection);
+  const stopping = new AbortController();
+  // Deliveries being processed here, per ticket: more than one when BullMQ hands this executor an
+  // operation it is still running (its lock lapsed during an outage or a pause).
+  const deliveries = new Map<string, number>();
 
   const deps: ProcessDependencies = {
     executorId: id,
     store,
     logs,
-    mutexes: new Mutexes(redis, keys),
+    // The lease outlives the queue lock that protects the run, so a run always has one or the other.
+    mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal }),
     cancels,
+    previousRun: (ticket, previousExecutor) =>
+      awaitPreviousRun(ticket, previousExecutor, { executorId: id, store, registry, runningHere: (t) => (deliveries.get(t) ?? 0) > 1, connectedSince: () => connectedSince, closing: stopping.signal }),
     runtime,
     logger: log,
     metrics,
@@ -76,6 +97,8 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   const processor = async (job: Job<OperationJobData>, token?: string): Promise<void> => {
     const held = { executor: id, pool: job.data.pool };
     metrics.inFlight.inc(held);
+    const { ticket } = job.data;
+    deliveries.set(ticket, (deliveries.get(ticket) ?? 0) + 1);
     try {
       const processed = await processOperation(job.data, deps);
       if (processed.kind === 'skipped') {
@@ -93,6 +116,9 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
       throw new WaitingError();
     } finally {
       metrics.inFlight.dec(held);
+      const left = (deliveries.get(ticket) ?? 1) - 1;
+      if (left > 0) deliveries.set(ticket, left);
+      else deliveries.delete(ticket);
     }
   };
 
@@ -123,7 +149,16 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   });
 
   const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
-  const beat = (): void => void registry.beat(info).catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  let beating = false;
+  const beat = (): void => {
+    // One at a time: while Redis is away they would queue up behind each other.
+    if (beating) return;
+    beating = true;
+    registry
+      .beat(info, [...deliveries.keys()])
+      .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'))
+      .finally(() => (beating = false));
+  };
   beat();
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
   heartbeat.unref();
@@ -142,18 +177,38 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     log.info({ running: cancels.size }, 'executor stopping: taking no more work');
     clearInterval(heartbeat);
     for (const errors of queueErrors) errors.close();
-    const drained = Promise.allSettled(workers.map((w) => w.close()));
+    // Waiters hand their operations back at once: nothing of them has started here.
+    stopping.abort();
+    const drained = Promise.allSettled(workers.map((w) => w.close())).then(() => true);
     // A runtime that can hand runs over does so at once; scripts go on and are adopted elsewhere.
     if (runtime.handsBackOnShutdown) cancels.stopAll('shutdown');
     const grace = setTimeout(() => {
       log.warn({ running: cancels.size }, `operations still running after ${settings.shutdownGraceSeconds}s; stopping them`);
       cancels.stopAll('shutdown');
     }, settings.shutdownGraceSeconds * 1000);
-    await drained;
+    // BullMQ's close waits for Redis for ever (taskforcesh/bullmq#4656): once nothing runs here and
+    // Redis does not answer, it gets a moment more, and then the connections are cut.
+    let drainedYet = false;
+    const stuck = (async () => {
+      while (!drainedYet && (cancels.size > 0 || (await answers(redis)))) await delay(250);
+      await delay(CLOSE_MS);
+      return false;
+    })();
+    const clean = await Promise.race([drained, stuck]);
+    drainedYet = true;
+    if (!clean) log.warn('the queue did not close: Redis does not answer; disconnecting');
     clearTimeout(grace);
-    for (const step of [() => registry.remove(id), () => cancels.close(), () => runtime.close(), () => redis.quit()]) {
-      await step().catch((error: unknown) => log.warn({ err: error }, 'error while closing'));
-    }
+    const steps = [() => registry.remove(id), () => cancels.close(), () => runtime.close(), () => redis.quit().then(() => undefined)];
+    const closed = await Promise.race([
+      (async () => {
+        for (const step of steps) await step().catch((error: unknown) => log.warn({ err: error }, 'error while closing'));
+        return true;
+      })(),
+      delay(CLOSE_MS).then(() => false),
+    ]);
+    if (!closed) log.warn('could not close cleanly (is Redis reachable?); disconnecting');
+    redis.disconnect();
+    cancelConnection.disconnect();
     log.info('executor stopped');
   }
 }

@@ -29,6 +29,10 @@ export const outcomes = {
 
   mutexTimeout: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'MutexTimeout', `${detail}; another operation held it for the whole time`),
 
+  /** Its hold on the mutex was found taken by another operation: the run was stopped. */
+  mutexLost: (mutexName: string): Outcome =>
+    failed(EXIT_CODES.fatal, 'RuntimeError', `Stopped because its hold on mutex "${mutexName}" was lost to another operation`),
+
   /** The executor that had it went silent; the script is not run again, so that it never runs twice. */
   executorLost: (previousExecutor: string | undefined): Outcome =>
     failed(

@@ -17,6 +17,7 @@ import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { describeOutcome, outcomes, type Outcome } from './outcomes.js';
+import type { PreviousRun } from './previous-run.js';
 import { ScriptOutput } from './output/script-output.js';
 import { HandBackError, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
@@ -26,6 +27,8 @@ export interface ProcessDependencies {
   logs: LogStore;
   mutexes: Mutexes;
   cancels: CancelSignals;
+  /** On a redelivery: waits while the previous executor may still be running it (previous-run.ts). */
+  previousRun(ticket: string, previousExecutor: string): Promise<PreviousRun>;
   runtime: Runtime;
   logger: Logger;
   metrics: ExecutorMetrics;
@@ -36,13 +39,19 @@ function sensitiveValues(request: OperationRequest): string[] {
   return Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
 }
 
+// ── Isolation ─────────────────────────────────────────────────────────────────────────────────
+// The run under its isolation mutex; isolation/mutex.ts states the guarantee. A wait stopped by
+// shutdown hands the operation back as it came; a run handed back keeps its hold for the adopter;
+// a run whose hold was lost is stopped (or, when the same operation was adopted elsewhere, left
+// to the adopter).
+
 async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, deps: ProcessDependencies): Promise<RunOutcome> {
   const isolation = request.isolation;
   const mutexName = isolation?.mutexName ?? `pool:${request.pool}`;
   const mode = isolation?.level === 'full' ? 'exclusive' : 'shared';
-  let lease;
+  let acquired;
   try {
-    lease = await deps.mutexes.acquire(mutexName, mode, context.ticket, {
+    acquired = await deps.mutexes.acquire(mutexName, mode, context.ticket, {
       timeoutSeconds: isolation?.mutexTimeoutSeconds ?? context.timeoutSeconds,
       signal: context.signal,
       onWait: () => context.output.system(`Waiting for ${mode === 'exclusive' ? 'exclusive' : 'shared'} use of mutex "${mutexName}"…`),
@@ -51,13 +60,36 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     if (error instanceof MutexTimeoutError) return outcomes.mutexTimeout(error.message);
     throw error;
   }
-  if (!lease) return outcomes.cancelled('waiting for its mutex');
+  if ('stopped' in acquired) {
+    if (acquired.stopped === 'cancel') return outcomes.cancelled('waiting for its mutex');
+    // Nothing of it ran here: back to the queue as it came (or, when adopting, for the next adopter).
+    await (adopt ? deps.store.passOn(context.ticket, deps.executorId) : deps.store.requeue(context.ticket, deps.executorId));
+    context.output.system(`Executor ${deps.executorId} stopped while this waited for mutex "${mutexName}"; another executor takes it`);
+    throw new HandBackError();
+  }
+  const { lease } = acquired;
+  const stop = new AbortController();
+  // Adopted elsewhere: stop following it as on shutdown (the run goes on); taken: stop the run.
+  lease.lost.addEventListener('abort', () => stop.abort((lease.lost.reason === 'adopted' ? 'shutdown' : 'cancel') satisfies StopReason), { once: true });
+  const run: RunContext = { ...context, signal: AbortSignal.any([context.signal, stop.signal]) };
+  let handedBack = false;
   try {
-    return adopt && deps.runtime.adopt ? await deps.runtime.adopt(context) : await deps.runtime.run(context);
+    const outcome = adopt && deps.runtime.adopt ? await deps.runtime.adopt(run) : await deps.runtime.run(run);
+    if (lease.lost.reason === 'adopted') throw new HandBackError(); // the adopter records the outcome
+    return lease.lost.aborted ? outcomes.mutexLost(mutexName) : outcome;
+  } catch (error) {
+    if (error instanceof HandBackError) {
+      // The run goes on: its hold stays for the executor that adopts it, which takes it without waiting for this one.
+      handedBack = true;
+      lease.handOver();
+      await deps.store.passOn(context.ticket, deps.executorId);
+    }
+    throw error;
   } finally {
-    await lease.release().catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
+    if (!handedBack) await lease.release().catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
   }
 }
+// ── end of isolation ──────────────────────────────────────────────────────────────────────────
 
 const seconds = (from: number, to: number): number => Math.max(0, to - from) / 1000;
 
@@ -96,6 +128,11 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
     return { kind: 'skipped', why: `the operation was ${claim.kind === 'missing' ? 'released' : claim.state} before it started`, refused: false };
   }
   if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
+  if (claim.kind === 'reclaimed' && claim.previousExecutor && (await deps.previousRun(ticket, claim.previousExecutor)) === 'ended') {
+    const why = 'delivered again, but its previous executor was still running it and recorded the outcome';
+    log.info({ previousExecutor: claim.previousExecutor }, why);
+    return { kind: 'skipped', why, refused: false };
+  }
   // Only a run this executor saw start is timed; an adopted one started elsewhere.
   let runningSince: number | undefined;
 

@@ -24,7 +24,7 @@ describe('an executor that stops mid-run', () => {
     expect(status.failure?.reason).toBe('ExecutorLost');
     expect(status.logs.map((l) => l.text)).toContain('working');
     expect(readFileSync(runs, 'utf8')).toBe('run\n');
-  });
+  }, 120_000); // an executor process to start, its lock to lapse, and its silence to outlast the stale window
 
   it('when asked to stop with SIGTERM, it finishes what runs, takes nothing new, and exits', async () => {
     stack = await startStack({ executors: 0 });
