@@ -30,6 +30,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig {
   logLevel: string;
   /** Log lines kept per operation; further lines are counted and reported as dropped. */
   logMaxLines: number;
+  /** Bytes of log text kept per operation; further lines are counted and reported as dropped. */
+  logMaxBytes: number;
   /** How long logs and results stay readable after an operation finishes. */
   retentionSeconds: number;
   /** Timeout of an operation that gives none. */
@@ -125,6 +127,11 @@ export const SETTINGS = [
     description: 'Log lines kept per operation; the rest are counted in one "N lines dropped" line.',
     parse: (raw) => integer('KUBE_WORKER_LOG_MAX_LINES', raw, 100_000, 10, 10_000_000),
   } satisfies Setting<'logMaxLines'>,
+  {
+    env: 'KUBE_WORKER_LOG_MAX_BYTES', key: 'logMaxBytes', defaultText: '10485760 (10 MiB)',
+    description: 'Bytes of log text kept per operation (a line is cut at 64 KiB); the rest are counted in one "N lines dropped" line.',
+    parse: (raw) => integer('KUBE_WORKER_LOG_MAX_BYTES', raw, 10 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  } satisfies Setting<'logMaxBytes'>,
   {
     env: 'KUBE_WORKER_RETENTION_SECONDS', key: 'retentionSeconds', defaultText: '86400',
     description: 'How long logs and results stay readable after an operation finishes, unless released sooner with DELETE.',

@@ -24,7 +24,7 @@ import { HandBackError, type Runtime } from './runtime.js';
 
 export type ExecutorSettings = Pick<
   Config,
-  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
 > & { redisUrl: string };
 
 export interface Executor {

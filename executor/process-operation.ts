@@ -29,7 +29,7 @@ export interface ProcessDependencies {
   runtime: Runtime;
   logger: Logger;
   metrics: ExecutorMetrics;
-  settings: { logMaxLines: number; retentionSeconds: number; defaultTimeoutSeconds: number };
+  settings: { logMaxLines: number; logMaxBytes: number; retentionSeconds: number; defaultTimeoutSeconds: number };
 }
 
 function sensitiveValues(request: OperationRequest): string[] {
@@ -100,7 +100,7 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
   let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => metrics.logLines.inc({ pool, stream }));
+  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => metrics.logLines.inc({ pool, stream }));
   const output = new ScriptOutput(writer, sensitiveValues(request));
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {

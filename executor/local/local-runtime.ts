@@ -48,8 +48,8 @@ export class LocalRuntime implements Runtime {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const stdout = new LineSplitter((line) => output.line('stdout', line));
-      const stderr = new LineSplitter((line) => output.line('stderr', line));
+      const stdout = new LineSplitter((line, dropped) => output.line('stdout', line, undefined, undefined, dropped));
+      const stderr = new LineSplitter((line, dropped) => output.line('stderr', line, undefined, undefined, dropped));
       child.stdout.on('data', (chunk: Buffer) => stdout.write(chunk));
       child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
 

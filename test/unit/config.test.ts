@@ -28,6 +28,7 @@ describe('readConfig', () => {
       port: 8080,
       logLevel: 'info',
       logMaxLines: 100_000,
+      logMaxBytes: 10 * 1024 * 1024,
       retentionSeconds: 86_400,
       defaultTimeoutSeconds: 3600,
       lockDurationMs: 30_000,
