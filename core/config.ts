@@ -43,6 +43,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig {
   runtime: RuntimeChoice;
   /** Where the local runtime makes each operation's private workspace. */
   workDir: string;
+  /** Who local scripts run as; undefined: nobody for a root executor, else the executor's user. */
+  localUser: { uid: number; gid: number } | undefined;
   /** Where `kube-worker start` keeps its private Redis and the generated token. */
   stateDir: string;
   /** The API the CLI's client commands talk to. */
@@ -162,6 +164,16 @@ export const SETTINGS = [
     description: 'Where the local runtime makes each operation\'s private workspace.',
     parse: (raw) => path.resolve(raw || path.join(os.tmpdir(), 'kube-worker')),
   } satisfies Setting<'workDir'>,
+  {
+    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultText: '65534:65534 (nobody) for an executor running as root, else the executor\'s own user',
+    description: 'uid:gid that local scripts run as; another user than the executor\'s needs an executor running as root.',
+    parse: (raw) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const match = /^(\d{1,10}):(\d{1,10})$/.exec(raw.trim());
+      if (!match) throw new ConfigError(`KUBE_WORKER_LOCAL_USER must be uid:gid in numbers (e.g. 65534:65534), not "${raw}"`);
+      return { uid: Number(match[1]), gid: Number(match[2]) };
+    },
+  } satisfies Setting<'localUser'>,
   {
     env: 'KUBE_WORKER_STATE_DIR', key: 'stateDir', defaultText: './.kube-worker',
     description: 'Where `start` keeps its private Redis (AOF) and the generated API token.',

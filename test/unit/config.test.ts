@@ -35,6 +35,7 @@ describe('readConfig', () => {
       shutdownGraceSeconds: 30,
       runtime: 'auto',
       workDir: path.resolve(os.tmpdir(), 'kube-worker'),
+      localUser: undefined,
       stateDir: path.resolve('.kube-worker'),
       serverUrl: 'http://127.0.0.1:8080',
     });
