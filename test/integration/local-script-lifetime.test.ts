@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnExecutor } from './support/child-executor.js';
+import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Live (not zombie) processes whose process group is `pgid`. */
@@ -22,11 +22,15 @@ function groupMembers(pgid: number): number[] {
 
 describe('a local script and its executor', () => {
   let stack: Stack;
-  afterEach(() => stack.close());
+  let doomed: ChildExecutor | undefined;
+  afterEach(async () => {
+    doomed?.process.kill('SIGKILL');
+    await stack.close();
+  });
 
   it('when the executor is killed, its scripts and what they started are killed too', async () => {
     stack = await startStack({ executors: 0, env: { KUBE_WORKER_LOCK_DURATION_MS: '2000' } });
-    const doomed = await spawnExecutor(stack, { KUBE_WORKER_LOCK_DURATION_MS: '2000' });
+    doomed = await spawnExecutor(stack, { KUBE_WORKER_LOCK_DURATION_MS: '2000' });
     const ticket = await stack.submit(bash('echo "group=$$"; sleep 300 & sleep 300'));
     const running = await stack.waitFor(ticket, 'showing its group', (status) => status.logs.some((l) => l.text.startsWith('group=')));
     const pgid = Number(running.logs.find((l) => l.text.startsWith('group='))!.text.slice('group='.length));
@@ -45,7 +49,7 @@ describe('a local script and its executor', () => {
     await stack.addExecutor({ lockDurationMs: 2000 });
     const status = await stack.waitUntilDone(ticket, 30_000);
     expect(status.failure?.reason).toBe('ExecutorLost');
-  });
+  }, 180_000);
 
   it('a script that waits for all its children is not kept waiting by the watchdog', async () => {
     stack = await startStack();

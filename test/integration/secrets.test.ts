@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queueName } from '../../core/queue.js';
 import type { Runtime } from '../../executor/runtime.js';
-import { spawnExecutor } from './support/child-executor.js';
+import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
 import { b64, bash, startStack, type Stack } from './support/stack.js';
 
 async function failedReasons(stack: Stack): Promise<string[]> {
@@ -23,20 +23,22 @@ async function failedReasons(stack: Stack): Promise<string[]> {
 
 describe('sensitive values', () => {
   let stack: Stack;
-  afterEach(() => stack.close());
+  let child: ChildExecutor | undefined;
+  afterEach(async () => {
+    child?.process.kill('SIGKILL');
+    await stack.close();
+  });
 
   it('a sensitive value with a NUL fails the operation without showing the value anywhere', async () => {
     stack = await startStack({ executors: 0 });
-    const executor = await spawnExecutor(stack);
+    const executor = (child = await spawnExecutor(stack));
     const ticket = await stack.submit(bash('echo started', { variables: { DB_PASSWORD: { value: 'hunter\u0000two-secret-917', sensitive: true } } }));
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('failed');
     expect(status.failure?.message).toMatch(/DB_PASSWORD/);
     const everything = [JSON.stringify(status), executor.output(), ...(await failedReasons(stack))].join('\n');
     expect(everything).not.toMatch(/two-secret-917|hunter/);
-    executor.process.kill('SIGTERM');
-    await executor.exited;
-  });
+  }, 180_000);
 
   it('the content of a sensitive file is masked in the log, line by line', async () => {
     stack = await startStack();

@@ -34,9 +34,14 @@ export async function spawnExecutor(stack: Stack, env: Record<string, string> = 
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const deadline = Date.now() + 20_000;
+  // Generous: compiling the CLI on a loaded machine takes a while.
+  const deadline = Date.now() + 90_000;
   while (!output.includes('executor started')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`executor did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      // Never left behind to take operations of a later test.
+      child.kill('SIGKILL');
+      throw new Error(`executor did not start:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { process: child, output: () => output, exited };
