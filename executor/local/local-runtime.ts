@@ -82,7 +82,7 @@ export class LocalRuntime implements Runtime {
     if (variables.refused) return outcomes.runtimeError(variables.refused);
     const badArgument = (request.arguments ?? []).findIndex((argument) => argument.includes('\0'));
     if (badArgument >= 0) return outcomes.runtimeError(`Argument ${badArgument + 1} contains a NUL character, which a program's argument cannot hold`);
-    const program = await findProgram(interpreter.command, this.path);
+    const program = await findProgram(interpreter.command, this.path, this.user);
     if (!program) {
       return outcomes.runtimeError(
         `${interpreter.command} is not installed on this executor, so ${request.script.syntax} scripts cannot run here: install it or send the operation to a pool whose executors have it`,
