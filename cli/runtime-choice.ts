@@ -10,14 +10,10 @@ import { clusterAvailable } from '../executor/kubernetes/connect.js';
 import type { RequestCounter } from '../executor/kubernetes/kube-api.js';
 import { LocalRuntime } from '../executor/local/local-runtime.js';
 
-/** What a local script inherits from the executor's environment; nothing else leaks in. */
-const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'SHELL', 'TMPDIR'];
-
 export function runtimeFactory(config: Config, env: NodeJS.ProcessEnv, logger: Logger, countKubernetesRequest: RequestCounter): RuntimeFactory {
   const useKubernetes = config.runtime === 'kubernetes' || (config.runtime === 'auto' && clusterAvailable(config.kubeconfigPath, env));
   if (useKubernetes) return (stores) => startKubernetesRuntime(config, stores, logger, countKubernetesRequest);
   if (config.runtime === 'auto') logger.info('runtime auto: not in a cluster and no KUBECONFIG, so scripts run as local processes');
-  const baseEnv: Record<string, string> = {};
-  for (const name of INHERITED) if (env[name] !== undefined) baseEnv[name] = env[name]!;
-  return async () => new LocalRuntime({ workDir: config.workDir, baseEnv });
+  // The local runtime takes only what a script may see (PATH and the locale) from this.
+  return () => LocalRuntime.start({ workDir: config.workDir, baseEnv: env, ...(config.localUser ? { user: config.localUser } : {}) });
 }

@@ -30,6 +30,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig {
   logLevel: string;
   /** Log lines kept per operation; further lines are counted and reported as dropped. */
   logMaxLines: number;
+  /** Bytes of log text kept per operation; further lines are counted and reported as dropped. */
+  logMaxBytes: number;
   /** How long logs and results stay readable after an operation finishes. */
   retentionSeconds: number;
   /** Timeout of an operation that gives none. */
@@ -47,6 +49,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig {
   runtime: RuntimeChoice;
   /** Where the local runtime makes each operation's private workspace. */
   workDir: string;
+  /** Who local scripts run as; undefined: nobody for a root executor, else the executor's user. */
+  localUser: { uid: number; gid: number } | undefined;
   /** Where `kube-worker start` keeps its private Redis and the generated token. */
   stateDir: string;
   /** The API the CLI's client commands talk to. */
@@ -132,6 +136,11 @@ export const SETTINGS = [
     parse: (raw) => integer('KUBE_WORKER_LOG_MAX_LINES', raw, 100_000, 10, 10_000_000),
   } satisfies Setting<'logMaxLines'>,
   {
+    env: 'KUBE_WORKER_LOG_MAX_BYTES', key: 'logMaxBytes', defaultText: '10485760 (10 MiB)',
+    description: 'Bytes of log text kept per operation (a line is cut at 64 KiB); the rest are counted in one "N lines dropped" line.',
+    parse: (raw) => integer('KUBE_WORKER_LOG_MAX_BYTES', raw, 10 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  } satisfies Setting<'logMaxBytes'>,
+  {
     env: 'KUBE_WORKER_RETENTION_SECONDS', key: 'retentionSeconds', defaultText: '86400',
     description: 'How long logs and results stay readable after an operation finishes, unless released sooner with DELETE.',
     parse: (raw) => integer('KUBE_WORKER_RETENTION_SECONDS', raw, 86_400, 10, 90 * 86_400),
@@ -176,6 +185,16 @@ export const SETTINGS = [
     description: 'Where the local runtime makes each operation\'s private workspace.',
     parse: (raw) => path.resolve(raw || path.join(os.tmpdir(), 'kube-worker')),
   } satisfies Setting<'workDir'>,
+  {
+    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultText: '65534:65534 (nobody) for an executor running as root, else the executor\'s own user',
+    description: 'uid:gid that local scripts run as; another user than the executor\'s needs an executor running as root.',
+    parse: (raw) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const match = /^(\d{1,10}):(\d{1,10})$/.exec(raw.trim());
+      if (!match) throw new ConfigError(`KUBE_WORKER_LOCAL_USER must be uid:gid in numbers (e.g. 65534:65534), not "${raw}"`);
+      return { uid: Number(match[1]), gid: Number(match[2]) };
+    },
+  } satisfies Setting<'localUser'>,
   {
     env: 'KUBE_WORKER_STATE_DIR', key: 'stateDir', defaultText: './.kube-worker',
     description: 'Where `start` keeps its private Redis (AOF) and the generated API token.',

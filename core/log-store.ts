@@ -78,28 +78,41 @@ export class LogStore {
    * A writer that continues after the last line already stored (e.g. after a restart).
    * `onWritten` hears of each line it stores, for the log line metric.
    */
-  async openWriter(ticket: string, maxLines: number, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
-    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), maxLines, onWritten);
+  async openWriter(ticket: string, limits: LogLimits, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
+    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), limits, onWritten);
   }
+}
+
+/** What one operation may store of its script's output. */
+export interface LogLimits {
+  maxLines: number;
+  /** Bytes of text (UTF-8). */
+  maxBytes: number;
 }
 
 /**
  * Appends lines in order. Lines written in the same tick go out in one pipeline; `flush()` waits
- * until everything appended so far is stored. Beyond `maxLines` lines are counted, not stored, and
- * `close()` writes one line saying how many were dropped.
+ * until everything appended so far is stored. Past either limit, output lines are counted, not
+ * stored, and one line says how many were dropped. The product's own lines (`note`), such as the
+ * outcome, are always stored: a log must say how its operation ended however much the script printed.
+ *
+ * Bytes are counted from when the writer opened: an operation adopted after a restart may store up
+ * to the limit again.
  */
 export class LogWriter {
   private pending: string[][] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
+  private bytes = 0;
   private dropped = 0;
+  private droppedBy: string | undefined;
   private failure: Error | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private seq: number,
-    private readonly maxLines: number,
+    private readonly limits: LogLimits,
     private readonly onWritten?: (stream: LogStream) => void,
   ) {}
 
@@ -107,13 +120,32 @@ export class LogWriter {
     return this.seq;
   }
 
-  /** `origin` marks where the line came from (see LogStore.lastOrigin). */
+  /** A line of output, stored while within the limits. `origin` marks where it came from (see LogStore.lastOrigin). */
   append(stream: LogStream, text: string, at = Date.now(), origin?: string): void {
-    if (this.seq >= this.maxLines) {
-      this.dropped += 1;
-      return;
+    const size = Buffer.byteLength(text);
+    if (this.seq >= this.limits.maxLines) this.drop(`${this.limits.maxLines} lines`);
+    else if (this.bytes + size > this.limits.maxBytes) this.drop(`${this.limits.maxBytes} bytes`);
+    else {
+      this.bytes += size;
+      this.push(stream, text, at, origin);
     }
-    this.push(stream, text, at, origin);
+  }
+
+  /** A system line of the product's own, always stored: after the line saying what was dropped before it. */
+  note(text: string): void {
+    this.reportDropped();
+    this.push('system', text, Date.now());
+  }
+
+  private drop(limit: string): void {
+    this.dropped += 1;
+    this.droppedBy ??= limit;
+  }
+
+  private reportDropped(): void {
+    if (this.dropped === 0) return;
+    this.push('system', `${this.dropped} log lines dropped: the limit is ${this.droppedBy} per operation`, Date.now());
+    this.dropped = 0;
   }
 
   private push(stream: LogStream, text: string, at: number, origin?: string): void {
@@ -149,10 +181,7 @@ export class LogWriter {
 
   /** Writes the "dropped" line if any were, then flushes. */
   async close(): Promise<void> {
-    if (this.dropped > 0) {
-      this.push('system', `${this.dropped} log lines dropped: the limit is ${this.maxLines} lines per operation`, Date.now());
-      this.dropped = 0;
-    }
+    this.reportDropped();
     await this.flush();
   }
 }

@@ -36,7 +36,7 @@ const answers = (redis: Redis): Promise<boolean> =>
 
 export type ExecutorSettings = Pick<
   Config,
-  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
 > & { redisUrl: string };
 
 export interface Executor {

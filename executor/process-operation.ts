@@ -18,6 +18,7 @@ import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { describeOutcome, outcomes, type Outcome } from './outcomes.js';
 import type { PreviousRun } from './previous-run.js';
+import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
 import { HandBackError, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
@@ -32,11 +33,19 @@ export interface ProcessDependencies {
   runtime: Runtime;
   logger: Logger;
   metrics: ExecutorMetrics;
-  settings: { logMaxLines: number; retentionSeconds: number; defaultTimeoutSeconds: number };
+  settings: { logMaxLines: number; logMaxBytes: number; retentionSeconds: number; defaultTimeoutSeconds: number };
 }
 
+/** Values never to show: sensitive variables, and the content of sensitive files (masked line by line). */
 function sensitiveValues(request: OperationRequest): string[] {
-  return Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
+  const variables = Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
+  const files = (request.files ?? []).filter((f) => f.sensitive).map((f) => Buffer.from(f.content, 'base64').toString('utf8'));
+  return [...variables, ...files];
+}
+
+/** The outcome with its failure message masked: the one message every later path takes (status, log, the queue's failed reason). */
+function masked(outcome: Outcome, output: ScriptOutput): Outcome {
+  return outcome.failure ? { ...outcome, failure: { ...outcome.failure, message: output.mask(outcome.failure.message) } } : outcome;
 }
 
 // ── Isolation ─────────────────────────────────────────────────────────────────────────────────
@@ -137,7 +146,7 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
   let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => metrics.logLines.inc({ pool, stream }));
+  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => metrics.logLines.inc({ pool, stream }));
   const output = new ScriptOutput(writer, sensitiveValues(request));
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {
@@ -169,9 +178,10 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
       log.info('operation handed back for another executor to adopt');
       throw error;
     }
-    log.error({ err: error }, 'operation failed in the executor');
+    log.error({ err: maskedError(error, output) }, 'operation failed in the executor');
     outcome = outcomes.executorError((error as Error).message);
   }
+  outcome = masked(outcome, output);
   await record(ticket, pool, outcome, output, deps, runningSince);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
@@ -183,7 +193,7 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
  * no processOperation will see it again.
  */
 export async function recordStalled({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, detail: string, deps: ProcessDependencies): Promise<void> {
-  const writer = await deps.logs.openWriter(ticket, deps.settings.logMaxLines, (stream) => deps.metrics.logLines.inc({ pool, stream }));
+  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool, stream }));
   await record(ticket, pool, outcomes.executorStalled(detail), new ScriptOutput(writer, []), deps, undefined);
 }
 

@@ -1,25 +1,44 @@
 /**
  * The local runtime: each operation is a child process of the executor, in its own process group
  * and private workspace. It is the embedded default, so the whole product runs on one machine
- * without a cluster. A script it was running when its executor died cannot be found again, so it
- * does not adopt: such an operation fails as ExecutorLost instead of running twice.
+ * without a cluster. A script it was running when its executor died is killed by its watchdog
+ * (see watchdog.ts), so it does not adopt: such an operation fails as ExecutorLost instead of
+ * running twice.
+ *
+ * What a script sees of the executor: an environment built here from nothing (the executor's PATH
+ * and locale, its workspace as HOME, the product's variables, the operation's), and — when the
+ * executor runs as root — nothing of its processes or files, since it runs as another user. The
+ * README says what this isolation does not give.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { LineSplitter } from '../output/line-splitter.js';
 import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
 import { INTERPRETERS } from '../interpreters.js';
 import { outcomes } from '../outcomes.js';
+import { scriptVariables } from '../script-variables.js';
+import { findProgram } from './find-program.js';
+import { assertReachable, chooseScriptUser, type ScriptUser } from './script-user.js';
+import { underWatchdog, WATCHDOG_FD } from './watchdog.js';
 import { createWorkspace } from './workspace.js';
 
 export interface LocalRuntimeOptions {
   /** Root of the per-operation workspaces. */
   workDir: string;
-  /** Environment every script starts from (PATH, HOME, LANG…); the operation's variables go on top. */
-  baseEnv: Record<string, string>;
+  /**
+   * The executor's environment, of which a script gets PATH (also where interpreters are looked
+   * up), LANG, LC_ALL and TZ only.
+   */
+  baseEnv: Record<string, string | undefined>;
+  /** Who scripts run as; default: nobody when the executor is root, else the executor's user. */
+  user?: ScriptUser;
   /** Time between the polite SIGTERM and the SIGKILL when a script is stopped. */
   killGraceMs?: number;
 }
+
+const INHERITED = ['LANG', 'LC_ALL', 'TZ'] as const;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -32,26 +51,73 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export class LocalRuntime implements Runtime {
   readonly name = 'local';
   readonly handsBackOnShutdown = false;
+  private readonly path: string;
+  private readonly inherited: Record<string, string> = {};
 
-  constructor(private readonly options: LocalRuntimeOptions) {}
+  private constructor(
+    private readonly options: LocalRuntimeOptions,
+    private readonly user: ScriptUser | undefined,
+  ) {
+    this.path = options.baseEnv.PATH || DEFAULT_PATH;
+    for (const name of INHERITED) if (options.baseEnv[name] !== undefined) this.inherited[name] = options.baseEnv[name]!;
+  }
+
+  /**
+   * Makes the work dir — passable but not listable by the scripts' user, so each reaches its own
+   * workspace only — and refuses to start when that user cannot reach it.
+   */
+  static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    const user = chooseScriptUser(options.user, process.getuid?.() ?? -1);
+    const mode = user ? 0o711 : 0o700;
+    await mkdir(options.workDir, { recursive: true, mode });
+    await chmod(options.workDir, mode);
+    if (user) await assertReachable(options.workDir, user);
+    return new LocalRuntime(options, user);
+  }
 
   async run(context: RunContext): Promise<RunOutcome> {
     const { request, output } = context;
     const interpreter = INTERPRETERS[request.script.syntax];
-    const workspace = await createWorkspace(this.options.workDir, context.ticket, request, interpreter.scriptFile);
+    const variables = scriptVariables(request.variables);
+    if (variables.refused) return outcomes.runtimeError(variables.refused);
+    const badArgument = (request.arguments ?? []).findIndex((argument) => argument.includes('\0'));
+    if (badArgument >= 0) return outcomes.runtimeError(`Argument ${badArgument + 1} contains a NUL character, which a program's argument cannot hold`);
+    const program = await findProgram(interpreter.command, this.path, this.user);
+    if (!program) {
+      return outcomes.runtimeError(
+        `${interpreter.command} is not installed on this executor, so ${request.script.syntax} scripts cannot run here: install it or send the operation to a pool whose executors have it`,
+      );
+    }
+    for (const line of variables.skipped) output.system(line);
+
+    const workspace = await createWorkspace(this.options.workDir, context.ticket, request, interpreter.scriptFile, this.user);
     try {
-      const env: Record<string, string> = { ...this.options.baseEnv, KUBE_WORKER_TICKET: context.ticket, KUBE_WORKER_WORKSPACE: workspace.dir };
-      for (const [name, variable] of Object.entries(request.variables ?? {})) env[name] = variable.value;
-      const child = spawn(interpreter.command, [...interpreter.flags, workspace.scriptPath, ...(request.arguments ?? [])], {
-        cwd: workspace.dir,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const stdout = new LineSplitter((line) => output.line('stdout', line));
-      const stderr = new LineSplitter((line) => output.line('stderr', line));
-      child.stdout.on('data', (chunk: Buffer) => stdout.write(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
+      const env: Record<string, string> = {
+        PATH: this.path,
+        ...this.inherited,
+        HOME: workspace.dir,
+        ...variables.passed,
+        KUBE_WORKER_TICKET: context.ticket,
+        KUBE_WORKER_WORKSPACE: workspace.dir,
+      };
+      const { command, args } = underWatchdog(program, [...interpreter.flags, workspace.scriptPath, ...(request.arguments ?? [])]);
+      let child: ChildProcess;
+      try {
+        child = spawn(command, args, {
+          cwd: workspace.dir,
+          env,
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(WATCHDOG_FD - 2).fill('pipe')],
+          ...(this.user ?? {}),
+        });
+      } catch (error) {
+        // Its message may quote the environment; the code says enough.
+        return outcomes.runtimeError(`could not start ${interpreter.command}: ${(error as NodeJS.ErrnoException).code ?? 'invalid arguments'}`);
+      }
+      const stdout = new LineSplitter((line, dropped) => output.line('stdout', line, undefined, undefined, dropped));
+      const stderr = new LineSplitter((line, dropped) => output.line('stderr', line, undefined, undefined, dropped));
+      child.stdout!.on('data', (chunk: Buffer) => stdout.write(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => stderr.write(chunk));
 
       let stopped: StopReason | 'timeout' | undefined;
       const stop = (reason: StopReason | 'timeout'): void => {
@@ -69,24 +135,18 @@ export class LocalRuntime implements Runtime {
         child.once('error', (error) => resolve({ error }));
         child.once('spawn', () => void context.started());
         child.once('exit', (code, signal) => {
-          // Background processes the script left behind still hold its pipes; end them with it.
+          // Background processes the script left behind, and its watchdog, still hold its pipes; end them with it.
           if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
           child.once('close', () => resolve({ code, signal }));
         });
       });
+      child.stdio[WATCHDOG_FD]?.destroy();
       clearTimeout(timer);
       context.signal.removeEventListener('abort', onAbort);
       stdout.end();
       stderr.end();
 
-      if ('error' in ended) {
-        const missing = ended.error.code === 'ENOENT';
-        return outcomes.runtimeError(
-          missing
-            ? `${interpreter.command} is not installed on this executor, so ${request.script.syntax} scripts cannot run here: install it or send the operation to a pool whose executors have it`
-            : `could not start ${interpreter.command}: ${ended.error.message}`,
-        );
-      }
+      if ('error' in ended) return outcomes.runtimeError(`could not start ${interpreter.command}: ${ended.error.code ?? ended.error.message}`);
       if (stopped === 'timeout') return outcomes.deadlineExceeded(context.timeoutSeconds);
       if (stopped === 'cancel') return outcomes.cancelled('running');
       if (stopped === 'shutdown') return outcomes.shutDown();

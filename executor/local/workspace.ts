@@ -1,10 +1,11 @@
 /**
- * A private folder per operation holding its script and files, readable by the executor's user
- * only, removed when the operation ends.
+ * A private folder per operation holding its script and files, owned by the user the script runs
+ * as and readable by it only, removed when the operation ends.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OperationRequest } from '../../core/contract/operation.js';
+import type { ScriptUser } from './script-user.js';
 
 export interface Workspace {
   dir: string;
@@ -12,18 +13,30 @@ export interface Workspace {
   remove(): Promise<void>;
 }
 
-export async function createWorkspace(root: string, ticket: string, request: OperationRequest, scriptFile: string): Promise<Workspace> {
-  await mkdir(root, { recursive: true, mode: 0o700 });
+/** `root` exists already (LocalRuntime.start makes it); `owner` undefined: the executor's user. */
+export async function createWorkspace(root: string, ticket: string, request: OperationRequest, scriptFile: string, owner?: ScriptUser): Promise<Workspace> {
   const dir = await mkdtemp(path.join(root, `${ticket}-`));
-  const scriptPath = path.join(dir, '.kube-worker', scriptFile);
-  await mkdir(path.dirname(scriptPath), { mode: 0o700 });
-  await writeFile(scriptPath, request.script.body, { mode: 0o600 });
-  for (const file of request.files ?? []) {
-    // Names were checked at submit time to stay inside the workspace; resolve again to be sure.
-    const target = path.resolve(dir, file.name);
-    if (!target.startsWith(dir + path.sep)) throw new Error(`file "${file.name}" escapes the workspace`);
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await writeFile(target, Buffer.from(file.content, 'base64'), { mode: 0o600 });
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    const scriptPath = path.join(dir, '.kube-worker', scriptFile);
+    await mkdir(path.dirname(scriptPath), { mode: 0o700 });
+    await writeFile(scriptPath, request.script.body, { mode: 0o600 });
+    for (const file of request.files ?? []) {
+      // Names were checked at submit time to stay inside the workspace; resolve again to be sure.
+      const target = path.resolve(dir, file.name);
+      if (!target.startsWith(dir + path.sep)) throw new Error(`file "${file.name}" escapes the workspace`);
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(target, Buffer.from(file.content, 'base64'), { mode: 0o600 });
+    }
+    if (owner) {
+      // The folder itself last: until then only the executor can enter it, so nothing in it can be
+      // swapped for a link that would hand something else to the script's user.
+      for (const entry of await readdir(dir, { recursive: true })) await lchown(path.join(dir, entry), owner.uid, owner.gid);
+      await lchown(dir, owner.uid, owner.gid);
+    }
+    return { dir, scriptPath, remove };
+  } catch (error) {
+    await remove();
+    throw error;
   }
-  return { dir, scriptPath, remove: () => rm(dir, { recursive: true, force: true }) };
 }

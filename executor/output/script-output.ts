@@ -2,6 +2,7 @@
  * Where a runtime sends the script's output. Each line is checked for a service message
  * (setVariable becomes an output variable and is not logged), masked, and appended to the log.
  * Shared by every runtime so that masking and parsing behave the same wherever a script runs.
+ * Output lines count against the operation's log limits; the product's own system lines do not.
  */
 import type { OutputVariables } from '../../core/contract/status.js';
 import type { LogWriter } from '../../core/log-store.js';
@@ -16,7 +17,8 @@ export class ScriptOutput {
     this.masker = new Masker(sensitiveValues);
   }
 
-  line(stream: 'stdout' | 'stderr', text: string, at?: number, origin?: string): void {
+  /** `droppedBytes`: how much of the line was cut off before it got here (see LineSplitter). */
+  line(stream: 'stdout' | 'stderr', text: string, at?: number, origin?: string, droppedBytes = 0): void {
     if (text.startsWith('##octopus[')) {
       const message = parseServiceMessage(text);
       const variable = message && asSetVariable(message);
@@ -26,11 +28,23 @@ export class ScriptOutput {
         return;
       }
     }
-    this.writer.append(stream, this.masker.mask(text), at, origin);
+    if (droppedBytes === 0) {
+      this.writer.append(stream, this.masker.mask(text), at, origin);
+      return;
+    }
+    const kept = Buffer.byteLength(text);
+    this.writer.append(stream, this.masker.maskCut(text), at, origin);
+    this.writer.append('system', `The line above was truncated: ${droppedBytes} of its ${kept + droppedBytes} bytes are not stored`, at);
   }
 
+  /** A line of the product's own (what happens to the operation, its outcome): always stored. */
   system(text: string): void {
-    this.writer.append('system', this.masker.mask(text));
+    this.writer.note(this.masker.mask(text));
+  }
+
+  /** `text` with every sensitive value of the operation masked: for whatever else may show one (a failure message, an error). */
+  mask(text: string): string {
+    return this.masker.mask(text);
   }
 
   get outputVariables(): OutputVariables {

@@ -196,6 +196,23 @@ describeHelm('the Helm chart', () => {
     expect(containerEnv(objects, container).REDIS_PASSWORD).toBe(renderedSecrets(objects)[`${NAME}-redis`]!['redis-password']);
   });
 
+  it.each<[string, Record<string, unknown>, string | undefined]>([
+    ['three quarters of the default 1Gi limit', {}, 'maxmemory 805306368'],
+    ['three quarters of a limit given in Mi', { resources: { limits: { memory: '512Mi' } } }, 'maxmemory 402653184'],
+    ['three quarters of a limit given in G', { resources: { limits: { memory: '2G' } } }, 'maxmemory 1500000000'],
+    ['the maxmemory given, whatever the limit', { maxmemory: '300mb' }, 'maxmemory 300mb'],
+    ['none without a memory limit', { resources: { limits: null } }, undefined],
+  ])('gives the bundled Redis a maxmemory that fits its container: %s', async (_case, redis, expected) => {
+    const objects = await render({ redis });
+    const lines = (find(objects, 'ConfigMap', `${NAME}-redis`).data['redis.conf'] as string).split('\n');
+    expect(lines.filter((line) => line.startsWith('maxmemory '))).toEqual(expected ? [expected] : []);
+    expect(lines).toContain('maxmemory-policy noeviction');
+  });
+
+  it('refuses a Redis memory limit it cannot turn into a maxmemory, saying what to set', async () => {
+    await expect(render({ redis: { resources: { limits: { memory: '1.5Gi' } } } })).rejects.toThrow(/set redis.maxmemory/);
+  });
+
   it('runs every pod as non-root, with a read-only root filesystem and no privilege escalation', async () => {
     for (const values of [{}, EVERYTHING]) {
       for (const pod of podSpecs(await render(values))) {

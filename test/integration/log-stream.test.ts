@@ -48,12 +48,13 @@ describe('log stream (Server-Sent Events)', () => {
     expect(new Set(logs.map((e) => e.data.seq)).size).toBe(logs.length);
   });
 
-  it('keeps at most the configured lines and says how many were dropped', async () => {
+  it('keeps at most the configured lines, says how many were dropped, and still ends with the outcome', async () => {
     const ticket = await stack.submit(bash('for i in $(seq 1 100); do echo "line $i"; done'));
     const status = await stack.waitUntilDone(ticket);
-    expect(status.logs).toHaveLength(21);
-    expect(status.logs.at(-1)!.text).toMatch(/^\d+ log lines dropped: the limit is 20 lines per operation$/);
-    expect(status.logs.map((l) => l.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(status.logs).toHaveLength(22);
+    expect(status.logs.at(-2)!.text).toMatch(/^\d+ log lines dropped: the limit is 20 lines per operation$/);
+    expect(status.logs.at(-1)).toMatchObject({ stream: 'system', text: 'Succeeded' });
+    expect(status.logs.map((l) => l.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
   });
 
   it('answers 404 for an unknown ticket before streaming', async () => {

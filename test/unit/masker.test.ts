@@ -32,4 +32,24 @@ describe('Masker', () => {
     masker.add('monkey-key');
     expect(masker.mask('monkey-key key')).toBe(`${MASK} ${MASK}`);
   });
+
+  it('masks the lines of a multi-line value, but not its lines with no letter or digit', () => {
+    const file = '{\n  "password": "hunter2",\n  "hosts": [\n    "db1"\n  ],\n}\n';
+    const masker = new Masker([file]);
+    expect(masker.mask('  "password": "hunter2",')).toBe(`  ${MASK}`);
+    expect(masker.mask('{ "ok": [1, 2] },')).toBe('{ "ok": [1, 2] },');
+  });
+
+  it('masks a value containing NUL', () => {
+    expect(new Masker(['ab\0cd']).mask('x ab\0cd y')).toBe(`x ${MASK} y`);
+  });
+
+  it.each<[string, string[], string, string]>([
+    ['a value the line stops in the middle of', ['hunter2'], 'password=hunt', `password=${MASK}`],
+    ['whole values as usual', ['hunter2'], 'hunter2 and hunter2', `${MASK} and ${MASK}`],
+    ['the longest beginning of any value', ['abcdef', 'cdxyz'], 'xx abcd', `xx ${MASK}`],
+    ['nothing when the end begins no value', ['hunter2'], 'password=', 'password='],
+  ])('masks in a cut line %s', (_case, values, line, expected) => {
+    expect(new Masker(values).maskCut(line)).toBe(expected);
+  });
 });

@@ -3,6 +3,7 @@
  * the local runtime, all under a Redis prefix of their own so tests never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -41,16 +42,20 @@ export interface Stack {
 export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
 
 /** The local runtime, scripts starting from `baseEnv`. */
-export const localRuntime = (workDir: string, baseEnv = BASE_ENV): RuntimeFactory => async () => new LocalRuntime({ workDir, baseEnv });
+export const localRuntime = (workDir: string, baseEnv = BASE_ENV): RuntimeFactory => () => LocalRuntime.start({ workDir, baseEnv });
 
 export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
+  // Scripts of a root executor run as nobody, who must be let through to the work dirs below.
+  const scratch = path.join(os.tmpdir(), 'kube-worker-tests');
+  await mkdir(scratch, { recursive: true });
+  await chmod(scratch, 0o711);
   const config = readConfig({
     KUBE_WORKER_PREFIX: prefix,
     KUBE_WORKER_API_TOKEN: TOKEN,
     KUBE_WORKER_LOG_LEVEL: 'silent',
-    KUBE_WORKER_WORK_DIR: path.join(os.tmpdir(), 'kube-worker-tests', prefix),
+    KUBE_WORKER_WORK_DIR: path.join(scratch, prefix),
     KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '5',
     ...options.env,
   });

@@ -1,0 +1,79 @@
+/**
+ * Sensitive values never show, whatever path they take: the log, the status's failure message,
+ * the executor's own log (pino) and the failed reason the queue keeps for the dashboard.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { queueName } from '../../core/queue.js';
+import type { Runtime } from '../../executor/runtime.js';
+import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
+import { b64, bash, startStack, type Stack } from './support/stack.js';
+
+async function failedReasons(stack: Stack): Promise<string[]> {
+  const connection = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName('default'), { connection, prefix: stack.config.prefix });
+  try {
+    return (await queue.getFailed()).map((job) => job.failedReason);
+  } finally {
+    await queue.close();
+    await connection.quit();
+  }
+}
+
+describe('sensitive values', () => {
+  let stack: Stack;
+  let child: ChildExecutor | undefined;
+  afterEach(async () => {
+    child?.process.kill('SIGKILL');
+    await stack.close();
+  });
+
+  it('a sensitive value with a NUL fails the operation without showing the value anywhere', async () => {
+    stack = await startStack({ executors: 0 });
+    const executor = (child = await spawnExecutor(stack));
+    const ticket = await stack.submit(bash('echo started', { variables: { DB_PASSWORD: { value: 'hunter\u0000two-secret-917', sensitive: true } } }));
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state).toBe('failed');
+    expect(status.failure?.message).toMatch(/DB_PASSWORD/);
+    const everything = [JSON.stringify(status), executor.output(), ...(await failedReasons(stack))].join('\n');
+    expect(everything).not.toMatch(/two-secret-917|hunter/);
+  }, 180_000);
+
+  it('the content of a sensitive file is masked in the log, line by line', async () => {
+    stack = await startStack();
+    const content = 'user=admin\npassword=file-secret-456\n';
+    const ticket = await stack.submit(
+      bash('cat creds.txt; grep password creds.txt | sed "s/^/found: /"', { files: [{ name: 'creds.txt', content: b64(content), sensitive: true }] }),
+    );
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state).toBe('succeeded');
+    const texts = status.logs.map((l) => l.text);
+    expect(texts.join('\n')).not.toContain('file-secret-456');
+    expect(texts).toEqual(expect.arrayContaining(['********', 'found: ********']));
+  });
+
+  it('a runtime error or failure message quoting a sensitive value is masked in the status, the log and the failed reason', async () => {
+    stack = await startStack({ executors: 0 });
+    const quoting = (how: 'throw' | 'fail'): Runtime => ({
+      name: 'quoting',
+      handsBackOnShutdown: false,
+      async run(context) {
+        const value = context.request.variables!.API_KEY!.value;
+        if (how === 'throw') throw new Error(`could not pass ${value}`);
+        return { state: 'failed', exitCode: 1, failure: { reason: 'ScriptFailed', message: `refused ${value}` } };
+      },
+      async close() {},
+    });
+    for (const how of ['throw', 'fail'] as const) {
+      const executor = await stack.addExecutor({}, async () => quoting(how));
+      const ticket = await stack.submit(bash('true', { variables: { API_KEY: { value: `key-${how}-31337`, sensitive: true } } }));
+      const status = await stack.waitUntilDone(ticket);
+      expect(status.state).toBe('failed');
+      expect(status.failure?.message).toContain('********');
+      const everything = [JSON.stringify(status), ...(await failedReasons(stack))].join('\n');
+      expect(everything).not.toContain('-31337');
+      await executor.close();
+    }
+  });
+});
