@@ -134,9 +134,9 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(statusOf(error)).toBe(403);
   });
 
-  it('names its Jobs from the ticket', async () => {
+  it('names its Jobs from the instance and the ticket', async () => {
     const ticket = await kw.stack.submit(bash('sleep 2', { ticket: 'k8s-named' }));
-    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(ticket), namespace: kw.ns.name }).catch(() => undefined)));
+    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(kw.instance(), ticket), namespace: kw.ns.name }).catch(() => undefined)));
     await kw.stack.waitUntilDone(ticket, 60_000);
   });
 });
