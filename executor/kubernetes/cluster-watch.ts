@@ -1,7 +1,7 @@
 /**
  * One watch per executor, never one per operation: informers for the script pods and Jobs of this
- * instance only (selected by its label), and one for the namespace's events. Each operation subscribes by Job name and hears
- * only about its own objects. An informer that fails is restarted with backoff; the informer
+ * instance only (selected by its label), and one for the namespace's events. Each operation
+ * subscribes by Job name and hears only about its own objects. An informer that fails is restarted with backoff; the informer
  * re-lists by itself when its resource version has expired (410).
  */
 import * as k8s from '@kubernetes/client-node';

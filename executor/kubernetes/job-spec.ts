@@ -6,7 +6,7 @@
  * Pods meet Pod Security "restricted" by default: a non-root user, no privilege escalation, every
  * capability dropped, RuntimeDefault seccomp, and no API token.
  */
-import type { V1Container, V1EnvVar, V1Job, V1OwnerReference, V1KeyToPath, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1OwnerReference, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../core/config-kubernetes.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
