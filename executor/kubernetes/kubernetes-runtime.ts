@@ -94,10 +94,7 @@ export class KubernetesRuntime implements Runtime {
 
   private refuseForeign(ticket: string, name: string): RunOutcome {
     this.foreign.add(ticket);
-    return {
-      exitCode: EXIT_CODES.fatal,
-      failure: { reason: 'RuntimeError', message: `Job ${name} in namespace ${this.api.namespace} belongs to another deployment or operation; it was left alone` },
-    };
+    return outcomes.runtimeError(`Job ${name} in namespace ${this.api.namespace} belongs to another deployment or operation; it was left alone`);
   }
 
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
