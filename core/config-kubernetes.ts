@@ -3,6 +3,7 @@
  * configuration read at start-up (core/config.ts). The dispatcher reads the resource maximum and
  * the allowed service accounts too, to refuse at submit time what the executor would not run.
  */
+import { createHash } from 'node:crypto';
 import type { Setting } from './config.js';
 import { boolean, ConfigError, integer, json, list, oneOf, stringMap } from './config-parsers.js';
 import { imageReferenceProblem } from './image-reference.js';
@@ -11,6 +12,11 @@ import { parseQuantity } from './quantity.js';
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
 export interface KubernetesConfig {
+  /**
+   * Which deployment (release) the Kubernetes objects belong to: their label, part of their names,
+   * and the only objects this executor lists, watches, adopts and sweeps. Default: from the prefix.
+   */
+  instance: string;
   /** A kubeconfig file; in a pod the in-cluster service account is used instead. */
   kubeconfigPath: string | undefined;
   /** Namespace of the script pods; default: the executor pod's own. */
@@ -30,6 +36,9 @@ export interface KubernetesConfig {
   scriptImagePullSecrets: string[];
   scriptPodSecurityContext: object | undefined;
   scriptSecurityContext: object | undefined;
+  /** User and group of the default pod securityContext; never root. */
+  scriptRunAsUser: number;
+  scriptRunAsGroup: number;
   scriptServiceAccount: string | undefined;
   /** Service accounts an operation may name for itself. */
   scriptAllowedServiceAccounts: string[];
@@ -58,6 +67,16 @@ function quantity(name: string, raw: string | undefined): string | undefined {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * The instance of a deployment that sets none: its Redis prefix (the one thing two deployments
+ * that share a Redis must already differ in), made a label value.
+ */
+export function instanceFromPrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return trimmed || `kw-${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}`;
+}
 function dnsName(name: string, raw: string | undefined): string | undefined {
   const value = optional(raw);
   if (value !== undefined && (value.length > 253 || !value.split('.').every((part) => DNS_LABEL.test(part)))) {
@@ -67,6 +86,16 @@ function dnsName(name: string, raw: string | undefined): string | undefined {
 }
 
 export const KUBERNETES_SETTINGS = [
+  {
+    env: 'KUBE_WORKER_INSTANCE', key: 'instance', defaultText: 'KUBE_WORKER_PREFIX; the chart sets the release name',
+    description: 'Which deployment the script Jobs belong to: their kube-worker/instance label and part of their names. Executors list, watch, adopt and sweep only Jobs of their own instance, so several deployments can share a namespace.',
+    // '' until readConfig fills in the prefix's.
+    parse: (raw) => {
+      const value = optional(raw) ?? '';
+      if (value !== '' && !LABEL_VALUE.test(value)) throw new ConfigError(`KUBE_WORKER_INSTANCE must be a label value (at most 63 letters, digits, -, _ and ., alphanumeric at both ends), not "${value}"`);
+      return value;
+    },
+  } satisfies Setting<'instance'>,
   { env: 'KUBECONFIG', key: 'kubeconfigPath', defaultText: 'in-cluster service account', description: 'Kubeconfig file the kubernetes runtime uses when not running in a pod.', parse: optional } satisfies Setting<'kubeconfigPath'>,
   {
     env: 'KUBE_WORKER_NAMESPACE', key: 'namespace', defaultText: "the executor pod's own namespace",
@@ -102,8 +131,10 @@ export const KUBERNETES_SETTINGS = [
   { env: 'KUBE_WORKER_SCRIPT_TOLERATIONS', key: 'scriptTolerations', defaultText: 'none', description: 'tolerations of script pods, as a JSON array.', parse: (raw) => json<object[]>('KUBE_WORKER_SCRIPT_TOLERATIONS', raw, 'array') } satisfies Setting<'scriptTolerations'>,
   { env: 'KUBE_WORKER_SCRIPT_AFFINITY', key: 'scriptAffinity', defaultText: 'none', description: 'affinity of script pods, as a JSON object.', parse: (raw) => json<object>('KUBE_WORKER_SCRIPT_AFFINITY', raw, 'object') } satisfies Setting<'scriptAffinity'>,
   { env: 'KUBE_WORKER_SCRIPT_IMAGE_PULL_SECRETS', key: 'scriptImagePullSecrets', defaultText: 'none', description: 'Secrets for pulling script images, comma-separated names.', parse: list } satisfies Setting<'scriptImagePullSecrets'>,
-  { env: 'KUBE_WORKER_SCRIPT_POD_SECURITY_CONTEXT', key: 'scriptPodSecurityContext', defaultText: 'seccompProfile RuntimeDefault', description: 'Pod securityContext of script pods, as a JSON object (replaces the default).', parse: (raw) => json<object>('KUBE_WORKER_SCRIPT_POD_SECURITY_CONTEXT', raw, 'object') } satisfies Setting<'scriptPodSecurityContext'>,
-  { env: 'KUBE_WORKER_SCRIPT_SECURITY_CONTEXT', key: 'scriptSecurityContext', defaultText: 'no privilege escalation, seccompProfile RuntimeDefault', description: 'Container securityContext of scripts, as a JSON object (replaces the default).', parse: (raw) => json<object>('KUBE_WORKER_SCRIPT_SECURITY_CONTEXT', raw, 'object') } satisfies Setting<'scriptSecurityContext'>,
+  { env: 'KUBE_WORKER_SCRIPT_RUN_AS_USER', key: 'scriptRunAsUser', defaultText: '1000', description: 'User id script containers run as (runAsUser of the default pod securityContext); never 0.', parse: (raw) => integer('KUBE_WORKER_SCRIPT_RUN_AS_USER', raw, 1000, 1, 2_147_483_647) } satisfies Setting<'scriptRunAsUser'>,
+  { env: 'KUBE_WORKER_SCRIPT_RUN_AS_GROUP', key: 'scriptRunAsGroup', defaultText: '1000', description: 'Group id script containers run as (runAsGroup of the default pod securityContext); never 0.', parse: (raw) => integer('KUBE_WORKER_SCRIPT_RUN_AS_GROUP', raw, 1000, 1, 2_147_483_647) } satisfies Setting<'scriptRunAsGroup'>,
+  { env: 'KUBE_WORKER_SCRIPT_POD_SECURITY_CONTEXT', key: 'scriptPodSecurityContext', defaultText: 'runAsNonRoot, the user and group above, seccompProfile RuntimeDefault', description: 'Pod securityContext of script pods, as a JSON object (replaces the default, which Pod Security "restricted" admits).', parse: (raw) => json<object>('KUBE_WORKER_SCRIPT_POD_SECURITY_CONTEXT', raw, 'object') } satisfies Setting<'scriptPodSecurityContext'>,
+  { env: 'KUBE_WORKER_SCRIPT_SECURITY_CONTEXT', key: 'scriptSecurityContext', defaultText: 'runAsNonRoot, no privilege escalation, every capability dropped, seccompProfile RuntimeDefault', description: 'Container securityContext of scripts, as a JSON object (replaces the default, which Pod Security "restricted" admits).', parse: (raw) => json<object>('KUBE_WORKER_SCRIPT_SECURITY_CONTEXT', raw, 'object') } satisfies Setting<'scriptSecurityContext'>,
   { env: 'KUBE_WORKER_SCRIPT_SERVICE_ACCOUNT', key: 'scriptServiceAccount', defaultText: "the namespace's default", description: 'Service account script pods run as.', parse: (raw) => dnsName('KUBE_WORKER_SCRIPT_SERVICE_ACCOUNT', raw) } satisfies Setting<'scriptServiceAccount'>,
   { env: 'KUBE_WORKER_SCRIPT_ALLOWED_SERVICE_ACCOUNTS', key: 'scriptAllowedServiceAccounts', defaultText: 'none', description: 'Service accounts an operation may choose with serviceAccountName, comma-separated.', parse: list } satisfies Setting<'scriptAllowedServiceAccounts'>,
   { env: 'KUBE_WORKER_SCRIPT_AUTOMOUNT_TOKEN', key: 'scriptAutomountToken', defaultText: 'false', description: 'Mount a Kubernetes API token into script pods.', parse: (raw) => boolean('KUBE_WORKER_SCRIPT_AUTOMOUNT_TOKEN', raw, false) } satisfies Setting<'scriptAutomountToken'>,

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, integer, list, oneOf } from './config-parsers.js';
-import { KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
+import { instanceFromPrefix, KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
 
@@ -233,5 +233,6 @@ export function readConfig(env: NodeJS.ProcessEnv, defaults: Partial<Record<stri
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   const result = config as Config;
   result.serverUrl ||= `http://127.0.0.1:${result.port}`;
+  result.instance ||= instanceFromPrefix(result.prefix);
   return result;
 }

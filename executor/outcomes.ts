@@ -55,6 +55,9 @@ export const outcomes = {
 
   jobRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused the script Job: ${detail}`),
 
+  /** The cluster will not admit the script pod (Pod Security, a webhook, an invalid spec); `detail` is the API server's reason. */
+  podRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused to create the script pod: ${detail}`),
+
   containerNotCreated: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `The script container could not be created${dash(detail)}`),
 
   imageInvalid: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'ImagePullFailed', `The image name is invalid: ${detail}`),

@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../core/config.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
-import { MANAGED_SELECTOR } from '../../executor/kubernetes/names.js';
+import { instanceSelector } from '../../executor/kubernetes/names.js';
 import { TRIVIAL_OPERATION } from './kubernetes-operation.js';
 
 const ended = (job: k8s.V1Job): boolean => Boolean(job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
@@ -17,7 +17,8 @@ export async function runBareJobs(kubeConfig: k8s.KubeConfig, namespace: string,
   const specs = Array.from({ length: count }, (_, i) => buildScriptJob(`${label}-${i}`, TRIVIAL_OPERATION, 600, config));
   const names = new Set(specs.map((s) => s.name));
   const done = new Set<string>();
-  const informer = k8s.makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${namespace}/jobs`, () => batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }), MANAGED_SELECTOR);
+  const labelSelector = instanceSelector(config.instance);
+  const informer = k8s.makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${namespace}/jobs`, () => batch.listNamespacedJob({ namespace, labelSelector }), labelSelector);
   const allEnded = new Promise<void>((resolve) => {
     const check = (job: k8s.V1Job): void => {
       const name = job.metadata?.name ?? '';
@@ -31,8 +32,9 @@ export async function runBareJobs(kubeConfig: k8s.KubeConfig, namespace: string,
   const started = performance.now();
   await Promise.all(
     specs.map(async ({ job, secret }) => {
+      // The floor: the Secret first and the Job unsuspended, two requests where the runtime makes three.
       await core.createNamespacedSecret({ namespace, body: secret });
-      await batch.createNamespacedJob({ namespace, body: job });
+      await batch.createNamespacedJob({ namespace, body: { ...job, spec: { ...job.spec!, suspend: false } } });
     }),
   );
   await allEnded;

@@ -1,13 +1,13 @@
 /**
- * One watch per executor, never one per operation: label-selected informers for the script pods
- * and Jobs, and one for the namespace's events. Each operation subscribes by Job name and hears
- * only about its own objects. An informer that fails is restarted with backoff; the informer
+ * One watch per executor, never one per operation: informers for the script pods and Jobs of this
+ * instance only (selected by its label), and one for the namespace's events. Each operation
+ * subscribes by Job name and hears only about its own objects. An informer that fails is restarted with backoff; the informer
  * re-lists by itself when its resource version has expired (410).
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger.js';
 import type { KubeApi } from './kube-api.js';
-import { LABEL_JOB, MANAGED_SELECTOR } from './names.js';
+import { instanceSelector, LABEL_JOB } from './names.js';
 
 export interface JobListener {
   pod(pod: k8s.V1Pod): void;
@@ -28,15 +28,16 @@ export class ClusterWatch {
   private stopped = false;
   private readonly startedAt = Date.now();
 
-  constructor(private readonly api: KubeApi, private readonly logger: Logger) {}
+  constructor(private readonly api: KubeApi, private readonly instance: string, private readonly logger: Logger) {}
 
   async start(): Promise<void> {
     const { namespace } = this.api;
-    this.pods = this.informer<k8s.V1Pod>('pods', `/api/v1/namespaces/${namespace}/pods`, MANAGED_SELECTOR, () =>
-      this.api.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR }),
+    const labelSelector = instanceSelector(this.instance);
+    this.pods = this.informer<k8s.V1Pod>('pods', `/api/v1/namespaces/${namespace}/pods`, labelSelector, () =>
+      this.api.core.listNamespacedPod({ namespace, labelSelector }),
     );
-    this.jobs = this.informer<k8s.V1Job>('jobs', `/apis/batch/v1/namespaces/${namespace}/jobs`, MANAGED_SELECTOR, () =>
-      this.api.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
+    this.jobs = this.informer<k8s.V1Job>('jobs', `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector, () =>
+      this.api.batch.listNamespacedJob({ namespace, labelSelector }),
     );
     const events = (this.events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
       this.api.core.listNamespacedEvent({ namespace }),

@@ -31,11 +31,11 @@ export async function startKubernetesRuntime(
   const api = new KubeApi(kubeConfig, namespace, { qps: config.k8sQps, burst: config.k8sBurst, count });
   const missing = await missingPermissions(api);
   if (missing.length > 0) throw new MissingPermissionsError(missing);
-  const log = logger.child({ runtime: 'kubernetes', namespace });
-  const watch = new ClusterWatch(api, log);
+  const log = logger.child({ runtime: 'kubernetes', namespace, instance: config.instance });
+  const watch = new ClusterWatch(api, config.instance, log);
   await watch.start();
-  await sweepOnce(api, stores.operations, log).catch((error: unknown) => log.warn({ err: error }, 'first sweep failed'));
-  const stopSweeper = startSweeper(api, stores.operations, log, config.sweepIntervalSeconds);
+  await sweepOnce(api, config.instance, stores.operations, log).catch((error: unknown) => log.warn({ err: error }, 'first sweep failed'));
+  const stopSweeper = startSweeper(api, config.instance, stores.operations, log, config.sweepIntervalSeconds);
   const runtime = new KubernetesRuntime(api, watch, stores.logs, config, log, stopSweeper);
   log.info({ server: kubeConfig.getCurrentCluster()?.server }, 'kubernetes runtime ready');
   return runtime;

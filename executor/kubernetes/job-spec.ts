@@ -1,13 +1,16 @@
 /**
  * The Job and Secret that run one operation (pure). Everything an operation carries that may be
  * secret — script, files, arguments, variables — goes into the Secret; the Job only refers to it.
- * Pods are hardened by default: no API token, no privilege escalation, RuntimeDefault seccomp.
+ * The Job is created suspended: its Secret is then created owned by it (so the garbage collector
+ * removes it with the Job, whatever happens to the executor), and only then is the Job resumed.
+ * Pods meet Pod Security "restricted" by default: a non-root user, no privilege escalation, every
+ * capability dropped, RuntimeDefault seccomp, and no API token.
  */
-import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1OwnerReference, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../core/config-kubernetes.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
-import { ANNOTATION_TICKET, jobName, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
+import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
 
 export type ScriptPodSettings = Omit<KubernetesConfig, 'kubeconfigPath' | 'namespace' | 'podPendingTimeoutSeconds' | 'imagePullGraceSeconds' | 'sweepIntervalSeconds' | 'k8sQps' | 'k8sBurst' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'>;
 
@@ -17,8 +20,17 @@ export interface ScriptJob {
   secret: V1Secret;
 }
 
-const HARDENED_CONTAINER: V1SecurityContext = { allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } };
-const HARDENED_POD: V1PodSecurityContext = { seccompProfile: { type: 'RuntimeDefault' } };
+const RESTRICTED_CONTAINER: V1SecurityContext = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function podSecurityContext(settings: ScriptPodSettings): V1PodSecurityContext {
+  if (settings.scriptPodSecurityContext) return settings.scriptPodSecurityContext as V1PodSecurityContext;
+  return { runAsNonRoot: true, runAsUser: settings.scriptRunAsUser, runAsGroup: settings.scriptRunAsGroup, seccompProfile: { type: 'RuntimeDefault' } };
+}
 
 function resources(request: OperationRequest, settings: ScriptPodSettings): V1ResourceRequirements {
   const pick = (asked: string | undefined, fallback: string | undefined): string | undefined => asked ?? fallback;
@@ -69,8 +81,8 @@ function secretData(request: OperationRequest): { data: Record<string, string>; 
 }
 
 export function buildScriptJob(ticket: string, request: OperationRequest, timeoutSeconds: number, settings: ScriptPodSettings): ScriptJob {
-  const name = jobName(ticket);
-  const labels = { ...settings.scriptLabels, ...MANAGED_BY, [LABEL_TICKET]: ticketLabel(ticket), [LABEL_POOL]: request.pool, [LABEL_JOB]: name };
+  const name = jobName(settings.instance, ticket);
+  const labels = { ...settings.scriptLabels, ...MANAGED_BY, [LABEL_INSTANCE]: settings.instance, [LABEL_TICKET]: ticketLabel(ticket), [LABEL_POOL]: request.pool, [LABEL_JOB]: name };
   const annotations = { ...settings.scriptAnnotations, [ANNOTATION_TICKET]: ticket };
   const { data, items } = secretData(request);
   const container: V1Container = {
@@ -81,7 +93,7 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
     workingDir: WORKSPACE_DIR,
     env: environment(request, name, settings, ticket),
     resources: resources(request, settings),
-    securityContext: (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? HARDENED_CONTAINER,
+    securityContext: (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? RESTRICTED_CONTAINER,
     volumeMounts: [
       { name: 'operation', mountPath: OPERATION_DIR, readOnly: true },
       { name: 'workspace', mountPath: WORKSPACE_DIR },
@@ -93,6 +105,7 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
     kind: 'Job',
     metadata: { name, labels, annotations },
     spec: {
+      suspend: true,
       backoffLimit: 0,
       activeDeadlineSeconds: timeoutSeconds,
       ttlSecondsAfterFinished: settings.jobTtlSeconds,
@@ -107,7 +120,7 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
             { name: 'tmp', emptyDir: {} },
           ],
           automountServiceAccountToken: settings.scriptAutomountToken,
-          securityContext: (settings.scriptPodSecurityContext as V1PodSecurityContext | undefined) ?? HARDENED_POD,
+          securityContext: podSecurityContext(settings),
           enableServiceLinks: false,
           ...(request.serviceAccountName ?? settings.scriptServiceAccount ? { serviceAccountName: request.serviceAccountName ?? settings.scriptServiceAccount } : {}),
           ...(Object.keys(settings.scriptNodeSelector).length > 0 ? { nodeSelector: settings.scriptNodeSelector } : {}),
@@ -120,4 +133,10 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
   };
   const secret: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, labels, annotations }, type: 'Opaque', data };
   return { name, job, secret };
+}
+
+/** The Secret as the created Job's dependent, removed by the garbage collector with it. */
+export function secretOwnedBy(secret: V1Secret, job: V1Job): V1Secret {
+  const owner: V1OwnerReference = { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: false, blockOwnerDeletion: false };
+  return { ...secret, metadata: { ...secret.metadata, ownerReferences: [owner] } };
 }

@@ -1,7 +1,9 @@
 /**
  * The kubernetes runtime: each operation is one Job (and its Secret) in the executor's namespace.
- * Names come from the ticket, so a redelivered operation adopts the Job it already has — an
- * AlreadyExists is an adoption, never a second Job — and the script runs once.
+ * Names come from the instance and the ticket, so a redelivered operation adopts the Job it already
+ * has — an AlreadyExists is an adoption, never a second Job — and the script runs once. A Job is
+ * adopted only when its labels say it is this instance's, for this ticket; another deployment's
+ * Job in the same namespace is never followed, resumed or deleted.
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { LogStore } from '../../core/log-store.js';
@@ -9,10 +11,10 @@ import type { Logger } from '../../core/logger.js';
 import { outcomes } from '../outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
-import { buildScriptJob, type ScriptPodSettings } from './job-spec.js';
+import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spec.js';
 import { superviseJob, type SupervisorSettings } from './job-supervisor.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
-import { jobName } from './names.js';
+import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE } from './names.js';
 
 export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
 
@@ -23,6 +25,8 @@ const ignoreNotFound = (error: unknown): void => {
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
   readonly handsBackOnShutdown = true;
+  /** Tickets whose Job name is taken by an object that is not theirs: release must leave it alone. */
+  private readonly foreign = new Set<string>();
 
   constructor(
     private readonly api: KubeApi,
@@ -40,10 +44,13 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async adopt(context: RunContext): Promise<RunOutcome> {
-    const name = jobName(context.ticket);
+    const name = jobName(this.settings.instance, context.ticket);
     const existing = await this.api
       .call('get', () => this.api.batch.readNamespacedJob({ name, namespace: this.api.namespace }))
       .catch((error: unknown) => (error instanceof KubeApiError && error.status === 404 ? undefined : Promise.reject(error)));
+    if (existing && !this.belongs(existing, context.ticket)) return this.refuseForeign(context.ticket, name);
+    // Suspended: the last executor stopped between creating the Job and starting it; finish that.
+    if (existing?.spec?.suspend) return this.run(context);
     if (existing) {
       context.output.system(`Executor restarted: following Job ${name} again`);
       return this.supervise(context, name);
@@ -52,21 +59,24 @@ export class KubernetesRuntime implements Runtime {
     return this.run(context);
   }
 
-  /** Secret first (the pod mounts it), then the Job, then the Job owns the Secret. */
+  /** The Job suspended, then its Secret owned by it, then the Job resumed; each step already done is adopted. */
   private async create(context: RunContext): Promise<{ name: string } | RunOutcome> {
     const { name, job, secret } = buildScriptJob(context.ticket, context.request, context.timeoutSeconds, this.settings);
     const { namespace } = this.api;
     try {
-      await this.api.call('create', () => this.api.core.createNamespacedSecret({ namespace, body: secret })).catch(adoptExisting);
       const created = await this.api
         .call('create', () => this.api.batch.createNamespacedJob({ namespace, body: job }))
         .catch(async (error: unknown) => {
           adoptExisting(error);
           return this.api.call('get', () => this.api.batch.readNamespacedJob({ name, namespace }));
         });
-      await this.api.call('patch', () =>
-        this.api.core.patchNamespacedSecret({ name, namespace, body: [{ op: 'add', path: '/metadata/ownerReferences', value: [owner(created)] }] }),
-      );
+      if (!this.belongs(created, context.ticket)) return this.refuseForeign(context.ticket, name);
+      await this.api.call('create', () => this.api.core.createNamespacedSecret({ namespace, body: secretOwnedBy(secret, created) })).catch(adoptExisting);
+      if (created.spec?.suspend) {
+        await this.api.call('patch', () =>
+          this.api.batch.patchNamespacedJob({ name, namespace, body: [{ op: 'replace', path: '/spec/suspend', value: false }] }),
+        );
+      }
     } catch (error) {
       const refused = error instanceof KubeApiError && !error.retryable;
       if (!refused) throw error;
@@ -77,6 +87,16 @@ export class KubernetesRuntime implements Runtime {
     return { name };
   }
 
+  /** Whether a Job is this instance's, for this ticket. */
+  private belongs(job: k8s.V1Job, ticket: string): boolean {
+    return job.metadata?.labels?.[LABEL_INSTANCE] === this.settings.instance && job.metadata?.annotations?.[ANNOTATION_TICKET] === ticket;
+  }
+
+  private refuseForeign(ticket: string, name: string): RunOutcome {
+    this.foreign.add(ticket);
+    return outcomes.runtimeError(`Job ${name} in namespace ${this.api.namespace} belongs to another deployment or operation; it was left alone`);
+  }
+
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
     const cursor = await this.logs.lastOrigin(context.ticket);
     return superviseJob({ api: this.api, watch: this.watch, jobName: name, context, settings: this.settings, cursor, logger: this.logger.child({ ticket: context.ticket, job: name }) });
@@ -84,7 +104,8 @@ export class KubernetesRuntime implements Runtime {
 
   /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */
   async release(ticket: string): Promise<void> {
-    const name = jobName(ticket);
+    if (this.foreign.delete(ticket)) return;
+    const name = jobName(this.settings.instance, ticket);
     const { namespace } = this.api;
     await Promise.all([
       this.api.call('delete', () => this.api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })).catch(ignoreNotFound),
@@ -101,8 +122,4 @@ export class KubernetesRuntime implements Runtime {
 /** An AlreadyExists is ours from an earlier delivery: adopt it. */
 function adoptExisting(error: unknown): void {
   if (!(error instanceof KubeApiError) || error.status !== 409) throw error;
-}
-
-function owner(job: k8s.V1Job): k8s.V1OwnerReference {
-  return { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: false, blockOwnerDeletion: false };
 }

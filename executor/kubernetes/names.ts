@@ -1,12 +1,15 @@
 /**
  * Names and labels of the Kubernetes objects of an operation. The Job (and its Secret) are named
- * from the ticket, deterministically, so that a redelivered operation finds the Job it already
- * has: a readable part of the ticket plus a hash of all of it, so two tickets never collide.
+ * from the instance and the ticket, deterministically, so that a redelivered operation finds the
+ * Job it already has: a readable part of the ticket plus a hash of both, so two tickets never
+ * collide, and two instances (releases) sharing a namespace never name a Job alike for one ticket.
+ * Every object carries its instance's label, and every list, watch and sweep selects on it.
  */
 import { createHash } from 'node:crypto';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-worker' } as const;
-export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kube-worker';
+const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kube-worker';
+export const LABEL_INSTANCE = 'kube-worker/instance';
 export const LABEL_TICKET = 'kube-worker/ticket';
 export const LABEL_POOL = 'kube-worker/pool';
 export const LABEL_JOB = 'kube-worker/job';
@@ -16,9 +19,15 @@ export const SCRIPT_CONTAINER = 'script';
 
 const MAX_NAME = 63;
 
-/** `kw-<ticket, lowercased and cleaned>-<8 hex of its hash>`, a DNS label of at most 63 characters. */
-export function jobName(ticket: string): string {
-  const hash = createHash('sha256').update(ticket).digest('hex').slice(0, 8);
+/** The label selector of one instance's objects: nothing of another release matches it. */
+export function instanceSelector(instance: string): string {
+  return `${MANAGED_SELECTOR},${LABEL_INSTANCE}=${instance}`;
+}
+
+/** `kw-<ticket, lowercased and cleaned>-<10 hex of the hash of instance and ticket>`, a DNS label of at most 63 characters. */
+export function jobName(instance: string, ticket: string): string {
+  // NUL cannot occur in an instance (a label value), so no two (instance, ticket) pairs hash the same input.
+  const hash = createHash('sha256').update(`${instance}\0${ticket}`).digest('hex').slice(0, 10);
   const readable = ticket.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   const room = MAX_NAME - 'kw-'.length - 1 - hash.length;
   const part = readable.slice(0, room).replace(/-$/, '');

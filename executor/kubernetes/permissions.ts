@@ -7,10 +7,13 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { KubeApi } from './kube-api.js';
 
 export const EXECUTOR_RULES: V1PolicyRule[] = [
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+  // create, read back to adopt, informer, resume once its Secret exists, release and sweep.
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'] },
+  // The informer, and cancel; a pod is never read on its own.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'delete'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get', 'list', 'patch', 'delete'] },
+  // Write-only: the executor never reads a Secret, its own or anyone's.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
   { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
 ];

@@ -10,6 +10,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../outcomes.js';
+import { podRefusal } from './admission.js';
 import { jobFailure, viewPod, type PodView } from './pod-state.js';
 
 export interface SupervisorSettings {
@@ -233,6 +234,9 @@ class StepBuilder {
     this.set({ seenEvents: new Set([...this.state.seenEvents, key]) });
     if (event.reason === 'FailedScheduling') this.set({ schedulingMessage: event.message });
     this.actions.push({ type: 'system', text: `${event.reason}: ${event.message ?? ''}`.trim() });
+    // A pod refused for good (FailedCreate by policy) would otherwise wait out the pending timeout.
+    const refusal = this.state.started || this.cancelling ? undefined : podRefusal(event);
+    if (refusal) this.finish(outcomes.podRefused(refusal));
   }
 
   private armSettle(why: 'deadline' | 'podDeleted'): void {

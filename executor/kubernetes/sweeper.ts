@@ -1,53 +1,41 @@
 /**
- * Removes what a crashed or interrupted executor left behind: kube-worker Jobs and Secrets whose
- * operation is gone (released or expired) or already finished. Runs now and then on every
- * executor; deleting what another already deleted is harmless.
+ * Removes what a crashed or interrupted executor left behind: this instance's Jobs whose operation
+ * is gone (released or expired) or already finished. Their pods and Secret go with them (the
+ * garbage collector follows their owner references), so Secrets are never listed: the executor
+ * cannot read them. Runs now and then on every executor of the instance; deleting what another
+ * already deleted is harmless. Another instance's Jobs are never looked at, even in one namespace.
  */
 import { isTerminal } from '../../core/contract/status.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationStore } from '../../core/operation-store.js';
 import type { KubeApi } from './kube-api.js';
-import { ANNOTATION_TICKET, MANAGED_SELECTOR } from './names.js';
+import { ANNOTATION_TICKET, instanceSelector, LABEL_INSTANCE } from './names.js';
 
-interface Leftover {
-  kind: 'Job' | 'Secret';
-  name: string;
-  ticket: string | undefined;
-}
-
-export async function sweepOnce(api: KubeApi, store: OperationStore, logger: Logger): Promise<number> {
+export async function sweepOnce(api: KubeApi, instance: string, store: OperationStore, logger: Logger): Promise<number> {
   const { namespace } = api;
-  const [jobs, secrets] = await Promise.all([
-    api.call('list', () => api.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR })),
-    api.call('list', () => api.core.listNamespacedSecret({ namespace, labelSelector: MANAGED_SELECTOR })),
-  ]);
-  const candidates: Leftover[] = [
-    ...jobs.items.map((j) => ({ kind: 'Job' as const, name: j.metadata!.name!, ticket: j.metadata?.annotations?.[ANNOTATION_TICKET] })),
-    ...secrets.items.map((s) => ({ kind: 'Secret' as const, name: s.metadata!.name!, ticket: s.metadata?.annotations?.[ANNOTATION_TICKET] })),
-  ];
+  const jobs = await api.call('list', () => api.batch.listNamespacedJob({ namespace, labelSelector: instanceSelector(instance) }));
   let removed = 0;
-  for (const leftover of candidates) {
-    if (!leftover.ticket) continue;
-    const state = await store.state(leftover.ticket);
+  for (const job of jobs.items) {
+    const name = job.metadata!.name!;
+    const ticket = job.metadata?.annotations?.[ANNOTATION_TICKET];
+    if (!ticket || job.metadata?.labels?.[LABEL_INSTANCE] !== instance) continue;
+    const state = await store.state(ticket);
     if (state !== undefined && !isTerminal(state)) continue;
-    const remove = leftover.kind === 'Job'
-      ? () => api.batch.deleteNamespacedJob({ name: leftover.name, namespace, propagationPolicy: 'Background' })
-      : () => api.core.deleteNamespacedSecret({ name: leftover.name, namespace });
-    await api.call('delete', remove).then(
+    await api.call('delete', () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })).then(
       () => {
         removed += 1;
-        logger.info({ kind: leftover.kind, name: leftover.name, ticket: leftover.ticket, state: state ?? 'gone' }, 'swept a leftover');
+        logger.info({ name, ticket, state: state ?? 'gone' }, 'swept a leftover Job');
       },
-      (error: unknown) => logger.warn({ err: error, name: leftover.name }, 'could not sweep a leftover'),
+      (error: unknown) => logger.warn({ err: error, name }, 'could not sweep a leftover Job'),
     );
   }
   return removed;
 }
 
 /** Sweeps every `intervalSeconds` until stopped. */
-export function startSweeper(api: KubeApi, store: OperationStore, logger: Logger, intervalSeconds: number): () => void {
+export function startSweeper(api: KubeApi, instance: string, store: OperationStore, logger: Logger, intervalSeconds: number): () => void {
   const timer = setInterval(() => {
-    sweepOnce(api, store, logger).catch((error: unknown) => logger.warn({ err: error }, 'sweep failed'));
+    sweepOnce(api, instance, store, logger).catch((error: unknown) => logger.warn({ err: error }, 'sweep failed'));
   }, intervalSeconds * 1000);
   timer.unref();
   return () => clearInterval(timer);

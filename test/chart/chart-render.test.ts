@@ -47,6 +47,19 @@ describeHelm('the Helm chart', () => {
     expect(find(objects, 'Deployment', `${NAME}-executor`).spec.template.spec.serviceAccountName).toBe(`${NAME}-executor`);
   });
 
+  it('scopes the executor to its release: the instance is the release name, whatever the prefix, unless set', async () => {
+    const instanceOf = (objects: KubeObject[]): string => readConfig(containerEnv(objects, executorOf(objects))).instance;
+    expect(instanceOf(await render())).toBe('kw');
+    expect(instanceOf(await render({ prefix: 'acme' }))).toBe('kw');
+    expect(instanceOf(await render({ instance: 'blue' }))).toBe('blue');
+  });
+
+  it('runs scripts as a non-root user and group the values choose', async () => {
+    const configOf = (objects: KubeObject[]) => readConfig(containerEnv(objects, executorOf(objects)));
+    expect(configOf(await render())).toMatchObject({ scriptRunAsUser: 1000, scriptRunAsGroup: 1000 });
+    expect(configOf(await render({ scriptPods: { runAsUser: 65532, runAsGroup: 65533 } }))).toMatchObject({ scriptRunAsUser: 65532, scriptRunAsGroup: 65533 });
+  });
+
   it('renders no ClusterRole or ClusterRoleBinding, whatever the values', async () => {
     for (const values of [{}, EXTERNAL_REDIS, EVERYTHING]) {
       const clusterScoped = (await render(values)).filter((o) => /^Cluster/.test(o.kind));

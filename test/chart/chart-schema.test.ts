@@ -15,6 +15,8 @@ const REFUSED = [
   { what: 'a misspelt value', values: { executor: { concurency: 8 } }, message: /\/executor.*additional properties 'concurency' not allowed/ },
   { what: 'an unknown pull policy', values: { scriptPods: { worker: { image: { pullPolicy: 'Sometimes' } } } }, message: /\/scriptPods\/worker\/image\/pullPolicy/ },
   { what: 'a Redis URL of another scheme', values: { redis: { enabled: false }, externalRedis: { url: 'http://redis:6379' } }, message: /\/externalRedis\/url/ },
+  { what: 'an instance that is not a label value', values: { instance: '-blue' }, message: /\/instance.*does not match pattern/ },
+  { what: 'scripts running as root', values: { scriptPods: { runAsUser: 0 } }, message: /\/scriptPods\/runAsUser.*minimum: got 0, want 1/ },
   { what: 'a string where a number belongs', values: { scriptPods: { pendingTimeoutSeconds: 'ten minutes' } }, message: /\/scriptPods\/pendingTimeoutSeconds.*got string, want integer/ },
 ];
 

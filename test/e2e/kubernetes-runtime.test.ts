@@ -134,9 +134,19 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(statusOf(error)).toBe(403);
   });
 
-  it('names its Jobs from the ticket', async () => {
+  it('cannot read a Secret, not even in its own namespace, nor read a pod on its own', async () => {
+    const namespace = kw.ns.name;
+    await kw.ns.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'not-the-executors' }, stringData: { password: 'elsewhere' } } });
+    const core = kw.access.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const refusal = (call: Promise<unknown>) => call.then(() => 'allowed', (error: unknown) => statusOf(error));
+    expect(await refusal(core.listNamespacedSecret({ namespace }))).toBe(403);
+    expect(await refusal(core.readNamespacedSecret({ name: 'not-the-executors', namespace }))).toBe(403);
+    expect(await refusal(core.readNamespacedPod({ name: 'any', namespace }))).toBe(403);
+  });
+
+  it('names its Jobs from the instance and the ticket', async () => {
     const ticket = await kw.stack.submit(bash('sleep 2', { ticket: 'k8s-named' }));
-    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(ticket), namespace: kw.ns.name }).catch(() => undefined)));
+    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(kw.instance(), ticket), namespace: kw.ns.name }).catch(() => undefined)));
     await kw.stack.waitUntilDone(ticket, 60_000);
   });
 });

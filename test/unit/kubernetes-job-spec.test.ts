@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../core/config.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
-import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
-import { jobName, ticketLabel } from '../../executor/kubernetes/names.js';
+import { buildScriptJob, secretOwnedBy } from '../../executor/kubernetes/job-spec.js';
+import { jobName } from '../../executor/kubernetes/names.js';
 
 const settings = readConfig({});
 const request: OperationRequest = {
@@ -12,32 +12,6 @@ const request: OperationRequest = {
   files: [{ name: 'config/app.json', content: Buffer.from('{}').toString('base64') }],
   variables: { DB_PASSWORD: { value: 'hunter2', sensitive: true }, PLAIN: { value: 'visible' } },
 };
-
-describe('job names', () => {
-  it.each([
-    ['deploy-42-step-3'],
-    ['UPPER_case_Ticket'],
-    ['a'.repeat(63)],
-    ['x'],
-    ['__--'.replace(/^_/, 'a')],
-  ])('derives a DNS label of at most 63 characters from %s, the same every time', (ticket) => {
-    const name = jobName(ticket);
-    expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-    expect(name.length).toBeLessThanOrEqual(63);
-    expect(jobName(ticket)).toBe(name);
-  });
-
-  it('never gives two tickets that differ only in case or punctuation the same name', () => {
-    expect(jobName('Deploy-1')).not.toBe(jobName('deploy-1'));
-    expect(jobName('a_b')).not.toBe(jobName('a-b'));
-  });
-
-  it('makes a valid label value from any ticket', () => {
-    for (const ticket of ['abc', 'a_', 'A-b_c', 'z-'.repeat(31) + 'z']) {
-      expect(ticketLabel(ticket)).toMatch(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/);
-    }
-  });
-});
 
 describe('the Job and Secret of an operation', () => {
   const { name, job, secret } = buildScriptJob('deploy-42', request, 600, settings);
@@ -61,11 +35,30 @@ describe('the Job and Secret of an operation', () => {
     expect(pod.restartPolicy).toBe('Never');
   });
 
-  it('labels the Job and its pods so they can be found and swept', () => {
-    for (const labels of [job.metadata!.labels!, job.spec!.template.metadata!.labels!]) {
-      expect(labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'kube-worker', 'kube-worker/ticket': 'deploy-42', 'kube-worker/pool': 'default', 'kube-worker/job': name });
+  it('labels the Job, its pods and its Secret with their instance so they can be found and swept', () => {
+    for (const labels of [job.metadata!.labels!, job.spec!.template.metadata!.labels!, secret.metadata!.labels!]) {
+      expect(labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'kube-worker', 'kube-worker/instance': 'kw', 'kube-worker/ticket': 'deploy-42', 'kube-worker/pool': 'default', 'kube-worker/job': name,
+      });
     }
     expect(job.metadata!.annotations!['kube-worker/ticket']).toBe('deploy-42');
+  });
+
+  it("names the Job and Secret from the instance and the ticket, so two instances' Jobs never share a name", () => {
+    expect(name).toBe(jobName('kw', 'deploy-42'));
+    const other = buildScriptJob('deploy-42', request, 600, readConfig({ KUBE_WORKER_INSTANCE: 'release-b' }));
+    expect(other.name).toBe(jobName('release-b', 'deploy-42'));
+    expect(other.name).not.toBe(name);
+    expect(other.job.metadata!.labels!['kube-worker/instance']).toBe('release-b');
+    expect(other.job.spec!.template.spec!.volumes!.find((v) => v.name === 'operation')!.secret!.secretName).toBe(other.name);
+  });
+
+  it('creates the Job suspended, so that its Secret can be owned by it before a pod needs it', () => {
+    expect(job.spec!.suspend).toBe(true);
+    const created = { ...job, metadata: { ...job.metadata!, uid: 'b3c1e0f2' } };
+    expect(secretOwnedBy(secret, created).metadata!.ownerReferences).toEqual([
+      { apiVersion: 'batch/v1', kind: 'Job', name, uid: 'b3c1e0f2', controller: false, blockOwnerDeletion: false },
+    ]);
   });
 
   it('uses the worker-tools image and default requests unless the operation names its own', () => {
@@ -78,10 +71,35 @@ describe('the Job and Secret of an operation', () => {
     expect(ownContainer.resources).toEqual({ requests: { cpu: '2', memory: '256Mi' }, limits: { memory: '1Gi' } });
   });
 
-  it('is hardened by default: no API token, no privilege escalation, RuntimeDefault seccomp', () => {
+  it('mounts no API token by default', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(pod.securityContext).toMatchObject({ seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  // What Pod Security "restricted" asks of a pod and its containers, as pod or container fields.
+  it.each<[string, (p: typeof pod, c: typeof container) => unknown, unknown]>([
+    ['runAsNonRoot', (p, c) => c.securityContext?.runAsNonRoot ?? p.securityContext?.runAsNonRoot, true],
+    ['a non-root runAsUser', (p, c) => (c.securityContext?.runAsUser ?? p.securityContext?.runAsUser ?? 0) > 0, true],
+    ['allowPrivilegeEscalation false', (_p, c) => c.securityContext?.allowPrivilegeEscalation, false],
+    ['every capability dropped', (_p, c) => c.securityContext?.capabilities?.drop, ['ALL']],
+    ['no capability added', (_p, c) => c.securityContext?.capabilities?.add ?? [], []],
+    ['seccompProfile RuntimeDefault', (p, c) => (c.securityContext?.seccompProfile ?? p.securityContext?.seccompProfile)?.type, 'RuntimeDefault'],
+    ['no privileged container', (_p, c) => c.securityContext?.privileged ?? false, false],
+    ['only secret and emptyDir volumes', (p) => p.volumes!.every((v) => Object.keys(v).every((k) => ['name', 'secret', 'emptyDir'].includes(k))), true],
+  ])('is admissible under Pod Security restricted by default: %s', (_rule, read, expected) => {
+    expect(read(pod, container)).toEqual(expected);
+  });
+
+  it('runs scripts as the user and group the deployment chooses', () => {
+    const chosen = buildScriptJob('t', request, 60, readConfig({ KUBE_WORKER_SCRIPT_RUN_AS_USER: '65532', KUBE_WORKER_SCRIPT_RUN_AS_GROUP: '65533' })).job.spec!.template.spec!;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+    expect(chosen.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65533 });
+  });
+
+  it('takes the security contexts the deployment sets instead of its own', () => {
+    const own = readConfig({ KUBE_WORKER_SCRIPT_POD_SECURITY_CONTEXT: '{"runAsUser":0}', KUBE_WORKER_SCRIPT_SECURITY_CONTEXT: '{"privileged":true}' });
+    const spec = buildScriptJob('t', request, 60, own).job.spec!.template.spec!;
+    expect(spec.securityContext).toEqual({ runAsUser: 0 });
+    expect(spec.containers[0]!.securityContext).toEqual({ privileged: true });
   });
 
   it('applies the scheduling settings of the deployment', () => {

@@ -20,6 +20,8 @@ export interface KubeWorker {
   readonly requests: Map<string, number>;
   /** The settings an executor of this fixture runs with (also as environment, for a child executor). */
   env(): Record<string, string>;
+  /** The instance its executors run as (from the stack's prefix unless env sets one). */
+  instance(): string;
   addExecutor(extraEnv?: Record<string, string>): Promise<Executor>;
 }
 
@@ -61,8 +63,10 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
     },
     requests,
     env: fixtureEnv,
+    instance: () => readConfig({ ...fixtureEnv(), KUBE_WORKER_PREFIX: stack!.config.prefix }).instance,
     async addExecutor(extraEnv = {}) {
-      const config: Config = { ...readConfig({ ...fixtureEnv(), ...extraEnv }), prefix: stack!.config.prefix, apiTokens: stack!.config.apiTokens };
+      // The stack's prefix as a setting, so that the instance derived from it is the stack's too.
+      const config: Config = { ...readConfig({ ...fixtureEnv(), KUBE_WORKER_PREFIX: stack!.config.prefix, ...extraEnv }), apiTokens: stack!.config.apiTokens };
       const logger = createLogger('silent', 'e2e');
       const count = (verb: string, code: number): void => {
         const key = `${verb} ${code}`;
