@@ -71,7 +71,8 @@ function handle(child: ChildProcess, url: string, output: () => string): CliProc
 }
 
 async function waitUntil(what: string, child: ChildProcess, output: () => string, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: on a busy machine a process compiles its TypeScript slowly.
+  const deadline = Date.now() + 120_000;
   while (!(await ready())) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not start:\n${output().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 100));
