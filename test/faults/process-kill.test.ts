@@ -50,14 +50,19 @@ describe('a process of the deployment SIGKILLed under load', () => {
     const load = new Load({ dispatchers: [url], count: 100, clients: 8, pauseMs: 0, operation: countedOperation(marker, 2), ticketPrefix: 'executor-kill' });
 
     // The executor id names the process (host-pid-…), and each run's first line names its executor.
+    const seen = new Map<string, number>();
     const runningOnDoomed = async (): Promise<number> => {
       const states = await Promise.all(
         [...load.accepted].map(async (ticket) => {
           const outcome = await call(url, 'GET', `/api/v1/operations/${ticket}?limit=1`);
           const body = outcome.kind === 'answer' ? (outcome.body as { state?: string; logs?: Array<{ text: string }> }) : {};
-          return body.state === 'running' && body.logs?.[0]?.text.includes(`-${doomed.pid}-`);
+          const where = body.logs?.[0]?.text.includes(`-${doomed.pid}-`) ? 'doomed' : body.logs?.[0]?.text.includes(`-${survivor.pid}-`) ? 'survivor' : 'nowhere';
+          seen.set(`${where} ${body.state}`, (seen.get(`${where} ${body.state}`) ?? 0) + 1);
+          return body.state === 'running' && where === 'doomed';
         }),
       );
+      console.info(JSON.stringify(Object.fromEntries(seen)));
+      seen.clear();
       return states.filter(Boolean).length;
     };
     await expect.poll(runningOnDoomed, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(20);

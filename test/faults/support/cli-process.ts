@@ -74,7 +74,10 @@ async function waitUntil(what: string, child: ChildProcess, output: () => string
   // Generous: on a busy machine a process compiles its TypeScript slowly.
   const deadline = Date.now() + 120_000;
   while (!(await ready())) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not start:\n${output().slice(-4000)}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not start:\n${output().slice(-4000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -11,7 +11,7 @@ export interface Processes {
   executors: CliProcess[];
   /** Another executor of the same deployment. */
   addExecutor(env?: Record<string, string>): Promise<CliProcess>;
-  /** Kills what still runs and removes the work dir; says what each process printed last when asked. */
+  /** Kills what still runs and removes the work dir. */
   close(): Promise<void>;
 }
 
@@ -19,19 +19,28 @@ export async function startProcesses(redisUrl: string, counts: { dispatchers: nu
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-faults-work-'));
   const deployment: Deployment = { redisUrl, prefix: `f${randomBytes(4).toString('hex')}`, workDir };
   const all: CliProcess[] = [];
-  const started = <T extends CliProcess>(p: Promise<T>): Promise<T> => p.then((process) => (all.push(process), process));
-  const [dispatchers, executors] = await Promise.all([
-    Promise.all(Array.from({ length: counts.dispatchers }, () => started(startDispatcher(deployment)))),
-    Promise.all(Array.from({ length: counts.executors }, () => started(startExecutor(deployment, executorEnv)))),
-  ]);
+  const started = async (starting: Promise<CliProcess>): Promise<CliProcess> => {
+    const process = await starting;
+    all.push(process);
+    return process;
+  };
+  const close = async (): Promise<void> => {
+    await Promise.all(all.map((p) => p.kill('SIGKILL')));
+    await rm(workDir, { recursive: true, force: true });
+  };
+  const dispatchers = Array.from({ length: counts.dispatchers }, () => started(startDispatcher(deployment)));
+  const executors = Array.from({ length: counts.executors }, () => started(startExecutor(deployment, executorEnv)));
+  // Every start settles before a failure is reported, so that none is left running behind it.
+  const failed = (await Promise.allSettled([...dispatchers, ...executors])).find((s) => s.status === 'rejected');
+  if (failed) {
+    await close();
+    throw failed.reason;
+  }
   return {
     deployment,
-    dispatchers,
-    executors,
+    dispatchers: await Promise.all(dispatchers),
+    executors: await Promise.all(executors),
     addExecutor: (env = {}) => started(startExecutor(deployment, { ...executorEnv, ...env })),
-    async close() {
-      await Promise.all(all.map((p) => p.kill('SIGKILL')));
-      await rm(workDir, { recursive: true, force: true });
-    },
+    close,
   };
 }
