@@ -31,7 +31,7 @@ describe(`requests generated from the OpenAPI document (FUZZ_SEED=${SEED})`, () 
   });
   afterAll(() => stack.close());
 
-  it(`${REQUESTS} requests, valid and mutated: never a 5xx, never a hang, and every pool still runs an operation afterwards`, async () => {
+  it(`${REQUESTS} requests, valid and mutated: never a 5xx, never a hang, and every pool still runs an operation afterwards`, { timeout: 900_000 }, async () => {
     console.info(`[fuzz] seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
     const doc = (await stack.api('GET', '/docs/json', undefined, null)).body as OpenApiDocument;
     const factory = new RequestFactory(doc, POOLS, TOKEN);
