@@ -43,29 +43,30 @@ describe('a process of the deployment SIGKILLed under load', () => {
     const clock = stopwatch();
     redis = await startKillableRedis();
     processes = await startProcesses(redis.url, { dispatchers: 1, executors: 0 }, LOCK);
-    const [doomed, survivor] = await Promise.all([processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' }), processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '10' })]);
+    // The survivor takes few at a time, so that the doomed one has 20 running at once.
+    const [doomed] = await Promise.all([processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' }), processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '2' })]);
     clock.lap('start');
     const url = processes.dispatchers[0]!.url;
     const marker = await markerFile();
-    const load = new Load({ dispatchers: [url], count: 100, clients: 8, pauseMs: 0, operation: countedOperation(marker, 2), ticketPrefix: 'executor-kill' });
+    const load = new Load({ dispatchers: [url], count: 60, clients: 8, pauseMs: 0, operation: countedOperation(marker, 5), ticketPrefix: 'executor-kill' });
 
     // The executor id names the process (host-pid-…), and each run's first line names its executor.
-    const seen = new Map<string, number>();
     const runningOnDoomed = async (): Promise<number> => {
       const states = await Promise.all(
         [...load.accepted].map(async (ticket) => {
           const outcome = await call(url, 'GET', `/api/v1/operations/${ticket}?limit=1`);
           const body = outcome.kind === 'answer' ? (outcome.body as { state?: string; logs?: Array<{ text: string }> }) : {};
-          const where = body.logs?.[0]?.text.includes(`-${doomed.pid}-`) ? 'doomed' : body.logs?.[0]?.text.includes(`-${survivor.pid}-`) ? 'survivor' : 'nowhere';
-          seen.set(`${where} ${body.state}`, (seen.get(`${where} ${body.state}`) ?? 0) + 1);
-          return body.state === 'running' && where === 'doomed';
+          return body.state === 'running' && body.logs?.[0]?.text.includes(`-${doomed.pid}-`);
         }),
       );
-      console.info(JSON.stringify(Object.fromEntries(seen)));
-      seen.clear();
       return states.filter(Boolean).length;
     };
-    await expect.poll(runningOnDoomed, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(20);
+    // Killed in any case, so that the figures say what happened even when 20 were never reached.
+    let mostRunning = 0;
+    for (const deadline = Date.now() + 120_000; mostRunning < 20 && Date.now() < deadline; ) {
+      mostRunning = Math.max(mostRunning, await runningOnDoomed());
+      await new Promise((r) => setTimeout(r, 500));
+    }
     clock.lap('before');
     load.phase = 'killed';
     await doomed.kill('SIGKILL');
@@ -73,10 +74,10 @@ describe('a process of the deployment SIGKILLed under load', () => {
     clock.lap('after');
     const figures = await settle(url, load.accepted, marker, 90_000);
     clock.lap('settle');
-    report('executor SIGKILL with 20 running', load, figures, clock.laps);
-    expect(survivor.pid).toBeGreaterThan(0);
+    report(`executor SIGKILL with ${mostRunning} running`, load, figures, clock.laps);
 
+    expect(mostRunning).toBeGreaterThanOrEqual(20);
     expect({ hangs: load.hangs.length, unexpected: load.unexpected.slice(0, 3) }).toEqual({ hangs: 0, unexpected: [] });
-    expect(figures).toMatchObject({ submitted: 100, ended: 100, repeated: 0, lost: 0 });
+    expect(figures).toMatchObject({ submitted: 60, ended: 60, repeated: 0, lost: 0 });
   });
 });
