@@ -72,7 +72,7 @@ function handle(child: ChildProcess, url: string, output: () => string): CliProc
 
 async function waitUntil(what: string, child: ChildProcess, output: () => string, ready: () => Promise<boolean>): Promise<void> {
   // Generous: on a busy machine a process compiles its TypeScript slowly.
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   while (!(await ready())) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
