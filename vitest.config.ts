@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // One project per kind of dependency: unit (none), integration (a real Redis), e2e (a real
-// Kubernetes control plane from test/cluster), chart (helm and that control plane).
+// Kubernetes control plane from test/cluster), chart (helm and that control plane), faults (Redis,
+// processes and the kube-apiserver killed under load; requests fuzzed from the OpenAPI document).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
@@ -33,6 +34,21 @@ export default defineConfig({
         },
       },
       { test: { name: 'chart', include: ['test/chart/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 120000, hookTimeout: 600000 } },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          // Real Redis for the fuzzer; the fault tests start a Redis of their own to stop. The
+          // cluster is used only when it is already up (see test/faults/cluster-setup.ts).
+          globalSetup: ['test/integration/global-setup.ts', 'test/faults/cluster-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 60_000,
+          // One fault at a time, after every other project: the faults load the machine and the
+          // kube-apiserver restart would break tests running against the cluster meanwhile.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
