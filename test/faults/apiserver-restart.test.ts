@@ -37,7 +37,7 @@ describeCluster('the kube-apiserver restarted while Jobs run', () => {
     // Each Job once: one object (uid) per operation, and one pod created for it.
     const events = (await kw.ns.core.listNamespacedEvent({ namespace: kw.ns.name })).items.filter((e) => e.involvedObject.kind === 'Job');
     const perTicket = tickets.map((ticket) => {
-      const mine = events.filter((e) => e.involvedObject.name === jobName(ticket));
+      const mine = events.filter((e) => e.involvedObject.name === jobName(kw.instance(), ticket));
       return { ticket, jobs: new Set(mine.map((e) => e.involvedObject.uid)).size, podsCreated: mine.filter((e) => e.reason === 'SuccessfulCreate').length };
     });
     expect(perTicket).toEqual(tickets.map((ticket) => ({ ticket, jobs: 1, podsCreated: 1 })));
