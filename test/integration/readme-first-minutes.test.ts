@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,9 @@ async function freePort(): Promise<number> {
 
 describe('README: the first five minutes', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kw-first-minutes-'));
+  // The work dir is moved under it: scripts run as another user when the tests run as root, and
+  // must get through to their workspace, as they do under the default $TMPDIR/kube-worker.
+  chmodSync(stateDir, 0o711);
   let env: Record<string, string>;
   let server: ReturnType<typeof spawn>;
 
