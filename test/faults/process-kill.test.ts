@@ -3,14 +3,14 @@ import { call } from './support/client.js';
 import { startProcesses, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
-import { startKillableRedis, type KillableRedis } from './support/redis-server.js';
+import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { report, stopwatch } from './support/report.js';
 
 /** Short, so that the operations of a killed executor are redelivered within the test. */
 const LOCK = { KUBE_WORKER_LOCK_DURATION_MS: '2000' };
 
 describe('a process of the deployment SIGKILLed under load', () => {
-  let redis: KillableRedis | undefined;
+  let redis: OwnRedis | undefined;
   let processes: Processes | undefined;
   afterEach(async () => {
     await processes?.close();
@@ -19,7 +19,7 @@ describe('a process of the deployment SIGKILLed under load', () => {
 
   it('a dispatcher killed during 500 submissions: every accepted operation ends, none runs twice, none is lost', async () => {
     const clock = stopwatch();
-    redis = await startKillableRedis();
+    redis = await startOwnRedis({ aof: true });
     processes = await startProcesses(redis.url, { dispatchers: 2, executors: 2 }, { ...LOCK, KUBE_WORKER_CONCURRENCY: '8' });
     clock.lap('start');
     const marker = await markerFile();
@@ -41,7 +41,7 @@ describe('a process of the deployment SIGKILLed under load', () => {
 
   it('an executor killed with 20 operations running: every accepted operation ends, none runs twice, none is lost', async () => {
     const clock = stopwatch();
-    redis = await startKillableRedis();
+    redis = await startOwnRedis({ aof: true });
     processes = await startProcesses(redis.url, { dispatchers: 1, executors: 0 }, LOCK);
     // The survivor takes few at a time, so that the doomed one has 20 running at once.
     const [doomed] = await Promise.all([processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' }), processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '2' })]);

@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startProcesses, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
-import { startKillableRedis, type KillableRedis } from './support/redis-server.js';
+import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { report, stopwatch } from './support/report.js';
 
 /** Longer than a client's timeout, so that a request waiting for Redis shows as a hang. */
 const OUTAGE_MS = 8_000;
 
 describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis stopped with %s during 500 submissions', (signal) => {
-  let redis: KillableRedis | undefined;
+  let redis: OwnRedis | undefined;
   let processes: Processes | undefined;
   afterEach(async () => {
     await processes?.close();
@@ -18,7 +18,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis stopped with %s during 500
 
   it('every accepted operation ends in a final state, none runs twice, and clients see 503 or success, never a hang', async () => {
     const clock = stopwatch();
-    redis = await startKillableRedis();
+    redis = await startOwnRedis({ aof: true });
     processes = await startProcesses(redis.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
     clock.lap('start');
     const marker = await markerFile();
@@ -35,7 +35,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis stopped with %s during 500
     load.phase = 'outage';
     await redis.stop(signal);
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
-    await redis.restart();
+    await redis.start();
     load.phase = 'after';
     clock.lap('outage');
     await load.done;

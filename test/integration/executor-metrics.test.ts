@@ -1,18 +1,8 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.js';
 import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
 import { scrape } from './support/metrics.js';
 import { bash, startStack, type Stack } from './support/stack.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('kube-worker executor', () => {
   let stack: Stack;

@@ -1,10 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../cli/private-redis.js';
-import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
+import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
+import { childExecutors } from './support/child-executor.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Executors in processes of their own start slowly on a loaded machine. */
@@ -13,33 +10,22 @@ const SLOW = 180_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('an executor through a Redis outage', () => {
-  let dir: string;
-  let redis: PrivateRedis;
+  let redis: OwnRedis;
   let stack: Stack;
-  const restart = async (): Promise<void> => {
-    redis = await startPrivateRedis(dir, Number(new URL(redis.url).port));
-  };
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'kw-executor-outage-'));
-    redis = await startPrivateRedis(dir);
+    redis = await startOwnRedis({ aof: true });
   });
-  const children: ChildExecutor[] = [];
-  const spawn = async (env: Record<string, string>): Promise<ChildExecutor> => {
-    const child = await spawnExecutor(stack, env);
-    children.push(child);
-    return child;
-  };
+  const children = childExecutors();
   afterEach(async () => {
-    for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    children.killAll();
     await stack.close();
-    await redis.stop();
-    await rm(dir, { recursive: true, force: true });
+    await redis.remove();
   });
 
   it('exits on SIGTERM while Redis is down, with nothing running, without waiting for Redis', async () => {
     const grace = 5;
     stack = await startStack({ executors: 0, redisUrl: redis.url });
-    const idle = await spawn({ KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: String(grace) });
+    const idle = await children.spawn(stack, { KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: String(grace) });
     await redis.stop();
     await sleep(1000);
     idle.process.kill('SIGTERM');
@@ -49,7 +35,7 @@ describe('an executor through a Redis outage', () => {
     try {
       ended = await Promise.race([idle.exited.then(() => 'exited'), stillAlive]);
     } finally {
-      await restart();
+      await redis.start();
     }
     expect(ended).toBe('exited');
   }, SLOW);
@@ -57,14 +43,14 @@ describe('an executor through a Redis outage', () => {
   it('keeps a script that runs through an outage longer than the lock, and records its own outcome once', async () => {
     const fast = { KUBE_WORKER_LOCK_DURATION_MS: '2000' };
     stack = await startStack({ executors: 0, redisUrl: redis.url, env: fast });
-    await spawn(fast);
+    await children.spawn(stack, fast);
     await stack.addExecutor();
     const runs = `/tmp/kw-outage-${Date.now()}`;
     const ticket = await stack.submit(bash(`echo run >> ${runs}; sleep 12; echo done`));
     await stack.waitForState(ticket, ['running']);
     await redis.stop();
     await sleep(6000);
-    await restart();
+    await redis.start();
     const status = await stack.waitUntilDone(ticket, 60_000);
     expect(status.failure?.reason).toBeUndefined();
     expect(status.state).toBe('succeeded');

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
+import { childExecutors } from './support/child-executor.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Each script records when it held the mutex: "<ticket> start|end <ns>". */
@@ -43,21 +43,16 @@ describe('full isolation when an executor stops, pauses or hands back', () => {
     files.push(name);
     return name;
   };
-  const children: ChildExecutor[] = [];
-  const spawn = async (env: Record<string, string>): Promise<ChildExecutor> => {
-    const child = await spawnExecutor(stack, env);
-    children.push(child);
-    return child;
-  };
+  const children = childExecutors();
   afterEach(async () => {
-    for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    children.killAll();
     await stack.close();
     for (const f of files.splice(0)) rmSync(f, { force: true });
   });
 
   it('on SIGTERM, an operation waiting for its mutex is handed back and runs once on another executor', async () => {
     stack = await startStack({ executors: 0 });
-    const stopping = await spawn({ KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '1' });
+    const stopping = await children.spawn(stack, { KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '1' });
     const runs = file();
     const holder = await stack.submit(bash('sleep 30', full('deploy')));
     await stack.waitForState(holder, ['running']);
@@ -75,7 +70,7 @@ describe('full isolation when an executor stops, pauses or hands back', () => {
   it('holds across a pause of the executor longer than its lock: no overlap, and the paused run is recorded once as it ended', async () => {
     const fast = { KUBE_WORKER_LOCK_DURATION_MS: '2000' };
     stack = await startStack({ executors: 0, env: fast });
-    const paused = await spawn({ ...fast, KUBE_WORKER_CONCURRENCY: '1' });
+    const paused = await children.spawn(stack, { ...fast, KUBE_WORKER_CONCURRENCY: '1' });
     const held = file();
     const first = await stack.submit(bash(recorder(held, 20), full('prod-db')));
     await stack.waitForState(first, ['running']);

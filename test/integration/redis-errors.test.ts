@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../cli/private-redis.js';
+import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { scrape } from './support/metrics.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
@@ -10,18 +7,15 @@ import { bash, startStack, type Stack } from './support/stack.js';
 const DURING_OUTAGE = { timeout: 30_000, interval: 250 };
 
 describe('a Redis outage', () => {
-  let dir: string;
-  let redis: PrivateRedis;
+  let redis: OwnRedis;
   let stack: Stack;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'kw-redis-outage-'));
-    redis = await startPrivateRedis(dir);
+    redis = await startOwnRedis({ aof: true });
     stack = await startStack({ redisUrl: redis.url });
   });
   afterAll(async () => {
     await stack.close();
-    await redis.stop();
-    await rm(dir, { recursive: true, force: true });
+    await redis.remove();
   });
 
   it('counts Redis errors on both sides, and the worker carries on once Redis is back', async () => {
@@ -35,7 +29,7 @@ describe('a Redis outage', () => {
     // Depth cannot be read meanwhile: the scrape still answers, without it.
     expect((await scrape(`${stack.url}/metrics`)).value('kube_worker_queue_depth')).toBe(0);
 
-    redis = await startPrivateRedis(dir, Number(new URL(redis.url).port));
+    await redis.start();
     const status = await stack.waitUntilDone(await stack.submit(bash('echo back')), 60_000);
     expect(status.state).toBe('succeeded');
   });

@@ -1,22 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOwnRedis, type OwnRedis } from './support/redis-server.js';
+import { healthy, spawnCli, waitUntilStarted } from '../support/cli-process.js';
+import { freePort } from '../support/free-port.js';
+import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Far longer than any answer may take: past it, the request hangs. */
 const HANG = 15_000;
@@ -86,28 +72,17 @@ describe('a dispatcher given SIGTERM', () => {
   async function spawnDispatcher(): Promise<{ url: string; exited: Promise<number | null>; kill(signal: NodeJS.Signals): void; output(): string }> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), 'dispatcher'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        REDIS_URL: redis.url,
-        KUBE_WORKER_PREFIX: stack.config.prefix,
-        KUBE_WORKER_API_TOKEN: TOKEN,
-        KUBE_WORKER_LOG_LEVEL: 'info',
-        KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '3',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnCli('dispatcher', {
+      REDIS_URL: redis.url,
+      KUBE_WORKER_PREFIX: stack.config.prefix,
+      KUBE_WORKER_API_TOKEN: TOKEN,
+      KUBE_WORKER_LOG_LEVEL: 'info',
+      KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '3',
+      HOST: '127.0.0.1',
+      PORT: String(port),
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit').then(([code]) => code as number | null);
-    for (const deadline = Date.now() + 120_000; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); await new Promise((r) => setTimeout(r, 100))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dispatcher did not start:\n${output}`);
-    }
-    return { url, exited, kill: (signal) => child.kill(signal), output: () => output };
+    await waitUntilStarted('dispatcher', child, () => healthy(url), 120_000);
+    return { url, exited: child.exited, kill: (signal) => child.process.kill(signal), output: child.output };
   }
 
   async function exitsWithin(exited: Promise<number | null>, ms: number): Promise<number | null | 'still running'> {

@@ -1,15 +1,14 @@
 /**
- * Dispatchers and executors in processes of their own, started with the product's CLI as an
- * operator starts them, so that a test can kill them for real.
+ * Dispatchers and executors of one deployment in processes of their own, started with the product's
+ * CLI as an operator starts them, so that a test can kill them for real.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { freePort } from './redis-server.js';
+import { healthy, spawnCli, waitUntilStarted, type CliChild } from '../../support/cli-process.js';
+import { freePort } from '../../support/free-port.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 /** Enough of a process's output to say why it failed, without keeping a log flood in memory. */
 const KEPT_OUTPUT = 256 * 1024;
+/** Generous: on a busy machine a process compiles its TypeScript slowly. */
+const STARTS_WITHIN = 300_000;
 
 export const TOKEN = 'faults-token-0123456789abcdef';
 
@@ -28,12 +27,10 @@ export interface CliProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-function startCli(command: 'dispatcher' | 'executor', deployment: Deployment, env: Record<string, string>): { child: ChildProcess; output(): string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), command], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+function startCli(command: 'dispatcher' | 'executor', deployment: Deployment, env: Record<string, string>): CliChild {
+  return spawnCli(
+    command,
+    {
       HOST: '127.0.0.1',
       REDIS_URL: deployment.redisUrl,
       KUBE_WORKER_PREFIX: deployment.prefix,
@@ -44,60 +41,34 @@ function startCli(command: 'dispatcher' | 'executor', deployment: Deployment, en
       KUBE_WORKER_METRICS_PORT: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output += chunk.toString();
-    if (output.length > 2 * KEPT_OUTPUT) output = output.slice(-KEPT_OUTPUT);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return { child, output: () => output };
+    KEPT_OUTPUT,
+  );
 }
 
-function handle(child: ChildProcess, url: string, output: () => string): CliProcess {
+function handle(cli: CliChild, url: string): CliProcess {
+  const child = cli.process;
   return {
     pid: child.pid!,
     url,
-    output,
+    output: cli.output,
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
       child.kill(signal);
-      await exited;
+      await cli.exited;
     },
   };
 }
 
-async function waitUntil(what: string, child: ChildProcess, output: () => string, ready: () => Promise<boolean>): Promise<void> {
-  // Generous: on a busy machine a process compiles its TypeScript slowly.
-  const deadline = Date.now() + 300_000;
-  while (!(await ready())) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${what} did not start:\n${output().slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function startDispatcher(deployment: Deployment, env: Record<string, string> = {}): Promise<CliProcess> {
   const port = await freePort();
-  const { child, output } = startCli('dispatcher', deployment, { PORT: String(port), ...env });
+  const cli = startCli('dispatcher', deployment, { PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil('dispatcher', child, output, async () => {
-    try {
-      return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
-    } catch {
-      return false;
-    }
-  });
-  return handle(child, url, output);
+  await waitUntilStarted('dispatcher', cli, () => healthy(url), STARTS_WITHIN);
+  return handle(cli, url);
 }
 
 export async function startExecutor(deployment: Deployment, env: Record<string, string> = {}): Promise<CliProcess> {
-  const { child, output } = startCli('executor', deployment, env);
-  await waitUntil('executor', child, output, async () => output().includes('executor started'));
-  return handle(child, '', output);
+  const cli = startCli('executor', deployment, env);
+  await waitUntilStarted('executor', cli, () => cli.output().includes('executor started'), STARTS_WITHIN);
+  return handle(cli, '');
 }

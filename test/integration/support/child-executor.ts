@@ -1,47 +1,42 @@
-/** An executor in a process of its own, started through the CLI, so a test can kill it for real. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
+/** An executor of a stack in a process of its own, started through the CLI, so a test can kill it for real. */
+import { spawnCli, waitUntilStarted, type CliChild } from '../../support/cli-process.js';
 import type { Stack } from './stack.js';
 import { TOKEN } from './stack.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-
-export interface ChildExecutor {
-  process: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
+export type ChildExecutor = CliChild;
 
 export async function spawnExecutor(stack: Stack, env: Record<string, string> = {}): Promise<ChildExecutor> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), 'executor'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REDIS_URL: stack.redisUrl,
-      KUBE_WORKER_PREFIX: stack.config.prefix,
-      KUBE_WORKER_API_TOKEN: TOKEN,
-      KUBE_WORKER_WORK_DIR: stack.config.workDir,
-      KUBE_WORKER_LOG_LEVEL: 'info',
-      // Several may run at once; a test that reads an executor's metrics gives it a port.
-      KUBE_WORKER_METRICS_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnCli('executor', {
+    REDIS_URL: stack.redisUrl,
+    KUBE_WORKER_PREFIX: stack.config.prefix,
+    KUBE_WORKER_API_TOKEN: TOKEN,
+    KUBE_WORKER_WORK_DIR: stack.config.workDir,
+    KUBE_WORKER_LOG_LEVEL: 'info',
+    // Several may run at once; a test that reads an executor's metrics gives it a port.
+    KUBE_WORKER_METRICS_PORT: '0',
+    ...env,
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
   // Generous: on a loaded machine, compiling the CLI on the fly takes a while.
-  const deadline = Date.now() + 90_000;
-  while (!output.includes('executor started')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL'); // never left running behind a failed test
-      throw new Error(`executor did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { process: child, output: () => output, exited };
+  await waitUntilStarted('executor', child, () => child.output().includes('executor started'), 90_000);
+  return child;
+}
+
+/** The executors a test spawned, so that its afterEach kills whichever still run. */
+export interface ChildExecutors {
+  spawn(stack: Stack, env?: Record<string, string>): Promise<ChildExecutor>;
+  killAll(): void;
+}
+
+export function childExecutors(): ChildExecutors {
+  const children: ChildExecutor[] = [];
+  return {
+    async spawn(stack, env) {
+      const child = await spawnExecutor(stack, env);
+      children.push(child);
+      return child;
+    },
+    killAll() {
+      for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    },
+  };
 }

@@ -1,0 +1,84 @@
+/**
+ * A redis-server of a test's own, in a temp dir on a free loopback port, that the test may stop with
+ * any signal, start again on the same port and data, or freeze (SIGSTOP). Never the shared Redis:
+ * stopping that would break every other test running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+
+export interface OwnRedis {
+  url: string;
+  /** Stops it with `signal` (SIGTERM unless given), frozen or not, and waits until it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and folder (from its AOF, if it keeps one) and waits until it answers. */
+  start(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing answers. */
+  freeze(): void;
+  /** SIGCONT. */
+  thaw(): void;
+  /** Stops it for good and removes its folder. */
+  remove(): Promise<void>;
+}
+
+export interface OwnRedisOptions {
+  /** Keep data as production runs it (AOF, `appendfsync everysec`, noeviction); else nothing survives a stop. */
+  aof?: boolean;
+}
+
+/** Whether a Redis answers PING at `url` now. */
+export async function redisAnswers(url: string, connectTimeout = 1000): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout });
+  probe.on('error', () => undefined); // refused while it starts; connect() reports it
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kw-own-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const persistence = options.aof
+    ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']
+    : ['--appendonly', 'no'];
+  let child: ChildProcess | undefined;
+  const own: OwnRedis = {
+    url,
+    async start() {
+      const started = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
+      child = started;
+      const deadline = Date.now() + 15_000;
+      while (!(await redisAnswers(url))) {
+        if (started.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${started.exitCode}`);
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 15s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = once(running, 'exit');
+      running.kill('SIGCONT'); // a frozen one would not act on the signal
+      running.kill(signal);
+      await exited;
+    },
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
+    async remove() {
+      await own.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await own.start();
+  return own;
+}
