@@ -43,12 +43,20 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
     else logger.info(`using the API token saved in ${saved.file}`);
   }
   const metrics = createProcessMetrics();
-  const executor = await runExecutor(config, redisUrl, logger, env, createExecutorMetrics(metrics));
-  const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger, metrics);
-  // Stop intake first, then let the executor finish or stop what runs, then the private Redis.
-  closers.unshift(() => dispatcher.close(), () => executor.close());
+  let address: string;
+  try {
+    const executor = await runExecutor(config, redisUrl, logger, env, createExecutorMetrics(metrics));
+    closers.unshift(() => executor.close());
+    const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger, metrics);
+    // Stop intake first, then let the executor finish or stop what runs, then the private Redis.
+    closers.unshift(() => dispatcher.close());
+    address = await listen(dispatcher, config);
+  } catch (error) {
+    // A start that cannot complete leaves nothing running behind it (the private Redis above all).
+    for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+    throw error;
+  }
   onShutdown(logger, closers);
-  const address = await listen(dispatcher, config);
   logger.info(`kube-worker is ready on ${address} — try: npx kube-worker submit 'echo hello' --wait`);
 }
 

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -123,6 +123,25 @@ describe('server logs', () => {
   it('are JSON on a terminal too when KUBE_WORKER_LOG_FORMAT=json', async () => {
     expectJsonLines(await executorOutput(true, { KUBE_WORKER_LOG_FORMAT: 'json' }));
   }, 180_000);
+});
+
+describe('kube-worker start that cannot complete', () => {
+  // As root, scripts run as another user, who cannot get through this test's 0700 temp dir.
+  it.runIf(process.getuid?.() === 0)('exits 1 saying why, and leaves no private Redis running', async () => {
+    const state = path.join(dir, 'unreachable');
+    const result = await cli(['start'], { PORT: '0', KUBE_WORKER_STATE_DIR: state, KUBE_WORKER_WORK_DIR: path.join(state, 'work') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot reach the work dir/);
+    // redis-server renames its process, but works in its --dir: find it by that.
+    const redisInState = readdirSync('/proc').filter((pid) => {
+      try {
+        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`).startsWith(state);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    expect(redisInState).toEqual([]);
+  }, 120_000);
 });
 
 function expectJsonLines(output: string): void {
