@@ -43,8 +43,8 @@ describe('a process of the deployment SIGKILLed under load', () => {
     const clock = stopwatch();
     redis = await startOwnRedis({ aof: true });
     processes = await startProcesses(redis.url, { dispatchers: 1, executors: 0 }, LOCK);
-    // The survivor takes few at a time, so that the doomed one has 20 running at once.
-    const [doomed] = await Promise.all([processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' }), processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '2' })]);
+    // Alone at first, so that it has 20 running at once; the executor that takes over starts after the kill.
+    const doomed = await processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' });
     clock.lap('start');
     const url = processes.dispatchers[0]!.url;
     const marker = await markerFile();
@@ -70,7 +70,7 @@ describe('a process of the deployment SIGKILLed under load', () => {
     clock.lap('before');
     load.phase = 'killed';
     await doomed.kill('SIGKILL');
-    await load.done;
+    await Promise.all([load.done, processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '8' })]);
     clock.lap('after');
     const figures = await settle(url, load.accepted, marker, 90_000);
     clock.lap('settle');

@@ -41,6 +41,8 @@ const SYNTAX = ['', ' ', '..', '../x', '%00', '%2F', '$(id)', '`id`', '${HOME}',
 const ENV_NAMES = ['PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE', 'HOME', 'IFS', 'BASH_ENV', 'ENV', 'A=B', '', '1X', 'REDIS_URL'];
 const NUMBERS: Json[] = [0, -1, 1, -0, 0.5, 1e-7, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 18446744073709551616, 1e308, -1e308];
 const WRONG_TYPES: Json[] = [null, true, false, 0, -1, 1.5, '', 'text', [], {}, [1, 'a', null], { a: 1 }];
+/** A fresh copy each time: mutate() changes values in place, and a shared one could come to hold itself. */
+const wrongType = (random: Random): Json => structuredClone(random.pick(WRONG_TYPES));
 
 export const interestingStrings = [...RESERVED_NAMES, ...DIGITS, ...UNICODE, ...SYNTAX, ...ENV_NAMES];
 
@@ -117,7 +119,7 @@ export function generate(schema: Schema, context: GenerateContext, name = '', de
       return value;
     }
     default:
-      return depth > 3 ? null : random.pick(WRONG_TYPES);
+      return depth > 3 ? null : wrongType(random);
   }
 }
 
@@ -150,7 +152,7 @@ export function hostile(random: Random): Json {
   switch (random.int(0, 9)) {
     case 0:
     case 1:
-      return random.pick(WRONG_TYPES);
+      return wrongType(random);
     case 2:
     case 3:
     case 4:
@@ -171,14 +173,15 @@ export function hostile(random: Random): Json {
 /** Replaces, removes or adds one thing somewhere in `value` (which it changes in place); returns the new root. */
 export function mutate(value: Json, random: Random): Json {
   const nodes: Array<{ parent: Json[] | Record<string, Json>; key: string | number }> = [];
-  const walk = (node: Json): void => {
+  // Without recursion: an earlier mutation may have nested a value 100,000 deep.
+  for (const pending: Json[] = [value]; pending.length > 0; ) {
+    const node = pending.pop()!;
     const children: Array<[string | number, Json]> = Array.isArray(node) ? node.map((child, i) => [i, child]) : node && typeof node === 'object' ? Object.entries(node) : [];
     for (const [key, child] of children) {
       nodes.push({ parent: node as Json[] | Record<string, Json>, key });
-      walk(child);
+      pending.push(child);
     }
-  };
-  walk(value);
+  }
   if (nodes.length === 0 || random.chance(0.03)) return hostile(random);
   const { parent, key } = random.pick(nodes);
   const action = random.int(0, 9);
