@@ -156,13 +156,12 @@ function artifacts(): Artifact[] {
     },
     {
       name: 'helm',
-      path: join(cacheRoot, `helm-${versions.helm}`, 'helm'),
+      path: join(cacheRoot, `helm-${versions.helm}-stamped`, 'helm'),
       build: (go, out) => {
         // helm builds from its own module (its go.mod needs no replace lines).
         const gobin = dirname(out) + '.gobin';
         mkdirSync(gobin, { recursive: true });
-        const ld = `-s -w -X helm.sh/helm/v3/internal/version.version=${versions.helm} -X helm.sh/helm/v3/internal/version.gitTreeState=clean`;
-        run([go, 'install', '-trimpath', '-ldflags', ld, `helm.sh/helm/v3/cmd/helm@${versions.helm}`], {
+        run([go, 'install', '-trimpath', '-ldflags', helmLdflags(go), `helm.sh/helm/v3/cmd/helm@${versions.helm}`], {
           cwd: cacheRoot, env: { ...goEnv(), GOFLAGS: '-buildvcs=false', GOBIN: gobin }, logFile: buildLog,
         });
         renameSync(join(gobin, 'helm'), out);
@@ -170,6 +169,24 @@ function artifacts(): Artifact[] {
       },
     },
   ];
+}
+
+/**
+ * The stamps released helm binaries carry (helm's Makefile): its version, and the Kubernetes version
+ * `helm template` assumes without a cluster, which upstream derives from the k8s.io/client-go its
+ * go.mod requires (v0.N → 1.N).
+ */
+function helmLdflags(go: string): string {
+  const dl = spawnSync(go, ['mod', 'download', '-json', `helm.sh/helm/v3@${versions.helm}`], { cwd: cacheRoot, encoding: 'utf8', env: { ...goEnv(), GOFLAGS: '' } });
+  const goMod = dl.status === 0 ? (JSON.parse(dl.stdout) as { GoMod?: string }).GoMod : undefined;
+  const clientGo = goMod ? /k8s\.io\/client-go v0\.(\d+)\./.exec(readFileSync(goMod, 'utf8')) : null;
+  if (!clientGo) throw new Error(`cannot read the k8s.io/client-go version of helm ${versions.helm}: ${dl.stderr}`);
+  const [major, minor] = ['1', clientGo[1]!];
+  const flags = ['-s', '-w', `-X helm.sh/helm/v3/internal/version.version=${versions.helm}`, '-X helm.sh/helm/v3/internal/version.gitTreeState=clean', '-X helm.sh/helm/v3/internal/version.metadata='];
+  for (const pkg of ['helm.sh/helm/v3/pkg/lint/rules', 'helm.sh/helm/v3/pkg/chartutil']) {
+    flags.push(`-X ${pkg}.k8sVersionMajor=${major}`, `-X ${pkg}.k8sVersionMinor=${minor}`);
+  }
+  return flags.join(' ');
 }
 
 /** Names `cluster:bin NAME` answers, mapped to the artifact and the name it is called by. */
