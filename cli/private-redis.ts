@@ -16,7 +16,8 @@ export interface PrivateRedis {
 const HOW_TO_GET_ONE =
   'kube-worker needs Redis: set REDIS_URL=redis://host:6379 to use an existing one, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) and kube-worker start runs a private one';
 
-function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now (the tests start their servers on one too). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
