@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,6 +87,8 @@ async function submitWait(env: NodeJS.ProcessEnv, url: string, ticket: string): 
 async function main(): Promise<void> {
   printCircumstances('kube-worker CLI start-up', { BENCH_ROUNDS: ROUNDS, cli: path.relative(process.cwd(), CLI) });
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kw-bench-cli-'));
+  // Run as root, the local runtime runs scripts as nobody, who must be able to pass through here.
+  chmodSync(stateDir, 0o711);
   const stack = await startStack(stateDir);
   const env = { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN };
   const variants: Array<[string, string[]]> = [
