@@ -24,7 +24,7 @@ export interface ObservabilityConfig {
 export const OBSERVABILITY_SETTINGS = [
   {
     env: 'KUBE_WORKER_LOG_FORMAT', key: 'logFormat', defaultText: 'auto',
-    description: 'How the server commands log: json (one JSON object a line), pretty (time, level, message and fields, coloured on a terminal), or auto (pretty when stdout is a terminal, else json). Redaction is the same in both.',
+    description: 'How the server commands log: json (one JSON object a line), pretty (time, level, message and fields, coloured on a terminal unless NO_COLOR is set), or auto (pretty when stdout is a terminal, else json). Redaction is the same in both.',
     parse: (raw) => oneOf<LogFormat>('KUBE_WORKER_LOG_FORMAT', raw, LOG_FORMATS, 'auto'),
   } satisfies Setting<'logFormat'>,
   {

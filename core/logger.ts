@@ -12,11 +12,17 @@ export type { Logger };
 
 /**
  * Readable lines for `pretty`, and for `auto` on a terminal, JSON otherwise (pino's own convention:
- * JSON for files and pipes); colour only on a terminal.
+ * JSON for files and pipes); colour only on a terminal, and never when NO_COLOR is set to anything
+ * but the empty string (no-color.org).
  */
-export function lineStyle(format: LogFormat, destination: number | string, isTerminal: (fd: number) => boolean = isatty): { pretty: boolean; colour: boolean } {
+export function lineStyle(
+  format: LogFormat,
+  destination: number | string,
+  isTerminal: (fd: number) => boolean = isatty,
+  env: NodeJS.ProcessEnv = process.env,
+): { pretty: boolean; colour: boolean } {
   const terminal = typeof destination === 'number' && isTerminal(destination);
-  return { pretty: format === 'pretty' || (format === 'auto' && terminal), colour: terminal };
+  return { pretty: format === 'pretty' || (format === 'auto' && terminal), colour: terminal && !env.NO_COLOR };
 }
 
 export const REDACTED_PATHS = [

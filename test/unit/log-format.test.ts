@@ -20,7 +20,12 @@ describe('how log lines look', () => {
     ['pretty', 1, notTerminal, { pretty: true, colour: false }],
     ['pretty', 1, terminal, { pretty: true, colour: true }],
   ] as const)('%s to %s (%s): %o', (format, destination, isTerminal, expected) => {
-    expect(lineStyle(format, destination, isTerminal)).toEqual(expected);
+    expect(lineStyle(format, destination, isTerminal, {})).toEqual(expected);
+  });
+
+  it('leaves colour out when NO_COLOR is set and not empty', () => {
+    expect(lineStyle('pretty', 1, terminal, { NO_COLOR: '1' })).toEqual({ pretty: true, colour: false });
+    expect(lineStyle('auto', 1, terminal, { NO_COLOR: '' })).toEqual({ pretty: true, colour: true });
   });
 
   it('reads KUBE_WORKER_LOG_FORMAT, auto by default, and refuses other words', () => {
