@@ -23,6 +23,7 @@ import dashboard from './plugins/dashboard.js';
 import metricsRoute from './plugins/metrics.js';
 import problems from './plugins/problems.js';
 import { Follows } from './follows.js';
+import { buildValidator } from './validation.js';
 import { PoolQueues } from './queues.js';
 import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
@@ -79,6 +80,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     // Each use case logs what matters once; per-request lines would double the intake's cost.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator } },
     return503OnClosing: true,
   });
   // The API speaks JSON only; anything else is refused with 415 rather than parsed as text.

@@ -44,7 +44,12 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
   });
 
   it.each<[string, string, number]>([
-    ['a number for a value, under a line-break name (the number is taken as text)', JSON.stringify({ ...valid, variables: { 'A\nB': { value: 5 } } }), 422],
+    ['a number for a variable value', JSON.stringify({ ...valid, variables: { A: { value: 5 } } }), 400],
+    ['a number for a script body', JSON.stringify({ ...valid, script: { syntax: 'bash', body: 0.5 } }), 400],
+    ['a number for a ticket', JSON.stringify({ ...valid, ticket: 12 }), 400],
+    ['a boolean for a pool', JSON.stringify({ ...valid, pool: true }), 400],
+    ['a string for a timeout', JSON.stringify({ ...valid, timeoutSeconds: '60' }), 400],
+    ['an object for an argument', JSON.stringify({ ...valid, arguments: [{}] }), 400],
     ['a variable whose value is not an object', JSON.stringify({ ...valid, variables: { A: 'x' } }), 400],
     ['an argument with NUL', JSON.stringify({ ...valid, arguments: ['a\u0000b'] }), 422],
     ['duplicate keys (the last one counts)', '{"pool":"nowhere","pool":"default","script":{"syntax":"bash","body":"echo dup"}}', 202],
