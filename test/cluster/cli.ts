@@ -2,7 +2,10 @@
  * npm run cluster:build | cluster:up | cluster:down | cluster:status
  * npm run -s cluster:kubeconfig        prints the admin kubeconfig's path
  * npm run -s cluster:bin -- NAME       prints a built tool's path (helm, kube-apiserver, kubectl, ...)
+ * npm run -s cluster:image -- NAME     prints a test image's pullable reference (test/images)
  */
+import { imageNames, imageRef, isImageName } from '../images/images.js';
+import { SetupError } from '../images/engine.js';
 import { binPath, build, down, GoMissingError, kubeconfigPath, status, up } from './cluster.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +25,15 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       process.stdout.write(`${binPath(name)}\n`);
+      return 0;
+    }
+    case 'image': {
+      const name = rest[0] ?? '';
+      if (!isImageName(name)) {
+        process.stderr.write(`usage: npm run -s cluster:image -- NAME   (${imageNames.join(', ')})\n`);
+        return 2;
+      }
+      process.stdout.write(`${await imageRef(name)}\n`);
       return 0;
     }
     case 'up': {
@@ -45,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${kubeconfigPath}\n`);
       return 0;
     default:
-      process.stderr.write('usage: cli.ts build|up|down|status|kubeconfig|bin NAME\n');
+      process.stderr.write('usage: cli.ts build|up|down|status|kubeconfig|bin NAME|image NAME\n');
       return 2;
   }
 }
@@ -53,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof GoMissingError) process.stderr.write(`[cluster] ${err.message}\n`);
+    if (err instanceof SetupError) process.stderr.write(`[images] ${err.message}\n`);
+    else if (err instanceof GoMissingError) process.stderr.write(`[cluster] ${err.message}\n`);
     else process.stderr.write(`[cluster] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

@@ -1,0 +1,3 @@
+module kube-worker.test/pause
+
+go 1.26

