@@ -122,46 +122,68 @@ func (w *podWorker) computeStatus() podStatus {
 	return st
 }
 
-// sync writes the current status to the API server, retrying on conflicts.
+// statusRetryFor is how long sync keeps trying to write a status while the API server does not
+// answer (a restart takes several seconds); a kubelet's status manager never gives up either.
+const statusRetryFor = 5 * time.Minute
+
+// sync writes the current status to the API server, retrying on conflicts and, with backoff, while
+// the API server is unreachable: a status that is never written leaves its pod running for ever.
 func (w *podWorker) sync() {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
-	st := w.computeStatus()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	w.mu.Lock()
 	pod := w.pod.DeepCopy()
 	w.mu.Unlock()
-	for attempt := 0; attempt < 10; attempt++ {
-		if attempt > 0 {
-			fresh, err := w.a.client.CoreV1().Pods(w.ns).Get(ctx, w.nm, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return
-			}
-			if err != nil {
-				klog.ErrorS(err, "getting pod", "pod", klog.KRef(w.ns, w.nm))
-				time.Sleep(200 * time.Millisecond)
-				continue
-			}
-			if fresh.UID != w.uid {
-				return
-			}
-			pod = fresh
-		}
-		old := pod.Status.Phase
-		if (old == corev1.PodSucceeded || old == corev1.PodFailed) && old != st.phase {
-			return // a terminal phase is never left
-		}
-		w.apply(pod, st)
-		_, err := w.a.client.CoreV1().Pods(w.ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
-		if err == nil || apierrors.IsNotFound(err) {
+	backoff := 200 * time.Millisecond
+	wait := func() {
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	for deadline, fresh := time.Now().Add(statusRetryFor), false; time.Now().Before(deadline); {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.writeStatus(ctx, &pod, &fresh)
+		cancel()
+		switch {
+		case err == nil:
 			return
-		}
-		if !apierrors.IsConflict(err) {
-			klog.ErrorS(err, "updating pod status", "pod", klog.KRef(w.ns, w.nm))
-			time.Sleep(200 * time.Millisecond)
+		case apierrors.IsConflict(err):
+			fresh = true
+		default:
+			klog.ErrorS(err, "writing pod status; retrying", "pod", klog.KRef(w.ns, w.nm))
+			fresh = true
+			wait()
 		}
 	}
+	klog.ErrorS(nil, "gave up writing pod status", "pod", klog.KRef(w.ns, w.nm), "after", statusRetryFor)
+}
+
+// writeStatus writes the status as it is now onto the pod (read again first when `fresh` says the
+// copy held is stale). A nil error means done: written, or nothing left to write.
+func (w *podWorker) writeStatus(ctx context.Context, pod **corev1.Pod, fresh *bool) error {
+	if *fresh {
+		latest, err := w.a.client.CoreV1().Pods(w.ns).Get(ctx, w.nm, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // gone: nothing to write
+		}
+		if err != nil {
+			return err
+		}
+		if latest.UID != w.uid {
+			return nil // replaced by a pod of the same name
+		}
+		*pod, *fresh = latest, false
+	}
+	st := w.computeStatus()
+	old := (*pod).Status.Phase
+	if (old == corev1.PodSucceeded || old == corev1.PodFailed) && old != st.phase {
+		return nil // a terminal phase is never left
+	}
+	w.apply(*pod, st)
+	_, err := w.a.client.CoreV1().Pods(w.ns).UpdateStatus(ctx, *pod, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 func (w *podWorker) apply(pod *corev1.Pod, st podStatus) {
