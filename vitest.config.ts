@@ -40,6 +40,9 @@ export default defineConfig({
           include: ['test/images/**/*.test.ts'],
           // Builds the images the first time (minutes), then finds them in the registry.
           globalSetup: ['test/images/global-setup.ts'],
+          // testcontainers' Ryuk would be pulled from Docker Hub (the tests remove their containers
+          // themselves); published ports are on 127.0.0.1, which "localhost" may not resolve to first.
+          env: { TESTCONTAINERS_RYUK_DISABLED: 'true', TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
