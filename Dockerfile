@@ -1,8 +1,12 @@
 # syntax=docker/dockerfile:1
 # One image for both sides: `docker run IMAGE dispatcher` or `docker run IMAGE executor`.
 
+# The Node.js image both stages start from. Another one with the same layout (node and npm on PATH,
+# a user 1000, apt-get) can stand in: `docker build --build-arg NODE_IMAGE=my-mirror/node:20 .`
+ARG NODE_IMAGE=node:20-bookworm-slim
+
 # Build: compile the TypeScript with every dependency present.
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts off: `prepare` would build before the sources are here.
@@ -15,7 +19,7 @@ COPY cli cli
 RUN npm run build
 
 # Runtime: production dependencies and the compiled code only.
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1 forwards SIGTERM to node and reaps the local runtime's orphaned script processes.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \

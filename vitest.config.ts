@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // One project per kind of dependency: unit (none), integration (a real Redis), e2e (a real
 // Kubernetes control plane from test/cluster), chart (helm and that control plane), faults (Redis,
-// processes and the kube-apiserver killed under load; requests fuzzed from the OpenAPI document).
+// processes and the kube-apiserver killed under load; requests fuzzed from the OpenAPI document),
+// images (the test images and the product's own, run with Docker from the local registry).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
@@ -31,6 +32,19 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 600_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'images',
+          include: ['test/images/**/*.test.ts'],
+          // Builds the images the first time (minutes), then finds them in the registry.
+          globalSetup: ['test/images/global-setup.ts'],
+          // testcontainers' Ryuk would be pulled from Docker Hub (the tests remove their containers
+          // themselves); published ports are on 127.0.0.1, which "localhost" may not resolve to first.
+          env: { TESTCONTAINERS_RYUK_DISABLED: 'true', TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' },
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       { test: { name: 'chart', include: ['test/chart/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 120000, hookTimeout: 600000 } },

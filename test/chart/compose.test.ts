@@ -1,6 +1,7 @@
 /**
  * docker-compose.yml, read as Compose reads it (YAML merge keys included): Redis as production runs
  * it, and a dispatcher and an executor whose commands, settings and ports are the product's own.
+ * test/images/compose-up.test.ts brings it up for real.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,18 +25,23 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'executor', 'redis']);
   });
 
-  it('runs the official Redis image with AOF and noeviction', () => {
-    expect(redis!.image).toMatch(/^(docker\.io\/library\/)?redis:/);
+  it('keeps to what docker-compose 1.29 (Debian, Ubuntu) reads as well as the compose plugin: no top-level name', () => {
+    expect(Object.keys(parse(text) as object).filter((key) => !key.startsWith('x-')).sort()).toEqual(['services', 'volumes']);
+  });
+
+  it('runs the official Redis image by default (REDIS_IMAGE names another) with AOF and noeviction', () => {
+    expect(redis!.image).toMatch(/^\$\{REDIS_IMAGE:-(docker\.io\/library\/)?redis:[^}]+\}$/);
     expect(redis!.command.join(' ')).toContain('--appendonly yes');
     expect(redis!.command.join(' ')).toContain('--maxmemory-policy noeviction');
   });
 
-  it('runs real CLI commands from the image built here, once Redis is healthy', () => {
+  it('runs real CLI commands from the image built here (or the one KUBE_WORKER_IMAGE names), once Redis is healthy', () => {
     expect(dispatcher!.command).toEqual(['dispatcher']);
     expect(executor!.command).toEqual(['executor']);
     for (const service of [dispatcher!, executor!]) {
       expect(commands).toContain(service.command[0]);
       expect(service.build).toBe('.');
+      expect(service.image).toBe('${KUBE_WORKER_IMAGE:-kube-worker:dev}');
       expect(service.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
     }
   });

@@ -7,9 +7,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliCommands, readmeDefault } from './support/product.js';
-import { all, last, parseDockerfile, type Stage } from './support/dockerfile.js';
+import { all, expandArgs, globalArgs, last, parseDockerfile, type Stage } from './support/dockerfile.js';
 
-const stages = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
+const source = readFileSync('Dockerfile', 'utf8');
+const stages = parseDockerfile(source);
+const args = globalArgs(source);
 const build = stages[0]!;
 const runtime = stages.at(-1)!;
 const runs = (stage: Stage): string[] => all(stage, 'RUN').map((i) => i.text);
@@ -35,11 +37,16 @@ describe('the Dockerfile', () => {
     commands = await cliCommands();
   });
 
-  it('builds in one stage and runs from another, both on Node 20', () => {
+  it('builds in one stage and runs from another, both on Node 20 by default', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.from).toMatch(/^node:20[.-]/);
-    expect(runtime.from).toMatch(/slim/);
+    for (const stage of stages) expect(expandArgs(stage.from, args)).toMatch(/^node:20[.-]/);
+    expect(expandArgs(runtime.from, args)).toMatch(/slim/);
     expect(all(runtime, 'COPY').map((i) => i.text)).toContainEqual(expect.stringMatching(new RegExp(`^--from=${build.name} /app/dist `)));
+  });
+
+  it('takes its Node.js base image as the build argument NODE_IMAGE, one for both stages', () => {
+    expect(Object.keys(args)).toEqual(['NODE_IMAGE']);
+    for (const stage of stages) expect(stage.from).toBe('${NODE_IMAGE}');
   });
 
   it('compiles with npm ci and npm run build, from every source folder the build needs', () => {

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from './cache.js';
-import { repoRoot, type Fetch, type ImageRecipe } from './recipes.js';
+import { hostFileContent, repoRoot, type Fetch, type ImageRecipe } from './recipes.js';
 
 export const cacheDir = process.env.KW_IMAGES_CACHE ?? join(homedir(), '.cache', 'kube-worker', 'images');
 const logFile = join(cacheDir, 'build.log');
@@ -117,6 +117,10 @@ export class DockerEngine implements Engine {
 
   private fetchInto(f: Fetch, source: string, context: string): void {
     const target = join(context, f.into);
+    if (f.kind === 'host-file') {
+      writeFileSync(target, hostFileContent(f.path));
+      return;
+    }
     if (f.kind === 'go') {
       const go = this.goBin();
       const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };

@@ -18,6 +18,7 @@ missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
@@ -31,7 +32,7 @@ wait_for() { # what, seconds, command...
 }
 
 if ! $docker info >/dev/null 2>&1; then
-  # --ip: ports a container publishes without an address bind to loopback, not every interface.
+  # --ip: ports a container on the default network publishes without an address bind to loopback.
   setsid nohup /usr/sbin/dockerd --ip 127.0.0.1 >>"$cache/dockerd.log" 2>&1 </dev/null &
   wait_for dockerd 60 $docker info
 fi

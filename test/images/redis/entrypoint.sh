@@ -5,13 +5,15 @@
 set -e
 if [ "$1" = redis-server ]; then
   shift
-  if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-    conf=$1
-    shift
-    set -- "$conf" --protected-mode no "$@"
-  else
-    set -- --protected-mode no "$@"
-  fi
+  case "${1:-}" in
+    -v | --version | -h | --help | --test-memory | --check-system) ;; # not a server start
+    '' | -*) set -- --protected-mode no "$@" ;;
+    *)
+      conf=$1
+      shift
+      set -- "$conf" --protected-mode no "$@"
+      ;;
+  esac
   set -- redis-server "$@"
 fi
 exec "$@"
