@@ -29,7 +29,8 @@ export interface FetchRequest {
 }
 
 const MiB = 1024 * 1024;
-export const size = (bytes: number): string => (bytes >= 10 * MiB ? `${Math.round(bytes / MiB)} MiB` : bytes >= 1024 ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
+export const size = (bytes: number): string =>
+  bytes >= 10 * MiB ? `${Math.round(bytes / MiB)} MiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KiB` : `${bytes} bytes`;
 const rate = (bytes: number, ms: number): string => `${size(Math.round((bytes * 1000) / Math.max(ms, 1)))}/s`;
 
 /** Throws a PackageError naming the package, or the signal's AbortError. */
@@ -71,7 +72,7 @@ async function fetchOne(pkg: PackageSpec, request: FetchRequest, maxBytes: numbe
       await rename(temporary, path.join(folder, urlFileName(pkg.url)));
     } else {
       const unpacked = await unpack(temporary, folder, pkg.format, unpackBudget);
-      say(`Unpacked package ${pkg.name} (${pkg.format}): ${unpacked.files} entries, ${size(unpacked.bytes)}`);
+      say(`Unpacked package ${pkg.name} (${pkg.format}): ${unpacked.files} files, ${size(unpacked.bytes)}`);
     }
     return bytes;
   } finally {
