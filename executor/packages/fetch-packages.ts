@@ -72,7 +72,7 @@ async function fetchOne(pkg: PackageSpec, request: FetchRequest, maxBytes: numbe
       await rename(temporary, path.join(folder, urlFileName(pkg.url)));
     } else {
       const unpacked = await unpack(temporary, folder, pkg.format, unpackBudget);
-      say(`Unpacked package ${pkg.name} (${pkg.format}): ${unpacked.files} files, ${size(unpacked.bytes)}`);
+      say(`Unpacked package ${pkg.name} (${pkg.format}): ${unpacked.files} ${unpacked.files === 1 ? 'file' : 'files'}, ${size(unpacked.bytes)}`);
     }
     return bytes;
   } finally {
