@@ -47,7 +47,7 @@ export function checkPackageUrl(text: string, sources: readonly PackageSource[])
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: 'must be an http or https URL' };
   if (url.username || url.password) return { problem: 'carries a user or password in the URL; send credentials as a sensitive header instead' };
   const kind = addressKind(bareHost(url.hostname));
-  if (kind === 'link-local') return { problem: 'points at a link-local address, which packages are never fetched from' };
+  if (kind === 'link-local') return { problem: 'points at a link-local address (such as a cloud metadata service), never a package source' };
   const source = sources.find((s) => s.origin === url.origin && url.pathname.startsWith(s.pathPrefix));
   if (!source) return { problem: 'is not under any package source this worker allows' };
   if (kind === 'loopback' && !source.loopback) return { problem: 'points at a loopback address' };
@@ -83,7 +83,7 @@ export function addressKind(host: string): AddressKind {
 /** Why a resolved address may not be connected to for this source, or undefined when it may. */
 export function addressProblem(address: string, source: PackageSource): string | undefined {
   const kind = addressKind(address);
-  if (kind === 'link-local') return `${address} is a link-local address, which packages are never fetched from`;
+  if (kind === 'link-local') return `${address} is a link-local address (such as a cloud metadata service), never a package source`;
   if (kind === 'loopback' && !source.loopback) return `${address} is a loopback address, and the source ${source.text} is not on a loopback host`;
   return undefined;
 }

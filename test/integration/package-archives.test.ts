@@ -3,8 +3,7 @@
  * `..`, an absolute name, a link (even a chain of links that each look harmless), a hard link or a
  * special file — and an archive that unpacks to more than the limit stops there.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -29,9 +28,12 @@ const archive = async (bytes: Buffer): Promise<string> => {
 };
 
 /** A tar with raw headers, for entry types tar() does not make. */
-async function rawTar(headers: tarStream.Headers[]): Promise<Buffer> {
+async function rawTar(headers: Array<Partial<tarStream.Header> & { name: string }>): Promise<Buffer> {
   const pack = tarStream.pack();
-  for (const header of headers) pack.entry(header, header.type === 'file' ? 'x' : undefined);
+  for (const header of headers) {
+    if (header.type === 'file') pack.entry(header, 'x');
+    else pack.entry(header);
+  }
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
