@@ -30,7 +30,9 @@ export function generatedSha256(bytes: number): string {
 }
 
 export interface PackageServer {
+  /** http://127.0.0.1:<port> (for a server on every interface too). */
   url: string;
+  port: number;
   files: Map<string, Buffer>;
   requests: Array<{ path: string; headers: http.IncomingHttpHeaders }>;
   close(): Promise<void>;
@@ -52,7 +54,8 @@ function stream(response: http.ServerResponse, bytes: number, delayMs: number): 
   next();
 }
 
-export async function startPackageServer(): Promise<PackageServer> {
+/** `host`: where it listens; 0.0.0.0 lets pods with a network of their own reach it at their node's address. */
+export async function startPackageServer(host = '127.0.0.1'): Promise<PackageServer> {
   const files = new Map<string, Buffer>();
   const requests: PackageServer['requests'] = [];
   const server = http.createServer((request, response) => {
@@ -72,10 +75,11 @@ export async function startPackageServer(): Promise<PackageServer> {
     response.writeHead(kind === 'status' ? Number(arg) : 404);
     response.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
     files,
     requests,
     close: () =>
