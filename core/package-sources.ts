@@ -83,7 +83,7 @@ export function addressKind(host: string): AddressKind {
 /** Why a resolved address may not be connected to for this source, or undefined when it may. */
 export function addressProblem(address: string, source: PackageSource): string | undefined {
   const kind = addressKind(address);
-  if (kind === 'link-local') return `${address} is a link-local address (such as a cloud metadata service), never a package source`;
-  if (kind === 'loopback' && !source.loopback) return `${address} is a loopback address, and the source ${source.text} is not on a loopback host`;
+  if (kind === 'link-local') return 'a link-local address (such as a cloud metadata service), never a package source';
+  if (kind === 'loopback' && !source.loopback) return `a loopback address, and the source ${source.text} is not on a loopback host`;
   return undefined;
 }

@@ -42,8 +42,8 @@ function guardedLookup(source: PackageSource): LookupFunction {
     dnsLookup(hostname, options, (error, address: string | LookupAddress[], family?: number) => {
       if (error) return callback(error, '', 0);
       const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
-      const problem = addresses.map((a) => addressProblem(a, source)).find(Boolean);
-      if (problem) return callback(new PackageError(`${hostname} resolves to ${problem}`), '', 0);
+      const refused = addresses.find((a) => addressProblem(a, source) !== undefined);
+      if (refused) return callback(new PackageError(`${hostname} resolves to ${refused}, ${addressProblem(refused, source)}`), '', 0);
       (callback as (error: null, address: string | LookupAddress[], family?: number) => void)(null, address, family);
     });
   };

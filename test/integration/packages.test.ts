@@ -3,8 +3,11 @@
  * with a variable naming each, and every way a package can be wrong ending the operation with
  * PackageFailed before its script starts.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { download } from '../../executor/packages/download.js';
 import { sha256, tar, zip } from '../support/archives.js';
 import { generatedSha256, startPackageServer, type PackageServer } from '../support/package-server.js';
 import { bash, startStack, type Stack } from './support/stack.js';
@@ -86,6 +89,36 @@ describe('packages on the local runtime', () => {
     const to = encodeURIComponent('http://127.0.0.2:1/elsewhere.tar.gz');
     const result = await failure([{ name: 'moved', url: `${feed.url}/redirect?to=${to}`, sha256: 'c'.repeat(64) }]);
     expect(result.message).toBe('Package moved: it was redirected to http://127.0.0.2:1/elsewhere.tar.gz, which is not under any package source this worker allows');
+  });
+
+  it('a redirect that stays under the allowed sources is followed; the file keeps the name the operation asked for', async () => {
+    const to = encodeURIComponent(`${feed.url}/files/config.json`);
+    const ticket = await stack.submit(bash('cat packages/settings/redirect', { packages: [{ name: 'settings', url: `${feed.url}/redirect?to=${to}`, sha256: sha256(feed.files.get('config.json')!), extract: 'none' }] }));
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state, lines(status).join('\n')).toBe('succeeded');
+    expect(lines(status)).toContain('stdout:{"env":"prod"}');
+  });
+
+  it('a name that resolves to a loopback address is refused unless its source is on a loopback host', async () => {
+    // A feed named like any other whose name leads to this machine: the address is checked after the lookup.
+    const origin = `http://localhost:${feed.port}`;
+    const source = { text: `${origin}/files/`, origin, pathPrefix: '/files/', loopback: false };
+    const attempt = download({ url: `${origin}/files/config.json`, headers: {}, sources: [source], destination: path.join(os.tmpdir(), `kw-never-${process.pid}`), maxBytes: 1e6, signal: new AbortController().signal, progress: { bytes: 0 } });
+    await expect(attempt).rejects.toThrow(`localhost resolves to 127.0.0.1, a loopback address, and the source ${origin}/files/ is not on a loopback host`);
+    expect(feed.requests.some((r) => r.path === '/files/config.json' && r.headers.host === `localhost:${feed.port}`)).toBe(false);
+  });
+
+  it('refuses packages at submit time when no source is allowed, saying how to allow one; Docker packages keep their 422', async () => {
+    const closed = await startStack({ executors: 0 });
+    try {
+      const refused = await closed.api('POST', '/api/v1/operations', { pool: 'default', ...bash('true', { packages: [pkg('app', 'app.tar.gz')] }) });
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({ code: 'KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED', detail: expect.stringContaining('KUBE_WORKER_PACKAGE_SOURCES') });
+      const docker = await closed.api('POST', '/api/v1/operations', { pool: 'default', ...bash('true', { packages: [{ type: 'docker', image: 'nginx:1' }] }) });
+      expect(docker).toMatchObject({ status: 422, body: { code: 'KW_ERR_DOCKER_UNSUPPORTED' } });
+    } finally {
+      await closed.close();
+    }
   });
 
   it('a zip with ../ entries is refused and nothing escapes the workspace', async () => {

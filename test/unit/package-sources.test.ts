@@ -39,7 +39,7 @@ describe('package sources', () => {
   it('refuses a loopback address unless its source is on a loopback host', () => {
     const feed = sources[0]!;
     const local = sources[1]!;
-    expect(addressProblem('127.0.0.1', feed)).toMatch(/loopback/);
+    expect(addressProblem('127.0.0.1', feed)).toBe('a loopback address, and the source https://feed.example.com/packages/ is not on a loopback host');
     expect(addressProblem('::1', feed)).toMatch(/loopback/);
     expect(addressProblem('127.0.0.1', local)).toBeUndefined();
     expect(addressProblem('169.254.169.254', local)).toMatch(/link-local/);
