@@ -94,12 +94,23 @@ export function superviseJob(options: {
       }
     }
 
-    /** The packages' init container's lines (progress, sizes, why it failed) as system lines. */
+    /**
+     * The packages' init container's lines (progress, sizes, why it failed) as system lines,
+     * followed while it runs; once it has ended, read once more from where the follow stopped.
+     */
     async function readFetchLog(): Promise<void> {
-      const podName = state.podName;
-      if (!podName) return;
-      const read = readPodLog(api, podName, new CursorFilter(undefined), false, (line) => output.system(line.text), FETCH_CONTAINER);
-      await read.done.catch((error: unknown) => logger.warn({ err: error, jobName }, 'could not read the log of the packages\' init container'));
+      const filter = new CursorFilter(undefined);
+      const take = (line: { text: string }): void => output.system(line.text);
+      for (let attempt = 0; !settled; attempt += 1) {
+        const podName = state.podName;
+        if (!podName) return;
+        const ended = state.fetchEnded;
+        const read = readPodLog(api, podName, filter, !ended, take, FETCH_CONTAINER);
+        const done = await read.done.then(() => true, (error: unknown) => void logger.debug({ err: error, jobName }, 'the packages\' log stream ended with an error'));
+        if (ended && done) return;
+        if (ended && attempt > 3) return logger.warn({ jobName }, 'could not read the end of the packages\' init container\'s log');
+        if (!state.fetchEnded) await sleep(Math.min(200 * 2 ** attempt, 5000));
+      }
     }
 
     /** Follows the pod's log until the script has ended and every line is read, then says so. */

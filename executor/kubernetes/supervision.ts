@@ -47,7 +47,10 @@ export type SupervisorAction =
   /** The script started: the operation shows as running. */
   | { type: 'started' }
   | { type: 'followLogs' }
-  /** Read the log of the packages' init container once, as system lines, then report fetchLogRead. */
+  /**
+   * Follow the log of the packages' init container as system lines (progress as it comes) until
+   * the state says it ended and every line is in, then report fetchLogRead.
+   */
   | { type: 'readFetchLog' }
   /** The script ended: the log follower reads what is left and stops. */
   | { type: 'scriptEnded' }
@@ -75,12 +78,14 @@ export interface SupervisorState {
   readonly finished?: Outcome;
   readonly logs: 'idle' | 'following' | 'done';
   /**
-   * The log of the packages' init container, read once it has ended. 'read' from the start when
-   * there is none to read, or when adopting a run whose lines an earlier executor took.
+   * The log of the packages' init container, followed from when it runs. 'read' from the start
+   * when there is none to read, or when adopting a run whose lines an earlier executor took.
    */
   readonly fetchLog: 'unread' | 'reading' | 'read';
   /** The packages' init container was seen running. */
   readonly fetching: boolean;
+  /** The packages' init container has ended: its log is complete. */
+  readonly fetchEnded: boolean;
   readonly pullGraceArmed: boolean;
   /** Why the settle timer runs: for the Job's deadline verdict, or after the pod was deleted. */
   readonly settle?: 'deadline' | 'podDeleted';
@@ -100,6 +105,7 @@ export function startSupervision(settings: SupervisorSettings, options: { readFe
     logs: 'idle',
     fetchLog: options.readFetchLog ? 'unread' : 'read',
     fetching: false,
+    fetchEnded: false,
     pullGraceArmed: false,
     seenEvents: new Set(),
   };
@@ -154,16 +160,19 @@ class StepBuilder {
     switch (event.type) {
       case 'pod':
         this.set({ podName: event.pod.metadata?.name });
-        if (this.state.fetchLog === 'unread' && fetchEnded(event.pod)) {
-          this.set({ fetchLog: 'reading' });
-          this.actions.push({ type: 'readFetchLog' });
+        if (!this.state.fetchEnded && fetchEnded(event.pod)) {
+          this.set({ fetchEnded: true });
+          this.readFetchLog();
         }
         return this.onView(viewPod(event.pod));
       case 'podDeleted':
+        // Nothing more will be written to the packages' log.
+        this.set({ fetchEnded: true });
         return this.onPodDeleted(event.pod);
       case 'job':
         return this.onJob(event.job);
       case 'jobDeleted':
+        this.set({ fetchEnded: true });
         if (this.cancelling || this.state.finished) return;
         this.scriptEnded(outcomes.podDeleted('Job'), true);
         this.logsNotFollowedAreDone();
@@ -191,6 +200,12 @@ class StepBuilder {
       case 'deleted':
         return this.finish(outcomes.cancelled(this.state.started ? 'running' : 'before start'));
     }
+  }
+
+  private readFetchLog(): void {
+    if (this.state.fetchLog !== 'unread') return;
+    this.set({ fetchLog: 'reading' });
+    this.actions.push({ type: 'readFetchLog' });
   }
 
   private reportStarted(): void {
@@ -238,6 +253,7 @@ class StepBuilder {
       // Scheduled and pulled: from now on the download has the operation's timeout, not the pending one.
       this.set({ fetching: true });
       this.actions.push({ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: `Fetching packages (init container ${FETCH_CONTAINER})` });
+      this.readFetchLog();
     }
     if (view.pull === 'invalid') return this.finish(outcomes.imageInvalid(view.message ?? view.reason ?? ''));
     if (view.pull === 'failing' || view.configError) {

@@ -56,6 +56,18 @@ describe('the pod of an operation with packages', () => {
     expect(actions.filter((a) => a.type === 'system')).toEqual([{ type: 'system', text: 'Fetching packages (init container fetch)' }]);
   });
 
+  it('follows the fetch log from when the download runs, once, before following the script', () => {
+    const actions = feed([pod(fetching), pod(fetching), pod(scriptRunning), pod(scriptRunning)]);
+    const kinds = actions.map((a) => a.type).filter((t) => t === 'readFetchLog' || t === 'followLogs');
+    expect(kinds).toEqual(['readFetchLog', 'followLogs']);
+    // Live progress: the follow starts as soon as the download runs, not when it ends.
+    expect(feed([pod(fetching)])).toContainEqual({ type: 'readFetchLog' });
+  });
+
+  it('reads the fetch log even when the download ended before it was seen running', () => {
+    expect(feed([pod(scriptRunning)])).toContainEqual({ type: 'readFetchLog' });
+  });
+
   it('fails with PackageFailed without starting the script, once the fetch log is read', () => {
     const before = feed([pod(fetching), pod(fetchFailed('Package app: the SHA-256 differs'))]);
     expect(before).toContainEqual({ type: 'readFetchLog' });
@@ -64,10 +76,9 @@ describe('the pod of an operation with packages', () => {
     expect(after.filter((a) => a.type === 'finish')).toEqual([{ type: 'finish', outcome: outcomes.packageFailed('Package app: the SHA-256 differs') }]);
   });
 
-  it('reads the fetch log once, before following the script', () => {
-    const actions = feed([pod(fetching), pod(scriptRunning), pod(scriptRunning)]);
-    const kinds = actions.map((a) => a.type).filter((t) => t === 'readFetchLog' || t === 'followLogs');
-    expect(kinds).toEqual(['readFetchLog', 'followLogs']);
+  it('a Job deleted while it downloads fails as PodDeleted once the rest of the fetch log is read', () => {
+    const actions = feed([pod(fetching), { type: 'jobDeleted' }, { type: 'fetchLogRead' }]);
+    expect(actions.filter((a) => a.type === 'finish')).toEqual([{ type: 'finish', outcome: outcomes.podDeleted('Job') }]);
   });
 
   it('does not read it again when adopting a run', () => {
