@@ -115,10 +115,13 @@ export class LocalRuntime implements Runtime {
         }),
       );
     } catch (error) {
-      if (error instanceof PackageError) return outcomes.packageFailed(error.message);
+      if (error instanceof PackageError && !fetching.aborted) return outcomes.packageFailed(error.message);
       if (!fetching.aborted) throw error;
-      if (context.signal.aborted) return context.signal.reason === 'cancel' ? outcomes.cancelled('before start') : outcomes.shutDown();
-      return outcomes.deadlineExceeded(context.timeoutSeconds);
+      return this.stoppedBeforeStart(context);
+    }
+    if (packages.length > 0 && fetching.aborted) {
+      await workspace.remove();
+      return this.stoppedBeforeStart(context);
     }
     try {
       const env: Record<string, string> = {
@@ -185,6 +188,12 @@ export class LocalRuntime implements Runtime {
     } finally {
       await workspace.remove();
     }
+  }
+
+  /** Cancelled, shut down or timed out while its packages were fetched. */
+  private stoppedBeforeStart(context: RunContext): RunOutcome {
+    if (context.signal.aborted) return context.signal.reason === 'cancel' ? outcomes.cancelled('before start') : outcomes.shutDown();
+    return outcomes.deadlineExceeded(context.timeoutSeconds);
   }
 
   async close(): Promise<void> {}

@@ -71,7 +71,7 @@ async function fetchOne(pkg: PackageSpec, request: FetchRequest, maxBytes: numbe
     if (pkg.format === 'none') {
       await rename(temporary, path.join(folder, urlFileName(pkg.url)));
     } else {
-      const unpacked = await unpack(temporary, folder, pkg.format, unpackBudget);
+      const unpacked = await unpack(temporary, folder, pkg.format, unpackBudget, request.signal);
       say(`Unpacked package ${pkg.name} (${pkg.format}): ${unpacked.files} ${unpacked.files === 1 ? 'file' : 'files'}, ${size(unpacked.bytes)}`);
     }
     return bytes;

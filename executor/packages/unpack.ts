@@ -18,7 +18,7 @@ export interface Unpacked {
   bytes: number;
 }
 
-async function unpackTar(archive: string, target: UnpackTarget, gzip: boolean): Promise<void> {
+async function unpackTar(archive: string, target: UnpackTarget, gzip: boolean, signal: AbortSignal): Promise<void> {
   const extract = tarStream.extract();
   extract.on('entry', (header, stream, next) => {
     const entry = async (): Promise<void> => {
@@ -42,15 +42,15 @@ async function unpackTar(archive: string, target: UnpackTarget, gzip: boolean): 
     };
     entry().then(() => next(), (error: unknown) => extract.destroy(error as Error));
   });
-  if (gzip) await pipeline(createReadStream(archive), createGunzip(), extract);
-  else await pipeline(createReadStream(archive), extract);
+  if (gzip) await pipeline(createReadStream(archive), createGunzip(), extract, { signal });
+  else await pipeline(createReadStream(archive), extract, { signal });
 }
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const MAX_LINK_TARGET = 4096;
 
-async function unpackZip(archive: string, target: UnpackTarget): Promise<void> {
+async function unpackZip(archive: string, target: UnpackTarget, signal: AbortSignal): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(archive, { lazyEntries: true, autoClose: true, validateEntrySizes: true }, (error, file) => (error ? reject(error) : resolve(file))),
   );
@@ -66,6 +66,7 @@ async function unpackZip(archive: string, target: UnpackTarget): Promise<void> {
     zip.on('entry', (entry: yauzl.Entry) => {
       const mode = entry.externalFileAttributes >>> 16;
       const handle = async (): Promise<void> => {
+        signal.throwIfAborted();
         if (entry.fileName.endsWith('/')) return target.directory(entry.fileName);
         if ((mode & S_IFMT) === S_IFLNK) {
           if (entry.uncompressedSize > MAX_LINK_TARGET) throw new PackageError(`the archive entry ${JSON.stringify(entry.fileName)} is a link with an invalid target`);
@@ -81,15 +82,18 @@ async function unpackZip(archive: string, target: UnpackTarget): Promise<void> {
   });
 }
 
-/** Unpacks `archive` into `folder` (which exists); a PackageError says what was wrong with it. */
-export async function unpack(archive: string, folder: string, format: Exclude<PackageFormat, 'none'>, budget: UnpackBudget): Promise<Unpacked> {
+/**
+ * Unpacks `archive` into `folder` (which exists); a PackageError says what was wrong with it.
+ * `signal` (cancel, timeout) stops it between entries.
+ */
+export async function unpack(archive: string, folder: string, format: Exclude<PackageFormat, 'none'>, budget: UnpackBudget, signal: AbortSignal): Promise<Unpacked> {
   const target = new UnpackTarget(folder, budget);
   try {
-    if (format === 'zip') await unpackZip(archive, target);
-    else await unpackTar(archive, target, format === 'tar.gz');
+    if (format === 'zip') await unpackZip(archive, target, signal);
+    else await unpackTar(archive, target, format === 'tar.gz', signal);
     await target.finish();
   } catch (error) {
-    if (error instanceof PackageError) throw error;
+    if (error instanceof PackageError || signal.aborted) throw error;
     // tar-stream, zlib and yauzl say what is wrong with the bytes; a file system error is ours.
     if ((error as NodeJS.ErrnoException).syscall) throw error;
     throw new PackageError(`it is not a valid ${format} archive: ${(error as Error).message}`);

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unpack } from '../../executor/packages/unpack.js';
 import { tar, zip, type ArchiveEntry } from '../support/archives.js';
 
+const never = new AbortController().signal;
 let scratch: string;
 let folder: string;
 beforeEach(async () => {
@@ -55,7 +56,7 @@ describe('unpacking refuses what would leave the package folder', () => {
     ['a zip entry with an absolute name', () => Promise.resolve(zip([{ name: '/tmp/escaped.txt', content: 'x' }])), 'zip', /\/tmp\/escaped\.txt/],
     ['a zip link climbing out', () => Promise.resolve(zip([{ name: 'up', link: '../../../etc' }])), 'zip', /"up" links to "\.\.\/\.\.\/\.\.\/etc", outside its folder/],
   ])('%s', async (_what, make, format, message) => {
-    await expect(unpack(await archive(await make()), folder, format, { remaining: 1e9 })).rejects.toThrow(message);
+    await expect(unpack(await archive(await make()), folder, format, { remaining: 1e9 }, never)).rejects.toThrow(message);
     expect((await readdir(scratch)).sort()).toEqual(['archive', 'packages']);
     expect(await readdir(path.join(scratch, 'packages'))).toEqual(['app']);
   });
@@ -63,12 +64,19 @@ describe('unpacking refuses what would leave the package folder', () => {
   it('stops an archive that unpacks to more than the limit (a bomb)', async () => {
     const bomb = gzipSync(await tar([{ name: 'zeros', content: '\0'.repeat(4 * 1024 * 1024) }]));
     expect(bomb.length).toBeLessThan(64 * 1024);
-    await expect(unpack(await archive(bomb), folder, 'tar.gz', { remaining: 1024 * 1024 })).rejects.toThrow(/unpacks to more bytes than the operation may use/);
+    await expect(unpack(await archive(bomb), folder, 'tar.gz', { remaining: 1024 * 1024 }, never)).rejects.toThrow(/unpacks to more bytes than the operation may use/);
+  });
+
+  it('stops when cancelled', async () => {
+    const many = await tar(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, content: 'x' })));
+    const cancelled = AbortSignal.abort('cancel');
+    await expect(unpack(await archive(many), folder, 'tar', { remaining: 1e9 }, cancelled)).rejects.toThrow();
+    await expect(unpack(await archive(zip([{ name: 'a', content: 'x' }])), folder, 'zip', { remaining: 1e9 }, cancelled)).rejects.toThrow();
   });
 
   it('keeps links that stay inside, and executable bits', async () => {
     const entries: ArchiveEntry[] = [{ name: 'bin/run', content: '#!/bin/sh\n', mode: 0o755 }, { name: 'current', link: 'bin' }, { name: 'bin/self', link: '../bin/run' }];
-    const result = await unpack(await archive(await tar(entries, true)), folder, 'tar.gz', { remaining: 1e9 });
+    const result = await unpack(await archive(await tar(entries, true)), folder, 'tar.gz', { remaining: 1e9 }, never);
     expect(result).toEqual({ files: 3, bytes: 10 });
     expect((await readdir(path.join(folder, 'current'))).sort()).toEqual(['run', 'self']);
   });
