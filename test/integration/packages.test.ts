@@ -19,7 +19,7 @@ describe('packages on the local runtime', () => {
 
   beforeAll(async () => {
     feed = await startPackageServer();
-    stack = await startStack({ env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/files/,${feed.url}/generated/,${feed.url}/slow/,${feed.url}/status/,${feed.url}/redirect` } });
+    stack = await startStack({ env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/files/,${feed.url}/generated/,${feed.url}/slow/,${feed.url}/truncated/,${feed.url}/loop,${feed.url}/redirect` } });
     feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/run.sh', content: 'echo app runs\n', mode: 0o755 }, { name: 'README', content: 'the app\n' }], true));
     feed.files.set('tools.zip', zip([{ name: 'bin/', directory: true }, { name: 'bin/tool', content: 'tool v1\n' }, { name: 'latest', link: 'bin/tool' }]));
     feed.files.set('config.json', Buffer.from('{"env":"prod"}\n'));
@@ -136,16 +136,31 @@ describe('packages on the local runtime', () => {
     expect(result.message).toMatch(/^Package broken: it is not a valid zip archive: /);
   });
 
-  it('a package larger than KUBE_WORKER_PACKAGE_MAX_BYTES fails before it is all downloaded', async () => {
-    const small = await startStack({ executors: 0, env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/generated/`, KUBE_WORKER_PACKAGE_MAX_BYTES: '100000' } });
+  it('a package larger than KUBE_WORKER_PACKAGE_MAX_BYTES fails before it is all downloaded, whether or not its size is announced', async () => {
+    const small = await startStack({ executors: 0, env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/generated/,${feed.url}/chunked/`, KUBE_WORKER_PACKAGE_MAX_BYTES: '100000' } });
     try {
       await small.addExecutor();
-      const ticket = await small.submit(bash('true', { packages: [{ name: 'big', url: `${feed.url}/generated/200000`, sha256: 'd'.repeat(64) }] }));
-      const status = await small.waitUntilDone(ticket);
-      expect(status.failure).toEqual({ reason: 'PackageFailed', message: 'Package big: it is 200000 bytes, more than the 100000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      const announced = await small.submit(bash('true', { packages: [{ name: 'big', url: `${feed.url}/generated/200000`, sha256: 'd'.repeat(64) }] }));
+      expect((await small.waitUntilDone(announced)).failure).toEqual({ reason: 'PackageFailed', message: 'Package big: it is 200000 bytes, more than the 100000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      const chunked = await small.submit(bash('true', { packages: [{ name: 'big', url: `${feed.url}/chunked/${1024 ** 3}`, sha256: 'd'.repeat(64) }] }));
+      expect((await small.waitUntilDone(chunked, 15_000)).failure).toEqual({ reason: 'PackageFailed', message: 'Package big: it is larger than the 100000 bytes the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      // Two packages share the limit: each fits, both do not.
+      const half = 60_000;
+      const two = await small.submit(bash('true', { packages: ['one', 'two'].map((name) => ({ name, url: `${feed.url}/generated/${half}`, sha256: generatedSha256(half) })) }));
+      expect((await small.waitUntilDone(two)).failure).toEqual({ reason: 'PackageFailed', message: 'Package two: it is 60000 bytes, more than the 40000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
     } finally {
       await small.close();
     }
+  });
+
+  it('a download cut short fails with PackageFailed', async () => {
+    const result = await failure([{ name: 'cut', url: `${feed.url}/truncated/100000`, sha256: 'd'.repeat(64) }]);
+    expect(result.message).toMatch(/^Package cut: http:\/\/127\.0\.0\.1:\d+\/truncated\/100000 could not be downloaded: /);
+  });
+
+  it('a redirect that never ends is given up after 5', async () => {
+    const result = await failure([{ name: 'loop', url: `${feed.url}/loop`, sha256: 'd'.repeat(64) }]);
+    expect(result.message).toMatch(/^Package loop: http:\/\/127\.0\.0\.1:\d+\/loop redirected more than 5 times$/);
   });
 
   it('a sensitive header reaches the feed and nothing else: not the log, the status or the queue', async () => {

@@ -3,6 +3,9 @@
  * - `/files/<name>`: what the test put there;
  * - `/generated/<bytes>`: that many bytes made on the fly, never held (generatedSha256 gives their hash);
  * - `/slow/<bytes>`: the same, 64 KiB every 50 ms;
+ * - `/chunked/<bytes>`: the same without a Content-Length;
+ * - `/truncated/<bytes>`: announces that many, sends half, and hangs up;
+ * - `/loop`: a redirect to itself;
  * - `/redirect?to=<url>`: a 302 there;
  * - `/status/<code>`: that status.
  * It remembers the headers of each request. Run as a program (`tsx package-server.ts`) it serves in
@@ -38,8 +41,8 @@ export interface PackageServer {
   close(): Promise<void>;
 }
 
-function stream(response: http.ServerResponse, bytes: number, delayMs: number): void {
-  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
+function stream(response: http.ServerResponse, bytes: number, delayMs: number, announce = true): void {
+  response.writeHead(200, { 'content-type': 'application/octet-stream', ...(announce ? { 'content-length': bytes } : {}) });
   const chunks = generated(bytes);
   const next = (): void => {
     for (;;) {
@@ -67,7 +70,15 @@ export async function startPackageServer(host = '127.0.0.1'): Promise<PackageSer
       response.writeHead(200, { 'content-length': body.length });
       return void response.end(body);
     }
-    if (kind === 'generated' || kind === 'slow') return stream(response, Number(arg), kind === 'slow' ? 50 : 0);
+    if (kind === 'generated' || kind === 'slow' || kind === 'chunked') return stream(response, Number(arg), kind === 'slow' ? 50 : 0, kind !== 'chunked');
+    if (kind === 'truncated') {
+      response.writeHead(200, { 'content-length': Number(arg) });
+      return void response.write(Buffer.alloc(Number(arg) / 2), () => response.destroy());
+    }
+    if (kind === 'loop') {
+      response.writeHead(302, { location: '/loop' });
+      return void response.end();
+    }
     if (kind === 'redirect') {
       response.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
       return void response.end();
