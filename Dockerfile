@@ -29,6 +29,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist dist
+# `kube-worker` on the PATH: the init container that fetches a script pod's packages runs `kube-worker fetch`.
+RUN chmod 755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/kube-worker
 # The node image's unprivileged user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 # The API (PORT) and an executor's metrics (KUBE_WORKER_METRICS_PORT).

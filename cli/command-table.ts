@@ -102,6 +102,11 @@ export const COMMANDS: readonly Command[] = [
     run: async ({ config }) => (await import('./commands/queues.js')).queues(await config()),
   },
   {
+    name: 'fetch', args: '<plan> <dir>', minArgs: 2, maxArgs: 2, options: {},
+    summary: 'download, verify and unpack the packages of a plan into <dir> (what a script pod\'s init container runs)',
+    run: async ({ args }) => (await import('../executor/packages/fetch-command.js')).fetchCommand(args[0]!, args[1]!),
+  },
+  {
     name: 'completion', args: '<bash|zsh>', minArgs: 1, maxArgs: 1, options: {},
     summary: 'print a shell completion script: source <(kube-worker completion bash)',
     run: async ({ args }) => (await import('./completion.js')).completion(args[0]!),

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, integer, list, oneOf } from './config-parsers.js';
 import { instanceFromPrefix, KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
+import { PACKAGE_SETTINGS, type PackagesConfig } from './config-packages.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
 
@@ -14,7 +15,7 @@ export { ConfigError };
 
 export type RuntimeChoice = 'local' | 'kubernetes' | 'auto';
 
-export interface Config extends KubernetesConfig, ObservabilityConfig {
+export interface Config extends KubernetesConfig, ObservabilityConfig, PackagesConfig {
   /** Redis to use; undefined lets `kube-worker start` run a private one. */
   redisUrl: string | undefined;
   /** Prefix of every Redis key kube-worker writes, so that several deployments can share a Redis. */
@@ -215,6 +216,7 @@ export const SETTINGS = [
     },
   } satisfies Setting<'serverUrl'>,
   ...KUBERNETES_SETTINGS,
+  ...PACKAGE_SETTINGS,
   ...OBSERVABILITY_SETTINGS,
 ] as const;
 

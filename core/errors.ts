@@ -21,6 +21,8 @@ export const ERRORS = {
   KW_ERR_INVALID_FILE: { status: 422, title: 'A file cannot be placed in the workspace' },
   KW_ERR_INVALID_VARIABLE: { status: 422, title: 'A variable cannot be given to the script' },
   KW_ERR_INVALID_ARGUMENT: { status: 422, title: 'An argument cannot be given to the script' },
+  KW_ERR_INVALID_PACKAGE: { status: 422, title: 'A package cannot be fetched as given' },
+  KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that package source' },
   KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that service account' },
   KW_ERR_UNAVAILABLE: { status: 503, title: 'The worker cannot reach its queue' },
   KW_ERR_TOO_MANY_FOLLOWS: { status: 503, title: 'This dispatcher streams as many logs as it may' },

@@ -8,6 +8,8 @@ import path from 'node:path';
 import type { OperationRequest } from './contract/operation.js';
 import { KubeWorkerError } from './errors.js';
 import { imageReferenceProblem } from './image-reference.js';
+import { packageVariable } from './package-layout.js';
+import { checkPackageUrl, type PackageSource } from './package-sources.js';
 import { parseQuantity } from './quantity.js';
 
 /** What the Kubernetes API server lets one Secret hold: the decoded bytes of its values. */
@@ -59,6 +61,8 @@ export interface OperationPolicy {
   maxResources?: { cpu?: string; memory?: string };
   /** Service accounts an operation may name for its script pod. */
   allowedServiceAccounts?: readonly string[];
+  /** Where packages may come from; none refuses every package. */
+  packageSources?: readonly PackageSource[];
 }
 
 /** Decoded bytes of valid base64. */
@@ -76,11 +80,13 @@ export function secretBytes(request: OperationRequest): number {
   for (const argument of request.arguments ?? []) {
     total += Buffer.byteLength(argument) + 3 + 3 * (argument.split("'").length - 1);
   }
+  // The packages' list goes into the Secret as JSON, headers and all.
+  if (request.packages?.length) total += Buffer.byteLength(JSON.stringify(request.packages)) + LAUNCHER_ALLOWANCE;
   return total;
 }
 
 function checkDocker(request: OperationRequest): void {
-  const dockerPackage = request.packages?.find((p) => p.type.toLowerCase() === 'docker');
+  const dockerPackage = request.packages?.find((p) => p.type?.toLowerCase() === 'docker');
   if (dockerPackage) {
     throw new KubeWorkerError(
       'KW_ERR_DOCKER_UNSUPPORTED',
@@ -100,6 +106,44 @@ function checkDocker(request: OperationRequest): void {
   if (requires.length > 0) {
     throw new KubeWorkerError('KW_ERR_UNSUPPORTED_REQUIREMENT', `requires: "${requires[0]}" is not a capability this worker offers.`);
   }
+}
+
+const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection']);
+
+const HOW_TO_ALLOW =
+  'An operator allows a source by listing its URL prefix in KUBE_WORKER_PACKAGE_SOURCES (the chart\'s packages.sources), e.g. https://feed.example.com/packages/.';
+
+function checkPackages(request: OperationRequest, sources: readonly PackageSource[]): void {
+  const names = new Map<string, string>();
+  (request.packages ?? []).forEach((pkg, i) => {
+    if (pkg.type?.toLowerCase() === 'docker') return; // refused by checkDocker
+    const where = `packages[${i}]${pkg.name ? ` ("${pkg.name}")` : ''}`;
+    const missing = (['name', 'url', 'sha256'] as const).filter((field) => pkg[field] === undefined);
+    if (missing.length > 0) {
+      throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: a package needs name, url and sha256; ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`);
+    }
+    const variable = packageVariable(pkg.name!);
+    const clash = names.get(variable);
+    if (clash !== undefined) {
+      throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: its name and "${clash}" both become ${variable}; give the packages names that differ in more than case or punctuation.`);
+    }
+    names.set(variable, pkg.name!);
+    for (const [name, header] of Object.entries(pkg.headers ?? {})) {
+      if (FORBIDDEN_HEADERS.has(name.toLowerCase())) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the header ${name} is set by the download itself and cannot be given.`);
+      // Values are never quoted back: they may be secret.
+      if (/[\r\n\0]/.test(header.value)) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of header ${name} holds a line break or NUL, which a header cannot carry.`);
+    }
+    if (sources.length === 0) {
+      throw new KubeWorkerError('KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED', `${where}: this worker allows no package source, so it fetches no packages. ${HOW_TO_ALLOW}`);
+    }
+    const checked = checkPackageUrl(pkg.url!, sources);
+    if ('problem' in checked) {
+      // The URL may carry a token in its query: only its origin and path are quoted.
+      const shown = URL.canParse(pkg.url!) ? (({ origin, pathname }) => origin + pathname)(new URL(pkg.url!)) : 'the url';
+      const code = checked.problem.startsWith('is not under') ? 'KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED' : 'KW_ERR_INVALID_PACKAGE';
+      throw new KubeWorkerError(code, `${where}: ${shown} ${checked.problem}. Allowed: ${sources.map((s) => s.text).join(', ')}. ${HOW_TO_ALLOW}`);
+    }
+  });
 }
 
 function checkQuantities(request: OperationRequest): void {
@@ -244,6 +288,7 @@ export function checkOperation(request: OperationRequest, policy: OperationPolic
   checkQuantities(request);
   checkMaximum(request, policy.maxResources);
   checkServiceAccount(request, policy.allowedServiceAccounts ?? []);
+  checkPackages(request, policy.packageSources ?? []);
   checkFiles(request);
   checkVariables(request);
   checkArguments(request);

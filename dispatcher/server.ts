@@ -32,7 +32,7 @@ import workerRoutes from './routes/worker.js';
 
 export type DispatcherSettings = Pick<
   Config,
-  | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'
+  | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts' | 'packageSources'
   | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
   | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds'
 > & { redisUrl: string };
@@ -99,6 +99,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
       pools: settings.pools,
       maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
       allowedServiceAccounts: settings.scriptAllowedServiceAccounts,
+      packageSources: settings.packageSources,
     },
     retentionSeconds: settings.retentionSeconds,
     publishCancel: async (ticket) => {

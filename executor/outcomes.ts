@@ -47,6 +47,9 @@ export const outcomes = {
   /** The executor itself failed while running it. */
   executorError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `The executor could not run the operation: ${detail}`),
 
+  /** A package could not be downloaded, verified or unpacked, so the script did not start; `detail` names the package and why. */
+  packageFailed: (detail: string): Outcome => failed(EXIT_CODES.packageFailed, 'PackageFailed', detail),
+
   /** The runtime cannot run the script at all; `detail` says why and what to do. */
   runtimeError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', detail),
 

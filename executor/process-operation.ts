@@ -10,6 +10,7 @@
  */
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { LogStore } from '../core/log-store.js';
+import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import type { OperationStore } from '../core/operation-store.js';
@@ -36,11 +37,11 @@ export interface ProcessDependencies {
   settings: { logMaxLines: number; logMaxBytes: number; retentionSeconds: number; defaultTimeoutSeconds: number };
 }
 
-/** Values never to show: sensitive variables, and the content of sensitive files (masked line by line). */
+/** Values never to show: sensitive variables, the content of sensitive files (masked line by line), sensitive package headers. */
 function sensitiveValues(request: OperationRequest): string[] {
   const variables = Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
   const files = (request.files ?? []).filter((f) => f.sensitive).map((f) => Buffer.from(f.content, 'base64').toString('utf8'));
-  return [...variables, ...files];
+  return [...variables, ...files, ...sensitiveHeaderValues(request.packages)];
 }
 
 /** The outcome with its failure message masked: the one message every later path takes (status, log, the queue's failed reason). */

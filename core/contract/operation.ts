@@ -35,6 +35,55 @@ const VariableValue = Type.Object(
   { additionalProperties: false },
 );
 
+/** A package's folder name: also the end of the variable that names its path. */
+export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$';
+/** A header name as HTTP spells one (a token). */
+const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$";
+
+export const PACKAGE_FORMATS = ['tar', 'tar.gz', 'zip', 'none'] as const;
+export type PackageFormat = (typeof PACKAGE_FORMATS)[number];
+
+const HeaderValue = Type.Object(
+  {
+    value: Type.String({ maxLength: 8192 }),
+    sensitive: Type.Optional(Type.Boolean({ default: false, description: 'Masked wherever it could appear; it reaches the download only.' })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A package the step references. `type: "docker"` (an image) is refused; any other package is a
+ * file to download — it needs name, url and sha256 (the rules say so with a 422). Other fields a
+ * deployment server sends (feed ids, versions) are accepted and ignored.
+ */
+export const Package = Type.Object(
+  {
+    type: Type.Optional(Type.String({ minLength: 1, description: '"docker" for an image package (refused); leave out, or anything else, for a file package.' })),
+    name: Type.Optional(Type.String({ pattern: PACKAGE_NAME_PATTERN, description: 'Folder under packages/ in the workspace; KUBE_WORKER_PACKAGE_<NAME> names its path.', examples: ['app'] })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'http or https URL under one of the sources this worker allows (KUBE_WORKER_PACKAGE_SOURCES).' })),
+    sha256: Type.Optional(Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'SHA-256 of the downloaded bytes, hex; checked before anything is unpacked.' })),
+    extract: Type.Optional(
+      Type.Union(PACKAGE_FORMATS.map((f) => Type.Literal(f)), {
+        description: 'How to unpack it; default: by the end of the URL\'s file name (.tar, .tar.gz or .tgz, .zip), else none (the file is kept as it is).',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Unsafe<Record<string, Static<typeof HeaderValue>>>({
+        type: 'object',
+        propertyNames: { pattern: HEADER_NAME_PATTERN },
+        additionalProperties: HeaderValue,
+        maxProperties: 20,
+        description: 'HTTP headers of the download, e.g. a feed\'s API key. Their values never reach the script, the logs, the queue or the Job spec.',
+      }),
+    ),
+    sizeBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Expected size, for progress lines; the download may not exceed the worker\'s maximum either way.' })),
+    image: Type.Optional(Type.String()),
+    id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+export type Package = Static<typeof Package>;
+
 export const OperationRequest = Type.Object(
   {
     ticket: Type.Optional(Ticket),
@@ -111,13 +160,10 @@ export const OperationRequest = Type.Object(
       }),
     ),
     packages: Type.Optional(
-      Type.Array(
-        Type.Object(
-          { type: Type.String({ minLength: 1 }), image: Type.Optional(Type.String()), id: Type.Optional(Type.String()) },
-          { additionalProperties: true },
-        ),
-        { maxItems: 100, description: 'Packages the step references. Docker images are refused.' },
-      ),
+      Type.Array(Package, {
+        maxItems: 100,
+        description: 'Packages the step references: each is downloaded from an allowed source, checked against its SHA-256 and unpacked into packages/<name>/ before the script starts. Docker images are refused.',
+      }),
     ),
   },
   { additionalProperties: false, $id: 'OperationRequest' },

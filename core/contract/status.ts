@@ -17,6 +17,8 @@ export const EXIT_CODES = {
   cancelled: -43,
   /** Timed out: the script's own timeout, a pod stuck pending, or a mutex never granted. */
   timedOut: -44,
+  /** A package could not be downloaded, verified or unpacked; the script did not start. */
+  packageFailed: -45,
   /** The executor running the script vanished; whether the script finished is unknown. */
   unknown: -46,
   /** The pod vanished underneath: evicted or deleted. */
@@ -35,6 +37,7 @@ export const FAILURE_REASONS = [
   'RuntimeError',
   'ExecutorLost',
   'MutexTimeout',
+  'PackageFailed',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

@@ -5,14 +5,26 @@
  * removes it with the Job, whatever happens to the executor), and only then is the Job resumed.
  * Pods meet Pod Security "restricted" by default: a non-root user, no privilege escalation, every
  * capability dropped, RuntimeDefault seccomp, and no API token.
+ *
+ * An operation with packages gets an init container running kube-worker's own image
+ * (`kube-worker fetch`): it reads the packages — headers and all — from its own item of the Secret,
+ * which only it mounts, and downloads them into the workspace volume the script then sees.
  */
 import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1OwnerReference, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../core/config-kubernetes.js';
+import type { PackagesConfig } from '../../core/config-packages.js';
+import { PACKAGES_DIR, packageSpecs, packageVariable, type PackageSpec } from '../../core/package-layout.js';
+import type { FetchPlan } from '../packages/fetch-plan.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
-import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
+import { ANNOTATION_TICKET, FETCH_CONTAINER, jobName, LABEL_INSTANCE, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
 
-export type ScriptPodSettings = Omit<KubernetesConfig, 'kubeconfigPath' | 'namespace' | 'podPendingTimeoutSeconds' | 'imagePullGraceSeconds' | 'sweepIntervalSeconds' | 'k8sQps' | 'k8sBurst' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'>;
+export type ScriptPodSettings = Omit<KubernetesConfig, 'kubeconfigPath' | 'namespace' | 'podPendingTimeoutSeconds' | 'imagePullGraceSeconds' | 'sweepIntervalSeconds' | 'k8sQps' | 'k8sBurst' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'> &
+  Partial<PackagesConfig>;
+
+/** Where the packages' init container finds its plan (the Secret's item only it mounts). */
+export const FETCH_DIR = '/kube-worker/fetch';
+export const FETCH_PLAN_KEY = 'packages.json';
 
 export interface ScriptJob {
   name: string;
@@ -49,12 +61,13 @@ function resources(request: OperationRequest, settings: ScriptPodSettings): V1Re
   return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
 }
 
-function environment(request: OperationRequest, secretName: string, settings: ScriptPodSettings, ticket: string): V1EnvVar[] {
+function environment(request: OperationRequest, secretName: string, settings: ScriptPodSettings, ticket: string, packages: readonly PackageSpec[]): V1EnvVar[] {
   const env: V1EnvVar[] = [
     { name: 'KUBE_WORKER_TICKET', value: ticket },
     { name: 'KUBE_WORKER_WORKSPACE', value: WORKSPACE_DIR },
     { name: 'HOME', value: WORKSPACE_DIR },
     { name: 'TMPDIR', value: TMP_DIR },
+    ...packages.map((pkg) => ({ name: packageVariable(pkg.name), value: `${WORKSPACE_DIR}/${PACKAGES_DIR}/${pkg.name}` })),
   ];
   const proxies: Array<[string, string | undefined]> = [['HTTP_PROXY', settings.scriptHttpProxy], ['HTTPS_PROXY', settings.scriptHttpsProxy], ['NO_PROXY', settings.scriptNoProxy]];
   for (const [name, value] of proxies) {
@@ -64,7 +77,8 @@ function environment(request: OperationRequest, secretName: string, settings: Sc
   return env;
 }
 
-function secretData(request: OperationRequest): { data: Record<string, string>; items: V1KeyToPath[] } {
+/** `data`: every key of the Secret; `items`: those the script's volume shows (never the fetch plan). */
+function secretData(request: OperationRequest, plan: FetchPlan | undefined): { data: Record<string, string>; items: V1KeyToPath[] } {
   const data: Record<string, string> = {
     [LAUNCHER_KEY]: Buffer.from(launcherScript(request)).toString('base64'),
     [SCRIPT_KEY]: Buffer.from(request.script.body).toString('base64'),
@@ -77,6 +91,7 @@ function secretData(request: OperationRequest): { data: Record<string, string>; 
   Object.values(request.variables ?? {}).forEach((variable, i) => {
     data[`var-${i}`] = Buffer.from(variable.value).toString('base64');
   });
+  if (plan) data[FETCH_PLAN_KEY] = Buffer.from(JSON.stringify(plan)).toString('base64');
   return { data, items };
 }
 
@@ -84,16 +99,35 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
   const name = jobName(settings.instance, ticket);
   const labels = { ...settings.scriptLabels, ...MANAGED_BY, [LABEL_INSTANCE]: settings.instance, [LABEL_TICKET]: ticketLabel(ticket), [LABEL_POOL]: request.pool, [LABEL_JOB]: name };
   const annotations = { ...settings.scriptAnnotations, [ANNOTATION_TICKET]: ticket };
-  const { data, items } = secretData(request);
+  const packages = packageSpecs(request.packages);
+  const plan = packages.length > 0 ? { sources: (settings.packageSources ?? []).map((s) => s.text), maxBytes: settings.packageMaxBytes ?? 0, packages } : undefined;
+  const { data, items } = secretData(request, plan);
+  const securityContext = (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? RESTRICTED_CONTAINER;
+  const fetch: V1Container | undefined = plan && {
+    name: FETCH_CONTAINER,
+    image: settings.fetchImage,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['kube-worker', 'fetch', `${FETCH_DIR}/${FETCH_PLAN_KEY}`, `${WORKSPACE_DIR}/${PACKAGES_DIR}`],
+    env: [{ name: 'TMPDIR', value: TMP_DIR }],
+    resources: resources(request, settings),
+    securityContext,
+    // Why it failed, for the operation's failure message (`kube-worker fetch` writes it there).
+    terminationMessagePolicy: 'File',
+    volumeMounts: [
+      { name: 'fetch', mountPath: FETCH_DIR, readOnly: true },
+      { name: 'workspace', mountPath: WORKSPACE_DIR },
+      { name: 'tmp', mountPath: TMP_DIR },
+    ],
+  };
   const container: V1Container = {
     name: SCRIPT_CONTAINER,
     image: request.container?.image ?? settings.scriptImage,
     imagePullPolicy: request.container?.image ? (request.container.pullPolicy ?? 'IfNotPresent') : settings.scriptPullPolicy,
     command: ['/bin/sh', `${OPERATION_DIR}/${LAUNCHER_KEY}`],
     workingDir: WORKSPACE_DIR,
-    env: environment(request, name, settings, ticket),
+    env: environment(request, name, settings, ticket, packages),
     resources: resources(request, settings),
-    securityContext: (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? RESTRICTED_CONTAINER,
+    securityContext,
     volumeMounts: [
       { name: 'operation', mountPath: OPERATION_DIR, readOnly: true },
       { name: 'workspace', mountPath: WORKSPACE_DIR },
@@ -113,9 +147,11 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
         metadata: { labels, annotations },
         spec: {
           restartPolicy: 'Never',
+          ...(fetch ? { initContainers: [fetch] } : {}),
           containers: [container],
           volumes: [
             { name: 'operation', secret: { secretName: name, items, defaultMode: 0o444 } },
+            ...(fetch ? [{ name: 'fetch', secret: { secretName: name, items: [{ key: FETCH_PLAN_KEY, path: FETCH_PLAN_KEY }], defaultMode: 0o444 } }] : []),
             { name: 'workspace', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
           ],

@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { HandBackError, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import type { KubeApi } from './kube-api.js';
+import { FETCH_CONTAINER } from './names.js';
 import { CursorFilter, readPodLog, type LogCursor } from './pod-log.js';
 import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorSettings, type SupervisorState, type TimerName } from './supervision.js';
 
@@ -26,6 +27,8 @@ export function superviseJob(options: {
   settings: SupervisorSettings;
   cursor: LogCursor | undefined;
   logger: Logger;
+  /** Whether the pod has a packages' init container whose log this run should read (not when adopting). */
+  readFetchLog: boolean;
 }): Promise<RunOutcome> {
   const { api, watch, jobName, context, logger } = options;
   const { output } = context;
@@ -34,6 +37,8 @@ export function superviseJob(options: {
     let settled = false;
     let scriptEnded = false;
     let reader: ReturnType<typeof readPodLog> | undefined;
+    // The script's log is followed only after the packages' lines are in, so the log reads in order.
+    let fetchLogRead: Promise<void> = Promise.resolve();
     const filter = new CursorFilter(options.cursor);
     const timers = new Map<TimerName, NodeJS.Timeout>();
     // Assigned once subscribed; the subscription may replay a finished pod at once.
@@ -62,6 +67,9 @@ export function superviseJob(options: {
           return output.system(action.text);
         case 'started':
           return void context.started();
+        case 'readFetchLog':
+          fetchLogRead = readFetchLog().finally(() => dispatch({ type: 'fetchLogRead' }));
+          return;
         case 'followLogs':
           return void followLogs().catch((error: unknown) => logger.warn({ err: error, jobName }, 'following the log failed'));
         case 'scriptEnded':
@@ -86,8 +94,28 @@ export function superviseJob(options: {
       }
     }
 
+    /**
+     * The packages' init container's lines (progress, sizes, why it failed) as system lines,
+     * followed while it runs; once it has ended, read once more from where the follow stopped.
+     */
+    async function readFetchLog(): Promise<void> {
+      const filter = new CursorFilter(undefined);
+      const take = (line: { text: string }): void => output.system(line.text);
+      for (let attempt = 0; !settled; attempt += 1) {
+        const podName = state.podName;
+        if (!podName) return;
+        const ended = state.fetchEnded;
+        const read = readPodLog(api, podName, filter, !ended, take, FETCH_CONTAINER);
+        const done = await read.done.then(() => true, (error: unknown) => void logger.debug({ err: error, jobName }, 'the packages\' log stream ended with an error'));
+        if (ended && done) return;
+        if (ended && attempt > 3) return logger.warn({ jobName }, 'could not read the end of the packages\' init container\'s log');
+        if (!state.fetchEnded) await sleep(Math.min(200 * 2 ** attempt, 5000));
+      }
+    }
+
     /** Follows the pod's log until the script has ended and every line is read, then says so. */
     async function followLogs(): Promise<void> {
+      await fetchLogRead;
       for (let attempt = 0; !settled; attempt += 1) {
         const podName = state.podName;
         if (!podName) return;
@@ -133,7 +161,7 @@ export function superviseJob(options: {
       dispatch({ type: 'abort', reason: context.signal.reason === 'shutdown' ? 'shutdown' : 'cancel' });
     }
 
-    const start = startSupervision(options.settings);
+    const start = startSupervision(options.settings, { readFetchLog: options.readFetchLog });
     state = start.state;
     for (const action of start.actions) perform(action);
 

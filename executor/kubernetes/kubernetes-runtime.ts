@@ -7,6 +7,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { LogStore } from '../../core/log-store.js';
+import { packageSpecs } from '../../core/package-layout.js';
 import type { Logger } from '../../core/logger.js';
 import { outcomes } from '../outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
@@ -38,6 +39,11 @@ export class KubernetesRuntime implements Runtime {
   ) {}
 
   async run(context: RunContext): Promise<RunOutcome> {
+    if (packageSpecs(context.request.packages).length > 0 && !this.settings.fetchImage) {
+      return outcomes.runtimeError(
+        'This operation has packages, and this executor has no image to fetch them with: set KUBE_WORKER_FETCH_IMAGE to kube-worker\'s own image (the chart does)',
+      );
+    }
     const created = await this.create(context);
     if ('state' in created) return created;
     return this.supervise(context, created.name);
@@ -99,7 +105,9 @@ export class KubernetesRuntime implements Runtime {
 
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
     const cursor = await this.logs.lastOrigin(context.ticket);
-    return superviseJob({ api: this.api, watch: this.watch, jobName: name, context, settings: this.settings, cursor, logger: this.logger.child({ ticket: context.ticket, job: name }) });
+    // An adopted run's package lines were taken by the executor that started it.
+    const readFetchLog = packageSpecs(context.request.packages).length > 0 && context.previousState === undefined;
+    return superviseJob({ api: this.api, watch: this.watch, jobName: name, context, settings: this.settings, cursor, readFetchLog, logger: this.logger.child({ ticket: context.ticket, job: name }) });
   }
 
   /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */

@@ -16,6 +16,8 @@ export const LABEL_JOB = 'kube-worker/job';
 /** The exact ticket; the label may have had to be shortened or cleaned. */
 export const ANNOTATION_TICKET = 'kube-worker/ticket';
 export const SCRIPT_CONTAINER = 'script';
+/** The init container that fetches the operation's packages before the script starts. */
+export const FETCH_CONTAINER = 'fetch';
 
 const MAX_NAME = 63;
 

@@ -95,6 +95,7 @@ export function readPodLog(
   filter: CursorFilter,
   follow: boolean,
   onLine: (line: PodLogLine) => void,
+  container = SCRIPT_CONTAINER,
 ): { done: Promise<void>; stop(): void } {
   let controller: AbortController | undefined;
   let stopped = false;
@@ -120,7 +121,7 @@ export function readPodLog(
     filter.rewind();
     const sinceTime = filter.sinceTime;
     api
-      .call('get', () => new k8s.Log(api.kubeConfig).log(api.namespace, podName, SCRIPT_CONTAINER, sink, { follow, timestamps: true, ...(sinceTime ? { sinceTime } : {}) }))
+      .call('get', () => new k8s.Log(api.kubeConfig).log(api.namespace, podName, container, sink, { follow, timestamps: true, ...(sinceTime ? { sinceTime } : {}) }))
       .then((abort) => {
         controller = abort;
         if (stopped) abort.abort();

@@ -4,12 +4,15 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../outcomes.js';
-import { SCRIPT_CONTAINER } from './names.js';
+import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
 
 export type PodView =
-  | { kind: 'waiting'; reason?: string; message?: string; pull?: 'failing' | 'invalid'; configError?: boolean }
+  /** `fetching`: the packages' init container runs; the pod is scheduled and its download has the timeout. */
+  | { kind: 'waiting'; reason?: string; message?: string; pull?: 'failing' | 'invalid'; configError?: boolean; fetching?: boolean }
   | { kind: 'running' }
-  | { kind: 'finished'; outcome: Outcome };
+  | { kind: 'finished'; outcome: Outcome }
+  /** Ended before the script could start: its packages could not be fetched. */
+  | { kind: 'failedBeforeStart'; outcome: Outcome };
 
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'RegistryUnavailable']);
 const CONFIG_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
@@ -19,14 +22,22 @@ export function viewPod(pod: V1Pod): PodView {
   if (status?.phase === 'Failed' && status.reason === 'Evicted') {
     return { kind: 'finished', outcome: outcomes.evicted(status.message) };
   }
-  const container = status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
-  const terminated = container?.state?.terminated;
+  const fetch = status?.initContainerStatuses?.find((c) => c.name === FETCH_CONTAINER);
+  const fetched = fetch?.state?.terminated;
+  if (fetched && fetched.exitCode !== 0) {
+    // `kube-worker fetch` writes why to its termination message.
+    const why = fetched.message?.trim() || `The packages could not be fetched: the ${FETCH_CONTAINER} container exited with code ${fetched.exitCode}${fetched.reason ? ` (${fetched.reason})` : ''}`;
+    return { kind: 'failedBeforeStart', outcome: outcomes.packageFailed(why) };
+  }
+  if (fetch?.state?.running) return { kind: 'waiting', reason: 'FetchingPackages', fetching: true };
+  const container = fetch && !fetched ? fetch : status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
+  const terminated = container === fetch ? undefined : container?.state?.terminated;
   if (terminated) {
     const exitCode = terminated.exitCode;
     if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled(exitCode) };
     return { kind: 'finished', outcome: exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode) };
   }
-  if (container?.state?.running) return { kind: 'running' };
+  if (container !== fetch && container?.state?.running) return { kind: 'running' };
   if (status?.phase === 'Failed') {
     return { kind: 'finished', outcome: outcomes.podFailed(status.message, status.reason) };
   }
@@ -38,6 +49,9 @@ export function viewPod(pod: V1Pod): PodView {
   if (unscheduled) return { kind: 'waiting', reason: unscheduled.reason ?? 'Unschedulable', message: unscheduled.message };
   return { kind: 'waiting', reason: waiting?.reason, message: waiting?.message };
 }
+
+/** Whether the packages' init container has ended, so its log is complete. */
+export const fetchEnded = (pod: V1Pod): boolean => pod.status?.initContainerStatuses?.some((c) => c.name === FETCH_CONTAINER && c.state?.terminated !== undefined) ?? false;
 
 /** A failure the Job itself reports, e.g. its activeDeadlineSeconds passing. */
 export function jobFailure(job: V1Job): Outcome | undefined {

@@ -11,7 +11,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../outcomes.js';
 import { podRefusal } from './admission.js';
-import { jobFailure, viewPod, type PodView } from './pod-state.js';
+import { FETCH_CONTAINER } from './names.js';
+import { fetchEnded, jobFailure, viewPod, type PodView } from './pod-state.js';
 
 export interface SupervisorSettings {
   podPendingTimeoutSeconds: number;
@@ -35,6 +36,8 @@ export type SupervisorEvent =
   | { type: 'timer'; timer: TimerName }
   /** The log follower read the whole log of a script that ended. */
   | { type: 'logsDone' }
+  /** The packages' init container's log was read (or could not be). */
+  | { type: 'fetchLogRead' }
   | { type: 'abort'; reason: 'cancel' | 'shutdown' }
   /** The Job and pod a cancel deletes are deleted (or could not be). */
   | { type: 'deleted' };
@@ -44,6 +47,11 @@ export type SupervisorAction =
   /** The script started: the operation shows as running. */
   | { type: 'started' }
   | { type: 'followLogs' }
+  /**
+   * Follow the log of the packages' init container as system lines (progress as it comes) until
+   * the state says it ended and every line is in, then report fetchLogRead.
+   */
+  | { type: 'readFetchLog' }
   /** The script ended: the log follower reads what is left and stops. */
   | { type: 'scriptEnded' }
   /** Stop the log stream now; the follower then reads once more and reports logsDone. */
@@ -69,6 +77,15 @@ export interface SupervisorState {
   /** How the script ended, once known; the outcome waits for the rest of the log. */
   readonly finished?: Outcome;
   readonly logs: 'idle' | 'following' | 'done';
+  /**
+   * The log of the packages' init container, followed from when it runs. 'read' from the start
+   * when there is none to read, or when adopting a run whose lines an earlier executor took.
+   */
+  readonly fetchLog: 'unread' | 'reading' | 'read';
+  /** The packages' init container was seen running. */
+  readonly fetching: boolean;
+  /** The packages' init container has ended: its log is complete. */
+  readonly fetchEnded: boolean;
   readonly pullGraceArmed: boolean;
   /** Why the settle timer runs: for the Job's deadline verdict, or after the pod was deleted. */
   readonly settle?: 'deadline' | 'podDeleted';
@@ -80,8 +97,18 @@ export interface Step {
   actions: SupervisorAction[];
 }
 
-export function startSupervision(settings: SupervisorSettings): Step {
-  const state: SupervisorState = { settings, phase: 'watching', started: false, logs: 'idle', pullGraceArmed: false, seenEvents: new Set() };
+export function startSupervision(settings: SupervisorSettings, options: { readFetchLog: boolean } = { readFetchLog: false }): Step {
+  const state: SupervisorState = {
+    settings,
+    phase: 'watching',
+    started: false,
+    logs: 'idle',
+    fetchLog: options.readFetchLog ? 'unread' : 'read',
+    fetching: false,
+    fetchEnded: false,
+    pullGraceArmed: false,
+    seenEvents: new Set(),
+  };
   return { state, actions: [{ type: 'startTimer', timer: 'pending', ms: settings.podPendingTimeoutSeconds * 1000 }] };
 }
 
@@ -133,12 +160,19 @@ class StepBuilder {
     switch (event.type) {
       case 'pod':
         this.set({ podName: event.pod.metadata?.name });
+        if (!this.state.fetchEnded && fetchEnded(event.pod)) {
+          this.set({ fetchEnded: true });
+          this.readFetchLog();
+        }
         return this.onView(viewPod(event.pod));
       case 'podDeleted':
+        // Nothing more will be written to the packages' log.
+        this.set({ fetchEnded: true });
         return this.onPodDeleted(event.pod);
       case 'job':
         return this.onJob(event.job);
       case 'jobDeleted':
+        this.set({ fetchEnded: true });
         if (this.cancelling || this.state.finished) return;
         this.scriptEnded(outcomes.podDeleted('Job'), true);
         this.logsNotFollowedAreDone();
@@ -149,6 +183,9 @@ class StepBuilder {
         return this.onTimer(event.timer);
       case 'logsDone':
         this.set({ logs: 'done' });
+        return this.maybeFinish();
+      case 'fetchLogRead':
+        this.set({ fetchLog: 'read' });
         return this.maybeFinish();
       case 'abort':
         if (event.reason === 'shutdown') {
@@ -163,6 +200,12 @@ class StepBuilder {
       case 'deleted':
         return this.finish(outcomes.cancelled(this.state.started ? 'running' : 'before start'));
     }
+  }
+
+  private readFetchLog(): void {
+    if (this.state.fetchLog !== 'unread') return;
+    this.set({ fetchLog: 'reading' });
+    this.actions.push({ type: 'readFetchLog' });
   }
 
   private reportStarted(): void {
@@ -199,8 +242,19 @@ class StepBuilder {
       this.startFollowing();
       return this.scriptEnded(view.outcome, false);
     }
+    if (view.kind === 'failedBeforeStart') {
+      this.scriptEnded(view.outcome, false);
+      this.logsNotFollowedAreDone();
+      return this.maybeFinish();
+    }
     if (this.state.started) return;
     this.set({ waiting: view });
+    if (view.fetching && !this.state.fetching) {
+      // Scheduled and pulled: from now on the download has the operation's timeout, not the pending one.
+      this.set({ fetching: true });
+      this.actions.push({ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: `Fetching packages (init container ${FETCH_CONTAINER})` });
+      this.readFetchLog();
+    }
     if (view.pull === 'invalid') return this.finish(outcomes.imageInvalid(view.message ?? view.reason ?? ''));
     if (view.pull === 'failing' || view.configError) {
       if (!this.state.pullGraceArmed) {
@@ -272,7 +326,7 @@ class StepBuilder {
   private maybeFinish(): void {
     const { finished, logs, job } = this.state;
     // Once cancelling, the pod's end is the cancel's doing, not the script's outcome.
-    if (!finished || logs !== 'done' || this.cancelling) return;
+    if (!finished || logs !== 'done' || this.state.fetchLog === 'reading' || this.cancelling) return;
     const verdict = job ? jobFailure(job) : undefined;
     if (verdict) return this.finish(verdict);
     if (finished.failure && deadlinePassed(job, this.now)) return this.armSettle('deadline');

@@ -13,7 +13,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
+import path from 'node:path';
+import { PACKAGES_DIR, packageSpecs, packageVariable } from '../../core/package-layout.js';
+import type { PackageSource } from '../../core/package-sources.js';
 import { LineSplitter } from '../output/line-splitter.js';
+import { fetchPackages } from '../packages/fetch-packages.js';
+import { PackageError } from '../packages/package-error.js';
 import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
 import { INTERPRETERS } from '../interpreters.js';
 import { outcomes } from '../outcomes.js';
@@ -35,6 +40,8 @@ export interface LocalRuntimeOptions {
   user?: ScriptUser;
   /** Time between the polite SIGTERM and the SIGKILL when a script is stopped. */
   killGraceMs?: number;
+  /** Where packages may come from and how much an operation may download; none: no packages are fetched. */
+  packages?: { sources: readonly PackageSource[]; maxBytes: number; progressIntervalMs?: number };
 }
 
 const INHERITED = ['LANG', 'LC_ALL', 'TZ'] as const;
@@ -90,13 +97,39 @@ export class LocalRuntime implements Runtime {
     }
     for (const line of variables.skipped) output.system(line);
 
-    const workspace = await createWorkspace(this.options.workDir, context.ticket, request, interpreter.scriptFile, this.user);
+    // The timeout covers the downloads too: what is left of it after them is the script's.
+    const deadline = Date.now() + context.timeoutSeconds * 1000;
+    const packages = packageSpecs(request.packages);
+    const fetching = AbortSignal.any([context.signal, AbortSignal.timeout(context.timeoutSeconds * 1000)]);
+    let workspace;
+    try {
+      workspace = await createWorkspace(this.options.workDir, context.ticket, request, interpreter.scriptFile, this.user, (dir) =>
+        fetchPackages({
+          dir: path.join(dir, PACKAGES_DIR),
+          packages,
+          sources: this.options.packages?.sources ?? [],
+          maxBytes: this.options.packages?.maxBytes ?? 0,
+          signal: fetching,
+          say: (line) => output.system(line),
+          ...(this.options.packages?.progressIntervalMs ? { progressIntervalMs: this.options.packages.progressIntervalMs } : {}),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof PackageError && !fetching.aborted) return outcomes.packageFailed(error.message);
+      if (!fetching.aborted) throw error;
+      return this.stoppedBeforeStart(context);
+    }
+    if (packages.length > 0 && fetching.aborted) {
+      await workspace.remove();
+      return this.stoppedBeforeStart(context);
+    }
     try {
       const env: Record<string, string> = {
         PATH: this.path,
         ...this.inherited,
         HOME: workspace.dir,
         ...variables.passed,
+        ...Object.fromEntries(packages.map((pkg) => [packageVariable(pkg.name), path.join(workspace.dir, PACKAGES_DIR, pkg.name)])),
         KUBE_WORKER_TICKET: context.ticket,
         KUBE_WORKER_WORKSPACE: workspace.dir,
       };
@@ -127,7 +160,7 @@ export class LocalRuntime implements Runtime {
         setTimeout(() => killGroup(child.pid!, 'SIGKILL'), this.options.killGraceMs ?? 1000).unref();
       };
       const onAbort = (): void => stop(context.signal.reason as StopReason);
-      const timer = setTimeout(() => stop('timeout'), context.timeoutSeconds * 1000);
+      const timer = setTimeout(() => stop('timeout'), Math.max(0, deadline - Date.now()));
       context.signal.addEventListener('abort', onAbort, { once: true });
       if (context.signal.aborted) onAbort();
 
@@ -155,6 +188,12 @@ export class LocalRuntime implements Runtime {
     } finally {
       await workspace.remove();
     }
+  }
+
+  /** Cancelled, shut down or timed out while its packages were fetched. */
+  private stoppedBeforeStart(context: RunContext): RunOutcome {
+    if (context.signal.aborted) return context.signal.reason === 'cancel' ? outcomes.cancelled('before start') : outcomes.shutDown();
+    return outcomes.deadlineExceeded(context.timeoutSeconds);
   }
 
   async close(): Promise<void> {}

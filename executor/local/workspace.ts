@@ -13,8 +13,18 @@ export interface Workspace {
   remove(): Promise<void>;
 }
 
-/** `root` exists already (LocalRuntime.start makes it); `owner` undefined: the executor's user. */
-export async function createWorkspace(root: string, ticket: string, request: OperationRequest, scriptFile: string, owner?: ScriptUser): Promise<Workspace> {
+/**
+ * `root` exists already (LocalRuntime.start makes it); `owner` undefined: the executor's user.
+ * `fill` puts more in the folder (the packages) before it is handed to its owner.
+ */
+export async function createWorkspace(
+  root: string,
+  ticket: string,
+  request: OperationRequest,
+  scriptFile: string,
+  owner: ScriptUser | undefined,
+  fill: (dir: string) => Promise<void>,
+): Promise<Workspace> {
   const dir = await mkdtemp(path.join(root, `${ticket}-`));
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
@@ -28,6 +38,7 @@ export async function createWorkspace(root: string, ticket: string, request: Ope
       await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       await writeFile(target, Buffer.from(file.content, 'base64'), { mode: 0o600 });
     }
+    await fill(dir);
     if (owner) {
       // The folder itself last: until then only the executor can enter it, so nothing in it can be
       // swapped for a link that would hand something else to the script's user.

@@ -260,6 +260,18 @@ describeHelm('the Helm chart', () => {
     expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
   });
 
+  it('allows the package sources it is given to dispatcher and executor, and fetches them with its own image', async () => {
+    const none = await render({});
+    for (const container of [dispatcherOf(none), executorOf(none)]) expect(readConfig(containerEnv(none, container)).packageSources).toEqual([]);
+    const objects = await render({ image: { repository: 'registry.example.com/kube-worker', tag: '0.2.0' }, packages: { sources: ['https://feed.example.com/packages/'], maxBytes: 1073741824 } });
+    for (const container of [dispatcherOf(objects), executorOf(objects)]) {
+      const config = readConfig(containerEnv(objects, container));
+      expect(config.packageSources.map((source) => source.text)).toEqual(['https://feed.example.com/packages/']);
+      expect(config.packageMaxBytes).toBe(1073741824);
+    }
+    expect(readConfig(containerEnv(objects, executorOf(objects))).fetchImage).toBe('registry.example.com/kube-worker:0.2.0');
+  });
+
   it('asks for the Redis address KEDA should use when Redis is external', async () => {
     await expect(render({ ...EXTERNAL_REDIS, executor: { keda: { enabled: true } } })).rejects.toThrow(/executor.keda.redisAddress is required/);
   });

@@ -17,6 +17,8 @@ const REFUSED = [
   { what: 'a Redis URL of another scheme', values: { redis: { enabled: false }, externalRedis: { url: 'http://redis:6379' } }, message: /\/externalRedis\/url/ },
   { what: 'an instance that is not a label value', values: { instance: '-blue' }, message: /\/instance.*does not match pattern/ },
   { what: 'scripts running as root', values: { scriptPods: { runAsUser: 0 } }, message: /\/scriptPods\/runAsUser.*minimum: got 0, want 1/ },
+  { what: 'a package source that is not an http(s) URL prefix', values: { packages: { sources: ['ftp://feed.example.com/'] } }, message: /\/packages\/sources\/0.*does not match pattern/ },
+  { what: 'a package source with a user and password', values: { packages: { sources: ['https://me:pw@feed.example.com/'] } }, message: /\/packages\/sources\/0.*does not match pattern/ },
   { what: 'a string where a number belongs', values: { scriptPods: { pendingTimeoutSeconds: 'ten minutes' } }, message: /\/scriptPods\/pendingTimeoutSeconds.*got string, want integer/ },
 ];
 

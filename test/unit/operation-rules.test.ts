@@ -4,8 +4,9 @@ import { KubeWorkerError, type ErrorCode } from '../../core/errors.js';
 import { readConfig } from '../../core/config.js';
 import { MAX_PAYLOAD_BYTES, checkOperation, secretBytes } from '../../core/operation-rules.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
+import { parseSource, type PackageSource } from '../../core/package-sources.js';
 
-const policy = { pools: ['default', 'gpu'] };
+const policy = { pools: ['default', 'gpu'], packageSources: [parseSource('https://feed.example.com/nuget/') as PackageSource] };
 
 const operation = (extra: Partial<OperationRequest> = {}): OperationRequest => ({
   pool: 'default',
@@ -41,7 +42,7 @@ describe('checkOperation', () => {
         variables: { Version: { value: '1.2.3' }, Password: { value: 's3cret', sensitive: true } },
         container: { image: 'ghcr.io/acme/tools:1.2', pullPolicy: 'IfNotPresent' },
         resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-        packages: [{ type: 'NuGet', id: 'Acme.Web' }],
+        packages: [{ type: 'NuGet', id: 'Acme.Web', name: 'web', url: 'https://feed.example.com/nuget/Acme.Web.1.0.0.nupkg', sha256: '0'.repeat(64), extract: 'zip' }],
         requires: [],
       }),
     ],
@@ -57,6 +58,7 @@ describe('checkOperation', () => {
     ['a pool this worker does not serve', operation({ pool: 'windows' }), 'KW_ERR_UNKNOWN_POOL', 'pool: "windows"'],
     ['a docker package', operation({ packages: [{ type: 'docker', image: 'nginx:1' }] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'packages: "nginx:1"'],
     ['a Docker package in another case', operation({ packages: [{ type: 'Docker', id: 'redis' }] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'packages: "redis"'],
+    ['a package with nothing to fetch it by (no longer ignored)', operation({ packages: [{ type: 'NuGet', id: 'Acme.Web' }] }), 'KW_ERR_INVALID_PACKAGE', 'a package needs name, url and sha256'],
     ['an inline container build', operation({ container: { build: { dockerfile: 'FROM alpine' } } }), 'KW_ERR_DOCKER_UNSUPPORTED', 'container.build'],
     ['a requirement of docker', operation({ requires: ['docker'] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'requires'],
     ['a requirement of Docker in another case', operation({ requires: ['Docker'] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'requires'],

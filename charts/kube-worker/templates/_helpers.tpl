@@ -145,6 +145,12 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
 - name: KUBE_WORKER_SCRIPT_ALLOWED_SERVICE_ACCOUNTS
   value: {{ join "," . | quote }}
 {{- end }}
+{{- with .Values.packages.sources }}
+- name: KUBE_WORKER_PACKAGE_SOURCES
+  value: {{ join "," . | quote }}
+{{- end }}
+- name: KUBE_WORKER_PACKAGE_MAX_BYTES
+  value: {{ .Values.packages.maxBytes | int64 | quote }}
 {{- end }}
 
 {{/* A /tmp of its own, since the root filesystem is read-only. */}}

@@ -41,8 +41,11 @@ export interface Stack {
 
 export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
 
-/** The local runtime, scripts starting from `baseEnv`. */
-export const localRuntime = (workDir: string, baseEnv = BASE_ENV): RuntimeFactory => () => LocalRuntime.start({ workDir, baseEnv });
+/** The local runtime, scripts starting from `baseEnv`, packages fetched as `config` allows. */
+export const localRuntime =
+  (workDir: string, baseEnv = BASE_ENV, config?: Pick<Config, 'packageSources' | 'packageMaxBytes'>): RuntimeFactory =>
+  () =>
+    LocalRuntime.start({ workDir, baseEnv, ...(config ? { packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes, progressIntervalMs: 1000 } } : {}) });
 
 export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
@@ -73,7 +76,7 @@ export async function startStack(options: { executors?: number; env?: Record<str
     redisUrl,
     metrics,
     executors,
-    async addExecutor(overrides = {}, runtime = localRuntime(config.workDir)) {
+    async addExecutor(overrides = {}, runtime = localRuntime(config.workDir, BASE_ENV, config)) {
       const settings = { ...config, ...overrides, redisUrl };
       const executor = await startExecutor(settings, runtime, logger, executorMetrics);
       executors.push(executor);
