@@ -35,6 +35,8 @@ function run(cmd: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin
   const fd = openSync(logFile, 'a');
   try {
     const r = spawnSync(full[0]!, full.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.stdin ?? 'ignore', fd, fd] });
+    // 127: nice found no such command.
+    if (r.status === 127 || (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new SetupError(`${cmd[0]} is missing`);
     if (r.status !== 0) {
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
       throw new Error(`image build step failed (${cmd.join(' ')}); see ${logFile}:\n${tail}`);
@@ -53,7 +55,7 @@ export function findGo(): string {
 
 /** Splits host:port/repository:tag into the registry API's parts. */
 export function parseRef(ref: string): { host: string; repository: string; tag: string } {
-  const m = /^([^/]+)\/(.+):([\w][\w.-]*)$/.exec(ref);
+  const m = /^([^/]+)\/([a-z0-9]+(?:[._/-][a-z0-9]+)*):(\w[\w.-]{0,127})$/.exec(ref);
   if (!m) throw new Error(`not a registry image reference: ${ref}`);
   return { host: m[1]!, repository: m[2]!, tag: m[3]! };
 }
