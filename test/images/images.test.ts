@@ -102,5 +102,20 @@ describeImages('test images', () => {
       expect(cli('config', 'get', 'appendonly')).toBe('appendonly\nyes');
       expect(dockerOk('exec', server, 'ls', '/data')).toContain('appendonlydir');
     });
+
+    it('redis: protected mode is off, as in the official image, unless the command line turns it on', async () => {
+      expect(dockerOk('exec', server, 'redis-cli', 'config', 'get', 'protected-mode')).toBe('protected-mode\nno');
+      const strict = dockerOk('run', '-d', image('redis'), 'redis-server', '--protected-mode', 'yes');
+      try {
+        let answer = '';
+        for (let i = 0; i < 50 && !answer.startsWith('protected-mode'); i++) {
+          answer = docker('exec', strict, 'redis-cli', 'config', 'get', 'protected-mode').stdout.trim();
+          if (!answer.startsWith('protected-mode')) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(answer).toBe('protected-mode\nyes');
+      } finally {
+        docker('rm', '-f', '-v', strict);
+      }
+    });
   });
 });
