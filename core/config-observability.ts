@@ -52,7 +52,7 @@ export const OBSERVABILITY_SETTINGS = [
   } satisfies Setting<'dashboardWrite'>,
   {
     env: 'KUBE_WORKER_METRICS_PORT', key: 'metricsPort', defaultText: '9464',
-    description: 'Port on which `kube-worker executor` serves its Prometheus metrics at /metrics; 0 serves none. `start` shows them on the API\'s /metrics instead.',
+    description: 'Port on which `kube-worker executor` serves its Prometheus metrics at /metrics and its probes at /livez and /readyz; 0 serves none. `start` shows them on the API\'s /metrics instead.',
     parse: (raw) => integer('KUBE_WORKER_METRICS_PORT', raw, 9464, 0, 65535),
   } satisfies Setting<'metricsPort'>,
 ] as const;

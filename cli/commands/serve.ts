@@ -71,9 +71,15 @@ export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<
   const logger = createLogger(config.logLevel, 'kube-worker-executor', 1, config.logFormat);
   const metrics = createProcessMetrics();
   const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics));
-  const closers = [() => running.close()];
+  let closing = false;
+  const closers = [
+    () => {
+      closing = true;
+      return running.close();
+    },
+  ];
   if (config.metricsPort > 0) {
-    const server = await serveMetrics(metrics.registry, config.host, config.metricsPort).catch(async (error: unknown) => {
+    const server = await serveMetrics(metrics.registry, config.host, config.metricsPort, () => closing).catch(async (error: unknown) => {
       await running.close();
       throw new Error(`cannot serve metrics on ${config.host}:${config.metricsPort} (KUBE_WORKER_METRICS_PORT): ${(error as Error).message}`);
     });

@@ -243,6 +243,14 @@ describeHelm('the Helm chart', () => {
     expect(dispatcher.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
+  it('probes the executor on its metrics port, and not at all when that port is 0', async () => {
+    const executor = executorOf(await render());
+    expect(executor.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'metrics' });
+    expect(executor.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    const without = executorOf(await render({ executor: { metricsPort: 0 } }));
+    expect([without.livenessProbe, without.readinessProbe, without.ports]).toEqual([undefined, undefined, undefined]);
+  });
+
   it('renders the optional HPA, Ingress, ServiceMonitor and KEDA ScaledObject when asked, leaving replicas to them', async () => {
     const objects = await render(EVERYTHING);
     expect(find(objects, 'Deployment', `${NAME}-dispatcher`).spec.replicas).toBeUndefined();

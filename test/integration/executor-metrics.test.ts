@@ -35,10 +35,17 @@ describe('kube-worker executor', () => {
     expect(after.value('kube_worker_operation_run_seconds_count', { pool: 'default' })).toBe(1);
   });
 
-  it('answers 404 beside /metrics, and stops serving when it stops', async () => {
-    expect((await fetch(metricsUrl.replace('/metrics', '/'))).status).toBe(404);
+  it('answers 404 beside /metrics and its probes; /readyz turns 503 while it drains, and it stops serving when it stops', async () => {
+    const at = (path: string): Promise<number> => fetch(metricsUrl.replace('/metrics', path)).then((r) => r.status);
+    expect(await at('/')).toBe(404);
+    expect([await at('/livez'), await at('/readyz')]).toEqual([200, 200]);
+    const draining = await stack.submit(bash('echo begun; sleep 4; echo end'));
+    await stack.waitForState(draining, ['running']);
     executor.process.kill('SIGTERM');
+    await expect.poll(() => at('/readyz'), { timeout: 10_000, interval: 50 }).toBe(503);
+    expect(await at('/livez')).toBe(200);
     expect(await executor.exited).toBe(0);
+    expect((await stack.waitUntilDone(draining)).state).toBe('succeeded');
     await expect(fetch(metricsUrl)).rejects.toThrow();
   });
 });
