@@ -14,6 +14,7 @@ import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageRef } from '../images/images.js';
 import { network } from './node-config.js';
 import { setUpHostNetwork } from './node-host.js';
 import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
@@ -374,9 +375,9 @@ function runningIsCurrent(): boolean {
   return true;
 }
 
-/** The images the node itself runs: the pod sandbox and the cluster DNS. */
+/** The images the node itself runs, from the local registry: the pod sandbox and the cluster DNS. */
 async function nodeImages(): Promise<{ pause: string; coredns: string }> {
-  return { pause: process.env.KW_NODE_PAUSE_IMAGE ?? '', coredns: process.env.KW_NODE_COREDNS_IMAGE ?? '' };
+  return { pause: await imageRef('pause'), coredns: await imageRef('coredns') };
 }
 
 /** Brings the cluster up (building first if needed); returns at once when it already runs. */

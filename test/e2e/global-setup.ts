@@ -12,12 +12,14 @@
  */
 import type { TestProject } from 'vitest/node';
 import { GoMissingError, up } from '../cluster/cluster.js';
+import { imageRef } from '../images/images.js';
 import { NodeUnavailableError } from '../cluster/node.js';
 
 export async function setup(project: TestProject): Promise<void> {
   try {
     const info = await up();
     project.provide('kubeconfig', info.kubeconfig);
+    project.provide('scriptImage', await imageRef('script-tools'));
     project.provide('clusterUnavailable', '');
     process.stderr.write(
       `[e2e] Kubernetes ${info.version} ${info.startedNow ? `started in ${info.startSeconds?.toFixed(1)} s` : 'already running'}; ` +
@@ -28,6 +30,7 @@ export async function setup(project: TestProject): Promise<void> {
     const reason = `no Kubernetes test cluster: ${err.message}`;
     process.stderr.write(`[e2e] SKIPPING every e2e test — ${reason}\n`);
     project.provide('kubeconfig', '');
+    project.provide('scriptImage', '');
     project.provide('clusterUnavailable', reason);
   }
 }
@@ -36,6 +39,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Path of the test cluster's admin kubeconfig ('' when the cluster is unavailable). */
     kubeconfig: string;
+    /** The script tools image in the local registry ('' when the cluster is unavailable). */
+    scriptImage: string;
     /** Why there is no cluster ('' when there is one). */
     clusterUnavailable: string;
   }
