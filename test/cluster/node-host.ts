@@ -176,12 +176,42 @@ export function unmountPodNetns(): string[] {
   return done;
 }
 
-/** The kubelet's cgroups (kubepods), empty once its pods are gone. */
+/** The kubelet's cgroups (kubepods): at the root (cgroup v2) or under each controller (v1). */
+function podCgroupRoots(): string[] {
+  const root = '/sys/fs/cgroup';
+  if (!existsSync(root)) return [];
+  return [join(root, 'kubepods'), ...readdirSync(root).map((c) => join(root, c, 'kubepods'))].filter((d) => existsSync(d));
+}
+
+/**
+ * Kills every process left in the kubelet's cgroups: a container outlives its shim when the shim is
+ * killed, so this is the last word on pods once the runtime is gone.
+ */
+export function killPodProcesses(): number {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
+    try {
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (pid) pids.add(Number(pid));
+    } catch {
+      /* no such file in this hierarchy */
+    }
+  };
+  for (const d of podCgroupRoots()) walk(d);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return pids.size;
+}
+
+/** Removes the kubelet's cgroups, empty once its pods are gone. */
 export function removePodCgroups(): number {
   let n = 0;
-  const root = '/sys/fs/cgroup';
   const remove = (dir: string): void => {
-    if (!existsSync(dir)) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) remove(join(dir, e.name));
     try {
       rmdirSync(dir);
@@ -190,7 +220,7 @@ export function removePodCgroups(): number {
       /* still in use */
     }
   };
-  for (const controller of existsSync(root) ? readdirSync(root) : []) remove(join(root, controller, 'kubepods'));
+  for (const d of podCgroupRoots()) remove(d);
   return n;
 }
 

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { corednsManifest } from './coredns.js';
 import { network, nodePaths, writeNodeConfigs, type NodeOptions } from './node-config.js';
 import {
-  hostProblems, nodePath, removeContainerLogLinks, removePodCgroups, tearDownHostNetwork, unmountPodNetns, unmountUnder,
+  hostProblems, killPodProcesses, nodePath, removeContainerLogLinks, removePodCgroups, tearDownHostNetwork, unmountPodNetns, unmountUnder,
 } from './node-host.js';
 import { alive, log, type Processes, waitFor } from './processes.js';
 
@@ -124,6 +124,11 @@ export async function stopNode(procs: Processes, sweepBin: string | undefined, q
   }
   const t0 = Date.now();
   while (shimPids(p.containerdSocket).some(alive) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+  const orphans = killPodProcesses();
+  if (orphans > 0) {
+    removed.push(`${orphans} pod processes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const mounts = unmountUnder([procs.stateDir]);
   if (mounts.length > 0) removed.push(`${mounts.length} mounts`);
   const netns = unmountPodNetns();
