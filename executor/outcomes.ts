@@ -71,7 +71,12 @@ export const outcomes = {
 
   unschedulable: (seconds: number, why: string): Outcome => failed(EXIT_CODES.timedOut, 'Unschedulable', `The script pod was still pending after ${seconds}s: ${why}`),
 
-  oomKilled: (exitCode: number): Outcome => failed(exitCode, 'OOMKilled', 'The script used more memory than its limit and was killed'),
+  /**
+   * The kernel killed a process of the script's container for memory. The container's own exit code
+   * says nothing then: a shell whose child was killed may go on and exit 0. So the code is the
+   * contract's, not the container's.
+   */
+  oomKilled: (): Outcome => failed(EXIT_CODES.podVanished, 'OOMKilled', 'The script used more memory than its limit and was killed'),
 
   evicted: (message: string | undefined): Outcome => failed(EXIT_CODES.podVanished, 'Evicted', message ?? 'The pod was evicted from its node'),
 

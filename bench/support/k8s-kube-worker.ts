@@ -26,15 +26,36 @@ async function requestCounts(metrics: ExecutorMetrics): Promise<Map<string, numb
   return counts;
 }
 
-/** Starts kube-worker, submits `count` operations through HTTP, and times them until all have ended. */
-export async function runKubeWorker(config: Config, redisUrl: string, count: number, logFile: string): Promise<KubeWorkerRun> {
+export interface KubeWorkerStarted {
+  /** Where the dispatcher listens, e.g. http://127.0.0.1:40000. */
+  baseUrl: string;
+  metrics: ExecutorMetrics;
+  close(): Promise<void>;
+}
+
+/** A dispatcher and one executor with the kubernetes runtime, in this process. */
+export async function startKubeWorker(config: Config, redisUrl: string, logFile: string): Promise<KubeWorkerStarted> {
   const logger = fileLogger(logFile, 'kube-worker');
   const processMetrics = createProcessMetrics();
   const metrics = createExecutorMetrics(processMetrics);
   const countRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
   const executor = await startExecutor({ ...config, redisUrl }, (stores) => startKubernetesRuntime(config, stores, logger, countRequest), logger, metrics);
   const dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, processMetrics);
-  const url = `${await dispatcher.app.listen({ host: '127.0.0.1', port: 0 })}${SUBMIT_PATH}`;
+  const baseUrl = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    baseUrl,
+    metrics,
+    async close() {
+      await dispatcher.close();
+      await executor.close();
+    },
+  };
+}
+
+/** Starts kube-worker, submits `count` operations through HTTP, and times them until all have ended. */
+export async function runKubeWorker(config: Config, redisUrl: string, count: number, logFile: string): Promise<KubeWorkerRun> {
+  const { baseUrl, metrics, close } = await startKubeWorker(config, redisUrl, logFile);
+  const url = `${baseUrl}${SUBMIT_PATH}`;
   const completions = countCompletions(redisUrl, config.prefix);
   try {
     // Start-up requests (permission checks, the first list of each watch) are not the operations'.
@@ -55,7 +76,6 @@ export async function runKubeWorker(config: Config, redisUrl: string, count: num
     return { seconds, succeeded: completions.succeeded, requests };
   } finally {
     await completions.close();
-    await dispatcher.close();
-    await executor.close();
+    await close();
   }
 }

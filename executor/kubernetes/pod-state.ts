@@ -34,7 +34,7 @@ export function viewPod(pod: V1Pod): PodView {
   const terminated = container === fetch ? undefined : container?.state?.terminated;
   if (terminated) {
     const exitCode = terminated.exitCode;
-    if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled(exitCode) };
+    if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled() };
     return { kind: 'finished', outcome: exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode) };
   }
   if (container !== fetch && container?.state?.running) return { kind: 'running' };

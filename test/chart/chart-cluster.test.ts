@@ -35,7 +35,7 @@ describeHelm('the Helm chart on a real API server', () => {
 
     it('installs, upgrades keeping the generated credentials, and uninstalls', async () => {
       const kubeconfig = { KUBECONFIG: kubeconfigPath() };
-      // No dispatcher or executor pods: the test cluster has no image to run; the objects are what is checked.
+      // No dispatcher or executor pods: the objects are what is checked here.
       const values = valuesFile({ dispatcher: { replicas: 0 }, executor: { replicas: 0 } });
       const common = ['--namespace', ns.name, '-f', values];
       const secretsNow = async () => {

@@ -1,10 +1,10 @@
 /**
- * test/cluster: a real Kubernetes control plane on this machine (etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler, built from the Kubernetes Go modules) plus a node agent
- * that runs pods as local processes. Build, start, stop and inspect it from here; `cli.ts` is the
- * command line (npm run cluster:*), the e2e global setup imports it.
+ * test/cluster: a real Kubernetes cluster on this machine: a control plane (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler) and a node (kubelet, kube-proxy, containerd, cluster
+ * DNS), the Kubernetes parts built from the Kubernetes Go modules. Build, start, stop and inspect it
+ * from here; `cli.ts` is the command line (npm run cluster:*), the e2e global setup imports it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
@@ -14,6 +14,11 @@ import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageRef } from '../images/images.js';
+import { network } from './node-config.js';
+import { setUpHostNetwork } from './node-host.js';
+import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
+import { alive, components, log, Processes, readFileSafe, tail, waitFor } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const goDir = join(here, 'go');
@@ -25,13 +30,15 @@ export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'ut
 
 export const ports = { apiserver: 16443, etcdClient: 16379, etcdPeer: 16380, controllerManager: 16257, scheduler: 16259, kubelet: 16250 };
 export const nodeName = 'kw-node';
+/** etcd and the control plane's other ports stay on loopback. */
 const host = '127.0.0.1';
+/** The API server listens on the node's address: pods reach it there through the `kubernetes` Service. */
+const apiHost = network.nodeIP;
 
 export const cacheRoot = process.env.KW_CLUSTER_CACHE ?? join(homedir(), '.cache', 'kube-worker', 'cluster');
 export const stateDir = process.env.KW_CLUSTER_STATE ?? join(cacheRoot, 'state');
 const pkiDir = join(stateDir, 'pki');
-const logDir = join(stateDir, 'logs');
-const runDir = join(stateDir, 'run');
+const procs = new Processes(stateDir);
 export const kubeconfigPath = join(pkiDir, 'admin.kubeconfig');
 
 export class GoMissingError extends Error {
@@ -42,10 +49,6 @@ export class GoMissingError extends Error {
     );
     this.name = 'GoMissingError';
   }
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[cluster] ${msg}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +137,7 @@ function checkGoMod(): void {
 
 function artifacts(): Artifact[] {
   const cpKey = hashFiles([join(goDir, 'go.mod'), join(goDir, 'go.sum'), join(goDir, 'cmd', 'kwcluster')]);
-  const nodeKey = hashFiles([join(goDir, 'go.mod'), join(goDir, 'go.sum'), join(goDir, 'cmd', 'kw-node'), join(goDir, 'node')]);
+  const nodeKey = hashFiles([join(goDir, 'go.mod'), join(goDir, 'go.sum'), join(goDir, 'cmd', 'kwnode'), join(goDir, 'pki'), join(goDir, 'sweep')]);
   const vdir = join(cacheRoot, versions.kubernetes);
   const buildLog = join(cacheRoot, 'build.log');
   return [
@@ -147,11 +150,12 @@ function artifacts(): Artifact[] {
       },
     },
     {
-      name: 'kw-node',
-      path: join(vdir, `node-${nodeKey}`, 'kw-node'),
+      name: 'kwnode',
+      path: join(vdir, `node-${nodeKey}`, 'kwnode'),
       build: (go, out) => {
-        // Same tags as the control plane, so the packages they share come from the build cache.
-        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kw-node'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+        // Same tags and stamps as the control plane, so the packages they share come from the build
+        // cache and the node reports the same version.
+        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwnode'], { cwd: goDir, env: goEnv(), logFile: buildLog });
       },
     },
     {
@@ -192,8 +196,9 @@ function helmLdflags(go: string): string {
 /** Names `cluster:bin NAME` answers, mapped to the artifact and the name it is called by. */
 const toolNames: Record<string, string> = {
   'kube-apiserver': 'kwcluster', 'kube-controller-manager': 'kwcluster', 'kube-scheduler': 'kwcluster', etcd: 'kwcluster',
-  kubectl: 'kwcluster', kwcluster: 'kwcluster', 'kw-node': 'kw-node', helm: 'helm',
+  kubectl: 'kwcluster', kwcluster: 'kwcluster', kubelet: 'kwnode', 'kube-proxy': 'kwnode', kwnode: 'kwnode', helm: 'helm',
 };
+const multiCall = ['kwcluster', 'kwnode'];
 
 function withLock<T>(fn: () => T): T {
   mkdirSync(cacheRoot, { recursive: true });
@@ -247,18 +252,19 @@ export function build(opts: { only?: string[] } = {}): Record<string, string> {
   if (missing.length > 0) pruneOldBuilds();
   const out: Record<string, string> = {};
   for (const a of arts) out[a.name] = a.path;
-  if (out.kwcluster) {
-    // The multi-call binary is selected by the name it is called by.
+  for (const binary of multiCall) {
+    if (!out[binary]) continue;
+    // A multi-call binary is selected by the name it is called by.
     for (const [tool, art] of Object.entries(toolNames)) {
-      if (art !== 'kwcluster' || tool === 'kwcluster') continue;
-      const link = join(dirname(out.kwcluster), tool);
+      if (art !== binary || tool === binary) continue;
+      const link = join(dirname(out[binary]), tool);
       if (!existsSync(link)) {
         try {
           if (lstatSync(link).isSymbolicLink()) unlinkSync(link);
         } catch {
           /* absent */
         }
-        symlinkSync('kwcluster', link);
+        symlinkSync(binary, link);
       }
       out[tool] = link;
     }
@@ -272,7 +278,7 @@ function pruneOldBuilds(): void {
   const keep = new Set(artifacts().map((a) => dirname(a.path)));
   for (const e of existsSync(vdir) ? readdirSync(vdir) : []) {
     const p = join(vdir, e);
-    if (/^(control-plane|node)-[0-9a-f]{12}$/.test(e) && !keep.has(p) && (existsSync(join(p, e.startsWith('node') ? 'kw-node' : 'kwcluster')) || readdirSync(p).length === 0)) {
+    if (/^(control-plane|node)-[0-9a-f]{12}$/.test(e) && !keep.has(p) && (existsSync(join(p, e.startsWith('node') ? 'kwnode' : 'kwcluster')) || readdirSync(p).length === 0)) {
       rmSync(p, { recursive: true, force: true });
     }
   }
@@ -291,53 +297,6 @@ export function binPath(name: string): string {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kw-node'] as const;
-type Component = (typeof components)[number];
-
-function readFileSafe(p: string): string {
-  try {
-    return readFileSync(p, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The pid of a running component, checked against its command line (pids are reused). */
-function pidOf(c: Component): number | undefined {
-  const pid = Number(readFileSafe(join(runDir, `${c}.pid`)));
-  if (!pid || !alive(pid)) return undefined;
-  const cmdline = readFileSafe(`/proc/${pid}/cmdline`).split('\0');
-  if (!cmdline.some((a) => a.endsWith(`/${c}`) || a === c || a.endsWith('/kwcluster') || a.endsWith('/kw-node'))) return undefined;
-  if (!cmdline.join(' ').includes(stateDir)) return undefined;
-  return pid;
-}
-
-function startDaemon(c: Component, bin: string, args: string[]): number {
-  mkdirSync(logDir, { recursive: true });
-  mkdirSync(runDir, { recursive: true });
-  const out = openSync(join(logDir, `${c}.log`), 'a');
-  appendFileSync(join(logDir, `${c}.log`), `\n==== ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
-  const child = spawn(bin, args, {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: homedir() },
-  });
-  closeSync(out);
-  child.unref();
-  if (!child.pid) throw new Error(`could not start ${c}`);
-  writeFileSync(join(runDir, `${c}.pid`), String(child.pid));
-  return child.pid;
-}
-
 function tls() {
   return {
     ca: readFileSync(join(pkiDir, 'ca.crt')),
@@ -349,7 +308,7 @@ function tls() {
 /** GET on the API server as the cluster admin. */
 export function apiGet(path: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host, port: ports.apiserver, path, method: 'GET', timeout: timeoutMs, ...tls() }, (res) => {
+    const req = request({ host: apiHost, port: ports.apiserver, path, method: 'GET', timeout: timeoutMs, ...tls() }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -374,16 +333,6 @@ function httpGet(url: string): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const tail = logFile ? `\n--- last lines of ${logFile} ---\n${readFileSafe(logFile).split('\n').slice(-25).join('\n')}` : '';
-  throw new Error(`cluster: timed out after ${timeoutMs / 1000}s waiting for ${what}${tail}`);
-}
-
 async function nodeReady(): Promise<boolean> {
   const r = await apiGet(`/api/v1/nodes/${nodeName}`);
   if (r.status !== 200) return false;
@@ -403,7 +352,7 @@ export interface ClusterInfo {
 /** Is every component running and the API answering? */
 export async function isUp(): Promise<boolean> {
   if (!existsSync(kubeconfigPath)) return false;
-  if (components.some((c) => pidOf(c) === undefined)) return false;
+  if (components.some((c) => procs.pidOf(c) === undefined)) return false;
   return (await apiGet('/readyz')).status === 200 && (await nodeReady());
 }
 
@@ -411,27 +360,33 @@ export async function isUp(): Promise<boolean> {
 function runningIsCurrent(): boolean {
   const want = new Map(artifacts().map((a) => [a.name, a.path]));
   for (const c of components) {
-    const pid = pidOf(c);
+    const pid = procs.pidOf(c);
     if (pid === undefined) return false;
+    if (c === 'containerd') continue;
     let exe = '';
     try {
       exe = readlinkSync(`/proc/${pid}/exe`);
     } catch {
       return true; // cannot tell: keep it
     }
-    const expected = want.get(c === 'kw-node' ? 'kw-node' : 'kwcluster');
+    const expected = want.get((nodeComponents as readonly string[]).includes(c) ? 'kwnode' : 'kwcluster');
     if (expected && exe !== expected) return false;
   }
   return true;
 }
 
+/** The images the node itself runs, from the local registry: the pod sandbox and the cluster DNS. */
+async function nodeImages(): Promise<{ pause: string; coredns: string }> {
+  return { pause: await imageRef('pause'), coredns: await imageRef('coredns') };
+}
+
 /** Brings the cluster up (building first if needed); returns at once when it already runs. */
 export async function up(): Promise<ClusterInfo> {
-  const server = `https://${host}:${ports.apiserver}`;
+  const server = `https://${apiHost}:${ports.apiserver}`;
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
     kubeconfig: kubeconfigPath, server, stateDir, version: versions.kubernetes, startedNow, startSeconds,
   });
-  if (components.every((c) => pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
+  if (components.every((c) => procs.pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
     // Running: give a busy API server time to answer rather than restarting it under other users.
     try {
       await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()), 30_000);
@@ -440,119 +395,97 @@ export async function up(): Promise<ClusterInfo> {
       log('the running cluster does not answer: restarting it');
     }
   }
+  checkHost();
   const bins = build();
+  const images = await nodeImages();
   await down({ quiet: true });
   const t0 = Date.now();
   mkdirSync(stateDir, { recursive: true });
-  const pki = spawnSync(bins['kw-node']!, ['pki', '--dir', pkiDir, '--server', server, '--node-name', nodeName], { encoding: 'utf8' });
+  setUpHostNetwork();
+  const pki = spawnSync(bins.kwnode!, ['pki', '--dir', pkiDir, '--server', server, '--node-name', nodeName, '--node-ip', network.nodeIP], { encoding: 'utf8' });
   if (pki.status !== 0) throw new Error(`cluster: creating certificates failed: ${pki.stderr}`);
   const p = (f: string) => join(pkiDir, f);
   // A fresh store on every start: no objects from an earlier run.
   rmSync(join(stateDir, 'etcd'), { recursive: true, force: true });
-  rmSync(join(stateDir, 'node'), { recursive: true, force: true });
-  const logOf = (c: Component) => join(logDir, `${c}.log`);
 
-  startDaemon('etcd', bins.etcd!, [
+  procs.start('etcd', bins.etcd!, [
     '--name=kw', `--data-dir=${join(stateDir, 'etcd')}`,
     `--listen-client-urls=http://${host}:${ports.etcdClient}`, `--advertise-client-urls=http://${host}:${ports.etcdClient}`,
     `--listen-peer-urls=http://${host}:${ports.etcdPeer}`, `--initial-advertise-peer-urls=http://${host}:${ports.etcdPeer}`,
     `--initial-cluster=kw=http://${host}:${ports.etcdPeer}`, '--unsafe-no-fsync', '--log-level=warn',
   ]);
-  await waitFor('etcd', async () => (await httpGet(`http://${host}:${ports.etcdClient}/health`)) === 200, 20_000, logOf('etcd'));
+  await waitFor('etcd', async () => (await httpGet(`http://${host}:${ports.etcdClient}/health`)) === 200, 20_000, procs.logOf('etcd'));
 
-  startDaemon('kube-apiserver', bins['kube-apiserver']!, [
+  procs.start('kube-apiserver', bins['kube-apiserver']!, [
     `--etcd-servers=http://${host}:${ports.etcdClient}`,
-    `--bind-address=${host}`, `--advertise-address=${host}`, `--secure-port=${ports.apiserver}`,
+    `--bind-address=${apiHost}`, `--advertise-address=${apiHost}`, `--secure-port=${ports.apiserver}`,
     `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`, `--client-ca-file=${p('ca.crt')}`,
     '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     '--api-audiences=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
-    '--service-cluster-ip-range=10.0.0.0/24', '--endpoint-reconciler-type=none',
+    `--service-cluster-ip-range=${network.serviceCIDR}`,
     `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
     '--kubelet-preferred-address-types=InternalIP', '--profiling=false', '--event-ttl=1h', '--v=1',
     `--cert-dir=${join(stateDir, 'apiserver')}`,
   ]);
-  await waitFor('kube-apiserver /readyz', async () => (await apiGet('/readyz')).status === 200, 60_000, logOf('kube-apiserver'));
+  await waitFor('kube-apiserver /readyz', async () => (await apiGet('/readyz')).status === 200, 60_000, procs.logOf('kube-apiserver'));
 
   const secure = (c: 'controller-manager' | 'scheduler', port: number) => [
     `--kubeconfig=${p(`${c}.kubeconfig`)}`, `--authentication-kubeconfig=${p(`${c}.kubeconfig`)}`,
     `--authorization-kubeconfig=${p(`${c}.kubeconfig`)}`, `--bind-address=${host}`, `--secure-port=${port}`,
     '--leader-elect=false', '--profiling=false', '--v=1',
   ];
-  startDaemon('kube-controller-manager', bins['kube-controller-manager']!, [
+  procs.start('kube-controller-manager', bins['kube-controller-manager']!, [
     ...secure('controller-manager', ports.controllerManager),
     '--controllers=*', '--use-service-account-credentials=true',
     `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
     `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
-    '--cluster-name=kube-worker-test', '--service-cluster-ip-range=10.0.0.0/24',
+    '--cluster-name=kube-worker-test', `--service-cluster-ip-range=${network.serviceCIDR}`,
   ]);
-  startDaemon('kube-scheduler', bins['kube-scheduler']!, secure('scheduler', ports.scheduler));
-  startDaemon('kw-node', bins['kw-node']!, [
-    'run', `--kubeconfig=${p('node.kubeconfig')}`, `--node-name=${nodeName}`, `--state-dir=${join(stateDir, 'node')}`,
-    `--address=${host}`, `--port=${ports.kubelet}`, `--tls-cert-file=${p('kubelet.crt')}`, `--tls-private-key-file=${p('kubelet.key')}`,
-    '--cpu=4', '--memory=8Gi', '--pods=110', `--apiserver-host=${host}`, `--apiserver-port=${ports.apiserver}`,
-    `--kubelet-version=${versions.kubernetes}`,
-  ]);
-  await waitFor(`node ${nodeName} Ready`, nodeReady, 30_000, logOf('kw-node'));
+  procs.start('kube-scheduler', bins['kube-scheduler']!, secure('scheduler', ports.scheduler));
+  const node = {
+    nodeName, pkiDir, kubeletPort: ports.kubelet, images,
+    bins: { kubelet: bins.kubelet!, 'kube-proxy': bins['kube-proxy']!, kubectl: bins.kubectl! },
+    plainHttpRegistries: [...new Set([images.pause, images.coredns].map((i) => i.split('/')[0]!).filter((h) => /^127\.0\.0\.1:\d+$/.test(h)))],
+  };
+  await startNode(procs, node);
+  await waitFor(`node ${nodeName} Ready`, nodeReady, 60_000, procs.logOf('kubelet'));
   await waitFor(
     'the default ServiceAccount (controller-manager running)',
     async () => (await apiGet('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-    30_000, logOf('kube-controller-manager'),
+    30_000, procs.logOf('kube-controller-manager'),
   );
+  await startDns(procs, node, kubeconfigPath);
   for (const c of components) {
-    if (pidOf(c) === undefined) throw new Error(`cluster: ${c} exited; see ${logOf(c)}\n${readFileSafe(logOf(c)).split('\n').slice(-25).join('\n')}`);
+    if (procs.pidOf(c) === undefined) throw new Error(`cluster: ${c} exited; see ${procs.logOf(c)}\n${tail(procs.logOf(c))}`);
   }
   const secs = (Date.now() - t0) / 1000;
   log(`up in ${secs.toFixed(1)} s — kubeconfig: ${kubeconfigPath}`);
   return info(true, secs);
 }
 
-/** Stops every component (the node agent stops its pods first). */
+/** Stops everything: the node with its pods first, then the control plane; then what they left. */
 export async function down(opts: { quiet?: boolean } = {}): Promise<void> {
-  const stop = async (cs: Component[], graceMs: number): Promise<void> => {
-    const t0 = Date.now();
-    const pids = new Map<Component, number>();
-    for (const c of cs) {
-      const pid = pidOf(c);
-      if (pid === undefined) continue;
-      try {
-        process.kill(pid, 'SIGTERM');
-        pids.set(c, pid);
-      } catch {
-        /* gone */
-      }
-    }
-    while ([...pids.values()].some(alive) && Date.now() - t0 < graceMs) await new Promise((r) => setTimeout(r, 100));
-    for (const [c, pid] of pids) {
-      let how = 'stopped';
-      if (alive(pid)) {
-        how = 'killed';
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      if (!opts.quiet) log(`${how} ${c} (pid ${pid}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    }
-  };
-  // The node agent first, so it can stop its pods while the API still answers; then the rest.
-  await stop(['kw-node'], 10_000);
-  await stop(['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'], 3_000);
-  rmSync(runDir, { recursive: true, force: true });
+  const quiet = opts.quiet ?? false;
+  const kwnode = artifacts().find((a) => a.name === 'kwnode')!.path;
+  const removed = await stopNode(procs, existsSync(kwnode) ? kwnode : undefined, quiet);
+  await procs.stop(['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'], 3_000, quiet);
+  removed.push(...tearDownNodeHost(stateDir));
+  rmSync(procs.runDir, { recursive: true, force: true });
+  if (!quiet && removed.length > 0) log(`removed ${removed.join(', ')}`);
 }
 
 export async function status(): Promise<{ up: boolean; lines: string[] }> {
   const lines: string[] = [];
   for (const c of components) {
-    const pid = pidOf(c);
-    lines.push(`${c.padEnd(24)} ${pid ? `running (pid ${pid})` : 'stopped'}   log: ${join(logDir, `${c}.log`)}`);
+    const pid = procs.pidOf(c);
+    lines.push(`${c.padEnd(24)} ${pid ? `running (pid ${pid})` : 'stopped'}   log: ${procs.logOf(c)}`);
   }
   const ready = existsSync(kubeconfigPath) ? await apiGet('/readyz') : { status: 0, body: '' };
-  lines.push(`apiserver /readyz         ${ready.status === 200 ? 'ok' : `not ready (${ready.status || 'no answer'})`}`);
+  lines.push(`apiserver /readyz         ${ready.status === 200 ? 'ok' : `not ready (${ready.status || 'no answer'})`} at https://${apiHost}:${ports.apiserver}`);
   const node = ready.status === 200 && (await nodeReady());
-  lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'}`);
+  lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'} (${network.nodeIP})`);
   lines.push(`kubeconfig                ${kubeconfigPath}`);
   lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm})`);
   return { up: (await isUp()), lines };

@@ -1,15 +1,15 @@
 /**
- * Self-tests of the test cluster (test/cluster): the real control plane and the process node
- * behave as Kubernetes does for what kube-worker relies on.
+ * Self-tests of the test cluster (test/cluster): the control plane and the node (kubelet,
+ * containerd, kube-proxy, CoreDNS) behave as Kubernetes does for what kube-worker relies on.
  */
+import { cpus } from 'node:os';
 import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { expect, it } from 'vitest';
 import {
-  adminKubeConfig, describeCluster, eventsFor, eventually, jobCondition, jobPods, serviceAccountWithRules, statusOf, useNamespace,
+  adminKubeConfig, describeCluster, eventsFor, eventually, jobCondition, jobPods, podProcesses, scriptImage, serviceAccountWithRules, statusOf,
+  useNamespace,
 } from './support/cluster.js';
-
-const shImage = 'docker.io/library/busybox:1.36';
 
 function job(name: string, script: string, extra: { spec?: Partial<k8s.V1JobSpec>; container?: Partial<k8s.V1Container> } = {}): k8s.V1Job {
   return {
@@ -21,20 +21,18 @@ function job(name: string, script: string, extra: { spec?: Partial<k8s.V1JobSpec
         spec: {
           restartPolicy: 'Never',
           terminationGracePeriodSeconds: 5,
-          containers: [{ name: 'main', image: shImage, command: ['sh', '-c', script], ...extra.container }],
+          containers: [{ name: 'main', image: scriptImage(), command: ['sh', '-c', script], ...extra.container }],
         },
       },
     },
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Kubernetes memory quantities as the kubelet reports them (Ki, Mi, Gi or bytes). */
+function bytes(quantity: string | undefined): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(quantity ?? '');
+  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
+  return Number(m[1]) * { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, '': 1 }[m[2] ?? '']!;
 }
 
 describeCluster('test cluster', () => {
@@ -46,9 +44,14 @@ describeCluster('test cluster', () => {
     expect(nodes.items).toHaveLength(1);
     const node = nodes.items[0]!;
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect(node.status?.capacity).toMatchObject({ cpu: '4', memory: '8Gi', pods: '110' });
+    // The machine's CPUs; 8Gi of memory for pods, whatever the machine has.
+    expect(node.status?.capacity).toMatchObject({ cpu: String(cpus().length), pods: '110' });
+    expect(Math.abs(bytes(node.status?.allocatable?.memory) - 8 * 1024 ** 3)).toBeLessThan(1024 ** 2);
+    expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: '10.250.0.1' });
     const version = await adminKubeConfig().makeApiClient(k8s.VersionApi).getCode();
     expect(version.gitVersion).toMatch(/^v1\.3\d+\.\d+$/);
+    expect(node.status?.nodeInfo).toMatchObject({ kubeletVersion: version.gitVersion, kubeProxyVersion: expect.any(String) });
+    expect(node.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\//);
   });
 
   it('runs a Job that fails: exit code 7, its log says hi', async () => {
@@ -66,7 +69,8 @@ describeCluster('test cluster', () => {
     const log = await ns.core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns.name, container: 'main' });
     expect(log).toBe('hi\n');
     const reasons = (await eventsFor(ns.kc, ns.name, pod.metadata!.name!)).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']));
+    // The image is pulled once per node ("Pulling"), then found there ("Pulled": already present).
+    expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Pulled', 'Created', 'Started']));
   });
 
   it('runs a Job that succeeds, with a Secret volume, env from a Secret and a ConfigMap, and a working dir', async () => {
@@ -100,6 +104,22 @@ describeCluster('test cluster', () => {
     expect(log).toBe('script ran in /kube-worker/work with hello and s3cret\nfile content');
   });
 
+  it('gives pods the API server as kubernetes.default, through the cluster DNS and a Service', async () => {
+    const script = [
+      'getent hosts kubernetes.default.svc.cluster.local',
+      // The Service's port 443 leads to the API server; its /livez answers anyone.
+      'curl -sS --max-time 10 --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes.default/livez',
+    ].join('; ');
+    await ns.batch.createNamespacedJob({ namespace: ns.name, body: job('dns', script) });
+    const done = await eventually('Job dns finished', async () => {
+      const j = await ns.batch.readNamespacedJob({ name: 'dns', namespace: ns.name });
+      return jobCondition(j, 'Complete') ?? jobCondition(j, 'Failed');
+    });
+    const [pod] = await jobPods(ns.kc, ns.name, 'dns');
+    const log = await ns.core.readNamespacedPodLog({ name: pod!.metadata!.name!, namespace: ns.name });
+    expect({ type: done.type, log }).toEqual({ type: 'Complete', log: expect.stringMatching(/^10\.0\.0\.1\s+kubernetes\.default\.svc\.cluster\.local\nok$/) });
+  });
+
   it('follows a running pod log with timestamps and sinceTime', async () => {
     await ns.core.createNamespacedPod({
       namespace: ns.name,
@@ -107,7 +127,7 @@ describeCluster('test cluster', () => {
         metadata: { name: 'ticker' },
         spec: {
           restartPolicy: 'Never',
-          containers: [{ name: 'main', image: shImage, command: ['sh', '-c', 'echo line 1; echo line 2; sleep 2.2; echo line 3; sleep 0.3; echo line 4'] }],
+          containers: [{ name: 'main', image: scriptImage(), command: ['sh', '-c', 'echo line 1; echo line 2; sleep 2.2; echo line 3; sleep 0.3; echo line 4'] }],
         },
       },
     });
@@ -150,10 +170,11 @@ describeCluster('test cluster', () => {
     expect(pod!.status?.conditions?.find((c) => c.type === 'PodScheduled')?.reason).toBe('Unschedulable');
   });
 
-  it('fails to pull an image from a .invalid registry: ErrImagePull, then ImagePullBackOff', async () => {
+  it('fails to pull an image from a registry that does not answer: ErrImagePull, then ImagePullBackOff', async () => {
     await ns.core.createNamespacedPod({
       namespace: ns.name,
-      body: { metadata: { name: 'no-image' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'registry.invalid/acme/tools:1', command: ['true'] }] } },
+      // Nothing listens on port 1 of this machine.
+      body: { metadata: { name: 'no-image' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: '127.0.0.1:1/acme/tools:1', command: ['true'] }] } },
     });
     const seen = new Set<string>();
     await eventually('ImagePullBackOff', async () => {
@@ -185,23 +206,21 @@ describeCluster('test cluster', () => {
     });
   });
 
-  it('ends a long Job at activeDeadlineSeconds with DeadlineExceeded and stops its process', async () => {
+  it('ends a long Job at activeDeadlineSeconds with DeadlineExceeded and stops its processes', async () => {
     await ns.batch.createNamespacedJob({
       namespace: ns.name,
-      body: job('deadline', 'echo pid $$$$; exec sleep 600', { spec: { activeDeadlineSeconds: 3 } }),
+      body: job('deadline', 'echo started; exec sleep 600', { spec: { activeDeadlineSeconds: 3 } }),
     });
     const [first] = await eventually('a pod of Job deadline', async () => {
       const pods = await jobPods(ns.kc, ns.name, 'deadline');
       return pods.length > 0 && pods[0]!.status?.phase === 'Running' ? pods : undefined;
     });
-    const log = await eventually('the pid in the log', async () =>
-      (await ns.core.readNamespacedPodLog({ name: first!.metadata!.name!, namespace: ns.name })) || undefined);
-    const pid = Number(/pid (\d+)/.exec(log)?.[1]);
-    expect(alive(pid)).toBe(true);
+    const uid = first!.metadata!.uid!;
+    expect(podProcesses(uid).length).toBeGreaterThan(0);
     const j = await eventually('Job deadline Failed', async () =>
       jobCondition(await ns.batch.readNamespacedJob({ name: 'deadline', namespace: ns.name }), 'Failed'));
     expect(j.reason).toBe('DeadlineExceeded');
-    await eventually('the process to stop', async () => !alive(pid), 30_000);
+    await eventually('the processes to stop', async () => podProcesses(uid).length === 0, 30_000);
   });
 
   it('refuses (403) a ServiceAccount in a namespace where it has no Role', async () => {
@@ -214,7 +233,7 @@ describeCluster('test cluster', () => {
     expect(statusOf(err2)).toBe(403);
   });
 
-  it('stops the process of a running pod when the pod is deleted', async () => {
+  it('stops the processes of a running pod when the pod is deleted', async () => {
     await ns.core.createNamespacedPod({
       namespace: ns.name,
       body: {
@@ -222,22 +241,21 @@ describeCluster('test cluster', () => {
         spec: {
           restartPolicy: 'Never',
           terminationGracePeriodSeconds: 10,
-          containers: [{ name: 'main', image: shImage, command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; echo pid $$$$; while true; do sleep 0.2; done'] }],
+          containers: [{ name: 'main', image: scriptImage(), command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'] }],
         },
       },
     });
-    const log = await eventually('the pid in the log', async () => {
+    await eventually('the script to start', async () => {
       try {
-        return (await ns.core.readNamespacedPodLog({ name: 'victim', namespace: ns.name })) || undefined;
+        return (await ns.core.readNamespacedPodLog({ name: 'victim', namespace: ns.name })).includes('started');
       } catch {
         return undefined;
       }
     });
-    const pid = Number(/pid (\d+)/.exec(log)?.[1]);
-    expect(pid).toBeGreaterThan(1);
-    expect(alive(pid)).toBe(true);
+    const uid = (await ns.core.readNamespacedPod({ name: 'victim', namespace: ns.name })).metadata!.uid!;
+    expect(podProcesses(uid).length).toBeGreaterThan(0);
     await ns.core.deleteNamespacedPod({ name: 'victim', namespace: ns.name });
-    await eventually('the process to stop', async () => !alive(pid), 15_000);
+    await eventually('the processes to stop', async () => podProcesses(uid).length === 0, 15_000);
     await eventually('pod victim gone', async () => {
       try {
         await ns.core.readNamespacedPod({ name: 'victim', namespace: ns.name });

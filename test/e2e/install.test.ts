@@ -9,7 +9,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { bash, setVariable } from '../integration/support/stack.js';
 import { containerOf, find, render, type KubeObject } from '../chart/support/helm.js';
 import { containerEnv } from '../chart/support/pod-env.js';
-import { adminKubeConfig, describeCluster, eventually, serviceAccountAccess, statusOf } from './support/cluster.js';
+import { adminKubeConfig, describeCluster, eventually, scriptImage, serviceAccountAccess, statusOf } from './support/cluster.js';
 import { useKubeWorker } from './support/kube-worker.js';
 
 const NAME = 'kw-kube-worker';
@@ -22,7 +22,9 @@ describeCluster('installed by the Helm chart', () => {
 
   const kw = useKubeWorker('install', chartEnv, {
     async access(namespace) {
-      const objects = await render({}, namespace);
+      // Scripts run in the local registry's script tools image, set as users set theirs.
+      const [, repository, tag] = /^(.+):([\w.-]+)$/.exec(scriptImage())!;
+      const objects = await render({ scriptPods: { worker: { image: { repository, tag } } } }, namespace);
       const admin = k8s.KubernetesObjectApi.makeApiClient(adminKubeConfig());
       const applied: KubeObject[] = [
         find(objects, 'ServiceAccount', `${NAME}-executor`),

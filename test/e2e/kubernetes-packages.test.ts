@@ -2,15 +2,9 @@
  * Packages on Kubernetes: the script pod's `fetch` init container (kube-worker's own image,
  * `kube-worker fetch`) downloads them into the workspace volume before the script starts, its
  * lines reach the operation's log, and a package that cannot be fetched ends the operation with
- * PackageFailed before the script runs. The feed is a server of this test, reached from the pod at
- * its node's address.
- *
- * What it assumes of the node:
- * - a real node (containerd) pulls the fetch image, kube-worker's own built from the Dockerfile
- *   (test/images: imageRef('kube-worker')), whose PATH has `kube-worker`;
- * - the process node (nodeInfo.containerRuntimeVersion kw-process://…) pulls no image and runs the
- *   init container's command on the host: `kube-worker` must resolve on the node agent's PATH there
- *   (e.g. `npm link` in this repository, or a link to dist/cli/main.js in /usr/local/bin).
+ * PackageFailed before the script runs. The feed is a server of this test, listening on its node's
+ * address, where the pod reaches it. The node pulls the fetch image, kube-worker's own built from the
+ * Dockerfile (test/images: imageRef('kube-worker')), whose PATH has `kube-worker`.
  */
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -31,13 +25,11 @@ describeCluster('packages on Kubernetes', () => {
   beforeAll(async () => {
     const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
     const node = (await core.listNode()).items[0]!;
-    const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
-    const processNode = node.status?.nodeInfo?.containerRuntimeVersion?.startsWith('kw-process://') ?? false;
-    feed = await startPackageServer(address === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0');
+    const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
+    feed = await startPackageServer(address);
     feedUrl = `http://${address.includes(':') ? `[${address}]` : address}:${feed.port}`;
     env.KUBE_WORKER_PACKAGE_SOURCES = `${feedUrl}/files/`;
-    // The process node pulls nothing: any valid reference stands for the image.
-    env.KUBE_WORKER_FETCH_IMAGE = processNode ? 'kube-worker:process-node' : await imageRef('kube-worker');
+    env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
     feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/VERSION', content: '1.4.2\n' }], true));
   }, 600_000);
   afterAll(() => feed?.close());

@@ -5,9 +5,11 @@
  */
 import type { TestProject } from 'vitest/node';
 import { isUp, kubeconfigPath } from '../cluster/cluster.js';
+import { imageRef } from '../images/images.js';
 
 export async function setup(project: TestProject): Promise<void> {
   const up = await isUp().catch(() => false);
   project.provide('kubeconfig', up ? kubeconfigPath : '');
+  project.provide('scriptImage', up ? await imageRef('script-tools') : '');
   project.provide('clusterUnavailable', up ? '' : 'the test cluster is not up (npm run cluster:status)');
 }

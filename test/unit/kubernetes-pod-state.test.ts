@@ -13,7 +13,9 @@ describe('where a script pod is', () => {
     ['running', pod({ phase: 'Running', ...container({ running: {} }) }), { kind: 'running' }],
     ['finished well', pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0 } }) }), { kind: 'finished', outcome: { state: 'succeeded', exitCode: 0 } }],
     ['finished with exit code 3', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 3 } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } } }],
-    ['killed for memory', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: 137, failure: { reason: 'OOMKilled' } } }],
+    ['killed for memory', pod({ phase: 'Failed', ...container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: -81, failure: { reason: 'OOMKilled' } } }],
+    // A shell whose child the kernel killed for memory may go on and exit 0: still OOMKilled, -81.
+    ['killed for memory, the shell exiting 0', pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0, reason: 'OOMKilled' } }) }), { kind: 'finished', outcome: { state: 'failed', exitCode: -81, failure: { reason: 'OOMKilled' } } }],
     ['evicted', pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' }), { kind: 'finished', outcome: { state: 'failed', exitCode: -81, failure: { reason: 'Evicted', message: 'The node was low on resource: memory.' } } }],
   ])('tells a pod %s', (_case, input, expected) => {
     expect(viewPod(input)).toMatchObject(expected as object);

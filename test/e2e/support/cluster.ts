@@ -8,7 +8,7 @@
  *   });
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -27,6 +27,31 @@ export function describeCluster(name: string, fn: () => void): void {
   const reason = clusterUnavailable();
   if (reason) describe.skip(`${name} [skipped: ${reason}]`, fn);
   else describe(name, fn);
+}
+
+/** The script tools image (bash, sh, python3, coreutils, curl, jq) in the local registry: pods pull it. */
+export function scriptImage(): string {
+  const ref = inject('scriptImage');
+  if (!ref) throw new Error(clusterUnavailable() ?? 'no script image');
+  return ref;
+}
+
+/**
+ * The machine's processes of a pod (its containers and its sandbox): those in the pod's cgroup,
+ * which the kubelet names after the pod's uid.
+ */
+export function podProcesses(podUid: string): number[] {
+  const mark = `/pod${podUid}/`;
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(mark)) pids.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
 }
 
 /** The admin kubeconfig's path. */

@@ -10,7 +10,7 @@ import type { Executor } from '../../../executor/executor.js';
 import { startKubernetesRuntime } from '../../../executor/kubernetes/index.js';
 import { EXECUTOR_RULES } from '../../../executor/kubernetes/permissions.js';
 import { startStack, type Stack } from '../../integration/support/stack.js';
-import { serviceAccountWithRules, useNamespace, type ServiceAccountAccess, type TestNamespace } from './cluster.js';
+import { scriptImage, serviceAccountWithRules, useNamespace, type ServiceAccountAccess, type TestNamespace } from './cluster.js';
 
 export interface KubeWorker {
   readonly stack: Stack;
@@ -39,7 +39,7 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
     KUBE_WORKER_RUNTIME: 'kubernetes',
     KUBECONFIG: access!.kubeconfigPath,
     KUBE_WORKER_NAMESPACE: ns.name,
-    KUBE_WORKER_SCRIPT_IMAGE: 'docker.io/library/busybox:1.36',
+    KUBE_WORKER_SCRIPT_IMAGE: scriptImage(),
     KUBE_WORKER_SCRIPT_REQUESTS_CPU: '100m',
     KUBE_WORKER_SCRIPT_REQUESTS_MEMORY: '64Mi',
     ...env,

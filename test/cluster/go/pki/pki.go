@@ -1,4 +1,6 @@
-package node
+// Package pki creates the test cluster's certificate authority, certificates, service-account key
+// and kubeconfigs.
+package pki
 
 import (
 	"crypto"
@@ -22,19 +24,20 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// runPKI creates (once) the certificate authority, the serving and client certificates, the
+// Run creates (once) the certificate authority, the serving and client certificates, the
 // service-account signing key and the kubeconfigs of every component, in --dir.
-func runPKI(args []string) int {
+func Run(args []string) int {
 	fs := flag.NewFlagSet("pki", flag.ExitOnError)
 	dir := fs.String("dir", "", "folder for the PKI and kubeconfigs")
-	server := fs.String("server", "https://127.0.0.1:16443", "API server URL written into kubeconfigs")
+	server := fs.String("server", "https://10.250.0.1:16443", "API server URL written into kubeconfigs")
 	nodeName := fs.String("node-name", "kw-node", "node name (client certificate system:node:NAME)")
+	nodeIP := fs.String("node-ip", "10.250.0.1", "the node's address, where the API server and the kubelet listen")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "pki: --dir is required")
 		return 2
 	}
-	if err := makePKI(*dir, *server, *nodeName); err != nil {
+	if err := makePKI(*dir, *server, *nodeName, net.ParseIP(*nodeIP)); err != nil {
 		fmt.Fprintln(os.Stderr, "pki:", err)
 		return 1
 	}
@@ -46,12 +49,19 @@ type keyPair struct {
 	key  crypto.Signer
 }
 
-func makePKI(dir, server, nodeName string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func makePKI(dir, server, nodeName string, nodeIP net.IP) error {
+	if nodeIP == nil {
+		return errors.New("--node-ip is not an IP address")
+	}
+	if complete(dir, server) {
+		return nil
+	}
+	// Missing, partial or made for another address: start again.
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "admin.kubeconfig")); err == nil {
-		return nil // already complete
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
 	ca, err := newCert(nil, pkix.Name{CommonName: "kube-worker-test-cluster-ca"}, nil, nil, true)
 	if err != nil {
@@ -60,13 +70,14 @@ func makePKI(dir, server, nodeName string) error {
 	if err := writePair(dir, "ca", ca); err != nil {
 		return err
 	}
-	loop := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}
+	loopback := net.ParseIP("127.0.0.1")
 	serving := map[string]struct {
 		dns []string
 		ips []net.IP
 	}{
-		"apiserver": {[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, loop},
-		"kubelet":   {[]string{"localhost", nodeName}, loop[:1]},
+		// 10.0.0.1 is the `kubernetes` Service, the address pods use.
+		"apiserver": {[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, []net.IP{nodeIP, loopback, net.ParseIP("10.0.0.1")}},
+		"kubelet":   {[]string{"localhost", nodeName}, []net.IP{nodeIP, loopback}},
 	}
 	for name, s := range serving {
 		kp, err := newCert(ca, pkix.Name{CommonName: name}, s.dns, s.ips, false)
@@ -82,6 +93,7 @@ func makePKI(dir, server, nodeName string) error {
 		"controller-manager":       {CommonName: "system:kube-controller-manager"},
 		"scheduler":                {CommonName: "system:kube-scheduler"},
 		"node":                     {CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		"kube-proxy":               {CommonName: "system:kube-proxy"}, // bound to system:node-proxier by default
 		"apiserver-kubelet-client": {CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 	}
 	for name, subject := range clients {
@@ -204,4 +216,17 @@ func writeKubeconfig(dir, name, server string) error {
 	return clientcmd.WriteToFile(*cfg, path)
 }
 
-func pkixName(cn string) pkix.Name { return pkix.Name{CommonName: cn} }
+// complete tells whether dir holds a whole PKI whose kubeconfigs point at server.
+func complete(dir, server string) bool {
+	for _, f := range []string{"kube-proxy.kubeconfig", "node.kubeconfig"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, "admin.kubeconfig"))
+	if err != nil {
+		return false
+	}
+	c := cfg.Clusters["kube-worker-test"]
+	return c != nil && c.Server == server
+}
