@@ -12,7 +12,9 @@ import { imageRef } from '../images/images.js';
 import { bash, setVariable } from '../integration/support/stack.js';
 import { describeCluster, eventually, kubeconfigPath, useNamespace } from '../e2e/support/cluster.js';
 import { CHART, describeHelm, helm, RELEASE, valuesFile } from './support/helm.js';
-import { Api, podLine, portForwardFromNotes, splitImage, staticVolume, tokenFromNotes, type PortForward, type StaticVolume } from './support/release.js';
+import {
+  Api, notesLine, podLine, portForwardFromNotes, splitImage, staticVolume, tokenFromNotes, userShell, type PortForward, type StaticVolume,
+} from './support/release.js';
 
 const NAME = `${RELEASE}-kube-worker`;
 const POOL = 'deploy';
@@ -114,6 +116,13 @@ describeHelm('helm install on the real node', () => {
       expect((await api.call('GET', '/api/v1/operations/none', undefined)).status).toBe(404);
       expect((await new Api(forward.url, 'not-the-token-at-all').call('GET', '/api/v1/worker')).status).toBe(401);
 
+      // NOTES.txt's first operation, by its own curl commands.
+      const user = { KUBE_WORKER_URL: forward.url, KUBE_WORKER_API_TOKEN: token };
+      expect(JSON.parse(userShell(notesLine(notes, 'curl -s -X POST'), user))).toMatchObject({ ticket: 'hello-1' });
+      const hello = await api.final('hello-1', FINAL_MS);
+      expect([hello.state, lines(hello)]).toEqual(['succeeded', [expect.stringMatching(/^hello from kw-hello-1-/)]]);
+      expect(JSON.parse(userShell(notesLine(notes, 'curl -s -H'), user))).toMatchObject({ ticket: 'hello-1', state: 'succeeded' });
+
       const good = await api.submit(bash(`echo "hello from a Job"; ${setVariable('Answer', '42')}`, { pool: POOL }));
       const bad = await api.submit(bash('echo "about to fail" >&2; exit 3', { pool: POOL }));
       // A step may choose its own image: it runs as the same non-root user.
@@ -130,7 +139,7 @@ describeHelm('helm install on the real node', () => {
       expect(lines(failed, 'stderr')).toContain('about to fail');
       const own = await api.final(ownImage, FINAL_MS);
       expect([own.state, lines(own)]).toEqual(['succeeded', ['uid=1000']]);
-      say(`three operations through kubectl port-forward: ${seconds(t0)}`);
+      say(`four operations through kubectl port-forward: ${seconds(t0)}`);
 
       const svc = await ns.core.readNamespacedService({ name: NAME, namespace: ns.name });
       service = new Api(`http://${svc.spec!.clusterIP}:${svc.spec!.ports![0]!.port}`, token);

@@ -23,21 +23,27 @@ function kubectlDir(): string {
   return binDir;
 }
 
-function userEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${kubectlDir()}:${process.env.PATH ?? ''}`, KUBECONFIG: kubeconfigPath() };
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${kubectlDir()}:${process.env.PATH ?? ''}`, KUBECONFIG: kubeconfigPath(), ...extra };
 }
 
 /** Runs a shell command line as a user types it (kubectl on PATH, KUBECONFIG set); its stdout. */
-export function userShell(line: string): string {
-  const r = spawnSync('sh', ['-c', line], { env: userEnv(), encoding: 'utf8', timeout: 60_000 });
+export function userShell(line: string, env: Record<string, string> = {}): string {
+  const r = spawnSync('sh', ['-c', line], { env: userEnv(env), encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`\`${line}\` failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
 
-/** The line of NOTES.txt (in helm's output) that starts, once trimmed, with `start`. */
+/**
+ * The command of NOTES.txt (in helm's output) that starts, once trimmed, with `start`, with the
+ * lines it continues on (a trailing backslash) joined.
+ */
 export function notesLine(notes: string, start: string): string {
-  const line = notes.split('\n').map((l) => l.trim()).find((l) => l.startsWith(start));
-  if (!line) throw new Error(`NOTES.txt has no line starting with ${start}:\n${notes}`);
+  const all = notes.split('\n').map((l) => l.trim());
+  let at = all.findIndex((l) => l.startsWith(start));
+  if (at < 0) throw new Error(`NOTES.txt has no line starting with ${start}:\n${notes}`);
+  let line = all[at]!;
+  while (line.endsWith('\\') && at + 1 < all.length) line = `${line.slice(0, -1)} ${all[++at]}`;
   return line;
 }
 
