@@ -101,8 +101,13 @@ describeHelm('helm install on the real node', () => {
       expect(install.stderr).toBe('');
       expect(install.stdout).toContain('STATUS: deployed');
       notes = install.stdout;
-      await allReady(RELEASE_PODS, 480_000);
-      say(`helm install → every pod Ready: ${seconds(t0)}`);
+      try {
+        userShell(notesLine(notes, 'kubectl rollout status'), {}, 420_000);
+      } finally {
+        // Says which pod is not Ready, and why, when the rollout did not finish.
+        await allReady(RELEASE_PODS, 30_000);
+      }
+      say(`helm install → every pod Ready (NOTES.txt's kubectl rollout status): ${seconds(t0)}`);
       const pvc = await ns.core.readNamespacedPersistentVolumeClaim({ name: `data-${NAME}-redis-0`, namespace: ns.name });
       expect([pvc.status?.phase, pvc.spec?.volumeName]).toEqual(['Bound', ns.name]);
     }, 600_000);
@@ -147,7 +152,8 @@ describeHelm('helm install on the real node', () => {
     }, 400_000);
 
     it('rolls every pod on helm upgrade while an operation runs, which completes exactly once', async () => {
-      const ticket = await service.submit(bash('echo begun; sleep 20; echo finished', { pool: POOL }));
+      // Longer than the rollout: the old executor hands it back, the new one adopts its Job.
+      const ticket = await service.submit(bash('echo begun; sleep 45; echo finished', { pool: POOL }));
       const jobs = new Set<string>();
       const watch = await new k8s.Watch(ns.kc).watch(`/apis/batch/v1/namespaces/${ns.name}/jobs`, { labelSelector: `kube-worker/ticket=${ticket}` }, (type, job: k8s.V1Job) => {
         if (type === 'ADDED') jobs.add(job.metadata!.uid!);
@@ -167,6 +173,7 @@ describeHelm('helm install on the real node', () => {
         return now.length === 3 && now.every((p) => !before.has(p.metadata!.uid) && ready(p));
       }, 300_000, 1000);
       say(`helm upgrade → every dispatcher and executor pod replaced and Ready: ${seconds(t0)}`);
+      expect((await service.call('GET', `/api/v1/operations/${ticket}?limit=100`)).body.state).toBe('running');
 
       const status = await service.final(ticket, FINAL_MS);
       watch.abort();
@@ -208,8 +215,10 @@ describeHelm('helm install on the real node', () => {
 
     it('loses nothing queued when the Redis pod is deleted mid-run and comes back on its volume', async () => {
       const tickets: string[] = [];
-      for (let i = 0; i < 6; i += 1) tickets.push(await service.submit(bash(`sleep 4; echo done-${i}`, { pool: POOL })));
+      // Four run at once (the executor's concurrency), the others wait in the queue.
+      for (let i = 0; i < 6; i += 1) tickets.push(await service.submit(bash(`sleep 10; echo done-${i}`, { pool: POOL })));
       await eventually('an operation running', async () => (await service.call('GET', `/api/v1/operations/${tickets[0]}?limit=10`)).body.state === 'running', 120_000, 500);
+      expect((await service.call('GET', `/api/v1/operations/${tickets[5]}?limit=10`)).body.state).toBe('queued');
       const [redis] = await pods('redis');
       const t0 = Date.now();
       await ns.core.deleteNamespacedPod({ name: redis!.metadata!.name!, namespace: ns.name });

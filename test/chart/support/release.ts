@@ -28,8 +28,8 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs a shell command line as a user types it (kubectl on PATH, KUBECONFIG set); its stdout. */
-export function userShell(line: string, env: Record<string, string> = {}): string {
-  const r = spawnSync('sh', ['-c', line], { env: userEnv(env), encoding: 'utf8', timeout: 60_000 });
+export function userShell(line: string, env: Record<string, string> = {}, timeoutMs = 60_000): string {
+  const r = spawnSync('sh', ['-c', line], { env: userEnv(env), encoding: 'utf8', timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`\`${line}\` failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
