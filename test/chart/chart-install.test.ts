@@ -8,6 +8,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ticketLabel } from '../../executor/kubernetes/names.js';
 import { imageRef } from '../images/images.js';
 import { bash, setVariable } from '../integration/support/stack.js';
 import { describeCluster, eventually, kubeconfigPath, useNamespace } from '../e2e/support/cluster.js';
@@ -23,6 +24,8 @@ const FINAL_MS = 180_000;
 const say = (line: string) => process.stderr.write(`[chart-install] ${line}\n`);
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const lines = (status: any, stream = 'stdout'): string[] => status.logs.filter((l: any) => l.stream === stream).map((l: any) => l.text);
+/** A script that runs until the test lets it go (`release`), so that no step depends on how fast the machine is. */
+const held = (last: string) => `echo begun; for i in $(seq 600); do [ -e "$KUBE_WORKER_WORKSPACE/go" ] && break; sleep 0.5; done; echo ${last}`;
 
 describeHelm('helm install on the real node', () => {
   describeCluster('a release in a namespace that enforces Pod Security restricted', () => {
@@ -56,6 +59,13 @@ describeHelm('helm install on the real node', () => {
       });
     }
     const RELEASE_PODS = { dispatcher: 2, executor: 1, redis: 1 };
+
+    /** Lets a `held` script of this operation finish, through `kubectl exec` into its pod. */
+    const release = async (ticket: string) => {
+      const [pod] = (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `kube-worker/ticket=${ticketLabel(ticket)}` })).items;
+      userShell(`kubectl exec -n ${ns.name} ${pod!.metadata!.name} -c script -- sh -c 'touch "$KUBE_WORKER_WORKSPACE/go"'`);
+    };
+    const stateOf = async (ticket: string) => (await service.call('GET', `/api/v1/operations/${ticket}?limit=100`)).body;
 
     beforeAll(async () => {
       await ns.core.patchNamespace({
@@ -108,6 +118,10 @@ describeHelm('helm install on the real node', () => {
         await allReady(RELEASE_PODS, 30_000);
       }
       say(`helm install → every pod Ready (NOTES.txt's kubectl rollout status): ${seconds(t0)}`);
+      // Admitted under "restricted" already; and every container's root filesystem is read-only.
+      const all = (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items;
+      const readOnly = all.flatMap((p) => p.spec!.containers.map((c) => [c.name, c.securityContext?.readOnlyRootFilesystem]));
+      expect(readOnly.sort()).toEqual([['dispatcher', true], ['dispatcher', true], ['executor', true], ['redis', true]]);
       const pvc = await ns.core.readNamespacedPersistentVolumeClaim({ name: `data-${NAME}-redis-0`, namespace: ns.name });
       expect([pvc.status?.phase, pvc.spec?.volumeName]).toEqual(['Bound', ns.name]);
     }, 600_000);
@@ -133,7 +147,7 @@ describeHelm('helm install on the real node', () => {
       // A step may choose its own image: it runs as the same non-root user.
       const ownImage = await api.submit(bash('echo "uid=$(id -u)"', { pool: POOL, container: { image: scriptImage, pullPolicy: 'IfNotPresent' } }));
       const job = await eventually('the Job of the first operation', async () =>
-        (await ns.batch.listNamespacedJob({ namespace: ns.name, labelSelector: `kube-worker/ticket=${good}` })).items[0], 60_000);
+        (await ns.batch.listNamespacedJob({ namespace: ns.name, labelSelector: `kube-worker/ticket=${ticketLabel(good)}` })).items[0], 60_000);
       expect(job.metadata?.labels).toMatchObject({ 'kube-worker/instance': RELEASE, 'kube-worker/pool': POOL });
 
       const succeeded = await api.final(good, FINAL_MS);
@@ -152,10 +166,10 @@ describeHelm('helm install on the real node', () => {
     }, 400_000);
 
     it('rolls every pod on helm upgrade while an operation runs, which completes exactly once', async () => {
-      // Longer than the rollout: the old executor hands it back, the new one adopts its Job.
-      const ticket = await service.submit(bash('echo begun; sleep 45; echo finished', { pool: POOL }));
+      // Held until the rollout is over: the old executor hands it back, the new one adopts its Job.
+      const ticket = await service.submit(bash(held('finished'), { pool: POOL }));
       const jobs = new Set<string>();
-      const watch = await new k8s.Watch(ns.kc).watch(`/apis/batch/v1/namespaces/${ns.name}/jobs`, { labelSelector: `kube-worker/ticket=${ticket}` }, (type, job: k8s.V1Job) => {
+      const watch = await new k8s.Watch(ns.kc).watch(`/apis/batch/v1/namespaces/${ns.name}/jobs`, { labelSelector: `kube-worker/ticket=${ticketLabel(ticket)}` }, (type, job: k8s.V1Job) => {
         if (type === 'ADDED') jobs.add(job.metadata!.uid!);
       }, () => undefined);
       await eventually('the operation running', async () => {
@@ -173,8 +187,9 @@ describeHelm('helm install on the real node', () => {
         return now.length === 3 && now.every((p) => !before.has(p.metadata!.uid) && ready(p));
       }, 300_000, 1000);
       say(`helm upgrade → every dispatcher and executor pod replaced and Ready: ${seconds(t0)}`);
-      expect((await service.call('GET', `/api/v1/operations/${ticket}?limit=100`)).body.state).toBe('running');
+      expect((await stateOf(ticket)).state).toBe('running');
 
+      await release(ticket);
       const status = await service.final(ticket, FINAL_MS);
       watch.abort();
       expect([status.state, status.exitCode]).toEqual(['succeeded', 0]);
@@ -215,10 +230,14 @@ describeHelm('helm install on the real node', () => {
 
     it('loses nothing queued when the Redis pod is deleted mid-run and comes back on its volume', async () => {
       const tickets: string[] = [];
-      // Four run at once (the executor's concurrency), the others wait in the queue.
-      for (let i = 0; i < 6; i += 1) tickets.push(await service.submit(bash(`sleep 10; echo done-${i}`, { pool: POOL })));
-      await eventually('an operation running', async () => (await service.call('GET', `/api/v1/operations/${tickets[0]}?limit=10`)).body.state === 'running', 120_000, 500);
-      expect((await service.call('GET', `/api/v1/operations/${tickets[5]}?limit=10`)).body.state).toBe('queued');
+      // Four held operations fill the executor (its concurrency); two more wait in the queue behind them.
+      for (let i = 0; i < 4; i += 1) tickets.push(await service.submit(bash(held(`done-${i}`), { pool: POOL })));
+      for (let i = 4; i < 6; i += 1) tickets.push(await service.submit(bash(`echo begun; echo done-${i}`, { pool: POOL })));
+      await eventually('four operations running', async () => {
+        const states = await Promise.all(tickets.slice(0, 4).map(async (t) => (await stateOf(t)).state));
+        return states.every((st) => st === 'running');
+      }, 120_000, 500);
+      expect([(await stateOf(tickets[4]!)).state, (await stateOf(tickets[5]!)).state]).toEqual(['queued', 'queued']);
       const [redis] = await pods('redis');
       const t0 = Date.now();
       await ns.core.deleteNamespacedPod({ name: redis!.metadata!.name!, namespace: ns.name });
@@ -227,9 +246,10 @@ describeHelm('helm install on the real node', () => {
         return now && now.metadata!.uid !== redis!.metadata!.uid && ready(now);
       }, 180_000, 500);
       say(`Redis pod deleted → its successor Ready: ${seconds(t0)}`);
+      for (const t of tickets.slice(0, 4)) await release(t);
       const finals = await Promise.all(tickets.map((t) => service.final(t, 300_000)));
       say(`all six operations final ${seconds(t0)} after the deletion`);
-      expect(finals.map((s) => [s.state, lines(s)])).toEqual(tickets.map((_, i) => ['succeeded', [`done-${i}`]]));
+      expect(finals.map((s) => [s.state, lines(s)])).toEqual(tickets.map((_, i) => ['succeeded', ['begun', `done-${i}`]]));
     }, 600_000);
 
     it('fails a script pod the cluster refuses at once with the Pod Security reason', async () => {
