@@ -99,7 +99,7 @@ function dnsName(prefix: string): string {
 }
 
 /** Creates a namespace and waits for its default ServiceAccount (pods are refused before it). */
-export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promise<string> {
+export async function createNamespace(kc: k8s.KubeConfig, prefix: string, timeoutMs = 30_000): Promise<string> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const name = dnsName(`e2e-${prefix}`);
   await core.createNamespace({ body: { metadata: { name, labels: { 'kube-worker.io/e2e': 'true' } } } });
@@ -111,7 +111,7 @@ export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promi
       if (statusOf(err) === 404) return false;
       throw err;
     }
-  }, 30_000, 100);
+  }, timeoutMs, 100);
   return name;
 }
 

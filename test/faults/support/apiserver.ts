@@ -1,12 +1,15 @@
 /**
  * Restarts the test cluster's kube-apiserver the way test/cluster starts it: the same binary,
  * arguments and environment as the running one (read from /proc), its log appended to, its pid
- * file updated, then waits until it is ready again. etcd keeps every object meanwhile.
+ * file updated, then waits until it is ready again and the controllers have caught up with it (a
+ * new namespace gets its ServiceAccount: their watches back off for up to a minute while it is
+ * away), so that what follows starts from a working cluster. etcd keeps every object meanwhile.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { apiGet, stateDir } from '../../cluster/cluster.js';
+import { adminKubeConfig, createNamespace, deleteNamespace } from '../../e2e/support/cluster.js';
 
 const pidFile = path.join(stateDir, 'run', 'kube-apiserver.pid');
 const logFile = path.join(stateDir, 'logs', 'kube-apiserver.log');
@@ -44,4 +47,6 @@ export async function restartApiserver(): Promise<void> {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the kube-apiserver did not come back; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  const kc = adminKubeConfig();
+  await deleteNamespace(kc, await createNamespace(kc, 'apiserver-back', 120_000));
 }
