@@ -14,9 +14,11 @@ import type { TestProject } from 'vitest/node';
 import { GoMissingError, up } from '../cluster/cluster.js';
 import { imageRef } from '../images/images.js';
 import { NodeUnavailableError } from '../cluster/node.js';
+import { prepareHost } from '../support/host-setup.js';
 
 export async function setup(project: TestProject): Promise<void> {
   try {
+    prepareHost();
     const info = await up();
     project.provide('kubeconfig', info.kubeconfig);
     project.provide('scriptImage', await imageRef('script-tools'));

@@ -8,11 +8,13 @@
  */
 import type { TestProject } from 'vitest/node';
 import { SetupError } from './engine.js';
+import { prepareHost } from '../support/host-setup.js';
 import { imageNames, imageRef, type ImageName } from './images.js';
 
 export async function setup(project: TestProject): Promise<void> {
   const refs = {} as Record<ImageName, string>;
   try {
+    prepareHost();
     const t0 = Date.now();
     for (const name of imageNames) refs[name] = await imageRef(name);
     process.stderr.write(`[images] ${imageNames.length} images ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
