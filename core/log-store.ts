@@ -79,7 +79,25 @@ export class LogStore {
    * `onWritten` hears of each line it stores, for the log line metric.
    */
   async openWriter(ticket: string, limits: LogLimits, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
-    return new LogWriter(this.redis, this.keys.log(ticket), await this.lastSequence(ticket), limits, onWritten);
+    const seq = await this.lastSequence(ticket);
+    return new LogWriter(this.redis, this.keys.log(ticket), seq, seq > 0 ? await this.outputBytes(ticket) : 0, limits, onWritten);
+  }
+
+  /**
+   * Bytes of script output (not the product's own lines) already stored: what an operation adopted
+   * after a restart has used of its byte limit. Read in pages; a log holds at most the limit.
+   */
+  private async outputBytes(ticket: string, page = 1000): Promise<number> {
+    let total = 0;
+    for (let after = 0; ; ) {
+      const entries = (await this.redis.xrange(this.keys.log(ticket), `${after + 1}-0`, '+', 'COUNT', page)) as StreamEntry[];
+      for (const entry of entries) {
+        const line = toLine(entry);
+        if (line.stream !== 'system') total += Buffer.byteLength(line.text);
+        after = line.seq;
+      }
+      if (entries.length < page) return total;
+    }
   }
 }
 
@@ -95,15 +113,12 @@ export interface LogLimits {
  * until everything appended so far is stored. Past either limit, output lines are counted, not
  * stored, and one line says how many were dropped. The product's own lines (`note`), such as the
  * outcome, are always stored: a log must say how its operation ended however much the script printed.
- *
- * Bytes are counted from when the writer opened: an operation adopted after a restart may store up
- * to the limit again.
+ * A writer opened after a restart goes on from the lines and bytes already stored.
  */
 export class LogWriter {
   private pending: string[][] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
-  private bytes = 0;
   private dropped = 0;
   private droppedBy: string | undefined;
   private failure: Error | undefined;
@@ -112,6 +127,8 @@ export class LogWriter {
     private readonly redis: Redis,
     private readonly key: string,
     private seq: number,
+    /** Bytes of output stored so far. */
+    private bytes: number,
     private readonly limits: LogLimits,
     private readonly onWritten?: (stream: LogStream) => void,
   ) {}

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { keys } from '../../core/keys.js';
+import { LogStore } from '../../core/log-store.js';
+
+describe('an operation\'s log writer', () => {
+  let redis: Redis;
+  let store: LogStore;
+  const prefix = `kw-test-log-writer-${randomBytes(4).toString('hex')}`;
+  beforeAll(() => {
+    redis = new Redis(inject('redisUrl'));
+    store = new LogStore(redis, keys(prefix));
+  });
+  afterAll(async () => {
+    const stored = await redis.keys(`${prefix}:*`);
+    if (stored.length > 0) await redis.del(...stored);
+    redis.disconnect();
+  });
+
+  it('opened again after a restart (an adopted operation) goes on from the bytes already stored, not from zero', async () => {
+    const limits = { maxLines: 1000, maxBytes: 1000 };
+    const first = await store.openWriter('adopted', limits);
+    first.append('stdout', 'a'.repeat(600));
+    first.note('the product\'s own lines do not count');
+    await first.close();
+
+    const second = await store.openWriter('adopted', limits);
+    second.append('stdout', 'b'.repeat(300));
+    second.append('stderr', 'c'.repeat(300));
+    second.note('Succeeded');
+    await second.close();
+
+    expect((await store.read('adopted', 0, 100)).map((line) => [line.stream, line.text.slice(0, 60)])).toEqual([
+      ['stdout', 'a'.repeat(60)],
+      ['system', 'the product\'s own lines do not count'],
+      ['stdout', 'b'.repeat(60)],
+      ['system', '1 log lines dropped: the limit is 1000 bytes per operation'],
+      ['system', 'Succeeded'],
+    ]);
+  });
+});
