@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
-  symlinkSync, writeFileSync, appendFileSync, lstatSync, unlinkSync, readlinkSync,
+  symlinkSync, appendFileSync, lstatSync, unlinkSync, readlinkSync,
 } from 'node:fs';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
@@ -18,7 +18,8 @@ import { imageRef } from '../images/images.js';
 import { network } from './node-config.js';
 import { setUpHostNetwork } from './node-host.js';
 import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
-import { alive, components, log, Processes, readFileSafe, tail, waitFor } from './processes.js';
+import { tryLock, unlock } from '../support/pid-lock.js';
+import { components, log, Processes, tail, waitFor } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const goDir = join(here, 'go');
@@ -201,28 +202,16 @@ const toolNames: Record<string, string> = {
 const multiCall = ['kwcluster', 'kwnode'];
 
 function withLock<T>(fn: () => T): T {
-  mkdirSync(cacheRoot, { recursive: true });
   const lock = join(cacheRoot, 'build.lock');
-  const started = Date.now();
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      const owner = Number(readFileSafe(join(lock, 'pid')));
-      if (!owner || !alive(owner)) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() - started > 90 * 60_000) throw new Error(`build lock ${lock} held by pid ${owner} for too long`);
-      spawnSync('sleep', ['2']);
-    }
+  for (const started = Date.now(); ; spawnSync('sleep', ['2'])) {
+    const attempt = tryLock(lock);
+    if (attempt.taken) break;
+    if (Date.now() - started > 90 * 60_000) throw new Error(`build lock ${lock} held by pid ${attempt.owner} for too long`);
   }
   try {
     return fn();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    unlock(lock);
   }
 }
 

@@ -11,7 +11,8 @@ import { network, nodePaths, writeNodeConfigs, type NodeOptions } from './node-c
 import {
   hostProblems, killPodProcesses, nodePath, removeContainerLogLinks, removePodCgroups, tearDownHostNetwork, unmountPodNetns, unmountUnder,
 } from './node-host.js';
-import { alive, log, type Processes, waitFor } from './processes.js';
+import { alive } from '../support/pid-lock.js';
+import { log, type Processes, waitFor } from './processes.js';
 
 export const nodeComponents = ['containerd', 'kubelet', 'kube-proxy'] as const;
 

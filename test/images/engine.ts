@@ -10,6 +10,7 @@ import { appendFileSync, closeSync, cpSync, existsSync, mkdirSync, openSync, rea
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tryLock, unlock } from '../support/pid-lock.js';
 import type { Engine } from './cache.js';
 import { hostFileContent, repoRoot, type Fetch, type ImageRecipe } from './recipes.js';
 
@@ -154,29 +155,16 @@ export class DockerEngine implements Engine {
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    mkdirSync(cacheDir, { recursive: true });
     const lock = join(cacheDir, 'build.lock');
-    const started = Date.now();
-    for (;;) {
-      try {
-        mkdirSync(lock);
-        writeFileSync(join(lock, 'pid'), String(process.pid));
-        break;
-      } catch {
-        const owner = lockOwner(lock);
-        // No pid yet: its owner is writing it.
-        if (owner && !alive(owner)) {
-          rmSync(lock, { recursive: true, force: true });
-          continue;
-        }
-        if (Date.now() - started > 60 * 60_000) throw new Error(`image build lock ${lock} held by pid ${owner} for an hour`);
-        await sleep(1000);
-      }
+    for (const started = Date.now(); ; await sleep(1000)) {
+      const attempt = tryLock(lock);
+      if (attempt.taken) break;
+      if (Date.now() - started > 60 * 60_000) throw new Error(`image build lock ${lock} held by pid ${attempt.owner} for an hour`);
     }
     try {
       return await fn();
     } finally {
-      rmSync(lock, { recursive: true, force: true });
+      unlock(lock);
     }
   }
 
@@ -192,22 +180,5 @@ export class DockerEngine implements Engine {
 
   log(message: string): void {
     process.stderr.write(`[images] ${message}\n`);
-  }
-}
-
-function lockOwner(lock: string): number {
-  try {
-    return Number(readFileSync(join(lock, 'pid'), 'utf8'));
-  } catch {
-    return 0;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

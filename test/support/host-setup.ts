@@ -11,8 +11,12 @@ import path from 'node:path';
 const SCRIPTS = ['test/cluster/host-setup.sh', 'test/images/host-setup.sh'];
 const root = path.resolve(import.meta.dirname, '../..');
 
+let prepared = false;
+
+/** Once per test run: the e2e, chart and images setups all ask, in the same process. */
 export function prepareHost(): void {
-  if (process.getuid?.() !== 0) return;
+  if (prepared || process.getuid?.() !== 0) return;
+  prepared = true;
   for (const script of SCRIPTS) {
     // Their output goes to stderr: a test run's stdout is the reporter's.
     const result = spawnSync('bash', [path.join(root, script)], { stdio: ['ignore', process.stderr, process.stderr] });
