@@ -45,6 +45,9 @@ export default defineConfig({
           env: { TESTCONTAINERS_RYUK_DISABLED: 'true', TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' },
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // After the cluster projects: Docker rewrites the host's iptables as its containers and
+          // networks come and go, which the cluster's Service routing must not meet mid-test.
+          sequence: { groupOrder: 1 },
         },
       },
       { test: { name: 'chart', include: ['test/chart/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 120000, hookTimeout: 600000 } },
