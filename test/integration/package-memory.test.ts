@@ -23,15 +23,16 @@ beforeAll(async () => {
   feed = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/package-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [first] = (await once(feed.stdout!, 'data')) as [Buffer];
   feedUrl = first.toString().trim();
-  stack = await startStack({ env: { KUBE_WORKER_PACKAGE_SOURCES: `${feedUrl}/generated/` } });
+  stack = await startStack({ env: { KUBE_WORKER_PACKAGE_SOURCES: `${feedUrl}/generated/,${feedUrl}/paused/` } });
 });
 afterAll(async () => {
   await stack?.close();
   feed?.kill();
 });
 
-const fetchGenerated = async (bytes: number): Promise<string[]> => {
-  const ticket = await stack.submit(bash(`wc -c < "$KUBE_WORKER_PACKAGE_BLOB/${bytes}"`, { packages: [{ name: 'blob', url: `${feedUrl}/generated/${bytes}`, sha256: generatedSha256(bytes) }] }));
+/** `paused`: a pause halfway makes the download outlast the progress interval on any machine. */
+const fetchGenerated = async (bytes: number, route: 'generated' | 'paused' = 'generated'): Promise<string[]> => {
+  const ticket = await stack.submit(bash(`wc -c < "$KUBE_WORKER_PACKAGE_BLOB/${bytes}"`, { packages: [{ name: 'blob', url: `${feedUrl}/${route}/${bytes}`, sha256: generatedSha256(bytes) }] }));
   const status = await stack.waitUntilDone(ticket, 300_000);
   const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
   expect(status.state, lines.join('\n')).toBe('succeeded');
@@ -47,7 +48,7 @@ it('a 500 MB package is downloaded with the executor\'s memory flat', async () =
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   let lines: string[];
   try {
-    lines = await fetchGenerated(BIG);
+    lines = await fetchGenerated(BIG, 'paused');
   } finally {
     clearInterval(sampler);
   }

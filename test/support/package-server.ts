@@ -3,6 +3,8 @@
  * - `/files/<name>`: what the test put there;
  * - `/generated/<bytes>`: that many bytes made on the fly, never held (generatedSha256 gives their hash);
  * - `/slow/<bytes>`: the same, 64 KiB every 50 ms;
+ * - `/paused/<bytes>`: the same at full speed, with a pause of PAUSE_MS halfway (a download that
+ *   lasts longer than the tests' 1 s progress interval, however fast the machine);
  * - `/chunked/<bytes>`: the same without a Content-Length;
  * - `/truncated/<bytes>`: announces that many, sends half, and hangs up;
  * - `/loop`: a redirect to itself;
@@ -16,6 +18,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const CHUNK = 64 * 1024;
+const PAUSE_MS = 1500;
 
 /** Chunk k is 64 KiB of the byte k % 251. */
 function* generated(bytes: number): Generator<Buffer> {
@@ -41,14 +44,21 @@ export interface PackageServer {
   close(): Promise<void>;
 }
 
-function stream(response: http.ServerResponse, bytes: number, delayMs: number, announce = true): void {
+function stream(response: http.ServerResponse, bytes: number, delayMs: number, announce = true, pauseMs = 0): void {
   response.writeHead(200, { 'content-type': 'application/octet-stream', ...(announce ? { 'content-length': bytes } : {}) });
   const chunks = generated(bytes);
+  let sent = 0;
+  let paused = pauseMs === 0;
   const next = (): void => {
     for (;;) {
       const chunk = chunks.next();
       if (chunk.done) return void response.end();
       const more = response.write(chunk.value);
+      sent += chunk.value.length;
+      if (!paused && sent >= bytes / 2) {
+        paused = true;
+        return void setTimeout(next, pauseMs);
+      }
       if (delayMs > 0) return void setTimeout(next, delayMs);
       if (!more) return void response.once('drain', next);
     }
@@ -70,7 +80,9 @@ export async function startPackageServer(host = '127.0.0.1'): Promise<PackageSer
       response.writeHead(200, { 'content-length': body.length });
       return void response.end(body);
     }
-    if (kind === 'generated' || kind === 'slow' || kind === 'chunked') return stream(response, Number(arg), kind === 'slow' ? 50 : 0, kind !== 'chunked');
+    if (kind === 'generated' || kind === 'slow' || kind === 'chunked' || kind === 'paused') {
+      return stream(response, Number(arg), kind === 'slow' ? 50 : 0, kind !== 'chunked', kind === 'paused' ? PAUSE_MS : 0);
+    }
     if (kind === 'truncated') {
       response.writeHead(200, { 'content-length': Number(arg) });
       return void response.write(Buffer.alloc(Number(arg) / 2), () => response.destroy());
