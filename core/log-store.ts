@@ -149,9 +149,9 @@ export class LogWriter {
   }
 
   /** A system line of the product's own, always stored: after the line saying what was dropped before it. */
-  note(text: string): void {
+  note(text: string, origin?: string): void {
     this.reportDropped();
-    this.push('system', text, Date.now());
+    this.push('system', text, Date.now(), origin);
   }
 
   private drop(limit: string): void {

@@ -9,7 +9,7 @@ import { HandBackError, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER } from './names.js';
-import { CursorFilter, readPodLog, type LogCursor } from './pod-log.js';
+import { CursorFilter, fetchLineOrigin, readPodLog, type LogCursor } from './pod-log.js';
 import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorSettings, type SupervisorState, type TimerName } from './supervision.js';
 
 export type { SupervisorSettings };
@@ -25,10 +25,12 @@ export function superviseJob(options: {
   jobName: string;
   context: RunContext;
   settings: SupervisorSettings;
+  /** Where the script's log was stored up to (an adopted run). */
   cursor: LogCursor | undefined;
   logger: Logger;
-  /** Whether the pod has a packages' init container whose log this run should read (not when adopting). */
+  /** Whether the pod has a packages' init container whose log this run should read, and from where. */
   readFetchLog: boolean;
+  fetchCursor?: LogCursor;
 }): Promise<RunOutcome> {
   const { api, watch, jobName, context, logger } = options;
   const { output } = context;
@@ -99,8 +101,8 @@ export function superviseJob(options: {
      * followed while it runs; once it has ended, read once more from where the follow stopped.
      */
     async function readFetchLog(): Promise<void> {
-      const filter = new CursorFilter(undefined);
-      const take = (line: { text: string }): void => output.system(line.text);
+      const filter = new CursorFilter(options.fetchCursor);
+      const take = (line: { text: string; origin: string }): void => output.system(line.text, fetchLineOrigin(line.origin));
       for (let attempt = 0; !settled; attempt += 1) {
         const podName = state.podName;
         if (!podName) return;

@@ -16,6 +16,7 @@ import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spe
 import { superviseJob, type SupervisorSettings } from './job-supervisor.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
 import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE } from './names.js';
+import { resumePoint } from './pod-log.js';
 
 export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
 
@@ -104,10 +105,20 @@ export class KubernetesRuntime implements Runtime {
   }
 
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
-    const cursor = await this.logs.lastOrigin(context.ticket);
-    // An adopted run's package lines were taken by the executor that started it.
-    const readFetchLog = packageSpecs(context.request.packages).length > 0 && context.previousState === undefined;
-    return superviseJob({ api: this.api, watch: this.watch, jobName: name, context, settings: this.settings, cursor, readFetchLog, logger: this.logger.child({ ticket: context.ticket, job: name }) });
+    // An adopted run goes on from what the executor that started it stored of each log.
+    const from = resumePoint(await this.logs.lastOrigin(context.ticket));
+    const readFetchLog = packageSpecs(context.request.packages).length > 0 && !from.fetchRead;
+    return superviseJob({
+      api: this.api,
+      watch: this.watch,
+      jobName: name,
+      context,
+      settings: this.settings,
+      cursor: from.script,
+      readFetchLog,
+      ...(from.fetch ? { fetchCursor: from.fetch } : {}),
+      logger: this.logger.child({ ticket: context.ticket, job: name }),
+    });
   }
 
   /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */

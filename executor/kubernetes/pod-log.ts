@@ -18,6 +18,26 @@ export interface LogCursor {
   count: number;
 }
 
+/**
+ * Lines of the packages' init container are stored as system lines with this before their origin,
+ * so that an executor adopting the run tells how far each container's log was stored.
+ */
+const FETCH_ORIGIN = 'fetch ';
+
+export function fetchLineOrigin(origin: string): string {
+  return FETCH_ORIGIN + origin;
+}
+
+/**
+ * Where reading goes on from, given the last origin stored: the packages' log is read before the
+ * script's, so a script line stored means every package line was.
+ */
+export function resumePoint(last: LogCursor | undefined): { fetch: LogCursor | undefined; fetchRead: boolean; script: LogCursor | undefined } {
+  if (!last) return { fetch: undefined, fetchRead: false, script: undefined };
+  if (last.origin.startsWith(FETCH_ORIGIN)) return { fetch: { origin: last.origin.slice(FETCH_ORIGIN.length), count: last.count }, fetchRead: false, script: undefined };
+  return { fetch: undefined, fetchRead: true, script: last };
+}
+
 export interface PodLogLine {
   stream: 'stdout' | 'stderr';
   text: string;

@@ -37,9 +37,9 @@ export class ScriptOutput {
     this.writer.append('system', `The line above was truncated: ${droppedBytes} of its ${kept + droppedBytes} bytes are not stored`, at);
   }
 
-  /** A line of the product's own (what happens to the operation, its outcome): always stored. */
-  system(text: string): void {
-    this.writer.note(this.masker.mask(text));
+  /** A line of the product's own (what happens to the operation, its outcome): always stored. `origin`: see LogWriter.append. */
+  system(text: string, origin?: string): void {
+    this.writer.note(this.masker.mask(text), origin);
   }
 
   /** `text` with every sensitive value of the operation masked: for whatever else may show one (a failure message, an error). */

@@ -9,11 +9,21 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { imageRef } from '../images/images.js';
+import { spawnExecutor } from '../integration/support/child-executor.js';
 import { bash } from '../integration/support/stack.js';
 import { sha256, tar } from '../support/archives.js';
-import { startPackageServer, type PackageServer } from '../support/package-server.js';
+import { generatedSha256, startPackageServer, type PackageServer } from '../support/package-server.js';
 import { adminKubeConfig, describeCluster, eventually } from './support/cluster.js';
 import { useKubeWorker } from './support/kube-worker.js';
+
+/** A feed on the node's address, where its pods reach it. */
+async function feedOnNode(): Promise<{ feed: PackageServer; url: string }> {
+  const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+  const node = (await core.listNode()).items[0]!;
+  const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
+  const feed = await startPackageServer(address);
+  return { feed, url: `http://${address.includes(':') ? `[${address}]` : address}:${feed.port}` };
+}
 
 describeCluster('packages on Kubernetes', () => {
   const SECRET_HEADER = 'e2e-feed-key-never-shown';
@@ -23,11 +33,7 @@ describeCluster('packages on Kubernetes', () => {
 
   // Before the fixture's own beforeAll: the dispatcher and executor read these when they start.
   beforeAll(async () => {
-    const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
-    const node = (await core.listNode()).items[0]!;
-    const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
-    feed = await startPackageServer(address);
-    feedUrl = `http://${address.includes(':') ? `[${address}]` : address}:${feed.port}`;
+    ({ feed, url: feedUrl } = await feedOnNode());
     env.KUBE_WORKER_PACKAGE_SOURCES = `${feedUrl}/files/`;
     env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
     feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/VERSION', content: '1.4.2\n' }], true));
@@ -77,5 +83,48 @@ describeCluster('packages on Kubernetes', () => {
     expect(lines).not.toContain('stdout:the script ran');
     // The init container's own line says why, whether or not the node passes on its termination message.
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^system:Package app: the SHA-256 of the .* downloaded is [0-9a-f]{64}, not 0{64}/)]));
+  });
+});
+
+describeCluster('packages on Kubernetes, the executor killed while they download', () => {
+  /** Short, so that the operation of the killed executor is delivered again within the test. */
+  const env: Record<string, string> = { KUBE_WORKER_LOCK_DURATION_MS: '3000' };
+  let feed: PackageServer;
+  let feedUrl: string;
+  beforeAll(async () => {
+    ({ feed, url: feedUrl } = await feedOnNode());
+    env.KUBE_WORKER_PACKAGE_SOURCES = `${feedUrl}/slow/`;
+    env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
+  }, 600_000);
+  afterAll(() => feed?.close());
+
+  const kw = useKubeWorker('packages-adopt', env);
+
+  it('the executor that adopts the run stores the rest of the package lines, none twice', async () => {
+    // 64 KiB every 50 ms: about 6.5 s, longer than the init container's 5 s progress interval.
+    const bytes = 8 * 1024 * 1024;
+    const doomed = await spawnExecutor(kw.stack, kw.env());
+    const ticket = await kw.stack.submit(
+      bash('echo the script ran', { ticket: 'k8s-packages-adopt', packages: [{ name: 'blob', url: `${feedUrl}/slow/${bytes}`, sha256: generatedSha256(bytes), extract: 'none' }] }),
+    );
+    const stored = async (): Promise<string[]> => {
+      const { body } = await kw.stack.api('GET', `/api/v1/operations/${ticket}`);
+      return (body.logs ?? []).map((l: { text: string }) => l.text);
+    };
+    await eventually('the download under way', async () => (await stored()).some((t) => t.startsWith('Downloading package blob from')), 90_000, 100);
+    doomed.process.kill('SIGKILL');
+    await doomed.exited;
+    // Otherwise the test would prove nothing: the first executor stored only the beginning.
+    expect((await stored()).filter((t) => t.startsWith('Downloaded package blob'))).toEqual([]);
+    await kw.addExecutor();
+
+    const status = await kw.stack.waitUntilDone(ticket, 120_000);
+    const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
+    expect(status.state, lines.join('\n')).toBe('succeeded');
+    const packageLines = lines.filter((l) => l.startsWith('system:Download'));
+    expect(packageLines.filter((l) => l.startsWith('system:Downloading package blob from')), lines.join('\n')).toHaveLength(1);
+    expect(packageLines.filter((l) => l.startsWith('system:Downloaded package blob: 8.0 MiB')), lines.join('\n')).toHaveLength(1);
+    expect(new Set(packageLines).size, lines.join('\n')).toBe(packageLines.length);
+    expect(lines.indexOf('stdout:the script ran')).toBeGreaterThan(lines.findIndex((l) => l.startsWith('system:Downloaded package blob')));
   });
 });

@@ -81,7 +81,7 @@ describe('the pod of an operation with packages', () => {
     expect(actions.filter((a) => a.type === 'finish')).toEqual([{ type: 'finish', outcome: outcomes.podDeleted('Job') }]);
   });
 
-  it('does not read it again when adopting a run', () => {
+  it('does not read it again when adopting a run whose package lines are all stored', () => {
     expect(feed([pod(scriptRunning)], false)).not.toContainEqual({ type: 'readFetchLog' });
   });
 });

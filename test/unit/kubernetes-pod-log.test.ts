@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CursorFilter, parsePodLogLine, timestampNanos, type PodLogLine } from '../../executor/kubernetes/pod-log.js';
+import { CursorFilter, fetchLineOrigin, parsePodLogLine, resumePoint, timestampNanos, type PodLogLine } from '../../executor/kubernetes/pod-log.js';
 
 const line = (origin: string, text = 'x'): PodLogLine => parsePodLogLine(`${origin} ${text}`)!;
 
@@ -37,5 +37,21 @@ describe('resuming a pod log from a cursor', () => {
     lines.slice(0, 2).forEach((l) => filter.take(l));
     filter.rewind();
     expect(lines.filter((l) => filter.take(l)).map((l) => l.text)).toEqual(['l2', 'l3']);
+  });
+});
+
+describe('where an adopted run goes on reading', () => {
+  const at = '2026-11-28T04:00:01.5Z';
+
+  it('reads both logs from the start when nothing of either was stored', () => {
+    expect(resumePoint(undefined)).toEqual({ fetch: undefined, fetchRead: false, script: undefined });
+  });
+
+  it('goes on with the packages\' log after its last stored line, then the script\'s from the start', () => {
+    expect(resumePoint({ origin: fetchLineOrigin(at), count: 2 })).toEqual({ fetch: { origin: at, count: 2 }, fetchRead: false, script: undefined });
+  });
+
+  it('takes every package line as stored once a script line was (the packages\' log is read first)', () => {
+    expect(resumePoint({ origin: at, count: 1 })).toEqual({ fetch: undefined, fetchRead: true, script: { origin: at, count: 1 } });
   });
 });
