@@ -29,6 +29,8 @@ export interface DownloadRequest {
   signal: AbortSignal;
   /** Bytes received so far, updated as they arrive (for progress lines). */
   progress: { bytes: number; total?: number };
+  /** How long a connection may send nothing before it is given up (IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
 
 export interface Downloaded {
@@ -49,10 +51,16 @@ function guardedLookup(source: PackageSource): LookupFunction {
   };
 }
 
-function get(url: URL, headers: Record<string, string>, source: PackageSource, signal: AbortSignal): Promise<IncomingMessage> {
+function get(url: URL, headers: Record<string, string>, source: PackageSource, signal: AbortSignal, idleTimeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).get(url, { headers: { 'user-agent': 'kube-worker', ...headers }, signal, lookup: guardedLookup(source), agent: false }, resolve);
-    request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(new PackageError(`${shownUrl(url)} sent nothing for ${IDLE_TIMEOUT_MS / 1000}s`)));
+    let response: IncomingMessage | undefined;
+    const request = (url.protocol === 'https:' ? https : http).get(url, { headers: { 'user-agent': 'kube-worker', ...headers }, signal, lookup: guardedLookup(source), agent: false }, (started) => {
+      response = started;
+      resolve(started);
+    });
+    // Once the body flows, the error must reach whoever reads it; destroying only the request
+    // would leave them a bare ECONNRESET.
+    request.setTimeout(idleTimeoutMs, () => (response ?? request).destroy(new PackageError(`${shownUrl(url)} sent nothing for ${idleTimeoutMs / 1000}s`)));
     request.once('error', reject);
   });
 }
@@ -83,7 +91,7 @@ export async function download(request: DownloadRequest): Promise<Downloaded> {
     if ('problem' in checked) throw new PackageError(`${hop === 0 ? '' : 'it was redirected to '}${shownUrl(url)}, which ${checked.problem}`);
     let response: IncomingMessage;
     try {
-      response = await get(url, headers, checked.source, request.signal);
+      response = await get(url, headers, checked.source, request.signal, request.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
     } catch (error) {
       throw connectionProblem(error, url);
     }

@@ -3,6 +3,7 @@
  * with a variable naming each, and every way a package can be wrong ending the operation with
  * PackageFailed before its script starts.
  */
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -97,6 +98,16 @@ describe('packages on the local runtime', () => {
     const status = await stack.waitUntilDone(ticket);
     expect(status.state, lines(status).join('\n')).toBe('succeeded');
     expect(lines(status)).toContain('stdout:{"env":"prod"}');
+  });
+
+  it('a connection that stops sending mid-download is given up after the idle timeout, saying so', async () => {
+    const source = { text: `${feed.url}/stalled/`, origin: feed.url, pathPrefix: '/stalled/', loopback: true };
+    const destination = path.join(os.tmpdir(), `kw-stalled-${process.pid}`);
+    const progress = { bytes: 0 };
+    const attempt = download({ url: `${feed.url}/stalled/100000`, headers: {}, sources: [source], destination, maxBytes: 1e6, signal: new AbortController().signal, progress, idleTimeoutMs: 500 });
+    await expect(attempt).rejects.toThrow(`${feed.url}/stalled/100000 sent nothing for 0.5s`);
+    expect(progress.bytes).toBe(50000);
+    await rm(destination, { force: true });
   });
 
   it('a name that resolves to a loopback address is refused unless its source is on a loopback host', async () => {

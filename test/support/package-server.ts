@@ -7,6 +7,7 @@
  *   lasts longer than the tests' 1 s progress interval, however fast the machine);
  * - `/chunked/<bytes>`: the same without a Content-Length;
  * - `/truncated/<bytes>`: announces that many, sends half, and hangs up;
+ * - `/stalled/<bytes>`: announces that many, sends half, and then nothing, the connection left open;
  * - `/loop`: a redirect to itself;
  * - `/redirect?to=<url>`: a 302 there;
  * - `/status/<code>`: that status.
@@ -83,9 +84,9 @@ export async function startPackageServer(host = '127.0.0.1'): Promise<PackageSer
     if (kind === 'generated' || kind === 'slow' || kind === 'chunked' || kind === 'paused') {
       return stream(response, Number(arg), kind === 'slow' ? 50 : 0, kind !== 'chunked', kind === 'paused' ? PAUSE_MS : 0);
     }
-    if (kind === 'truncated') {
+    if (kind === 'truncated' || kind === 'stalled') {
       response.writeHead(200, { 'content-length': Number(arg) });
-      return void response.write(Buffer.alloc(Number(arg) / 2), () => response.destroy());
+      return void response.write(Buffer.alloc(Number(arg) / 2), () => kind === 'truncated' && response.destroy());
     }
     if (kind === 'loop') {
       response.writeHead(302, { location: '/loop' });
