@@ -9,9 +9,10 @@ import { defineConfig } from 'vitest/config';
 const maxWorkers = Math.max(4, os.availableParallelism());
 
 // One project per kind of dependency: unit (none), integration (a real Redis), e2e (a real
-// Kubernetes control plane from test/cluster), chart (helm and that control plane), faults (Redis,
-// processes and the kube-apiserver killed under load; requests fuzzed from the OpenAPI document),
-// images (the test images and the product's own, run with Docker from the local registry).
+// Kubernetes control plane from test/cluster), chart (helm and that control plane), faults (Redis
+// and processes killed under load; requests fuzzed from the OpenAPI document), faults-cluster (the
+// kube-apiserver restarted while Jobs run), images (the test images and the product's own, run
+// with Docker from the local registry).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
