@@ -30,7 +30,7 @@ export function superviseJob(options: {
   logger: Logger;
   /** Whether the pod has a packages' init container whose log this run should read, and from where. */
   readFetchLog: boolean;
-  fetchCursor?: LogCursor;
+  fetchCursor: LogCursor | undefined;
 }): Promise<RunOutcome> {
   const { api, watch, jobName, context, logger } = options;
   const { output } = context;

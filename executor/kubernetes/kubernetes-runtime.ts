@@ -116,7 +116,7 @@ export class KubernetesRuntime implements Runtime {
       settings: this.settings,
       cursor: from.script,
       readFetchLog,
-      ...(from.fetch ? { fetchCursor: from.fetch } : {}),
+      fetchCursor: from.fetch,
       logger: this.logger.child({ ticket: context.ticket, job: name }),
     });
   }

@@ -16,29 +16,33 @@ import { generatedSha256, startPackageServer, type PackageServer } from '../supp
 import { adminKubeConfig, describeCluster, eventually } from './support/cluster.js';
 import { useKubeWorker } from './support/kube-worker.js';
 
-/** A feed on the node's address, where its pods reach it. */
-async function feedOnNode(): Promise<{ feed: PackageServer; url: string }> {
-  const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
-  const node = (await core.listNode()).items[0]!;
-  const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
-  const feed = await startPackageServer(address);
-  return { feed, url: `http://${address.includes(':') ? `[${address}]` : address}:${feed.port}` };
+/**
+ * A package feed on the node's address, where its pods reach it, allowed in `env` for `route`,
+ * with kube-worker's own image to fetch from it. Called before useKubeWorker: the dispatcher and
+ * executor read `env` when they start.
+ */
+function useNodeFeed(env: Record<string, string>, route: string): { readonly feed: PackageServer; readonly url: string } {
+  const served = {} as { feed: PackageServer; url: string };
+  beforeAll(async () => {
+    const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+    const node = (await core.listNode()).items[0]!;
+    const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
+    served.feed = await startPackageServer(address);
+    served.url = `http://${address.includes(':') ? `[${address}]` : address}:${served.feed.port}`;
+    env.KUBE_WORKER_PACKAGE_SOURCES = `${served.url}/${route}/`;
+    env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
+  }, 600_000);
+  afterAll(() => served.feed?.close());
+  return served;
 }
 
 describeCluster('packages on Kubernetes', () => {
   const SECRET_HEADER = 'e2e-feed-key-never-shown';
   const env: Record<string, string> = {};
-  let feed: PackageServer;
-  let feedUrl: string;
-
-  // Before the fixture's own beforeAll: the dispatcher and executor read these when they start.
+  const served = useNodeFeed(env, 'files');
   beforeAll(async () => {
-    ({ feed, url: feedUrl } = await feedOnNode());
-    env.KUBE_WORKER_PACKAGE_SOURCES = `${feedUrl}/files/`;
-    env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
-    feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/VERSION', content: '1.4.2\n' }], true));
-  }, 600_000);
-  afterAll(() => feed?.close());
+    served.feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/VERSION', content: '1.4.2\n' }], true));
+  });
 
   const kw = useKubeWorker('packages', env);
   beforeAll(() => kw.addExecutor());
@@ -47,11 +51,11 @@ describeCluster('packages on Kubernetes', () => {
     eventually('the pod', async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0]);
 
   it('fetches a package in the init container before the script, which finds it unpacked', async () => {
-    const body = feed.files.get('app.tar.gz')!;
+    const body = served.feed.files.get('app.tar.gz')!;
     const ticket = await kw.stack.submit(
       bash('cat "$KUBE_WORKER_PACKAGE_APP/app/VERSION"; ls "$KUBE_WORKER_WORKSPACE/packages"', {
         ticket: 'k8s-packages-ok',
-        packages: [{ name: 'app', url: `${feedUrl}/files/app.tar.gz`, sha256: sha256(body), headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } } }],
+        packages: [{ name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: sha256(body), headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } } }],
       }),
     );
     const pod = await podOf(ticket);
@@ -70,12 +74,12 @@ describeCluster('packages on Kubernetes', () => {
     // The script's lines come after the packages'.
     expect(lines.findIndex((l) => l.startsWith('system:Downloaded package app'))).toBeLessThan(lines.indexOf('stdout:1.4.2'));
     expect(JSON.stringify(status)).not.toContain(SECRET_HEADER);
-    expect(feed.requests.some((r) => r.headers['x-api-key'] === SECRET_HEADER)).toBe(true);
+    expect(served.feed.requests.some((r) => r.headers['x-api-key'] === SECRET_HEADER)).toBe(true);
   });
 
   it('ends with PackageFailed, before the script runs, when the checksum does not match', async () => {
     const ticket = await kw.stack.submit(
-      bash('echo the script ran', { ticket: 'k8s-packages-bad-sum', packages: [{ name: 'app', url: `${feedUrl}/files/app.tar.gz`, sha256: '0'.repeat(64) }] }),
+      bash('echo the script ran', { ticket: 'k8s-packages-bad-sum', packages: [{ name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: '0'.repeat(64) }] }),
     );
     const status = await kw.stack.waitUntilDone(ticket, 120_000);
     const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
@@ -89,14 +93,7 @@ describeCluster('packages on Kubernetes', () => {
 describeCluster('packages on Kubernetes, the executor killed while they download', () => {
   /** Short, so that the operation of the killed executor is delivered again within the test. */
   const env: Record<string, string> = { KUBE_WORKER_LOCK_DURATION_MS: '3000' };
-  let feed: PackageServer;
-  let feedUrl: string;
-  beforeAll(async () => {
-    ({ feed, url: feedUrl } = await feedOnNode());
-    env.KUBE_WORKER_PACKAGE_SOURCES = `${feedUrl}/slow/`;
-    env.KUBE_WORKER_FETCH_IMAGE = await imageRef('kube-worker');
-  }, 600_000);
-  afterAll(() => feed?.close());
+  const served = useNodeFeed(env, 'slow');
 
   const kw = useKubeWorker('packages-adopt', env);
 
@@ -105,7 +102,7 @@ describeCluster('packages on Kubernetes, the executor killed while they download
     const bytes = 8 * 1024 * 1024;
     const doomed = await spawnExecutor(kw.stack, kw.env());
     const ticket = await kw.stack.submit(
-      bash('echo the script ran', { ticket: 'k8s-packages-adopt', packages: [{ name: 'blob', url: `${feedUrl}/slow/${bytes}`, sha256: generatedSha256(bytes), extract: 'none' }] }),
+      bash('echo the script ran', { ticket: 'k8s-packages-adopt', packages: [{ name: 'blob', url: `${served.url}/slow/${bytes}`, sha256: generatedSha256(bytes), extract: 'none' }] }),
     );
     const stored = async (): Promise<string[]> => {
       const { body } = await kw.stack.api('GET', `/api/v1/operations/${ticket}`);
