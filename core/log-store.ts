@@ -15,6 +15,33 @@ const CODE_STREAM: Record<string, LogStream> = { o: 'stdout', e: 'stderr', y: 's
 
 type StreamEntry = [id: string, fields: string[]];
 
+/**
+ * KEYS: the log stream. ARGV: entries, each as <seq> <number of fields> <field> <value> …
+ * Appends the entries whose sequence is above the stream's last. One at or below it is already
+ * stored: the same command sent again after a reconnect (ioredis resends what had no reply), whose
+ * first send ran. Skipping it keeps the log whole instead of failing the writer.
+ */
+const APPEND_LOG_LUA = `
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+local last = 0
+if top then last = tonumber(string.match(top[1], '^(%d+)')) end
+local i = 1
+while i <= #ARGV do
+  local seq = tonumber(ARGV[i])
+  local fields = tonumber(ARGV[i + 1])
+  if seq > last then
+    redis.call('XADD', KEYS[1], seq .. '-0', unpack(ARGV, i + 2, i + 1 + fields))
+    last = seq
+  end
+  i = i + 2 + fields
+end
+return last`;
+
+/** Entries per append call. */
+const APPEND_CHUNK = 1000;
+
+type AppendingRedis = Redis & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
+
 function toLine([id, fields]: StreamEntry): LogLine {
   const value: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
@@ -27,10 +54,15 @@ function toLine([id, fields]: StreamEntry): LogLine {
 }
 
 export class LogStore {
+  private readonly redis: AppendingRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    if (!('kwAppendLog' in redis)) redis.defineCommand('kwAppendLog', { numberOfKeys: 1, lua: APPEND_LOG_LUA });
+    this.redis = redis as AppendingRedis;
+  }
 
   /** Lines with a sequence number above `afterSequence`, at most `limit` of them. */
   async read(ticket: string, afterSequence: number, limit: number): Promise<LogLine[]> {
@@ -124,7 +156,7 @@ export class LogWriter {
   private failure: Error | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: AppendingRedis,
     private readonly key: string,
     private seq: number,
     /** Bytes of output stored so far. */
@@ -167,9 +199,9 @@ export class LogWriter {
 
   private push(stream: LogStream, text: string, at: number, origin?: string): void {
     this.seq += 1;
-    const entry = [`${this.seq}-0`, 's', STREAM_CODE[stream], 't', text, 'a', String(at)];
-    if (origin !== undefined) entry.push('k', origin);
-    this.pending.push(entry);
+    const fields = ['s', STREAM_CODE[stream], 't', text, 'a', String(at)];
+    if (origin !== undefined) fields.push('k', origin);
+    this.pending.push([String(this.seq), String(fields.length), ...fields]);
     this.onWritten?.(stream);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -184,11 +216,12 @@ export class LogWriter {
     this.pending = [];
     if (batch.length > 0) {
       this.flushing = this.flushing.then(async () => {
-        const pipeline = this.redis.pipeline();
-        for (const [id, ...fields] of batch) pipeline.xadd(this.key, id!, ...fields);
-        const results = (await pipeline.exec()) ?? [];
-        const error = results.find(([err]) => err)?.[0];
-        if (error) this.failure ??= error;
+        try {
+          // Chunked: one script call carries a bounded number of arguments however much was printed in a tick.
+          for (let i = 0; i < batch.length; i += APPEND_CHUNK) await this.redis.kwAppendLog(this.key, ...batch.slice(i, i + APPEND_CHUNK).flat());
+        } catch (error) {
+          this.failure ??= error as Error;
+        }
       });
     }
     return this.flushing.then(() => {

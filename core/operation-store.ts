@@ -25,6 +25,8 @@ export interface OperationRecord {
   outputVariables?: OutputVariables;
   cancelRequested: boolean;
   executor?: string;
+  /** The fencing token of the delivery that owns the run (see OperationStore.claim). */
+  delivery?: string;
   /** The BullMQ job id this submission was enqueued with (jobIdFor); absent on records older than it. */
   jobId?: string;
 }
@@ -46,8 +48,16 @@ export type ClaimOutcome =
   | { kind: 'terminal'; state: OperationState; executor: string | undefined }
   /** First delivery: the executor owns it now. */
   | { kind: 'claimed'; payload: string; cancelRequested: boolean; queuedAt: number }
-  /** Delivered again after the executor that had it went silent. */
-  | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string };
+  /**
+   * Delivered again while another delivery owns it (its executor went silent, or handed it back):
+   * nothing changed. The run is this delivery's only once `takeOver` succeeds.
+   */
+  | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string; previousDelivery: string };
+
+/** `again`: this delivery had recorded it already (the same command, sent again after a reconnect). */
+export type FinishOutcome = 'recorded' | 'again' | 'ended' | 'fenced';
+
+export type TakeOverOutcome = 'taken' | 'ended' | 'lost';
 
 export type CancelOutcome = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
 
@@ -65,12 +75,13 @@ local function appendSystemLine(logKey, text, at)
 end`;
 
 const SCRIPTS = {
-  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload, job id. */
+  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload, job id. A record under the same job id is this very create, sent again. */
   kwCreate: {
     numberOfKeys: 2,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local current = redis.call('HMGET', KEYS[1], 'state', 'hash', 'job')
+  if current[3] == ARGV[6] then return {'created'} end
   return {'exists', current[1], current[2], current[3] or ''}
 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'hash', ARGV[1], 'pool', ARGV[2], 'queuedAt', ARGV[4], 'job', ARGV[6])
@@ -78,11 +89,15 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'taskId', ARGV[3]) end
 redis.call('SET', KEYS[2], ARGV[5])
 return {'created'}`,
   },
-  /** KEYS: op, payload. ARGV: executor id, now(ms), the pool whose queue delivered it. */
+  /**
+   * KEYS: op, payload. ARGV: executor id, now(ms), the pool whose queue delivered it, delivery token.
+   * A queued operation becomes this delivery's. The same delivery asking again (its first reply was
+   * lost) gets the same answer; any other delivery of a started one changes nothing.
+   */
   kwClaim: {
     numberOfKeys: 2,
     lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt', 'pool')
+local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt', 'pool', 'delivery')
 local state = current[1]
 if not state then return {'missing'} end
 if current[5] ~= ARGV[3] then return {'foreign', current[5] or ''} end
@@ -90,26 +105,48 @@ if terminal(state) then return {'terminal', state, current[3] or ''} end
 local payload = redis.call('GET', KEYS[2]) or ''
 local cancel = current[2] or ''
 if state == 'queued' then
-  redis.call('HSET', KEYS[1], 'state', 'pending', 'executor', ARGV[1], 'claimedAt', ARGV[2])
+  redis.call('HSET', KEYS[1], 'state', 'pending', 'executor', ARGV[1], 'claimedAt', ARGV[2], 'delivery', ARGV[4])
   return {'claimed', payload, cancel, current[4]}
 end
-redis.call('HSET', KEYS[1], 'executor', ARGV[1])
-return {'reclaimed', payload, cancel, state, current[3] or ''}`,
+if state == 'pending' and current[6] == ARGV[4] then return {'claimed', payload, cancel, current[4]} end
+return {'reclaimed', payload, cancel, state, current[3] or '', current[6] or ''}`,
   },
-  /** KEYS: op. ARGV: now(ms). Only a pending operation starts running. */
+  /** KEYS: op. ARGV: executor id, delivery token, the delivery it takes over from. Fails once another took it or it ended. */
+  kwTakeOver: {
+    numberOfKeys: 1,
+    lua: `${TERMINAL_LUA}
+local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
+if not current[1] or terminal(current[1]) then return 'ended' end
+if current[2] == ARGV[2] then return 'taken' end
+if (current[2] or '') ~= ARGV[3] then return 'lost' end
+redis.call('HSET', KEYS[1], 'executor', ARGV[1], 'delivery', ARGV[2])
+return 'taken'`,
+  },
+  /** KEYS: op. ARGV: now(ms), delivery token. Only a pending operation starts running, and only for the delivery that owns it. */
   kwMarkRunning: {
     numberOfKeys: 1,
     lua: `
-if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
+if current[1] ~= 'pending' or current[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
 return 1`,
   },
-  /** KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s), finished channel, ticket. */
+  /**
+   * KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s),
+   * finished channel, ticket, delivery token ('' when no delivery owns it any more: BullMQ gave up).
+   * Only the delivery that owns the run records its result.
+   */
   kwFinish: {
     numberOfKeys: 3,
     lua: `${TERMINAL_LUA}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state or terminal(state) then return 0 end
+local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
+local state = current[1]
+if not state then return 'ended' end
+if terminal(state) then
+  if ARGV[9] ~= '' and current[2] == ARGV[9] then return 'again' end
+  return 'ended'
+end
+if ARGV[9] ~= '' and current[2] ~= ARGV[9] then return 'fenced' end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'exitCode', ARGV[2], 'finishedAt', ARGV[5])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'failure', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'outputs', ARGV[4]) end
@@ -117,7 +154,7 @@ redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 redis.call('PUBLISH', ARGV[7], ARGV[8])
-return 1`,
+return 'recorded'`,
   },
   /** KEYS: op, payload, log. ARGV: now(ms), retention(s), exit code, failure json, finished channel, ticket. */
   kwCancel: {
@@ -154,15 +191,15 @@ return 1`,
 local current = redis.call('HMGET', KEYS[1], 'state', 'executor')
 if current[1] ~= 'pending' or current[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'queued')
-redis.call('HDEL', KEYS[1], 'executor', 'claimedAt')
+redis.call('HDEL', KEYS[1], 'executor', 'claimedAt', 'delivery')
 return 1`,
   },
-  /** KEYS: op. ARGV: executor id, next owner ('' for none). Only the current owner passes it on. */
+  /** KEYS: op. ARGV: executor id. Only the current owner passes it on, to no one. */
   kwPassOn: {
     numberOfKeys: 1,
     lua: `
 if redis.call('HGET', KEYS[1], 'executor') ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'executor') else redis.call('HSET', KEYS[1], 'executor', ARGV[2]) end
+redis.call('HDEL', KEYS[1], 'executor')
 return 1`,
   },
   /** KEYS: op, payload, log. */
@@ -223,6 +260,7 @@ export class OperationStore {
       outputVariables: hash.outputs ? (JSON.parse(hash.outputs) as OutputVariables) : undefined,
       cancelRequested: hash.cancel === '1',
       executor: hash.executor,
+      delivery: hash.delivery,
       jobId: hash.job,
     };
   }
@@ -231,9 +269,14 @@ export class OperationStore {
     return ((await this.redis.hget(this.keys.operation(ticket), 'state')) ?? undefined) as OperationState | undefined;
   }
 
-  /** Claims the operation for an executor, provided the record is of `pool`, the delivering queue's. */
-  async claim(ticket: string, pool: string, executorId: string, now = Date.now()): Promise<ClaimOutcome> {
-    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool)) as string[];
+  /**
+   * Claims the operation for an executor, provided the record is of `pool`, the delivering queue's.
+   * `delivery` is the fencing token of this delivery (BullMQ's lock token, new for each one): the
+   * delivery that claims a queued operation owns its run, and only the owner marks it running and
+   * records its result. Another delivery owns it only through `takeOver`.
+   */
+  async claim(ticket: string, pool: string, executorId: string, delivery: string, now = Date.now()): Promise<ClaimOutcome> {
+    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool, delivery)) as string[];
     switch (reply[0]) {
       case 'missing':
         return { kind: 'missing' };
@@ -250,12 +293,21 @@ export class OperationStore {
           cancelRequested: reply[2] === '1',
           previousState: reply[3] as OperationState,
           previousExecutor: reply[4] ?? '',
+          previousDelivery: reply[5] ?? '',
         };
     }
   }
 
-  async markRunning(ticket: string, now = Date.now()): Promise<boolean> {
-    return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now)) === 1;
+  /**
+   * Makes `delivery` the owner of a run that `previousDelivery` owned (its executor is gone, or
+   * handed it back). `lost`: another delivery took it first; `ended`: it has a result already.
+   */
+  async takeOver(ticket: string, executorId: string, delivery: string, previousDelivery: string): Promise<TakeOverOutcome> {
+    return (await this.redis.kwTakeOver(this.keys.operation(ticket), executorId, delivery, previousDelivery)) as TakeOverOutcome;
+  }
+
+  async markRunning(ticket: string, delivery: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now, delivery)) === 1;
   }
 
   /** Those of `tickets` whose cancellation was asked for. */
@@ -268,17 +320,17 @@ export class OperationStore {
 
   /**
    * Records the outcome once, and in the same step publishes the ticket on the finished channel so
-   * that dispatchers following its log end at once; false when it had already ended or is gone.
+   * that dispatchers following its log end at once. Only for the delivery that owns the run
+   * (`fenced` otherwise); `delivery` '' records whoever owns it.
    */
-  async finish(ticket: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<boolean> {
-    const reply = await this.redis.kwFinish(
+  async finish(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<FinishOutcome> {
+    return (await this.redis.kwFinish(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
       result.state, result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',
       result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
-      now, retentionSeconds, this.keys.finishedChannel, ticket,
-    );
-    return reply === 1;
+      now, retentionSeconds, this.keys.finishedChannel, ticket, delivery,
+    )) as FinishOutcome;
   }
 
   /** A queued operation is cancelled at once; a started one is flagged for its executor to stop. */
@@ -302,11 +354,11 @@ export class OperationStore {
   }
 
   /**
-   * Passes ownership of an unfinished operation on: to no one when its run was handed back (the next
-   * executor adopts it without waiting for this one), or back to the executor still running it.
+   * Passes an unfinished operation whose run was handed back on to no one: the next delivery takes
+   * it over without waiting for this executor.
    */
-  async passOn(ticket: string, executorId: string, nextOwner = ''): Promise<boolean> {
-    return (await this.redis.kwPassOn(this.keys.operation(ticket), executorId, nextOwner)) === 1;
+  async passOn(ticket: string, executorId: string): Promise<boolean> {
+    return (await this.redis.kwPassOn(this.keys.operation(ticket), executorId)) === 1;
   }
 
   async release(ticket: string): Promise<ReleaseOutcome> {

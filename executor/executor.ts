@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
@@ -21,12 +21,15 @@ import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { Mutexes } from './isolation/mutex.js';
 import { awaitPreviousRun } from './previous-run.js';
-import { processOperation, recordStalled, type ProcessDependencies } from './process-operation.js';
+import { processOperation, recordFault, recordStalled, type ProcessDependencies } from './process-operation.js';
 import { watchQueueErrors } from './queue-errors.js';
 import { HandBackError, type Runtime } from './runtime.js';
 
 /** How long closing may take once nothing runs here: Redis may be away. */
 const CLOSE_MS = 2000;
+
+/** How soon a delivery that failed before its claim is tried again. */
+const RETRY_UNCLAIMED_MS = 1000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -99,8 +102,10 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     metrics.inFlight.inc(held);
     const { ticket } = job.data;
     deliveries.set(ticket, (deliveries.get(ticket) ?? 0) + 1);
+    // BullMQ's lock token is new for each delivery: the run's fencing token (process-operation.ts).
+    const delivery = token ?? `${id}:${randomBytes(6).toString('hex')}`;
     try {
-      const processed = await processOperation(job.data, deps);
+      const processed = await processOperation(job.data, delivery, deps);
       if (processed.kind === 'skipped') {
         if (processed.refused) throw new UnrecoverableError(processed.why);
         return;
@@ -110,10 +115,19 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
       const { outcome } = processed;
       if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
     } catch (error) {
-      if (!(error instanceof HandBackError)) throw error;
-      // Back to the queue at once: the next executor adopts the running Job.
-      await job.moveToWait(token);
-      throw new WaitingError();
+      if (error instanceof UnrecoverableError) throw error;
+      if (error instanceof HandBackError) {
+        // Back to the queue at once: the next executor adopts the running Job.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      // A fault of this executor's (Redis refused a command, a defect), not an outcome: a failed
+      // job is never delivered again, so the operation is ended here, or, when this delivery did
+      // not get as far as owning it, delivered again shortly.
+      log.error({ err: error, ticket }, 'the executor failed while handling an operation');
+      if (await recordFault(job.data, delivery, error as Error, deps)) throw new UnrecoverableError((error as Error).message);
+      await job.moveToDelayed(Date.now() + RETRY_UNCLAIMED_MS, token);
+      throw new DelayedError();
     } finally {
       metrics.inFlight.dec(held);
       const left = (deliveries.get(ticket) ?? 1) - 1;

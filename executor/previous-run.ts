@@ -27,7 +27,7 @@ export interface PreviousRunDependencies {
   runningHere(ticket: string): boolean;
   /** When this executor's Redis connection was last (re)established (ms). */
   connectedSince(): number;
-  /** Aborted when this executor stops: the operation goes back to the queue, still the previous executor's. */
+  /** Aborted when this executor stops: the operation goes back to the queue, still the previous executor's (waiting took nothing). */
   closing: AbortSignal;
   pollMs?: number;
 }
@@ -55,10 +55,7 @@ export async function awaitPreviousRun(ticket: string, previousExecutor: string,
       const said = await deps.registry.lastRunning(previousExecutor, ticket);
       if (Date.now() - Math.max(said ?? 0, deps.connectedSince()) > STALE_AFTER_MS) return 'gone';
     }
-    if (deps.closing.aborted) {
-      await deps.store.passOn(ticket, deps.executorId, previousExecutor);
-      throw new HandBackError();
-    }
+    if (deps.closing.aborted) throw new HandBackError();
     await sleep(deps.pollMs ?? 500, deps.closing);
   }
 }

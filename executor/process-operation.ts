@@ -4,6 +4,11 @@
  * silent) are adopted when the runtime can find them, and otherwise failed as ExecutorLost, so that
  * a script never runs twice.
  *
+ * Each delivery carries a fencing token (BullMQ's lock token, new for every delivery). The delivery
+ * that claims an operation owns its run; a later one owns it only by taking it over once the owner
+ * is gone, and from then on the old owner's writes are refused. So a command sent twice (its reply
+ * lost in a Redis restart) is told from a second delivery, and a run has one owner at a time.
+ *
  * This is the one writer of an operation's final state (`record`): runtimes only say how a run
  * ended, and the executor's stalled-job handler records through `recordStalled`. The record tells
  * every dispatcher that the operation ended (see OperationStore.finish).
@@ -13,7 +18,8 @@ import type { LogStore } from '../core/log-store.js';
 import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
-import type { OperationStore } from '../core/operation-store.js';
+import type { FinishOutcome, OperationStore } from '../core/operation-store.js';
+import { isRedisUnavailable } from '../core/redis.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
@@ -109,22 +115,23 @@ export type Processed =
   /** Nothing ran. `refused`: the delivery itself was wrong (its record is of another pool). */
   | { kind: 'skipped'; why: string; refused: boolean };
 
-export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, deps: ProcessDependencies): Promise<Processed> {
+/** `delivery`: this delivery's fencing token. */
+export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, delivery: string, deps: ProcessDependencies): Promise<Processed> {
   // Registered before the claim: a cancel published from now on reaches this run, and one
   // published earlier is in the record's flag, which the claim reads.
   const controller = deps.cancels.register(ticket);
   try {
-    return await claimAndRun(ticket, pool, controller, deps);
+    return await claimAndRun(ticket, pool, delivery, controller, deps);
   } finally {
     deps.cancels.unregister(ticket);
   }
 }
 
-async function claimAndRun(ticket: string, pool: string, controller: AbortController, deps: ProcessDependencies): Promise<Processed> {
+async function claimAndRun(ticket: string, pool: string, delivery: string, controller: AbortController, deps: ProcessDependencies): Promise<Processed> {
   const log = deps.logger.child({ ticket });
   const { metrics } = deps;
   const claimedAt = Date.now();
-  const claim = await deps.store.claim(ticket, pool, deps.executorId, claimedAt);
+  const claim = await deps.store.claim(ticket, pool, deps.executorId, delivery, claimedAt);
   if (claim.kind === 'foreign') {
     const why = `the record of ticket "${ticket}" belongs to pool "${claim.pool}", not to "${pool}" whose queue delivered it; not run`;
     log.warn({ pool, recordPool: claim.pool }, why);
@@ -138,10 +145,18 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
     return { kind: 'skipped', why: `the operation was ${claim.kind === 'missing' ? 'released' : claim.state} before it started`, refused: false };
   }
   if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
-  if (claim.kind === 'reclaimed' && claim.previousExecutor && (await deps.previousRun(ticket, claim.previousExecutor)) === 'ended') {
-    const why = 'delivered again, but its previous executor was still running it and recorded the outcome';
-    log.info({ previousExecutor: claim.previousExecutor }, why);
-    return { kind: 'skipped', why, refused: false };
+  if (claim.kind === 'reclaimed') {
+    if (claim.previousExecutor && (await deps.previousRun(ticket, claim.previousExecutor)) === 'ended') {
+      const why = 'delivered again, but its previous executor was still running it and recorded the outcome';
+      log.info({ previousExecutor: claim.previousExecutor }, why);
+      return { kind: 'skipped', why, refused: false };
+    }
+    const taken = await deps.store.takeOver(ticket, deps.executorId, delivery, claim.previousDelivery);
+    if (taken !== 'taken') {
+      const why = taken === 'ended' ? 'delivered again, but it has ended meanwhile' : 'delivered again, but another delivery took it over first';
+      log.info({ previousExecutor: claim.previousExecutor }, why);
+      return { kind: 'skipped', why, refused: false };
+    }
   }
   // Only a run this executor saw start is timed; an adopted one started elsewhere.
   let runningSince: number | undefined;
@@ -156,7 +171,7 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
     timeoutSeconds: request.timeoutSeconds ?? deps.settings.defaultTimeoutSeconds,
     output,
     started: async () => {
-      if (!(await deps.store.markRunning(ticket))) return;
+      if (!(await deps.store.markRunning(ticket, delivery))) return;
       runningSince = Date.now();
       metrics.pendingSeconds.observe({ pool }, seconds(claimedAt, runningSince));
     },
@@ -183,7 +198,7 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
     outcome = outcomes.executorError((error as Error).message);
   }
   outcome = masked(outcome, output);
-  await record(ticket, pool, outcome, output, deps, runningSince);
+  await record({ ticket, pool, delivery }, outcome, output, deps, runningSince);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
   return { kind: 'finished', outcome };
@@ -194,21 +209,60 @@ async function claimAndRun(ticket: string, pool: string, controller: AbortContro
  * no processOperation will see it again.
  */
 export async function recordStalled({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, detail: string, deps: ProcessDependencies): Promise<void> {
-  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool, stream }));
-  await record(ticket, pool, outcomes.executorStalled(detail), new ScriptOutput(writer, []), deps, undefined);
+  await recordWithoutRun({ ticket, pool, delivery: '' }, outcomes.executorStalled(detail), deps);
 }
 
-/** The one place a final state is written: its line ends the log, then the record takes the result. */
-async function record(ticket: string, pool: string, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<void> {
+/**
+ * Ends an operation whose delivery failed in the executor itself (Redis refused a write, a defect),
+ * not in its run: an accepted operation must still end. Only when this delivery owns the run;
+ * false when it does not (it never got as far as its claim), so the caller can deliver it again.
+ */
+export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>, delivery: string, error: Error, deps: ProcessDependencies): Promise<boolean> {
+  return (await recordWithoutRun({ ...job, delivery }, outcomes.executorError(error.message), deps)) !== 'fenced';
+}
+
+async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<FinishOutcome> {
+  const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool: run.pool, stream }));
+  return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
+}
+
+/** Which run a result is for: the operation and the delivery that owns it ('' for whichever does). */
+interface RunIdentity {
+  ticket: string;
+  pool: string;
+  delivery: string;
+}
+
+/** How long recording waits between tries while Redis cannot take the result. */
+const RECORD_RETRY_MS = { first: 250, max: 5000 };
+
+/**
+ * The one place a final state is written: its line ends the log, then the record takes the result.
+ * The result is kept trying while Redis cannot take it (restarting, failing over): a result given
+ * up on would leave its operation running for ever. Log lines that cannot be stored do not stop it.
+ */
+async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<FinishOutcome> {
   const log = deps.logger.child({ ticket });
   output.system(describeOutcome(outcome));
-  await output.close();
-  const recorded = await deps.store.finish(ticket, { ...outcome, outputVariables: output.outputVariables }, deps.settings.retentionSeconds);
-  if (!recorded) {
-    log.warn('the operation had already ended; its first result stands');
-    return;
+  await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
+  const result = { ...outcome, outputVariables: output.outputVariables };
+  let recorded: FinishOutcome;
+  for (let wait = RECORD_RETRY_MS.first; ; wait = Math.min(wait * 2, RECORD_RETRY_MS.max)) {
+    try {
+      recorded = await deps.store.finish(ticket, delivery, result, deps.settings.retentionSeconds);
+      break;
+    } catch (error) {
+      if (!isRedisUnavailable(error as Error)) throw error;
+      log.warn({ err: error, retryInMs: wait }, 'Redis cannot take the result now; trying again');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+  if (recorded === 'ended' || recorded === 'fenced') {
+    log.warn(recorded === 'ended' ? 'the operation had already ended; its first result stands' : 'another delivery took this run over; its result stands');
+    return recorded;
   }
   deps.metrics.operations.inc({ pool, outcome: outcome.state, reason: outcome.failure?.reason ?? '' });
   if (runningSince !== undefined) deps.metrics.runSeconds.observe({ pool, outcome: outcome.state }, seconds(runningSince, Date.now()));
   log.info({ state: outcome.state, exitCode: outcome.exitCode, reason: outcome.failure?.reason }, 'operation finished');
+  return recorded;
 }

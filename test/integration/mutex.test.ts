@@ -21,10 +21,10 @@ describe('the isolation mutex', () => {
   const operation = async (): Promise<string> => {
     const ticket = `op-${(n += 1)}`;
     await store.create(ticket, { bodyHash: 'h', pool: 'default', payload: '{}', jobId: `${ticket}.1`, now: Date.now() });
-    await store.claim(ticket, 'default', 'executor-a');
+    await store.claim(ticket, 'default', 'executor-a', `${ticket}-delivery`);
     return ticket;
   };
-  const finish = (ticket: string) => store.finish(ticket, { state: 'succeeded', exitCode: 0 }, 60);
+  const finish = (ticket: string) => store.finish(ticket, `${ticket}-delivery`, { state: 'succeeded', exitCode: 0 }, 60);
   const take = async (name: string, ticket: string, options = wait): Promise<Lease> => {
     const result = await mutexes.acquire(name, 'exclusive', ticket, options);
     if (!('lease' in result)) throw new Error(`not acquired: ${JSON.stringify(result)}`);

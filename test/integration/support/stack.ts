@@ -47,7 +47,8 @@ export const localRuntime =
   () =>
     LocalRuntime.start({ workDir, baseEnv, ...(config ? { packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes, progressIntervalMs: 1000 } } : {}) });
 
-export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Stack> {
+/** `executorRedisUrl`: where executors reach that same Redis, when it is not `redisUrl` (through a proxy). */
+export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string } = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
   // Scripts of a root executor run as nobody, who must be let through to the work dirs below.
@@ -77,7 +78,7 @@ export async function startStack(options: { executors?: number; env?: Record<str
     metrics,
     executors,
     async addExecutor(overrides = {}, runtime = localRuntime(config.workDir, BASE_ENV, config)) {
-      const settings = { ...config, ...overrides, redisUrl };
+      const settings = { ...config, ...overrides, redisUrl: options.executorRedisUrl ?? redisUrl };
       const executor = await startExecutor(settings, runtime, logger, executorMetrics);
       executors.push(executor);
       return executor;
