@@ -46,5 +46,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis stopped with %s during 500
 
     expect({ hangs: load.hangs.length, unexpected: load.unexpected.slice(0, 3) }).toEqual({ hangs: 0, unexpected: [] });
     expect(figures).toMatchObject({ submitted: 500, ended: 500, repeated: 0, lost: 0 });
+    // Both executors live through the outage: every script's own result, none taken as lost.
+    expect(figures.outcomes).toEqual({ succeeded: 500 });
   });
 });
