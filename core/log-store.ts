@@ -9,38 +9,27 @@
 import type { Redis } from 'ioredis';
 import type { LogLine, LogStream } from './contract/status.js';
 import type { Keys } from './keys.js';
+import { withLuaCommands } from './lua-commands.js';
 
 const STREAM_CODE: Record<LogStream, string> = { stdout: 'o', stderr: 'e', system: 'y' };
 const CODE_STREAM: Record<string, LogStream> = { o: 'stdout', e: 'stderr', y: 'system' };
 
 type StreamEntry = [id: string, fields: string[]];
 
-/**
- * KEYS: the log stream. ARGV: entries, each as <seq> <number of fields> <field> <value> …
- * Appends the entries whose sequence is above the stream's last. One at or below it is already
- * stored: the same command sent again after a reconnect (ioredis resends what had no reply), whose
- * first send ran. Skipping it keeps the log whole instead of failing the writer.
- */
-const APPEND_LOG_LUA = `
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-local last = 0
-if top then last = tonumber(string.match(top[1], '^(%d+)')) end
-local i = 1
-while i <= #ARGV do
-  local seq = tonumber(ARGV[i])
-  local fields = tonumber(ARGV[i + 1])
-  if seq > last then
-    redis.call('XADD', KEYS[1], seq .. '-0', unpack(ARGV, i + 2, i + 1 + fields))
-    last = seq
-  end
-  i = i + 2 + fields
-end
-return last`;
-
 /** Entries per append call. */
 const APPEND_CHUNK = 1000;
 
+const LUA = new URL('./lua/', import.meta.url);
+
+/** The fields of one log entry (its id aside): the one place a line's encoding is decided. */
+export function encodeLine(stream: LogStream, text: string, at: number, origin?: string): string[] {
+  const fields = ['s', STREAM_CODE[stream], 't', text, 'a', String(at)];
+  if (origin !== undefined) fields.push('k', origin);
+  return fields;
+}
+
 type AppendingRedis = Redis & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
+
 
 function toLine([id, fields]: StreamEntry): LogLine {
   const value: Record<string, string> = {};
@@ -60,8 +49,7 @@ export class LogStore {
     redis: Redis,
     private readonly keys: Keys,
   ) {
-    if (!('kwAppendLog' in redis)) redis.defineCommand('kwAppendLog', { numberOfKeys: 1, lua: APPEND_LOG_LUA });
-    this.redis = redis as AppendingRedis;
+    this.redis = withLuaCommands<{ kwAppendLog: number }>(redis, LUA);
   }
 
   /** Lines with a sequence number above `afterSequence`, at most `limit` of them. */
@@ -199,8 +187,7 @@ export class LogWriter {
 
   private push(stream: LogStream, text: string, at: number, origin?: string): void {
     this.seq += 1;
-    const fields = ['s', STREAM_CODE[stream], 't', text, 'a', String(at)];
-    if (origin !== undefined) fields.push('k', origin);
+    const fields = encodeLine(stream, text, at, origin);
     this.pending.push([String(this.seq), String(fields.length), ...fields]);
     this.onWritten?.(stream);
     if (!this.scheduled) {

@@ -7,9 +7,11 @@
  *   state  queued → pending (an executor took it) → running (the script started) → succeeded | failed | cancelled
  */
 import type { Redis } from 'ioredis';
+import { describeOutcome, outcomes, type Outcome } from './contract/outcomes.js';
 import type { Failure, OperationState, OutputVariables } from './contract/status.js';
-import { EXIT_CODES } from './contract/status.js';
 import type { Keys } from './keys.js';
+import { encodeLine } from './log-store.js';
+import { withLuaCommands } from './lua-commands.js';
 
 export interface OperationRecord {
   ticket: string;
@@ -31,16 +33,13 @@ export interface OperationRecord {
   jobId?: string;
 }
 
-export interface OperationResult {
-  state: 'succeeded' | 'failed' | 'cancelled';
-  exitCode: number;
-  failure?: Failure;
+export interface OperationResult extends Outcome {
   outputVariables?: OutputVariables;
 }
 
-export type CreateOutcome = { created: true } | { created: false; state: OperationState; bodyHash: string; jobId: string | undefined };
+export type CreateReply = { created: true } | { created: false; state: OperationState; bodyHash: string; jobId: string | undefined };
 
-export type ClaimOutcome =
+export type Claim =
   | { kind: 'missing' }
   /** The record belongs to another pool than the queue that delivered it: not this job's to run. */
   | { kind: 'foreign'; pool: string }
@@ -55,185 +54,44 @@ export type ClaimOutcome =
   | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string; previousDelivery: string };
 
 /** `again`: this delivery had recorded it already (the same command, sent again after a reconnect). */
-export type FinishOutcome = 'recorded' | 'again' | 'ended' | 'fenced';
+export type FinishReply = 'recorded' | 'again' | 'ended' | 'fenced';
 
-export type TakeOverOutcome = 'taken' | 'ended' | 'lost';
+export type TakeOverReply = 'taken' | 'ended' | 'lost';
 
-export type CancelOutcome = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
+export type CancelReply = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
 
-export type ReleaseOutcome = 'released' | 'missing' | 'not-finished';
+export type ReleaseReply = 'released' | 'missing' | 'not-finished';
 
-const TERMINAL_LUA = `local function terminal(s) return s == 'succeeded' or s == 'failed' or s == 'cancelled' end`;
+/** The replies of the commands in ./lua/ (each file states its KEYS and ARGV). */
+type Commands = {
+  kwCreate: string[];
+  kwAbandon: number;
+  kwClaim: string[];
+  kwTakeOver: TakeOverReply;
+  kwMarkRunning: number;
+  kwFinish: FinishReply;
+  kwCancel: string[];
+  kwRequeue: number;
+  kwPassOn: number;
+  kwRelease: ReleaseReply;
+};
 
-/** Appends a system line with the next sequence number (the log store's id scheme). */
-const APPEND_SYSTEM_LINE_LUA = `
-local function appendSystemLine(logKey, text, at)
-  local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
-  local seq = 1
-  if last[1] then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
-  redis.call('XADD', logKey, seq .. '-0', 's', 'y', 't', text, 'a', at)
-end`;
-
-const SCRIPTS = {
-  /** KEYS: op, payload. ARGV: bodyHash, pool, taskId, queuedAt(ms), payload, job id. A record under the same job id is this very create, sent again. */
-  kwCreate: {
-    numberOfKeys: 2,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local current = redis.call('HMGET', KEYS[1], 'state', 'hash', 'job')
-  if current[3] == ARGV[6] then return {'created'} end
-  return {'exists', current[1], current[2], current[3] or ''}
-end
-redis.call('HSET', KEYS[1], 'state', 'queued', 'hash', ARGV[1], 'pool', ARGV[2], 'queuedAt', ARGV[4], 'job', ARGV[6])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'taskId', ARGV[3]) end
-redis.call('SET', KEYS[2], ARGV[5])
-return {'created'}`,
-  },
-  /**
-   * KEYS: op, payload. ARGV: executor id, now(ms), the pool whose queue delivered it, delivery token.
-   * A queued operation becomes this delivery's. The same delivery asking again (its first reply was
-   * lost) gets the same answer; any other delivery of a started one changes nothing.
-   */
-  kwClaim: {
-    numberOfKeys: 2,
-    lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'cancel', 'executor', 'queuedAt', 'pool', 'delivery')
-local state = current[1]
-if not state then return {'missing'} end
-if current[5] ~= ARGV[3] then return {'foreign', current[5] or ''} end
-if terminal(state) then return {'terminal', state, current[3] or ''} end
-local payload = redis.call('GET', KEYS[2]) or ''
-local cancel = current[2] or ''
-if state == 'queued' then
-  redis.call('HSET', KEYS[1], 'state', 'pending', 'executor', ARGV[1], 'claimedAt', ARGV[2], 'delivery', ARGV[4])
-  return {'claimed', payload, cancel, current[4]}
-end
-if state == 'pending' and current[6] == ARGV[4] then return {'claimed', payload, cancel, current[4]} end
-return {'reclaimed', payload, cancel, state, current[3] or '', current[6] or ''}`,
-  },
-  /** KEYS: op. ARGV: executor id, delivery token, the delivery it takes over from. Fails once another took it or it ended. */
-  kwTakeOver: {
-    numberOfKeys: 1,
-    lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
-if not current[1] or terminal(current[1]) then return 'ended' end
-if current[2] == ARGV[2] then return 'taken' end
-if (current[2] or '') ~= ARGV[3] then return 'lost' end
-redis.call('HSET', KEYS[1], 'executor', ARGV[1], 'delivery', ARGV[2])
-return 'taken'`,
-  },
-  /** KEYS: op. ARGV: now(ms), delivery token. Only a pending operation starts running, and only for the delivery that owns it. */
-  kwMarkRunning: {
-    numberOfKeys: 1,
-    lua: `
-local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
-if current[1] ~= 'pending' or current[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
-return 1`,
-  },
-  /**
-   * KEYS: op, payload, log. ARGV: state, exitCode, failure json, outputs json, now(ms), retention(s),
-   * finished channel, ticket, delivery token ('' when no delivery owns it any more: BullMQ gave up).
-   * Only the delivery that owns the run records its result.
-   */
-  kwFinish: {
-    numberOfKeys: 3,
-    lua: `${TERMINAL_LUA}
-local current = redis.call('HMGET', KEYS[1], 'state', 'delivery')
-local state = current[1]
-if not state then return 'ended' end
-if terminal(state) then
-  if ARGV[9] ~= '' and current[2] == ARGV[9] then return 'again' end
-  return 'ended'
-end
-if ARGV[9] ~= '' and current[2] ~= ARGV[9] then return 'fenced' end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'exitCode', ARGV[2], 'finishedAt', ARGV[5])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'failure', ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'outputs', ARGV[4]) end
-redis.call('DEL', KEYS[2])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('EXPIRE', KEYS[3], ARGV[6])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
-return 'recorded'`,
-  },
-  /** KEYS: op, payload, log. ARGV: now(ms), retention(s), exit code, failure json, finished channel, ticket. */
-  kwCancel: {
-    numberOfKeys: 3,
-    lua: `${TERMINAL_LUA}${APPEND_SYSTEM_LINE_LUA}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-if terminal(state) then return {'finished', state} end
-if state == 'queued' then
-  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'cancel', '1', 'exitCode', ARGV[3], 'failure', ARGV[4], 'finishedAt', ARGV[1])
-  appendSystemLine(KEYS[3], 'Cancelled before it started', ARGV[1])
-  redis.call('DEL', KEYS[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[3], ARGV[2])
-  redis.call('PUBLISH', ARGV[5], ARGV[6])
-  return {'finished', 'cancelled'}
-end
-redis.call('HSET', KEYS[1], 'cancel', '1')
-return {'signalled', state}`,
-  },
-  /** KEYS: op, payload. ARGV: job id. Undoes a create whose job could not be added, unless an executor took it meanwhile. */
-  kwAbandon: {
-    numberOfKeys: 2,
-    lua: `
-local current = redis.call('HMGET', KEYS[1], 'state', 'job')
-if current[1] ~= 'queued' or current[2] ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
-return 1`,
-  },
-  /** KEYS: op. ARGV: executor id. An operation that never started here goes back to queued. */
-  kwRequeue: {
-    numberOfKeys: 1,
-    lua: `
-local current = redis.call('HMGET', KEYS[1], 'state', 'executor')
-if current[1] ~= 'pending' or current[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'queued')
-redis.call('HDEL', KEYS[1], 'executor', 'claimedAt', 'delivery')
-return 1`,
-  },
-  /** KEYS: op. ARGV: executor id. Only the current owner passes it on, to no one. */
-  kwPassOn: {
-    numberOfKeys: 1,
-    lua: `
-if redis.call('HGET', KEYS[1], 'executor') ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'executor')
-return 1`,
-  },
-  /** KEYS: op, payload, log. */
-  kwRelease: {
-    numberOfKeys: 3,
-    lua: `${TERMINAL_LUA}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 'missing' end
-if not terminal(state) then return 'not-finished' end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-return 'released'`,
-  },
-} as const;
-
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+const LUA = new URL('./lua/', import.meta.url);
 
 const toNumber = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
 
 export class OperationStore {
-  private readonly redis: ScriptedRedis;
+  private readonly redis;
 
   constructor(redis: Redis, private readonly keys: Keys) {
-    for (const [name, script] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, script);
-    }
-    this.redis = redis as ScriptedRedis;
+    this.redis = withLuaCommands<Commands>(redis, LUA);
   }
 
-  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateOutcome> {
-    const reply = (await this.redis.kwCreate(
+  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
+    const reply = await this.redis.kwCreate(
       this.keys.operation(ticket), this.keys.payload(ticket),
       fields.bodyHash, fields.pool, fields.taskId ?? '', fields.now, fields.payload, fields.jobId,
-    )) as string[];
+    );
     if (reply[0] === 'created') return { created: true };
     return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '', jobId: reply[3] || undefined };
   }
@@ -275,8 +133,8 @@ export class OperationStore {
    * delivery that claims a queued operation owns its run, and only the owner marks it running and
    * records its result. Another delivery owns it only through `takeOver`.
    */
-  async claim(ticket: string, pool: string, executorId: string, delivery: string, now = Date.now()): Promise<ClaimOutcome> {
-    const reply = (await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool, delivery)) as string[];
+  async claim(ticket: string, pool: string, executorId: string, delivery: string, now = Date.now()): Promise<Claim> {
+    const reply = await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool, delivery);
     switch (reply[0]) {
       case 'missing':
         return { kind: 'missing' };
@@ -302,8 +160,8 @@ export class OperationStore {
    * Makes `delivery` the owner of a run that `previousDelivery` owned (its executor is gone, or
    * handed it back). `lost`: another delivery took it first; `ended`: it has a result already.
    */
-  async takeOver(ticket: string, executorId: string, delivery: string, previousDelivery: string): Promise<TakeOverOutcome> {
-    return (await this.redis.kwTakeOver(this.keys.operation(ticket), executorId, delivery, previousDelivery)) as TakeOverOutcome;
+  async takeOver(ticket: string, executorId: string, delivery: string, previousDelivery: string): Promise<TakeOverReply> {
+    return this.redis.kwTakeOver(this.keys.operation(ticket), executorId, delivery, previousDelivery);
   }
 
   async markRunning(ticket: string, delivery: string, now = Date.now()): Promise<boolean> {
@@ -319,32 +177,33 @@ export class OperationStore {
   }
 
   /**
-   * Records the outcome once, and in the same step publishes the ticket on the finished channel so
-   * that dispatchers following its log end at once. Only for the delivery that owns the run
-   * (`fenced` otherwise); `delivery` '' records whoever owns it.
+   * Records the outcome once, and in the same step ends the log with the line that says it and
+   * publishes the ticket on the finished channel, so that dispatchers following its log end at once.
+   * Only for the delivery that owns the run (`fenced` otherwise); `delivery` '' records whoever owns it.
    */
-  async finish(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<FinishOutcome> {
-    return (await this.redis.kwFinish(
+  async finish(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<FinishReply> {
+    return this.redis.kwFinish(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
       result.state, result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',
       result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
       now, retentionSeconds, this.keys.finishedChannel, ticket, delivery,
-    )) as FinishOutcome;
+      ...encodeLine('system', describeOutcome(result), now),
+    );
   }
 
   /** A queued operation is cancelled at once; a started one is flagged for its executor to stop. */
-  async cancel(ticket: string, retentionSeconds: number, now = Date.now()): Promise<CancelOutcome> {
-    const failure: Failure = { reason: 'Cancelled', message: 'Cancelled before it started' };
-    const reply = (await this.redis.kwCancel(
+  async cancel(ticket: string, retentionSeconds: number, now = Date.now()): Promise<CancelReply> {
+    const cancelled = outcomes.cancelled('before start');
+    const reply = await this.redis.kwCancel(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
-      now, retentionSeconds, EXIT_CODES.cancelled, JSON.stringify(failure), this.keys.finishedChannel, ticket,
-    )) as string[];
+      now, retentionSeconds, cancelled.exitCode, JSON.stringify(cancelled.failure), this.keys.finishedChannel, ticket,
+      ...encodeLine('system', describeOutcome(cancelled), now),
+    );
     if (reply[0] === 'missing') return { kind: 'missing' };
     return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };
   }
 
-  /** Deletes the record and logs of a finished operation. */
   /**
    * Undoes this executor's claim of an operation whose script it never started (it was handed back
    * while waiting for its mutex), so the next executor claims it afresh instead of taking it as lost.
@@ -361,7 +220,8 @@ export class OperationStore {
     return (await this.redis.kwPassOn(this.keys.operation(ticket), executorId)) === 1;
   }
 
-  async release(ticket: string): Promise<ReleaseOutcome> {
-    return (await this.redis.kwRelease(this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket))) as ReleaseOutcome;
+  /** Deletes the record and logs of a finished operation. */
+  async release(ticket: string): Promise<ReleaseReply> {
+    return this.redis.kwRelease(this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket));
   }
 }

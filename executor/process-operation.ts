@@ -18,12 +18,12 @@ import type { LogStore } from '../core/log-store.js';
 import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
-import type { FinishOutcome, OperationStore } from '../core/operation-store.js';
+import type { FinishReply, OperationStore } from '../core/operation-store.js';
 import { isRedisUnavailable } from '../core/redis.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
-import { describeOutcome, outcomes, type Outcome } from './outcomes.js';
+import { outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
@@ -221,7 +221,7 @@ export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>
   return (await recordWithoutRun({ ...job, delivery }, outcomes.executorError(error.message), deps)) !== 'fenced';
 }
 
-async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<FinishOutcome> {
+async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<FinishReply> {
   const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool: run.pool, stream }));
   return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
 }
@@ -237,16 +237,16 @@ interface RunIdentity {
 const RECORD_RETRY_MS = { first: 250, max: 5000 };
 
 /**
- * The one place a final state is written: its line ends the log, then the record takes the result.
+ * The one place a final state is written: the run's lines are stored, then the record takes the
+ * result and the line that says it (OperationStore.finish).
  * The result is kept trying while Redis cannot take it (restarting, failing over): a result given
  * up on would leave its operation running for ever. Log lines that cannot be stored do not stop it.
  */
-async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<FinishOutcome> {
+async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<FinishReply> {
   const log = deps.logger.child({ ticket });
-  output.system(describeOutcome(outcome));
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };
-  let recorded: FinishOutcome;
+  let recorded: FinishReply;
   for (let wait = RECORD_RETRY_MS.first; ; wait = Math.min(wait * 2, RECORD_RETRY_MS.max)) {
     try {
       recorded = await deps.store.finish(ticket, delivery, result, deps.settings.retentionSeconds);

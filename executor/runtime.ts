@@ -5,7 +5,7 @@
  */
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { OperationState } from '../core/contract/status.js';
-import type { Outcome } from './outcomes.js';
+import type { Outcome } from '../core/contract/outcomes.js';
 import type { ScriptOutput } from './output/script-output.js';
 
 /** Why a run is being stopped early. */

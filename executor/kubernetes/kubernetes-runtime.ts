@@ -9,7 +9,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { LogStore } from '../../core/log-store.js';
 import { packageSpecs } from '../../core/package-layout.js';
 import type { Logger } from '../../core/logger.js';
-import { outcomes } from '../outcomes.js';
+import { outcomes } from '../../core/contract/outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spec.js';

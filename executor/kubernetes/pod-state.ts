@@ -3,7 +3,7 @@
  * code and — when the cause is not the script — an infrastructure failure reason.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { outcomes, type Outcome } from '../outcomes.js';
+import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
 
 export type PodView =

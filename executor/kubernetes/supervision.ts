@@ -9,7 +9,7 @@
  * the whole log are in — the Job's own verdict (its deadline) winning over the pod's.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { outcomes, type Outcome } from '../outcomes.js';
+import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import { podRefusal } from './admission.js';
 import { FETCH_CONTAINER } from './names.js';
 import { fetchEnded, jobFailure, viewPod, type PodView } from './pod-state.js';

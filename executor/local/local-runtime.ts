@@ -21,7 +21,7 @@ import { fetchPackages } from '../packages/fetch-packages.js';
 import { PackageError } from '../packages/package-error.js';
 import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
 import { INTERPRETERS } from '../interpreters.js';
-import { outcomes } from '../outcomes.js';
+import { outcomes } from '../../core/contract/outcomes.js';
 import { scriptVariables } from '../script-variables.js';
 import { findProgram } from './find-program.js';
 import { assertReachable, chooseScriptUser, type ScriptUser } from './script-user.js';

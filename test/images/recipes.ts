@@ -99,7 +99,7 @@ export const recipes: Record<ImageName, ImageRecipe> = {
   'kube-worker': {
     name: 'kube-worker',
     make: { kind: 'dockerfile', context: '.', fetch: [] },
-    files: ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'core', 'dispatcher', 'executor', 'cli'],
+    files: ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'core', 'dispatcher', 'executor', 'cli', 'build'],
     bases: { NODE_IMAGE: 'node' },
     usesGo: false,
   },

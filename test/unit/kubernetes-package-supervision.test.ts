@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from '../../executor/kubernetes/names.js';
 import { viewPod } from '../../executor/kubernetes/pod-state.js';
 import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent } from '../../executor/kubernetes/supervision.js';
-import { outcomes } from '../../executor/outcomes.js';
+import { outcomes } from '../../core/contract/outcomes.js';
 
 const settings = { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 };
 const status = (phase: string, fetch: V1ContainerState, script: V1ContainerState): V1Pod => ({

@@ -2,7 +2,7 @@ import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SCRIPT_CONTAINER } from '../../executor/kubernetes/names.js';
 import { SETTLE_MS, startSupervision, supervise, type SupervisorAction, type SupervisorEvent } from '../../executor/kubernetes/supervision.js';
-import { outcomes } from '../../executor/outcomes.js';
+import { outcomes } from '../../core/contract/outcomes.js';
 
 const settings = { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 };
 const NOW = Date.parse('2026-01-01T00:10:00Z');

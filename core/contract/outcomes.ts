@@ -1,12 +1,16 @@
 /**
- * Every way an operation can end, in one place: its state, its exit code (from the contract) and
- * the one message a person reads. Runtimes, the Job supervisor and processOperation pick an outcome
- * from here by name; none of them spells a failure of its own.
+ * Every way an operation can end, in one place: its state, its exit code and the one message a
+ * person reads. Runtimes, the Job supervisor, the executor and the cancel of a queued operation pick
+ * an outcome from here by name; none of them spells a failure of its own.
  */
-import { EXIT_CODES, type FailureReason } from '../core/contract/status.js';
-import type { OperationResult } from '../core/operation-store.js';
+import { EXIT_CODES, type Failure, type FailureReason, type OperationState } from './status.js';
 
-export type Outcome = Pick<OperationResult, 'state' | 'exitCode' | 'failure'>;
+/** How an operation ended. */
+export interface Outcome {
+  state: Extract<OperationState, 'succeeded' | 'failed' | 'cancelled'>;
+  exitCode: number;
+  failure?: Failure;
+}
 
 const failed = (exitCode: number, reason: FailureReason, message: string): Outcome => ({ state: 'failed', exitCode, failure: { reason, message } });
 const dash = (detail: string | undefined): string => (detail ? ` — ${detail}` : '');
