@@ -49,7 +49,12 @@ export type ClaimOutcome =
   /** Delivered again after the executor that had it went silent. */
   | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string };
 
-export type CancelOutcome = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
+/** `finished`: it had ended already, untouched; `cancelled`: it was queued and is cancelled now; `signalled`: its executor is told to stop it. */
+export type CancelOutcome =
+  | { kind: 'missing' }
+  | { kind: 'finished'; state: OperationState }
+  | { kind: 'cancelled'; state: 'cancelled' }
+  | { kind: 'signalled'; state: OperationState };
 
 export type ReleaseOutcome = 'released' | 'missing' | 'not-finished';
 
@@ -133,7 +138,7 @@ if state == 'queued' then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('EXPIRE', KEYS[3], ARGV[2])
   redis.call('PUBLISH', ARGV[5], ARGV[6])
-  return {'finished', 'cancelled'}
+  return {'cancelled', 'cancelled'}
 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
 return {'signalled', state}`,
@@ -289,6 +294,7 @@ export class OperationStore {
       now, retentionSeconds, EXIT_CODES.cancelled, JSON.stringify(failure), this.keys.finishedChannel, ticket,
     )) as string[];
     if (reply[0] === 'missing') return { kind: 'missing' };
+    if (reply[0] === 'cancelled') return { kind: 'cancelled', state: 'cancelled' };
     return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };
   }
 
