@@ -36,7 +36,7 @@ RUN chmod 755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/kub
 USER 1000:1000
 # The API (PORT) and an executor's metrics (KUBE_WORKER_METRICS_PORT).
 EXPOSE 8080 9464
-# dispatcher and executor listen on every interface already; this makes `start` reachable too.
+# Every server command listens on 127.0.0.1 unless told otherwise; in a container it must be every interface.
 ENV HOST=0.0.0.0
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli/main.js"]

@@ -50,12 +50,12 @@ export const COMMANDS: readonly Command[] = [
     run: async ({ config, env }) => (await (await import('./commands/serve.js')).start(await config(), env), 'serving'),
   },
   {
-    name: 'dispatcher', args: '', minArgs: 0, maxArgs: 0, configDefaults: { HOST: '0.0.0.0' }, options: {},
+    name: 'dispatcher', args: '', minArgs: 0, maxArgs: 0, options: {},
     summary: 'the HTTP API only',
     run: async ({ config }) => (await (await import('./commands/serve.js')).dispatcher(await config()), 'serving'),
   },
   {
-    name: 'executor', args: '', minArgs: 0, maxArgs: 0, configDefaults: { HOST: '0.0.0.0' }, options: {},
+    name: 'executor', args: '', minArgs: 0, maxArgs: 0, options: {},
     summary: 'an executor only',
     run: async ({ config, env }) => (await (await import('./commands/serve.js')).executor(await config(), env), 'serving'),
   },

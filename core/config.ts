@@ -47,6 +47,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig, PackagesC
   maxFollows: number;
   /** A follow that has streamed no new line for this long ends; the client resumes with Last-Event-ID. */
   followIdleSeconds: number;
+  /** How long a client may take to send a whole request, headers and body; past it the connection is closed. */
+  requestTimeoutSeconds: number;
   runtime: RuntimeChoice;
   /** Where the local runtime makes each operation's private workspace. */
   workDir: string;
@@ -117,8 +119,8 @@ export const SETTINGS = [
     parse: (raw) => integer('KUBE_WORKER_CONCURRENCY', raw, 4, 1, 1000),
   } satisfies Setting<'concurrency'>,
   {
-    env: 'HOST', key: 'host', defaultText: '127.0.0.1 for `start`, 0.0.0.0 for `dispatcher` and `executor`',
-    description: 'Address the HTTP servers listen on (the API, and an executor\'s metrics).',
+    env: 'HOST', key: 'host', defaultText: '127.0.0.1; the container image (so docker-compose.yml too) and the chart set 0.0.0.0',
+    description: 'Address the HTTP servers listen on (the API, and an executor\'s metrics); 0.0.0.0 for every interface, as a container needs.',
     parse: (raw) => raw || '127.0.0.1',
   } satisfies Setting<'host'>,
   {
@@ -176,6 +178,11 @@ export const SETTINGS = [
     description: 'A log stream that has had no new line for this long ends (keep-alive comments are sent every 15 s meanwhile); clients resume with Last-Event-ID.',
     parse: (raw) => integer('KUBE_WORKER_FOLLOW_IDLE_SECONDS', raw, 900, 1, 86_400),
   } satisfies Setting<'followIdleSeconds'>,
+  {
+    env: 'KUBE_WORKER_REQUEST_TIMEOUT_SECONDS', key: 'requestTimeoutSeconds', defaultText: '30',
+    description: 'How long a client may take to send a whole request, headers and body (a submission is at most about 1.6 MiB); past it the dispatcher answers 408 and closes the connection, so a client that stalls holds nothing.',
+    parse: (raw) => integer('KUBE_WORKER_REQUEST_TIMEOUT_SECONDS', raw, 30, 1, 3600),
+  } satisfies Setting<'requestTimeoutSeconds'>,
   {
     env: 'KUBE_WORKER_RUNTIME', key: 'runtime', defaultText: 'auto',
     description: 'Where scripts run: kubernetes (a Job per operation), local (a child process of the executor), or auto (kubernetes when in a cluster or KUBECONFIG is set, else local).',

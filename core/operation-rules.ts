@@ -9,6 +9,7 @@ import type { OperationRequest } from './contract/operation.js';
 import { KubeWorkerError } from './errors.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { packageVariable } from './package-layout.js';
+import { reservedFolders } from './workspace-layout.js';
 import { checkPackageUrl, type PackageSource } from './package-sources.js';
 import { parseQuantity } from './quantity.js';
 
@@ -29,6 +30,16 @@ const LAUNCHER_ALLOWANCE = 1024;
 
 /** Deeper JSON than any real operation has; also keeps hashing and storing the body off the stack's limit. */
 export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The shortest sensitive value accepted (empty aside: there is nothing to mask). Every occurrence of
+ * a sensitive value is masked in the output; one of 1–3 characters would be found inside ordinary
+ * words, the product's own lines included, and the gaps would give it away.
+ */
+export const MIN_SENSITIVE_CHARACTERS = 4;
+
+/** A sensitive value too short to mask; counted in characters, as a reader sees them. */
+const tooShortToMask = (value: string): boolean => value !== '' && [...value].length < MIN_SENSITIVE_CHARACTERS;
 
 /** A name a process environment can carry and every runtime passes on (Kubernetes' rule too). */
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -132,6 +143,9 @@ function checkPackages(request: OperationRequest, sources: readonly PackageSourc
       if (FORBIDDEN_HEADERS.has(name.toLowerCase())) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the header ${name} is set by the download itself and cannot be given.`);
       // Values are never quoted back: they may be secret.
       if (/[\r\n\0]/.test(header.value)) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of header ${name} holds a line break or NUL, which a header cannot carry.`);
+      if (header.sensitive && tooShortToMask(header.value)) {
+        throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of sensitive header ${name} is shorter than ${MIN_SENSITIVE_CHARACTERS} characters, too short to be masked in the output.`);
+      }
     }
     if (sources.length === 0) {
       throw new KubeWorkerError('KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED', `${where}: this worker allows no package source, so it fetches no packages. ${HOW_TO_ALLOW}`);
@@ -198,8 +212,19 @@ function checkServiceAccount(request: OperationRequest, allowed: readonly string
   }
 }
 
+/** Each folder `name` lies in: "a/b/c" → "a", "a/b". */
+const folders = (name: string): string[] => name.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+
+/** `inner` is `outer` or lies inside it; case-insensitive, as a workspace on macOS or Windows is. */
+const within = (inner: string, outer: string): boolean => {
+  const a = inner.toLowerCase();
+  const b = outer.toLowerCase();
+  return a === b || a.startsWith(`${b}/`);
+};
+
 function checkFiles(request: OperationRequest): void {
   const seen = new Set<string>();
+  const reserved = reservedFolders(request);
   for (const file of request.files ?? []) {
     const name = file.name;
     const normal = path.posix.normalize(name);
@@ -208,8 +233,17 @@ function checkFiles(request: OperationRequest): void {
     }
     if (seen.has(normal)) throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" is given twice.`);
     seen.add(normal);
+    // A file on a reserved folder, inside it, or on one of the folders it lies in would replace it.
+    const taken = reserved.find((folder) => within(normal, folder.path) || within(folder.path, normal));
+    if (taken) throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" cannot be placed: ${taken.why}. Choose another name.`);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(file.content) || file.content.length % 4 !== 0) {
       throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: the content of "${name}" is not valid base64.`);
+    }
+  }
+  for (const name of seen) {
+    const clash = folders(name).find((folder) => seen.has(folder));
+    if (clash !== undefined) {
+      throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${clash}" and "${name}" cannot both be given: "${clash}" would be a file and a folder at once.`);
     }
   }
 }
@@ -231,6 +265,12 @@ function checkVariables(request: OperationRequest): void {
     // Values are never quoted back: they may be secret.
     if (variable.value.includes('\0')) {
       throw new KubeWorkerError('KW_ERR_INVALID_VARIABLE', `variables: "${name}": the value cannot contain NUL (an environment variable ends at the first NUL).`);
+    }
+    if (variable.sensitive && tooShortToMask(variable.value)) {
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_VARIABLE',
+        `variables: "${name}" is sensitive but shorter than ${MIN_SENSITIVE_CHARACTERS} characters, too short to be masked in the output; use a longer value or make it not sensitive.`,
+      );
     }
     const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(variable.value) + 1;
     if (bytes > MAX_EXEC_STRING_BYTES) {

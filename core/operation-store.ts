@@ -58,7 +58,12 @@ export type FinishReply = 'recorded' | 'again' | 'ended' | 'fenced';
 
 export type TakeOverReply = 'taken' | 'ended' | 'lost';
 
-export type CancelReply = { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'signalled'; state: OperationState };
+/** `finished`: it had ended already, untouched; `cancelled`: it was queued and is cancelled now; `signalled`: its executor is told to stop it. */
+export type CancelReply =
+  | { kind: 'missing' }
+  | { kind: 'finished'; state: OperationState }
+  | { kind: 'cancelled'; state: 'cancelled' }
+  | { kind: 'signalled'; state: OperationState };
 
 export type ReleaseReply = 'released' | 'missing' | 'not-finished';
 
@@ -201,6 +206,7 @@ export class OperationStore {
       ...encodeLine('system', describeOutcome(cancelled), now),
     );
     if (reply[0] === 'missing') return { kind: 'missing' };
+    if (reply[0] === 'cancelled') return { kind: 'cancelled', state: 'cancelled' };
     return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };
   }
 

@@ -150,11 +150,12 @@ export async function readStatus(deps: OperationsDependencies, ticket: string, a
   return toStatus(record, logs, afterSequence);
 }
 
-export async function cancelOperation(deps: OperationsDependencies, ticket: string): Promise<Accepted> {
+/** `ended`: the operation had finished before, and the cancel changed nothing. */
+export async function cancelOperation(deps: OperationsDependencies, ticket: string): Promise<{ ended: boolean; accepted: Accepted }> {
   const outcome = await deps.store.cancel(ticket, deps.retentionSeconds);
   if (outcome.kind === 'missing') throw new KubeWorkerError('KW_ERR_NOT_FOUND', `no operation has ticket "${ticket}"`);
   if (outcome.kind === 'signalled') await deps.publishCancel(ticket);
-  return { ticket, state: outcome.state };
+  return { ended: outcome.kind === 'finished', accepted: { ticket, state: outcome.state } };
 }
 
 export async function releaseOperation(deps: OperationsDependencies, ticket: string): Promise<void> {

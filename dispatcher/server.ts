@@ -21,7 +21,8 @@ import apiDocs from './plugins/api-docs.js';
 import bearerAuth from './plugins/bearer-auth.js';
 import dashboard from './plugins/dashboard.js';
 import metricsRoute from './plugins/metrics.js';
-import problems from './plugins/problems.js';
+import problems, { clientErrorHandler, frameworkErrors } from './plugins/problems.js';
+import requestBodies from './plugins/request-bodies.js';
 import { Follows } from './follows.js';
 import { buildValidator } from './validation.js';
 import { PoolQueues } from './queues.js';
@@ -34,7 +35,7 @@ export type DispatcherSettings = Pick<
   Config,
   | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts' | 'packageSources'
   | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
-  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds'
+  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
 > & { redisUrl: string };
 
 export interface Dispatcher {
@@ -74,20 +75,27 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
 
+  const requestTimeoutMs = settings.requestTimeoutSeconds * 1000;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // A request (headers and body) must arrive whole within the timeout, or its connection is
+    // closed. Node checks every connectionsCheckingInterval (30 s unless set), and uses the larger
+    // of the two timeouts for the body when headersTimeout is the larger one: both are set.
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
+    clientErrorHandler: clientErrorHandler(settings.requestTimeoutSeconds),
+    frameworkErrors,
     // Each use case logs what matters once; per-request lines would double the intake's cost.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator } },
     return503OnClosing: true,
   });
-  // The API speaks JSON only; anything else is refused with 415 rather than parsed as text.
-  app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   app.addSchema(OperationRequest);
   await app.register(problems);
+  await app.register(requestBodies);
   await app.register(apiDocs);
 
   const deps: OperationsDependencies = {

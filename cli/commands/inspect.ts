@@ -68,6 +68,7 @@ export async function status(config: Config, tickets: string[], output = 'table'
 export async function cancel(config: Config, ticket: string): Promise<number> {
   const client = await connectClient(config);
   const accepted = await client.cancel(ticket);
-  process.stdout.write(`${accepted.ticket} ${accepted.state === 'cancelled' ? 'cancelled' : `cancelling (was ${accepted.state})`}\n`);
+  const what = accepted.state === 'cancelled' ? 'cancelled' : accepted.state === 'succeeded' || accepted.state === 'failed' ? `already ${accepted.state}` : `cancelling (was ${accepted.state})`;
+  process.stdout.write(`${accepted.ticket} ${what}\n`);
   return EXIT.ok;
 }

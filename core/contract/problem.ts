@@ -9,7 +9,7 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String({ description: 'What went wrong and what to fix.' }),
     code: Type.Union((Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)), { description: 'Stable error code.' }),
-    instance: Type.String(),
+    instance: Type.Optional(Type.String({ description: 'The path asked for; left out when the path itself is what is wrong (too long, not a path).' })),
   },
   { $id: 'Problem' },
 );

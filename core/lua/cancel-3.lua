@@ -2,7 +2,8 @@
 -- KEYS[1] op  KEYS[2] payload  KEYS[3] log
 -- ARGV[1] now (ms)  ARGV[2] retention (s)  ARGV[3] exit code  ARGV[4] failure json
 -- ARGV[5] finished channel  ARGV[6] ticket  ARGV[7…] the fields of the log's final line
--- Returns {'missing'}, {'finished', state} or {'signalled', state}.
+-- Returns {'missing'}, {'finished', state} (it had ended), {'cancelled', 'cancelled'} (it was
+-- queued and ends now) or {'signalled', state}.
 --@include terminal
 --@include append-entries
 --@include end-record
@@ -12,6 +13,6 @@ if terminal(state) then return {'finished', state} end
 redis.call('HSET', KEYS[1], 'cancel', '1')
 if state == 'queued' then
   endRecord(KEYS, {'cancelled', ARGV[3], ARGV[4], ''}, ARGV[1], ARGV[2], ARGV[5], ARGV[6], ARGV, 7)
-  return {'finished', 'cancelled'}
+  return {'cancelled', 'cancelled'}
 end
 return {'signalled', state}

@@ -11,11 +11,21 @@ export interface BearerAuthOptions {
   tokens: readonly string[];
 }
 
+/** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1); '' for anything else. */
+const BEARER = /^bearer +(.*)$/i;
+
+/** How many Authorization headers came: Node keeps the first and drops the rest from `headers`. */
+const authorizationCount = (rawHeaders: string[]): number => rawHeaders.filter((value, i) => i % 2 === 0 && value.toLowerCase() === 'authorization').length;
+
 async function bearerAuth(app: FastifyInstance, options: BearerAuthOptions): Promise<void> {
   const accepted = digestAll(options.tokens);
+  // onRequest: refused before any body is read.
   app.addHook('onRequest', async (request, reply) => {
+    if (authorizationCount(request.raw.rawHeaders) > 1) {
+      return sendProblem(reply, request, 'KW_ERR_VALIDATION', 'send one Authorization header, not several');
+    }
     const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const token = BEARER.exec(header)?.[1]?.trim() ?? '';
     if (token === '' || !matchesAny(token, accepted)) {
       reply.header('www-authenticate', 'Bearer realm="kube-worker"');
       return sendProblem(reply, request, 'KW_ERR_UNAUTHORIZED', header ? 'the bearer token is not accepted' : 'send Authorization: Bearer <token>');

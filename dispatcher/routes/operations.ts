@@ -5,6 +5,7 @@ import { OperationRequest, Ticket } from '../../core/contract/operation.js';
 import { Accepted, OperationStatus } from '../../core/contract/status.js';
 import { KubeWorkerError } from '../../core/errors.js';
 import { followLogs, type FollowOptions } from '../follow-logs.js';
+import { takesNoBody } from '../plugins/request-bodies.js';
 import { cancelOperation, readStatus, releaseOperation, submitOperation, type OperationsDependencies } from '../operations.js';
 
 const Params = Type.Object({ ticket: Ticket });
@@ -52,7 +53,7 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
         summary: 'Submit an operation',
         description: '202 when new; 200 with the current state when the same ticket is sent again with the same body; 409 when the ticket exists with a different body.',
         body: Type.Ref('OperationRequest'),
-        response: { 200: Accepted, 202: Accepted, ...problems },
+        response: { 200: Accepted, 202: Accepted, ...problems, 415: Problem },
       },
     },
     async (request, reply) => {
@@ -89,23 +90,37 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
     async (request, reply) => followLogs(deps, follow, request, reply),
   );
 
-  app.post<{ Params: Params }>(
-    '/api/v1/operations/:ticket/cancel',
-    { schema: { tags: ['operations'], summary: 'Cancel an operation', description: 'A queued operation never starts; a running one is stopped. The state becomes cancelled.', params: Params, response: { 202: Accepted, ...problems } } },
-    async (request, reply) => {
-      const accepted = await cancelOperation(deps, request.params.ticket);
-      request.log.info({ ticket: accepted.ticket, state: accepted.state }, 'cancel requested');
-      return reply.code(202).send(accepted);
-    },
-  );
+  // Cancel and complete take no body: one sent (an empty JSON one included) is never read.
+  await app.register(async (noBody) => {
+    takesNoBody(noBody);
+    noBody.post<{ Params: Params }>(
+      '/api/v1/operations/:ticket/cancel',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Cancel an operation',
+          description:
+            '202 when the cancel takes effect: a queued operation never starts (state cancelled); a running one is stopped (state is still pending or running until it ends). ' +
+            '200 with the final state, unchanged, when the operation had already finished. Takes no body; one sent is ignored.',
+          params: Params,
+          response: { 200: Accepted, 202: Accepted, ...problems },
+        },
+      },
+      async (request, reply) => {
+        const { ended, accepted } = await cancelOperation(deps, request.params.ticket);
+        request.log.info({ ticket: accepted.ticket, state: accepted.state, ended }, ended ? 'cancel of a finished operation' : 'cancel requested');
+        return reply.code(ended ? 200 : 202).send(accepted);
+      },
+    );
 
-  app.delete<{ Params: Params }>(
-    '/api/v1/operations/:ticket',
-    { schema: { tags: ['operations'], summary: 'Complete: release the logs and result of a finished operation', params: Params, response: { 204: Type.Null(), ...problems } } },
-    async (request, reply) => {
-      await releaseOperation(deps, request.params.ticket);
-      request.log.info({ ticket: request.params.ticket }, 'operation released');
-      return reply.code(204).send();
-    },
-  );
+    noBody.delete<{ Params: Params }>(
+      '/api/v1/operations/:ticket',
+      { schema: { tags: ['operations'], summary: 'Complete: release the logs and result of a finished operation', params: Params, response: { 204: Type.Null(), ...problems } } },
+      async (request, reply) => {
+        await releaseOperation(deps, request.params.ticket);
+        request.log.info({ ticket: request.params.ticket }, 'operation released');
+        return reply.code(204).send();
+      },
+    );
+  });
 }

@@ -268,6 +268,11 @@ describeHelm('the Helm chart', () => {
     expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
   });
 
+  it('has dispatcher and executor listen on every interface of their pod, whatever the image says', async () => {
+    const objects = await render({});
+    for (const container of [dispatcherOf(objects), executorOf(objects)]) expect(readConfig(containerEnv(objects, container)).host, container.name).toBe('0.0.0.0');
+  });
+
   it('allows the package sources it is given to dispatcher and executor, and fetches them with its own image', async () => {
     const none = await render({});
     for (const container of [dispatcherOf(none), executorOf(none)]) expect(readConfig(containerEnv(none, container)).packageSources).toEqual([]);

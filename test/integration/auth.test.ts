@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from './support/raw-http.js';
 import { startStack, TOKEN, type Stack } from './support/stack.js';
 
 describe('API authentication', () => {
@@ -24,6 +25,20 @@ describe('API authentication', () => {
   it('accepts every token of a rotation', async () => {
     expect((await stack.api('GET', '/api/v1/worker', undefined, TOKEN)).status).toBe(200);
     expect((await stack.api('GET', '/api/v1/worker', undefined, 'second-token-for-rotation')).status).toBe(200);
+  });
+
+  it.each(['bearer', 'BEARER', 'bEaReR'])('accepts the scheme written %s (it is case-insensitive)', async (scheme) => {
+    const response = await fetch(`${stack.url}/api/v1/worker`, { headers: { authorization: `${scheme} ${TOKEN}` } });
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses two Authorization headers with 400, whichever comes first', async () => {
+    for (const [first, second] of [[TOKEN, 'wrong-token-0123456789'], ['wrong-token-0123456789', TOKEN], [TOKEN, TOKEN]]) {
+      const exchange = await rawRequest(stack.url, ['GET /api/v1/worker HTTP/1.1', 'Host: kube-worker', `Authorization: Bearer ${first}`, `authorization: Bearer ${second}`, 'Connection: close'].join('\r\n'));
+      expect(exchange.status).toBe(400);
+      expect(exchange.headers['content-type']).toContain('application/problem+json');
+      expect(JSON.parse(exchange.body)).toMatchObject({ code: 'KW_ERR_VALIDATION', detail: 'send one Authorization header, not several' });
+    }
   });
 
   it('answers an unknown route with problem+json', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, TOKEN, type Stack } from './support/stack.js';
 
 const valid = { pool: 'default', script: { syntax: 'bash', body: 'echo hi' } };
 const mib = 1024 * 1024;
@@ -69,5 +69,69 @@ describe('bad input is refused with a clear problem and nothing is queued', () =
       return found;
     });
     expect(redisKeys).toEqual([]);
+  });
+});
+
+describe('a body is read as exactly the JSON it is', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ executors: 0 });
+  });
+  afterAll(() => stack.close());
+
+  const post = (body: string | Buffer, contentType = 'application/json'): Promise<Response> =>
+    fetch(`${stack.url}/api/v1/operations`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType }, body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]) });
+  const problemOf = async (response: Response): Promise<{ code: string; detail: string }> => {
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    return (await response.json()) as { code: string; detail: string };
+  };
+
+  it.each(['utf-16', 'iso-8859-1', '"utf-16le"'])('refuses a JSON body said to be charset=%s with 415', async (charset) => {
+    const response = await post(JSON.stringify(valid), `application/json; charset=${charset}`);
+    expect(response.status).toBe(415);
+    const problem = await problemOf(response);
+    expect(problem.code).toBe('KW_ERR_UNSUPPORTED_MEDIA_TYPE');
+    expect(problem.detail).toContain('UTF-8');
+  });
+
+  it.each([['utf-8', 1], ['UTF-8', 2], ['"utf-8"', 3]])('accepts charset=%s', async (charset, n) => {
+    expect((await post(JSON.stringify({ ...valid, ticket: `charset-${n}` }), `application/json; charset=${charset}`)).status).toBe(202);
+  });
+
+  it('refuses a body that is not valid UTF-8 with 400, rather than run it with U+FFFD in it', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"pool":"default","script":{"syntax":"bash","body":"echo '), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
+    const response = await post(bytes);
+    expect(response.status).toBe(400);
+    expect(await problemOf(response)).toMatchObject({ code: 'KW_ERR_VALIDATION', detail: 'the body is not valid UTF-8; JSON must be sent as UTF-8' });
+  });
+
+  it.each<[string, string, string]>([
+    ['at the top', '{"pool":"default","pool":"gpu","script":{"syntax":"bash","body":"x"}}', 'body: the key "pool" is given twice'],
+    ['in an object', '{"pool":"default","script":{"syntax":"bash","body":"x","body":"y"}}', 'body.script: the key "body" is given twice'],
+    ['among the variables', '{"pool":"default","script":{"syntax":"bash","body":"x"},"variables":{"A":{"value":"1"},"A":{"value":"2"}}}', 'body.variables: the key "A" is given twice'],
+    ['in an array', '{"pool":"default","script":{"syntax":"bash","body":"x"},"files":[{"name":"a","content":""},{"name":"b","name":"c","content":""}]}', 'body.files[1]: the key "name" is given twice'],
+    ['spelled with an escape', '{"pool":"default","po\\u006fl":"gpu","script":{"syntax":"bash","body":"x"}}', 'body: the key "pool" is given twice'],
+  ])('refuses a key given twice %s with 400, saying where', async (_case, body, detail) => {
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    expect(await problemOf(response)).toMatchObject({ code: 'KW_ERR_VALIDATION', detail: expect.stringContaining(detail) });
+  });
+
+  it('refuses a "__proto__" key with an accurate 400, not "not valid JSON"', async () => {
+    const response = await post('{"pool":"default","script":{"syntax":"bash","body":"x"},"variables":{"__proto__":{"value":"1"}}}');
+    expect(response.status).toBe(400);
+    const problem = await problemOf(response);
+    expect(problem.code).toBe('KW_ERR_VALIDATION');
+    expect(problem.detail).toContain('body.variables: "__proto__" cannot be a key');
+    expect(problem.detail).not.toContain('not valid JSON');
+  });
+
+  it('accepts "constructor" and "prototype" keys: ordinary names, such as variables may have', async () => {
+    const response = await post(JSON.stringify({ ...valid, ticket: 'ordinary-names', variables: { constructor: { value: 'c' }, prototype: { value: 'p' } } }));
+    expect(response.status).toBe(202);
+    // Read as given and judged by the rules (a package needs a URL), not refused as "not valid JSON".
+    const nested = await post('{"pool":"default","script":{"syntax":"bash","body":"x"},"packages":[{"type":"NuGet","id":"x","constructor":{"prototype":{}}}]}');
+    expect(nested.status).toBe(422);
+    expect((await problemOf(nested)).code).toBe('KW_ERR_INVALID_PACKAGE');
   });
 });

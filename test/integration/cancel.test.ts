@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
 
 /** A killed process may linger briefly as a zombie until it is reaped; that counts as gone. */
 function isAlive(pid: number): boolean {
@@ -49,11 +49,38 @@ describe('cancel', () => {
     expect(isAlive(childPid)).toBe(false);
   });
 
-  it('leaves a finished operation as it was', async () => {
+  it('leaves a finished operation as it was, answering 200 with its state rather than 202', async () => {
     stack = await startStack();
     const ticket = await stack.submit(bash('echo done'));
     await stack.waitUntilDone(ticket);
     const response = await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
+    expect(response.status).toBe(200);
     expect(response.body).toEqual({ ticket, state: 'succeeded' });
+    expect((await stack.api('GET', `/api/v1/operations/${ticket}`)).body.state).toBe('succeeded');
+  });
+
+  it('answers a second cancel of a cancelled operation with 200 and its state', async () => {
+    stack = await startStack({ executors: 0 });
+    const ticket = await stack.submit(bash('echo never'));
+    expect((await stack.api('POST', `/api/v1/operations/${ticket}/cancel`)).status).toBe(202);
+    const again = await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ticket, state: 'cancelled' });
+  });
+
+  it.each<[string, string | undefined]>([
+    ['an empty body', ''],
+    ['an empty object', '{}'],
+    ['no body at all', undefined],
+  ])('accepts a cancel sent as JSON with %s', async (_case, body) => {
+    stack = await startStack({ executors: 0 });
+    const ticket = await stack.submit(bash('echo never'));
+    const response = await fetch(`${stack.url}/api/v1/operations/${ticket}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ ticket, state: 'cancelled' });
   });
 });

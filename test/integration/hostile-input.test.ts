@@ -52,7 +52,7 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
     ['an object for an argument', JSON.stringify({ ...valid, arguments: [{}] }), 400],
     ['a variable whose value is not an object', JSON.stringify({ ...valid, variables: { A: 'x' } }), 400],
     ['an argument with NUL', JSON.stringify({ ...valid, arguments: ['a\u0000b'] }), 422],
-    ['duplicate keys (the last one counts)', '{"pool":"nowhere","pool":"default","script":{"syntax":"bash","body":"echo dup"}}', 202],
+    ['duplicate keys (refused, not resolved)', '{"pool":"nowhere","pool":"default","script":{"syntax":"bash","body":"echo dup"}}', 400],
     ['a deeply nested package', `{"pool":"default","script":{"syntax":"bash","body":"x"},"packages":[{"type":"zip","extra":${nested(20_000, '1')}}]}`, 400],
     ['a deeply nested container build', `{"pool":"default","script":{"syntax":"bash","body":"x"},"container":{"build":${nested(20_000, '1')}}}`, 400],
     ['a body that is only deep nesting', nested(100_000, ''), 400],
@@ -123,6 +123,17 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
       const response = await stack.api(method, `/api/v1/operations/${ticket}${suffix}`);
       expect(response.status, `${method} ${suffix}`).toBeGreaterThanOrEqual(400);
       expect(response.status, `${method} ${suffix}`).toBeLessThan(500);
+    }
+  });
+
+  it('answers a ticket too long to route with a 414 problem that does not quote the path', async () => {
+    const ticket = `secret-looking-${'a'.repeat(200)}`;
+    for (const [method, suffix] of [['GET', ''], ['POST', '/cancel'], ['DELETE', '']] as const) {
+      const response = await stack.api(method, `/api/v1/operations/${ticket}${suffix}`);
+      expect(response.status, method).toBe(414);
+      expect(response.headers.get('content-type'), method).toContain('application/problem+json');
+      expect(response.body, method).toMatchObject({ status: 414, code: 'KW_ERR_URI_TOO_LONG' });
+      expect(JSON.stringify(response.body), method).not.toContain('secret-looking');
     }
   });
 

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig, type Config } from '../../core/config.js';
+import { COMMANDS } from '../../cli/command-table.js';
 
 const TOKEN = 'a-token-of-20-chars!';
 const OTHER_TOKEN = 'another-token-0123456';
@@ -38,6 +39,7 @@ describe('readConfig', () => {
       localUser: undefined,
       stateDir: path.resolve('.kube-worker'),
       serverUrl: 'http://127.0.0.1:8080',
+      requestTimeoutSeconds: 30,
     });
   });
 
@@ -57,6 +59,7 @@ describe('readConfig', () => {
     ['a number with surrounding spaces', { KUBE_WORKER_CONCURRENCY: ' 8 ' }, { concurrency: 8 }],
     ['a host', { HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
     ['a log level', { KUBE_WORKER_LOG_LEVEL: 'silent' }, { logLevel: 'silent' }],
+    ['a request timeout', { KUBE_WORKER_REQUEST_TIMEOUT_SECONDS: '5' }, { requestTimeoutSeconds: 5 }],
     ['the local runtime', { KUBE_WORKER_RUNTIME: 'local' }, { runtime: 'local' }],
     ['a work directory as an absolute path', { KUBE_WORKER_WORK_DIR: 'work' }, { workDir: path.resolve('work') }],
     ['a state directory as an absolute path', { KUBE_WORKER_STATE_DIR: '/var/lib/kw' }, { stateDir: path.resolve('/var/lib/kw') }],
@@ -66,6 +69,12 @@ describe('readConfig', () => {
     ['bounds inclusively', { PORT: '65535', KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '0', KUBE_WORKER_LOG_MAX_LINES: '10' }, { port: 65535, shutdownGraceSeconds: 0, logMaxLines: 10 }],
   ])('reads %s', (_case, env, expected) => {
     expect(readConfig(env)).toMatchObject(expected);
+  });
+
+  it.each(['start', 'dispatcher', 'executor'])('has `kube-worker %s` listen on 127.0.0.1 unless HOST says otherwise', (name) => {
+    const command = COMMANDS.find((c) => c.name === name)!;
+    expect(readConfig({}, command.configDefaults).host).toBe('127.0.0.1');
+    expect(readConfig({ HOST: '0.0.0.0' }, command.configDefaults).host).toBe('0.0.0.0');
   });
 
   it('uses the caller defaults when a variable is unset, and the environment over them', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { KubeWorkerError, type ErrorCode } from '../../core/errors.js';
 import { readConfig } from '../../core/config.js';
-import { MAX_PAYLOAD_BYTES, checkOperation, secretBytes } from '../../core/operation-rules.js';
+import { MAX_PAYLOAD_BYTES, MIN_SENSITIVE_CHARACTERS, checkOperation, secretBytes } from '../../core/operation-rules.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
 import { parseSource, type PackageSource } from '../../core/package-sources.js';
 
@@ -173,5 +173,69 @@ describe('the 1 MiB limit', () => {
     const largest = operation({ ...base, script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES - secretBytes(base)) } });
     expect(() => checkOperation(largest, policy)).not.toThrow();
     expect(realSecretBytes(largest)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+  });
+});
+
+describe('files that would collide in the workspace', () => {
+  const file = (name: string): { name: string; content: string } => ({ name, content: '' });
+  const withPackage = (files: string[]): OperationRequest =>
+    operation({ files: files.map(file), packages: [{ name: 'app', url: 'https://feed.example.com/nuget/app.tar.gz', sha256: '0'.repeat(64) }] });
+
+  it.each<[string, OperationRequest, string]>([
+    ["the local runtime's script", operation({ files: [file('.kube-worker/script.sh')] }), "files: \".kube-worker/script.sh\" cannot be placed: .kube-worker/ is kube-worker's own folder"],
+    ['anything under kube-worker\'s own folder', operation({ files: [file('.kube-worker/other')] }), 'files: ".kube-worker/other" cannot be placed'],
+    ["kube-worker's own folder spelled another way", operation({ files: [file('./x/../.kube-worker/script.py')] }), 'cannot be placed'],
+    ["kube-worker's own folder in another case", operation({ files: [file('.Kube-Worker/script.sh')] }), 'cannot be placed'],
+    ["a file on kube-worker's own folder", operation({ files: [file('.kube-worker')] }), 'files: ".kube-worker" cannot be placed'],
+    ["a declared package's folder", withPackage(['packages/app']), 'files: "packages/app" cannot be placed: packages/app/ is where package "app" is unpacked'],
+    ["a file inside a declared package's folder", withPackage(['packages/app/app.dll']), 'files: "packages/app/app.dll" cannot be placed'],
+    ['a file on the folder that holds the packages', withPackage(['packages']), 'files: "packages" cannot be placed'],
+    ['a file and a folder of the same name', operation({ files: [file('a'), file('a/b')] }), 'files: "a" and "a/b" cannot both be given'],
+    ['a folder and then a file of the same name', operation({ files: [file('a/b/c'), file('a/b')] }), 'files: "a/b" and "a/b/c" cannot both be given'],
+    ['a file and a folder of the same name spelled another way', operation({ files: [file('./a'), file('a//b')] }), 'files: "a" and "a/b" cannot both be given'],
+  ])('refuses %s', (_case, request, message) => {
+    const error = refusal(request);
+    expect(error.code).toBe('KW_ERR_INVALID_FILE');
+    expect(error.status).toBe(422);
+    expect(error.message).toContain(message);
+  });
+
+  it.each<[string, OperationRequest]>([
+    ['files beside the packages folder', withPackage(['packages/other/readme.txt', 'package', 'app'])],
+    ['a folder named like kube-worker\'s but not it', operation({ files: [file('kube-worker/script.sh'), file('.kube-worker2/x')] })],
+    ['files named packages/… when no package is declared', operation({ files: [file('packages/app/x')] })],
+    ['files that share a folder', operation({ files: [file('a/b'), file('a/c'), file('ab')] })],
+  ])('accepts %s', (_case, request) => {
+    expect(() => checkOperation(request, policy)).not.toThrow();
+  });
+});
+
+describe('sensitive values too short to be masked', () => {
+  const header = (value: string, sensitive: boolean): OperationRequest =>
+    operation({ packages: [{ name: 'app', url: 'https://feed.example.com/nuget/app.tar.gz', sha256: '0'.repeat(64), headers: { 'X-Api-Key': { value, sensitive } } }] });
+
+  it.each(['a', 'ab', 'abc', '€€€'])('refuses a sensitive variable of %j, naming the variable and never its value', (value) => {
+    const error = refusal(operation({ variables: { DB_PASSWORD: { value, sensitive: true } } }));
+    expect(error.code).toBe('KW_ERR_INVALID_VARIABLE');
+    expect(error.message).toContain('"DB_PASSWORD"');
+    expect(error.message).toContain(`shorter than ${MIN_SENSITIVE_CHARACTERS} characters`);
+    expect(error.message).not.toContain(`"${value}"`);
+  });
+
+  it('refuses a sensitive package header of 3 characters, naming the header', () => {
+    const error = refusal(header('k3y', true));
+    expect(error.code).toBe('KW_ERR_INVALID_PACKAGE');
+    expect(error.message).toContain('sensitive header X-Api-Key');
+    expect(error.message).not.toContain('k3y');
+  });
+
+  it.each<[string, OperationRequest]>([
+    ['a sensitive variable of 4 characters', operation({ variables: { PIN: { value: '1234', sensitive: true } } })],
+    ['an empty sensitive variable (nothing to mask)', operation({ variables: { EMPTY: { value: '', sensitive: true } } })],
+    ['a short variable that is not sensitive', operation({ variables: { N: { value: '1' } } })],
+    ['a short header that is not sensitive', header('v1', false)],
+    ['a sensitive header of 4 characters', header('k3y!', true)],
+  ])('accepts %s', (_case, request) => {
+    expect(() => checkOperation(request, policy)).not.toThrow();
   });
 });

@@ -125,6 +125,8 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
 {{/* What the dispatcher and the executors must agree on. */}}
 {{- define "kube-worker.sharedEnv" -}}
 {{ include "kube-worker.redisEnv" . | trim }}
+- name: HOST
+  value: "0.0.0.0"
 - name: KUBE_WORKER_PREFIX
   value: {{ .Values.prefix | quote }}
 - name: KUBE_WORKER_POOLS
