@@ -10,9 +10,16 @@ import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogStream } from '../../core/contract/status.js';
+import type { LogWriter } from '../../core/log-store.js';
+import type { OperationRequest } from '../../core/contract/operation.js';
+import { LocalRuntime } from '../../executor/local/local-runtime.js';
+import { ScriptOutput } from '../../executor/output/script-output.js';
 import { freePort } from '../support/free-port.js';
+import { BASE_ENV } from './support/stack.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -166,11 +173,35 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
       redis.disconnect();
     }
     // Without it, the socket answers nothing but NOAUTH, even to root.
-    const anonymous = new Redis({ path: `${stateDir}/redis/redis.sock`, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const anonymous = new Redis({ path: `${stateDir}/redis/redis.sock`, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+    anonymous.on('error', () => undefined); // what the command answers is checked below
     try {
       await expect(anonymous.exists(`kw:op:${victim}:payload`)).rejects.toThrow(/NOAUTH/);
     } finally {
       anonymous.disconnect();
     }
   }, 120_000);
+});
+
+describe('the executor\'s Redis URL and settings', () => {
+  it('never reach a script\'s environment, as compose\'s executor has them', async () => {
+    const lines: string[] = [];
+    const writer = { append: (_stream: LogStream, text: string) => void lines.push(text), note: () => undefined, lastSequence: 0, close: async () => undefined } as unknown as LogWriter;
+    const executorEnv = { ...BASE_ENV, REDIS_URL: 'redis://:compose-password-1@redis:6379', KUBE_WORKER_API_TOKEN: 'token-0123456789abcdef', KUBE_WORKER_RUNTIME: 'local', KUBE_WORKER_PREFIX: 'kw' };
+    const runtime = await LocalRuntime.start({ workDir: await mkdtemp(path.join(os.tmpdir(), 'kw-env-')), baseEnv: executorEnv });
+    const outcome = await runtime.run({
+      ticket: 'env-test',
+      request: { pool: 'default', script: { syntax: 'bash', body: 'env' } } as OperationRequest,
+      timeoutSeconds: 30,
+      output: new ScriptOutput(writer, []),
+      started: async () => undefined,
+      signal: new AbortController().signal,
+    });
+    await runtime.close();
+    expect(outcome.exitCode).toBe(0);
+    const names = lines.map((line) => line.split('=')[0]!);
+    expect(names).toContain('PATH');
+    expect(names.filter((n) => n === 'REDIS_URL' || (n.startsWith('KUBE_WORKER_') && !['KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE'].includes(n)))).toEqual([]);
+    expect(lines.join('\n')).not.toContain('compose-password-1');
+  });
 });
