@@ -9,15 +9,16 @@ import type { ApiClient, LogEnd } from './api-client.js';
 import { processExitCode } from './commands/client.js';
 import { EXIT } from './exit-codes.js';
 import { formatElapsed, progressText, StatusLine } from './status-line.js';
+import { forStream, showControls } from '../core/terminal-text.js';
 
+/** A line of the log on stdout (the script's) or stderr (its stderr, and `»` system lines), its controls shown on a terminal. */
 export function printLine(line: LogLine): void {
-  if (line.stream === 'stdout') process.stdout.write(`${line.text}\n`);
-  else if (line.stream === 'stderr') process.stderr.write(`${line.text}\n`);
-  else process.stderr.write(`» ${line.text}\n`);
+  const stream = line.stream === 'stdout' ? process.stdout : process.stderr;
+  stream.write(`${line.stream === 'system' ? '» ' : ''}${forStream(stream, line.text)}\n`);
 }
 
 const outcome = (end: LogEnd): string =>
-  `» ${end.ticket} ${end.state}${end.exitCode === undefined ? '' : ` (exit code ${end.exitCode})`}${end.failure ? `: ${end.failure.message}` : ''}`;
+  `» ${end.ticket} ${end.state}${end.exitCode === undefined ? '' : ` (exit code ${end.exitCode})`}${end.failure ? `: ${forStream(process.stderr, end.failure.message)}` : ''}`;
 
 export const detachedText = (ticket: string): string =>
   `» detached: ${ticket} goes on without this command\n` +
@@ -64,7 +65,7 @@ function live(client: ApiClient, ticket: string, initialState: string): Followin
   return {
     onLine: (line) => {
       lastSequence = line.seq;
-      if (line.stream === 'system') reason = line.text;
+      if (line.stream === 'system') reason = showControls(line.text);
       status.above(() => printLine(line));
     },
     say: (text) => status.above(() => process.stderr.write(text)),

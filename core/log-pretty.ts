@@ -1,8 +1,10 @@
 /**
  * Readable log lines for a terminal, made from pino's JSON lines after redaction (so what is hidden
  * in JSON is hidden here too): time, level, message, then the other fields as key=value, nested
- * objects flattened (req.method=GET), and an error's stack on the lines below.
+ * objects flattened (req.method=GET), and an error's stack on the lines below. Control characters
+ * of the entry (an error may quote a script) are shown, not obeyed (terminal-text.ts).
  */
+import { showControls } from './terminal-text.js';
 
 const LEVELS: Record<number, { name: string; colour: string }> = {
   10: { name: 'TRACE', colour: '90' },
@@ -34,7 +36,7 @@ function fields(prefix: string, value: unknown, out: string[]): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && prefix.split('.').length < 3) {
     for (const [key, inner] of Object.entries(value)) fields(prefix ? `${prefix}.${key}` : key, inner, out);
   } else {
-    out.push(`${prefix}=${valueText(value)}`);
+    out.push(showControls(`${prefix}=${valueText(value)}`));
   }
 }
 
@@ -44,7 +46,7 @@ export function prettyLine(json: string, colour: boolean): string {
   try {
     entry = JSON.parse(json) as Record<string, unknown>;
   } catch {
-    return json.endsWith('\n') ? json : `${json}\n`;
+    return `${showControls(json.endsWith('\n') ? json.slice(0, -1) : json)}\n`;
   }
   const level = LEVELS[entry.level as number] ?? { name: String(entry.level), colour: '0' };
   const rest: string[] = [];
@@ -52,7 +54,7 @@ export function prettyLine(json: string, colour: boolean): string {
   const parts = [
     paint(colour, '2', clock(entry.time)),
     paint(colour, level.colour, level.name.padEnd(5)),
-    typeof entry.msg === 'string' ? entry.msg : '',
+    typeof entry.msg === 'string' ? showControls(entry.msg) : '',
     ...rest.map((field) => {
       const at = field.indexOf('=');
       return `${paint(colour, '2', `${field.slice(0, at)}=`)}${field.slice(at + 1)}`;
@@ -60,6 +62,6 @@ export function prettyLine(json: string, colour: boolean): string {
   ];
   let text = parts.filter(Boolean).join(' ');
   const err = entry.err as { stack?: string; message?: string } | undefined;
-  if (err) text += `\n${(err.stack ?? err.message ?? JSON.stringify(err)).replace(/^/gm, '    ')}`;
+  if (err) text += `\n${(err.stack ?? err.message ?? JSON.stringify(err)).split('\n').map((line) => `    ${showControls(line)}`).join('\n')}`;
   return `${text}\n`;
 }

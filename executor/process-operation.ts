@@ -23,7 +23,7 @@ import { isRedisUnavailable } from '../core/redis.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
-import { outcomes, type Outcome } from '../core/contract/outcomes.js';
+import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
@@ -50,9 +50,13 @@ function sensitiveValues(request: OperationRequest): string[] {
   return [...variables, ...files, ...sensitiveHeaderValues(request.packages)];
 }
 
-/** The outcome with its failure message masked: the one message every later path takes (status, log, the queue's failed reason). */
+/**
+ * The outcome with its failure message masked, unless that message is the product's own words: the
+ * one message every later path takes (status, log, the queue's failed reason).
+ */
 function masked(outcome: Outcome, output: ScriptOutput): Outcome {
-  return outcome.failure ? { ...outcome, failure: { ...outcome.failure, message: output.mask(outcome.failure.message) } } : outcome;
+  if (!outcome.failure || inOwnWords(outcome)) return outcome;
+  return { ...outcome, failure: { ...outcome.failure, message: output.mask(outcome.failure.message) } };
 }
 
 // ── Isolation ─────────────────────────────────────────────────────────────────────────────────

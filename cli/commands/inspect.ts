@@ -5,6 +5,7 @@ import { ApiError } from '../api-client.js';
 import { EXIT, exitCodeOfApiError } from '../exit-codes.js';
 import { printLine } from '../follow.js';
 import { formatElapsed } from '../status-line.js';
+import { forStream } from '../../core/terminal-text.js';
 import { connectClient } from './client.js';
 
 const NONE = '-';
@@ -32,11 +33,12 @@ export function statusTable(operations: readonly OperationStatus[], now = Date.n
 
 /** What the table leaves out of a single operation: why it failed, its output variables, then its log. */
 function printDetails(operation: OperationStatus): void {
-  if (operation.failure) process.stdout.write(`\nFailure: ${operation.failure.reason}: ${operation.failure.message}\n`);
+  const shown = (text: string): string => forStream(process.stdout, text);
+  if (operation.failure) process.stdout.write(`\nFailure: ${operation.failure.reason}: ${shown(operation.failure.message)}\n`);
   const variables = Object.entries(operation.outputVariables ?? {});
   if (variables.length > 0) {
     process.stdout.write('\nOutput variables:\n');
-    for (const [name, { value, sensitive }] of variables) process.stdout.write(`  ${name}=${sensitive ? '********' : value}\n`);
+    for (const [name, { value, sensitive }] of variables) process.stdout.write(`  ${shown(name)}=${sensitive ? '********' : shown(value)}\n`);
   }
   if (operation.logs.length > 0) process.stdout.write('\n');
   for (const line of operation.logs) printLine(line);

@@ -13,6 +13,22 @@ export interface Outcome {
 }
 
 const failed = (exitCode: number, reason: FailureReason, message: string): Outcome => ({ state: 'failed', exitCode, failure: { reason, message } });
+
+/**
+ * Failures whose message is the product's own words, quoting nothing from outside (the script, an
+ * error, a package server, the cluster): shown as they are, never masked, since a sensitive value
+ * that happens to be one of those words would be given away by the mask. Any other message,
+ * including one a runtime spells itself, is masked.
+ */
+const OWN_WORDS = new WeakSet<NonNullable<Outcome['failure']>>();
+
+const own = (outcome: Outcome): Outcome => {
+  if (outcome.failure) OWN_WORDS.add(outcome.failure);
+  return outcome;
+};
+
+/** Whether the outcome's failure message is wholly the product's own (see OWN_WORDS). */
+export const inOwnWords = (outcome: Outcome): boolean => outcome.failure !== undefined && OWN_WORDS.has(outcome.failure);
 const dash = (detail: string | undefined): string => (detail ? ` — ${detail}` : '');
 
 export const outcomes = {
@@ -20,29 +36,31 @@ export const outcomes = {
 
   /** The script's own exit code; `signal` when a signal ended it. */
   scriptFailed: (exitCode: number, signal?: string): Outcome =>
-    failed(exitCode, 'ScriptFailed', signal ? `The script was killed by ${signal}` : `The script exited with code ${exitCode}`),
+    own(failed(exitCode, 'ScriptFailed', signal ? `The script was killed by ${signal}` : `The script exited with code ${exitCode}`)),
 
   cancelled: (when: 'running' | 'before start' | 'waiting for its mutex'): Outcome => {
     const message = when === 'running' ? 'Cancelled while running' : when === 'before start' ? 'Cancelled before the script started' : 'Cancelled while waiting for its mutex';
-    return { state: 'cancelled', exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message } };
+    return own({ state: 'cancelled', exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message } });
   },
 
   /** The operation's own timeout passed while it ran. */
   deadlineExceeded: (timeoutSeconds: number | string): Outcome =>
-    failed(EXIT_CODES.timedOut, 'DeadlineExceeded', `The operation ran longer than its timeout of ${timeoutSeconds}s and was stopped`),
+    own(failed(EXIT_CODES.timedOut, 'DeadlineExceeded', `The operation ran longer than its timeout of ${timeoutSeconds}s and was stopped`)),
 
   mutexTimeout: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'MutexTimeout', `${detail}; another operation held it for the whole time`),
 
   /** Its hold on the mutex was found taken by another operation: the run was stopped. */
   mutexLost: (mutexName: string): Outcome =>
-    failed(EXIT_CODES.fatal, 'RuntimeError', `Stopped because its hold on mutex "${mutexName}" was lost to another operation`),
+    own(failed(EXIT_CODES.fatal, 'RuntimeError', `Stopped because its hold on mutex "${mutexName}" was lost to another operation`)),
 
   /** The executor that had it went silent; the script is not run again, so that it never runs twice. */
   executorLost: (previousExecutor: string | undefined): Outcome =>
-    failed(
-      EXIT_CODES.unknown,
-      'ExecutorLost',
-      `The executor running this operation (${previousExecutor || 'unknown'}) stopped without reporting a result; it is not run again so that no script runs twice`,
+    own(
+      failed(
+        EXIT_CODES.unknown,
+        'ExecutorLost',
+        `The executor running this operation (${previousExecutor || 'unknown'}) stopped without reporting a result; it is not run again so that no script runs twice`,
+      ),
     ),
 
   /** BullMQ gave up on it: its executors kept stopping while they held it. */
@@ -58,7 +76,7 @@ export const outcomes = {
   runtimeError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', detail),
 
   /** A local script stopped because its executor shut down: it cannot be handed over. */
-  shutDown: (): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over'),
+  shutDown: (): Outcome => own(failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over')),
 
   jobRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused the script Job: ${detail}`),
 
@@ -80,12 +98,12 @@ export const outcomes = {
    * says nothing then: a shell whose child was killed may go on and exit 0. So the code is the
    * contract's, not the container's.
    */
-  oomKilled: (): Outcome => failed(EXIT_CODES.podVanished, 'OOMKilled', 'The script used more memory than its limit and was killed'),
+  oomKilled: (): Outcome => own(failed(EXIT_CODES.podVanished, 'OOMKilled', 'The script used more memory than its limit and was killed')),
 
   evicted: (message: string | undefined): Outcome => failed(EXIT_CODES.podVanished, 'Evicted', message ?? 'The pod was evicted from its node'),
 
   /** Something other than kube-worker deleted the script's pod or Job before the script finished. */
-  podDeleted: (what: 'pod' | 'Job'): Outcome => failed(EXIT_CODES.podVanished, 'PodDeleted', `The script ${what} was deleted before the script finished`),
+  podDeleted: (what: 'pod' | 'Job'): Outcome => own(failed(EXIT_CODES.podVanished, 'PodDeleted', `The script ${what} was deleted before the script finished`)),
 
   /** The pod failed before its script container ran. */
   podFailed: (message: string | undefined, reason: string | undefined): Outcome =>
@@ -93,7 +111,7 @@ export const outcomes = {
 
   /** Picked up again after its executor was lost, the Job it had started was gone. */
   jobGone: (jobName: string): Outcome =>
-    failed(EXIT_CODES.podVanished, 'PodDeleted', `Job ${jobName} was gone when its operation was picked up again; the script had started, so it is not run twice`),
+    own(failed(EXIT_CODES.podVanished, 'PodDeleted', `Job ${jobName} was gone when its operation was picked up again; the script had started, so it is not run twice`)),
 } as const;
 
 /** The system line that ends every operation's log. */

@@ -9,8 +9,13 @@ import { parse } from 'yaml';
 import { cliCommands, readmeDefault, SETTING_NAMES } from './support/product.js';
 
 const text = readFileSync('docker-compose.yml', 'utf8');
-const compose = parse(text, { merge: true }) as { services: Record<string, { image?: string; build?: string; command: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: object }> };
+const compose = parse(text, { merge: true }) as {
+  services: Record<string, { image?: string; build?: string; user?: string; command: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: object; healthcheck?: { test: string[] } }>;
+};
 const { redis, dispatcher, executor } = compose.services;
+
+/** The file's own variable, which its header tells users to export: Redis's password. */
+const REDIS_PASSWORD = 'REDIS_PASSWORD';
 
 /** Host variables interpolated as `${NAME...}`. */
 const interpolated = (value: string): string[] => [...value.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!);
@@ -35,6 +40,21 @@ describe('docker-compose.yml', () => {
     expect(redis!.command.join(' ')).toContain('--maxmemory-policy noeviction');
   });
 
+  it('has Redis want a password from REDIS_PASSWORD, never on its command line, and gives it to the dispatcher and executor in REDIS_URL only', () => {
+    expect(text).toMatch(/^#\s+export REDIS_PASSWORD=/m);
+    expect(redis!.environment!.REDIS_PASSWORD).toMatch(/^\$\{REDIS_PASSWORD:\?/);
+    // Written by the shell into a 0600 file (printf is a builtin: no process shows it), then read by the server.
+    const script = redis!.command.at(-1)!;
+    expect(redis!.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(script).toMatch(/^umask 077 && printf 'requirepass %s\\n' "\$\$REDIS_PASSWORD" > (\S+) && exec redis-server \1 /);
+    expect(redis!.healthcheck!.test.join(' ')).toContain('REDISCLI_AUTH="$$REDIS_PASSWORD" redis-cli ping');
+    expect(redis!.user).toBe('redis');
+    for (const service of [dispatcher!, executor!]) {
+      expect(service.environment!.REDIS_URL).toBe('redis://:${REDIS_PASSWORD}@redis:6379');
+      expect(Object.entries(service.environment!).filter(([name, value]) => name !== 'REDIS_URL' && String(value).includes(REDIS_PASSWORD))).toEqual([]);
+    }
+  });
+
   it('runs real CLI commands from the image built here (or the one KUBE_WORKER_IMAGE names), once Redis is healthy', () => {
     expect(dispatcher!.command).toEqual(['dispatcher']);
     expect(executor!.command).toEqual(['executor']);
@@ -50,7 +70,7 @@ describe('docker-compose.yml', () => {
     for (const service of [dispatcher!, executor!]) {
       for (const [name, value] of Object.entries(service.environment ?? {})) {
         expect(SETTING_NAMES.has(name), name).toBe(true);
-        for (const variable of interpolated(String(value))) expect(SETTING_NAMES.has(variable), variable).toBe(true);
+        for (const variable of interpolated(String(value))) expect(SETTING_NAMES.has(variable) || variable === REDIS_PASSWORD, variable).toBe(true);
       }
     }
   });

@@ -15,6 +15,7 @@ import { describeImages, image } from './support/docker.js';
 const root = resolve(import.meta.dirname, '../..');
 const project = `kw-compose-${randomBytes(4).toString('hex')}`;
 const token = randomBytes(20).toString('hex');
+const redisPassword = randomBytes(20).toString('hex');
 
 /** Debian's docker-compose 1.29, else the compose plugin. */
 const composeCommand = (): string[] => (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? ['docker-compose'] : [dockerBin, 'compose']);
@@ -25,7 +26,7 @@ function compose(...args: string[]): { status: number | null; output: string } {
     cwd: root,
     encoding: 'utf8',
     timeout: 180_000,
-    env: { ...process.env, KUBE_WORKER_API_TOKEN: token, KUBE_WORKER_IMAGE: image('kube-worker'), REDIS_IMAGE: image('redis') },
+    env: { ...process.env, KUBE_WORKER_API_TOKEN: token, REDIS_PASSWORD: redisPassword, KUBE_WORKER_IMAGE: image('kube-worker'), REDIS_IMAGE: image('redis') },
   });
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }

@@ -68,6 +68,26 @@ describe('the kube-worker CLI', () => {
     expect(stdout).toMatch(/» cli-tty-1 succeeded \(exit code 0\) after \d+s\r?\n/);
   });
 
+  it('logs on a terminal shows a script\'s control characters instead of obeying them; into a pipe it passes them on', async () => {
+    // A script that goes back up a line, erases it and prints the worker's own outcome line.
+    const ticket = await stack.submit({ script: { syntax: 'bash', body: "printf 'working\\r\\033[1A\\033[2K» Succeeded\\n'; printf '\\033]0;title\\007x\\ty\\n' >&2" } });
+    await stack.waitUntilDone(ticket);
+    const child = spawn('script', ['-qec', `${process.execPath} --import tsx cli/main.ts logs ${ticket}`, '/dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, KUBE_WORKER_URL: stack.url, KUBE_WORKER_API_TOKEN: TOKEN, TERM: 'dumb' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let terminal = '';
+    child.stdout.on('data', (chunk: Buffer) => (terminal += chunk.toString()));
+    expect((await once(child, 'exit'))[0]).toBe(0);
+    expect(terminal).toContain('working^M^[[1A^[[2K» Succeeded');
+    expect(terminal).toContain('^[]0;title^Gx\ty');
+    // eslint-disable-next-line no-control-regex -- no ESC, BEL or lone CR of the script's may reach the terminal
+    expect(terminal).not.toMatch(/\x1b|\x07|\r(?!\n)/);
+    const piped = await cli(stack, ['logs', ticket]);
+    expect(piped.stdout).toBe('working\r\x1b[1A\x1b[2K» Succeeded\n');
+  });
+
   it('queues prints the depth of each pool', async () => {
     const { body } = await stack.api('GET', '/api/v1/queues');
     const depth = body.pools[0];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../cli/private-redis.js';
+import { freePort } from '../support/free-port.js';
 import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
 import { scrape } from './support/metrics.js';
 import { bash, startStack, type Stack } from './support/stack.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthy, spawnCli, waitUntilStarted } from '../support/cli-process.js';
-import { freePort } from '../../cli/private-redis.js';
+import { freePort } from '../support/free-port.js';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
 

@@ -56,6 +56,40 @@ describe('sensitive values', () => {
     expect(texts).toEqual(expect.arrayContaining(['********', 'found: ********']));
   });
 
+  it('an output variable that is or holds a sensitive value is sensitive, and masked in the log', async () => {
+    stack = await startStack();
+    // The script says sensitive='False'; `value`: what the shell expands, base64-encoded by the script.
+    const set = (name: string, value: string): string =>
+      `echo "##octopus[setVariable name='${b64(name)}' value='$(printf %s "${value}" | base64 -w0)' sensitive='${b64('False')}']"`;
+    const ticket = await stack.submit(
+      bash([set('COPY', '$DB_PASSWORD'), set('DSN', 'postgres://app:$DB_PASSWORD@db/app'), set('HOST', 'db'), 'echo "dsn postgres://app:$DB_PASSWORD@db/app"'].join('\n'), {
+        variables: { DB_PASSWORD: { value: 'out-secret-5521', sensitive: true } },
+      }),
+    );
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state).toBe('succeeded');
+    expect(status.outputVariables).toEqual({
+      COPY: { value: 'out-secret-5521', sensitive: true },
+      DSN: { value: 'postgres://app:out-secret-5521@db/app', sensitive: true },
+      HOST: { value: 'db', sensitive: false },
+    });
+    expect(status.logs.map((l) => l.text)).toContain('dsn ********');
+  });
+
+  it('the product\'s own lines and messages are never masked, even when a sensitive value is one of their words', async () => {
+    stack = await startStack();
+    const ticket = await stack.submit(
+      bash('echo "$WORD1 $WORD2 ran"; exit 3', { variables: { WORD1: { value: 'executor', sensitive: true }, WORD2: { value: 'script', sensitive: true } } }),
+    );
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state).toBe('failed');
+    const texts = status.logs.map((l) => l.text);
+    expect(texts[0]).toMatch(/^Picked up by executor \S+ \(local runtime\)$/);
+    expect(texts).toContain('******** ******** ran');
+    expect(status.failure?.message).toBe('The script exited with code 3');
+    expect(texts.at(-1)).toBe('Failed with exit code 3: The script exited with code 3');
+  });
+
   it('a runtime error or failure message quoting a sensitive value is masked in the status, the log and the failed reason', async () => {
     stack = await startStack({ executors: 0 });
     const quoting = (how: 'throw' | 'fail'): Runtime => ({

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../cli/private-redis.js';
+import { freePort } from './free-port.js';
 
 export interface OwnRedis {
   url: string;

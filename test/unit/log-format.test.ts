@@ -45,6 +45,14 @@ describe('how log lines look', () => {
     expect(prettyLine(line, false)).toMatch(/ERROR error during shutdown\n {4}Error: boom\n {8}at close \(x\.js:1:1\)\n$/);
   });
 
+  it('shows the control characters of a message, a field and a stack instead of sending them to the terminal', () => {
+    const line = JSON.stringify({ level: 50, time: 0, msg: 'failed \x1b[2K\r', ticket: 'a\x1b[1Ab', err: { message: 'x', stack: 'Error: quoted \x1b]0;t\x07\n    at y' } });
+    const pretty = prettyLine(line, false);
+    expect(pretty).toMatch(/ERROR failed \^\[\[2K\^M ticket=a\^\[\[1Ab\n {4}Error: quoted \^\[\]0;t\^G\n {8}at y\n$/);
+    // eslint-disable-next-line no-control-regex -- no control character may be left but the newlines
+    expect(pretty).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+
   it('colours the level only when asked to', () => {
     const line = JSON.stringify({ level: 30, time: 0, msg: 'ready' });
     expect(prettyLine(line, true)).toMatch(COLOUR);

@@ -3,7 +3,7 @@
  * CLI as an operator starts them, so that a test can kill them for real.
  */
 import { healthy, spawnCli, waitUntilStarted, type CliChild } from '../../support/cli-process.js';
-import { freePort } from '../../../cli/private-redis.js';
+import { freePort } from '../../support/free-port.js';
 
 /** Enough of a process's output to say why it failed, without keeping a log flood in memory. */
 const KEPT_OUTPUT = 256 * 1024;
