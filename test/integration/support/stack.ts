@@ -61,6 +61,10 @@ export async function startStack(options: { executors?: number; env?: Record<str
     KUBE_WORKER_LOG_LEVEL: 'silent',
     KUBE_WORKER_WORK_DIR: path.join(scratch, prefix),
     KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '5',
+    // The dispatcher shares this process's event loop with executors, scripts' pipes and the test
+    // itself, on a loaded machine: a reply that waits behind them must not count as Redis away.
+    // The tests of that limit set their own.
+    KUBE_WORKER_REDIS_COMMAND_TIMEOUT_MS: '5000',
     ...options.env,
   });
   const logger = createLogger(config.logLevel, 'test');
