@@ -6,6 +6,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../core/delay.js';
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { QueueDepths } from '../core/contract/queues.js';
 import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
@@ -130,7 +131,7 @@ export class ApiClient {
         if (signal?.aborted) throw error;
         if (attempt >= 30) throw error instanceof ApiError ? error : this.unreachable(error as Error);
       }
-      await sleep(Math.min(250 * 2 ** attempt, 5000), undefined, { signal });
+      await sleep(backoffMs(attempt, 250, 5000), undefined, { signal });
     }
   }
 }

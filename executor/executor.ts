@@ -1,41 +1,27 @@
 /**
- * An executor: one BullMQ worker per pool it serves, each running up to `concurrency` operations.
- * Shutdown stops taking work, hands back at once what has not started (operations waiting for their
- * mutex, or for a previous executor), lets running operations finish for the grace period, then
- * stops them (or, where the runtime can, hands them back), and closes connections — never throwing,
- * and never waiting on an unreachable Redis: once nothing runs here, closing gets a few seconds.
+ * An executor: one BullMQ worker per pool it serves (queue-workers.ts), each running up to
+ * `concurrency` operations (process-operation.ts), a heartbeat (heartbeat.ts), and a shutdown that
+ * never throws (shutdown.ts). This file wires them together.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { ExecutorRegistry, HEARTBEAT_MS } from '../core/executor-registry.js';
+import { ExecutorRegistry } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
-import { queueName, type OperationJobData } from '../core/queue.js';
-import { connectRedis, type Redis } from '../core/redis.js';
+import { connectRedis } from '../core/redis.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
+import { startHeartbeat } from './heartbeat.js';
 import { Mutexes } from './isolation/mutex.js';
 import { awaitPreviousRun } from './previous-run.js';
-import { processOperation, recordFault, recordStalled, type ProcessDependencies } from './process-operation.js';
-import { watchQueueErrors } from './queue-errors.js';
-import { HandBackError, type Runtime } from './runtime.js';
-
-/** How long closing may take once nothing runs here: Redis may be away. */
-const CLOSE_MS = 2000;
-
-/** How soon a delivery that failed before its claim is tried again. */
-const RETRY_UNCLAIMED_MS = 1000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Whether Redis answers a PING within a second (a stopped one refuses; a frozen one is silent). */
-const answers = (redis: Redis): Promise<boolean> =>
-  Promise.race([redis.ping().then(() => true, () => false), delay(1000).then(() => false)]);
+import type { ProcessDependencies } from './process-operation.js';
+import { startQueueWorkers } from './queue-workers.js';
+import type { Runtime } from './runtime.js';
+import { shutDown } from './shutdown.js';
 
 export type ExecutorSettings = Pick<
   Config,
@@ -78,9 +64,6 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
   cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
   await cancels.start(cancelConnection);
   const stopping = new AbortController();
-  // Deliveries being processed here, per ticket: more than one when BullMQ hands this executor an
-  // operation it is still running (its lock lapsed during an outage or a pause).
-  const deliveries = new Map<string, number>();
 
   const deps: ProcessDependencies = {
     executorId: id,
@@ -90,92 +73,22 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal }),
     cancels,
     previousRun: (ticket, previousExecutor) =>
-      awaitPreviousRun(ticket, previousExecutor, { executorId: id, store, registry, runningHere: (t) => (deliveries.get(t) ?? 0) > 1, connectedSince: () => connectedSince, closing: stopping.signal }),
+      awaitPreviousRun(ticket, previousExecutor, {
+        executorId: id,
+        store,
+        registry,
+        runningHere: (t) => (workers.deliveries.get(t) ?? 0) > 1,
+        connectedSince: () => connectedSince,
+        closing: stopping.signal,
+      }),
     runtime,
     logger: log,
     metrics,
     settings,
   };
-
-  const processor = async (job: Job<OperationJobData>, token?: string): Promise<void> => {
-    const held = { executor: id, pool: job.data.pool };
-    metrics.inFlight.inc(held);
-    const { ticket } = job.data;
-    deliveries.set(ticket, (deliveries.get(ticket) ?? 0) + 1);
-    // BullMQ's lock token is new for each delivery: the run's fencing token (process-operation.ts).
-    const delivery = token ?? `${id}:${randomBytes(6).toString('hex')}`;
-    try {
-      const processed = await processOperation(job.data, delivery, deps);
-      if (processed.kind === 'skipped') {
-        if (processed.refused) throw new UnrecoverableError(processed.why);
-        return;
-      }
-      // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
-      // outcome, never something to retry. The result itself is in the record, not in the job.
-      const { outcome } = processed;
-      if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
-    } catch (error) {
-      if (error instanceof UnrecoverableError) throw error;
-      if (error instanceof HandBackError) {
-        // Back to the queue at once: the next executor adopts the running Job.
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      // A fault of this executor's (Redis refused a command, a defect), not an outcome: a failed
-      // job is never delivered again, so the operation is ended here, or, when this delivery did
-      // not get as far as owning it, delivered again shortly.
-      log.error({ err: error, ticket }, 'the executor failed while handling an operation');
-      if (await recordFault(job.data, delivery, error as Error, deps)) throw new UnrecoverableError((error as Error).message);
-      await job.moveToDelayed(Date.now() + RETRY_UNCLAIMED_MS, token);
-      throw new DelayedError();
-    } finally {
-      metrics.inFlight.dec(held);
-      const left = (deliveries.get(ticket) ?? 1) - 1;
-      if (left > 0) deliveries.set(ticket, left);
-      else deliveries.delete(ticket);
-    }
-  };
-
-  const queueErrors: { close(): void }[] = [];
-  const workers = settings.pools.map((pool) => {
-    const worker = new Worker<OperationJobData, void>(queueName(pool), processor, {
-      connection: redis,
-      prefix: settings.prefix,
-      concurrency: settings.concurrency,
-      lockDuration: settings.lockDurationMs,
-      stalledInterval: Math.max(500, Math.floor(settings.lockDurationMs / 2)),
-      maxStalledCount: 1,
-    });
-    const errors = watchQueueErrors(worker, log.child({ pool }));
-    queueErrors.push(errors);
-    worker.on('error', (error) => {
-      metrics.redisErrors.inc({ component: 'executor' });
-      errors.report(error);
-    });
-    worker.on('failed', (job, error) => {
-      // A job that stalled past its limit never reaches processOperation again; it is ended
-      // through the same writer, so that every accepted operation reaches a final state.
-      if (job && /stalled/i.test(error.message)) {
-        void recordStalled(job.data, error.message, deps).catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
-      }
-    });
-    return worker;
-  });
-
+  const workers = startQueueWorkers(settings, redis, deps, log);
   const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
-  let beating = false;
-  const beat = (): void => {
-    // One at a time: while Redis is away they would queue up behind each other.
-    if (beating) return;
-    beating = true;
-    registry
-      .beat(info, [...deliveries.keys()])
-      .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'))
-      .finally(() => (beating = false));
-  };
-  beat();
-  const heartbeat = setInterval(beat, HEARTBEAT_MS);
-  heartbeat.unref();
+  const heartbeat = startHeartbeat(registry, info, () => [...workers.deliveries.keys()], log);
   log.info({ pools: settings.pools, concurrency: settings.concurrency, runtime: runtime.name }, 'executor started');
 
   let closing: Promise<void> | undefined;
@@ -184,45 +97,7 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     get inFlight() {
       return cancels.size;
     },
-    close: () => (closing ??= shutdown()),
+    close: () =>
+      (closing ??= shutDown({ id, redis, cancelConnection, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
   };
-
-  async function shutdown(): Promise<void> {
-    log.info({ running: cancels.size }, 'executor stopping: taking no more work');
-    clearInterval(heartbeat);
-    for (const errors of queueErrors) errors.close();
-    // Waiters hand their operations back at once: nothing of them has started here.
-    stopping.abort();
-    const drained = Promise.allSettled(workers.map((w) => w.close())).then(() => true);
-    // A runtime that can hand runs over does so at once; scripts go on and are adopted elsewhere.
-    if (runtime.handsBackOnShutdown) cancels.stopAll('shutdown');
-    const grace = setTimeout(() => {
-      log.warn({ running: cancels.size }, `operations still running after ${settings.shutdownGraceSeconds}s; stopping them`);
-      cancels.stopAll('shutdown');
-    }, settings.shutdownGraceSeconds * 1000);
-    // BullMQ's close waits for Redis for ever (taskforcesh/bullmq#4656): once nothing runs here and
-    // Redis does not answer, it gets a moment more, and then the connections are cut.
-    let drainedYet = false;
-    const stuck = (async () => {
-      while (!drainedYet && (cancels.size > 0 || (await answers(redis)))) await delay(250);
-      await delay(CLOSE_MS);
-      return false;
-    })();
-    const clean = await Promise.race([drained, stuck]);
-    drainedYet = true;
-    if (!clean) log.warn('the queue did not close: Redis does not answer; disconnecting');
-    clearTimeout(grace);
-    const steps = [() => registry.remove(id), () => cancels.close(), () => runtime.close(), () => redis.quit().then(() => undefined)];
-    const closed = await Promise.race([
-      (async () => {
-        for (const step of steps) await step().catch((error: unknown) => log.warn({ err: error }, 'error while closing'));
-        return true;
-      })(),
-      delay(CLOSE_MS).then(() => false),
-    ]);
-    if (!closed) log.warn('could not close cleanly (is Redis reachable?); disconnecting');
-    redis.disconnect();
-    cancelConnection.disconnect();
-    log.info('executor stopped');
-  }
 }

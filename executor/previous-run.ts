@@ -12,12 +12,15 @@
  * executor last connected to Redis if that is later — after an outage both reconnect, and the
  * previous executor gets a whole window to beat again.
  */
+import { delay } from '../core/delay.js';
 import { STALE_AFTER_MS, type ExecutorRegistry } from '../core/executor-registry.js';
 import type { OperationStore } from '../core/operation-store.js';
-import { HandBackError } from './runtime.js';
 
-/** `ended`: the previous executor recorded the outcome. `gone`: it is no longer running it. */
-export type PreviousRun = 'ended' | 'gone';
+/**
+ * `ended`: the previous executor recorded the outcome. `gone`: it is no longer running it.
+ * `closing`: this executor stops; the operation goes back to the queue, still the previous executor's.
+ */
+export type PreviousRun = 'ended' | 'gone' | 'closing';
 
 export interface PreviousRunDependencies {
   executorId: string;
@@ -27,23 +30,12 @@ export interface PreviousRunDependencies {
   runningHere(ticket: string): boolean;
   /** When this executor's Redis connection was last (re)established (ms). */
   connectedSince(): number;
-  /** Aborted when this executor stops: the operation goes back to the queue, still the previous executor's (waiting took nothing). */
+  /** Aborted when this executor stops. */
   closing: AbortSignal;
   pollMs?: number;
 }
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export async function awaitPreviousRun(ticket: string, previousExecutor: string, deps: PreviousRunDependencies): Promise<PreviousRun> {
   for (;;) {
@@ -55,7 +47,7 @@ export async function awaitPreviousRun(ticket: string, previousExecutor: string,
       const said = await deps.registry.lastRunning(previousExecutor, ticket);
       if (Date.now() - Math.max(said ?? 0, deps.connectedSince()) > STALE_AFTER_MS) return 'gone';
     }
-    if (deps.closing.aborted) throw new HandBackError();
-    await sleep(deps.pollMs ?? 500, deps.closing);
+    if (deps.closing.aborted) return 'closing';
+    await delay(deps.pollMs ?? 500, deps.closing);
   }
 }

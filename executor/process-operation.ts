@@ -20,6 +20,7 @@ import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import type { FinishReply, OperationStore } from '../core/operation-store.js';
 import { isRedisUnavailable } from '../core/redis.js';
+import { backoffMs, delay } from '../core/delay.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
@@ -27,7 +28,7 @@ import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js
 import type { PreviousRun } from './previous-run.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
-import { HandBackError, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
+import { HANDED_BACK, isHandedBack, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
 export interface ProcessDependencies {
   executorId: string;
@@ -64,15 +65,20 @@ function masked(outcome: Outcome, output: ScriptOutput): Outcome {
 // shutdown hands the operation back as it came; a run handed back keeps its hold for the adopter;
 // a run whose hold was lost is stopped (or, when the same operation was adopted elsewhere, left
 // to the adopter).
+//
+// `timeoutSeconds` bounds the operation from the moment an executor picks it up: the wait for its
+// mutex counts against it (`mutexTimeoutSeconds` can only shorten that wait), and the script gets
+// what is left.
 
 async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, deps: ProcessDependencies): Promise<RunOutcome> {
   const isolation = request.isolation;
   const mutexName = isolation?.mutexName ?? `pool:${request.pool}`;
   const mode = isolation?.level === 'full' ? 'exclusive' : 'shared';
+  const waitFrom = Date.now();
   let acquired;
   try {
     acquired = await deps.mutexes.acquire(mutexName, mode, context.ticket, {
-      timeoutSeconds: isolation?.mutexTimeoutSeconds ?? context.timeoutSeconds,
+      timeoutSeconds: Math.min(isolation?.mutexTimeoutSeconds ?? context.timeoutSeconds, context.timeoutSeconds),
       signal: context.signal,
       onWait: () => context.output.system(`Waiting for ${mode === 'exclusive' ? 'exclusive' : 'shared'} use of mutex "${mutexName}"…`),
     });
@@ -85,37 +91,38 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     // Nothing of it ran here: back to the queue as it came (or, when adopting, for the next adopter).
     await (adopt ? deps.store.passOn(context.ticket, deps.executorId) : deps.store.requeue(context.ticket, deps.executorId));
     context.output.system(`Executor ${deps.executorId} stopped while this waited for mutex "${mutexName}"; another executor takes it`);
-    throw new HandBackError();
+    return HANDED_BACK;
   }
   const { lease } = acquired;
   const stop = new AbortController();
   // Adopted elsewhere: stop following it as on shutdown (the run goes on); taken: stop the run.
   lease.lost.addEventListener('abort', () => stop.abort((lease.lost.reason === 'adopted' ? 'shutdown' : 'cancel') satisfies StopReason), { once: true });
-  const run: RunContext = { ...context, signal: AbortSignal.any([context.signal, stop.signal]) };
-  let handedBack = false;
+  const left = context.timeoutSeconds - Math.floor((Date.now() - waitFrom) / 1000);
+  const run: RunContext = { ...context, timeoutSeconds: Math.max(1, left), signal: AbortSignal.any([context.signal, stop.signal]) };
+  let outcome: RunOutcome | undefined;
   try {
-    const outcome = adopt && deps.runtime.adopt ? await deps.runtime.adopt(run) : await deps.runtime.run(run);
-    if (lease.lost.reason === 'adopted') throw new HandBackError(); // the adopter records the outcome
-    return lease.lost.aborted ? outcomes.mutexLost(mutexName) : outcome;
-  } catch (error) {
-    if (error instanceof HandBackError) {
+    outcome = adopt && deps.runtime.adopt ? await deps.runtime.adopt(run) : await deps.runtime.run(run);
+    if (lease.lost.reason === 'adopted') outcome = HANDED_BACK; // the adopter records the outcome
+    else if (lease.lost.aborted && !isHandedBack(outcome)) outcome = outcomes.mutexLost(mutexName);
+    if (isHandedBack(outcome)) {
       // The run goes on: its hold stays for the executor that adopts it, which takes it without waiting for this one.
-      handedBack = true;
       lease.handOver();
       await deps.store.passOn(context.ticket, deps.executorId);
     }
-    throw error;
+    return outcome;
   } finally {
-    if (!handedBack) await lease.release().catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
+    if (!outcome || !isHandedBack(outcome)) await lease.release().catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
   }
 }
 // ── end of isolation ──────────────────────────────────────────────────────────────────────────
 
 const seconds = (from: number, to: number): number => Math.max(0, to - from) / 1000;
 
-/** What became of a delivered job: run and recorded, or not this executor's to run. */
+/** What became of a delivered job: run and recorded, handed back to the queue, or not this executor's to run. */
 export type Processed =
   | { kind: 'finished'; outcome: Outcome }
+  /** It goes on (or never started here); the next delivery adopts it. */
+  | { kind: 'handed-back' }
   /** Nothing ran. `refused`: the delivery itself was wrong (its record is of another pool). */
   | { kind: 'skipped'; why: string; refused: boolean };
 
@@ -150,7 +157,10 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   }
   if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
   if (claim.kind === 'reclaimed') {
-    if (claim.previousExecutor && (await deps.previousRun(ticket, claim.previousExecutor)) === 'ended') {
+    const previous = claim.previousExecutor ? await deps.previousRun(ticket, claim.previousExecutor) : 'gone';
+    // Waiting took nothing: back to the queue, still the previous executor's.
+    if (previous === 'closing') return { kind: 'handed-back' };
+    if (previous === 'ended') {
       const why = 'delivered again, but its previous executor was still running it and recorded the outcome';
       log.info({ previousExecutor: claim.previousExecutor }, why);
       return { kind: 'skipped', why, refused: false };
@@ -183,25 +193,25 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
   };
 
-  let outcome: RunOutcome;
+  let ran: RunOutcome;
   try {
     if (claim.kind === 'reclaimed' && !deps.runtime.adopt) {
       log.warn({ previousExecutor: claim.previousExecutor }, 'operation redelivered after its executor was lost');
-      outcome = outcomes.executorLost(claim.previousExecutor);
+      ran = outcomes.executorLost(claim.previousExecutor);
     } else {
       if (claim.kind === 'claimed') output.system(`Picked up by executor ${deps.executorId} (${deps.runtime.name} runtime)`);
-      outcome = await runIsolated(request, context, claim.kind === 'reclaimed', deps);
+      ran = await runIsolated(request, context, claim.kind === 'reclaimed', deps);
     }
   } catch (error) {
-    if (error instanceof HandBackError) {
-      await output.close();
-      log.info('operation handed back for another executor to adopt');
-      throw error;
-    }
     log.error({ err: maskedError(error, output) }, 'operation failed in the executor');
-    outcome = outcomes.executorError((error as Error).message);
+    ran = outcomes.executorError((error as Error).message);
   }
-  outcome = masked(outcome, output);
+  if (isHandedBack(ran)) {
+    await output.close();
+    log.info('operation handed back for another executor to adopt');
+    return { kind: 'handed-back' };
+  }
+  const outcome = masked(ran, output);
   await record({ ticket, pool, delivery }, outcome, output, deps, runningSince);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
@@ -251,14 +261,15 @@ async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome,
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };
   let recorded: FinishReply;
-  for (let wait = RECORD_RETRY_MS.first; ; wait = Math.min(wait * 2, RECORD_RETRY_MS.max)) {
+  for (let attempt = 0; ; attempt += 1) {
     try {
       recorded = await deps.store.finish(ticket, delivery, result, deps.settings.retentionSeconds);
       break;
     } catch (error) {
       if (!isRedisUnavailable(error as Error)) throw error;
+      const wait = backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max);
       log.warn({ err: error, retryInMs: wait }, 'Redis cannot take the result now; trying again');
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await delay(wait);
     }
   }
   if (recorded === 'ended' || recorded === 'fenced') {

@@ -6,6 +6,7 @@
  * a while (1 s, doubling to 30 s) — operations it is running go on.
  */
 import type { Worker } from 'bullmq';
+import { backoffMs } from '../core/delay.js';
 import type { Logger } from '../core/logger.js';
 
 /** This many errors within TIGHT_LOOP_MS is a loop, not bad luck: back off. */
@@ -26,7 +27,7 @@ export function watchQueueErrors(worker: Pick<Worker, 'pause' | 'resume'>, log: 
   let last: { message: string; repeated: number; since: number } | undefined;
   let recent: number[] = [];
   let lastAt = 0;
-  let backoffMs = FIRST_BACKOFF_MS;
+  let backoffs = 0;
   let resumeTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -41,8 +42,8 @@ export function watchQueueErrors(worker: Pick<Worker, 'pause' | 'resume'>, log: 
 
   const backOff = (): void => {
     if (resumeTimer || closed) return;
-    const delay = backoffMs;
-    backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    const delay = backoffMs(backoffs, FIRST_BACKOFF_MS, MAX_BACKOFF_MS);
+    backoffs += 1;
     log.warn({ backoffMs: delay }, `queue errors in a tight loop: fetching no new operations for ${delay / 1000}s`);
     void worker.pause(true).catch(() => undefined);
     resumeTimer = setTimeout(() => {
@@ -56,7 +57,7 @@ export function watchQueueErrors(worker: Pick<Worker, 'pause' | 'resume'>, log: 
     report(error) {
       const now = Date.now();
       // A quiet spell since the last error: a new loop starts from the shortest pause again.
-      if (now - lastAt > MAX_BACKOFF_MS * 2) backoffMs = FIRST_BACKOFF_MS;
+      if (now - lastAt > MAX_BACKOFF_MS * 2) backoffs = 0;
       lastAt = now;
       if (last?.message === error.message) last.repeated += 1;
       else {

@@ -25,18 +25,16 @@ export interface RunContext {
 }
 
 /**
- * Thrown by a runtime that stops watching a run it can hand over (on shutdown): the script goes
- * on, and the operation is delivered again to an executor that adopts it.
+ * What a runtime answers when it stops watching a run it can hand over (on shutdown): the script
+ * goes on, and the operation is delivered again to an executor that adopts it.
  */
-export class HandBackError extends Error {
-  constructor() {
-    super('handed back: the operation goes on and another executor adopts it');
-    this.name = 'HandBackError';
-  }
-}
+export const HANDED_BACK = { handedBack: true } as const;
+export type HandedBack = typeof HANDED_BACK;
 
-/** How the run ended: one of the catalogue's outcomes. */
-export type RunOutcome = Outcome;
+/** How the run ended (one of the catalogue's outcomes), or that it was handed back. */
+export type RunOutcome = Outcome | HandedBack;
+
+export const isHandedBack = (outcome: RunOutcome): outcome is HandedBack => 'handedBack' in outcome;
 
 export interface Runtime {
   readonly name: string;

@@ -141,13 +141,26 @@ export const OperationRequest = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600 })),
+    timeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 7 * 24 * 3600,
+        description:
+          'Seconds the operation may take from the moment an executor picks it up, the wait for its mutex included; then it fails with DeadlineExceeded (exit code -44). Default: the deployment\'s KUBE_WORKER_DEFAULT_TIMEOUT_SECONDS.',
+      }),
+    ),
     isolation: Type.Optional(
       Type.Object(
         {
           level: Type.Union([Type.Literal('full'), Type.Literal('none')], { default: 'none' }),
           mutexName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-          mutexTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600 })),
+          mutexTimeoutSeconds: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 7 * 24 * 3600,
+              description: 'Seconds to wait for the mutex before failing with MutexTimeout (exit code -44); never longer than what is left of timeoutSeconds. Default: timeoutSeconds.',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

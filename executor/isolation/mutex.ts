@@ -33,6 +33,7 @@
  * The scripts also read `<prefix>:op:<ticket>` `state` of a holder whose lease ran out (ARGV opPrefix).
  */
 import type { Redis } from 'ioredis';
+import { backoffMs, delay } from '../../core/delay.js';
 import type { Keys } from '../../core/keys.js';
 import type { StopReason } from '../runtime.js';
 
@@ -160,17 +161,6 @@ export interface MutexOptions {
   closing: AbortSignal;
 }
 
-const sleep = (ms: number, signals: AbortSignal[]): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener('abort', done);
-      resolve();
-    }
-    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
-  });
-
 export class Mutexes {
   private readonly redis: ScriptedRedis;
 
@@ -197,8 +187,8 @@ export class Mutexes {
     const opPrefix = this.keys.operation('');
     const signals = [options.signal, this.options.closing];
     const deadline = Date.now() + options.timeoutSeconds * 1000;
-    let delay = 50;
     let waited = false;
+    let attempt = 0;
     while (!signals.some((s) => s.aborted)) {
       const token = await take(k.holder, k.readers, k.waiting, k.fence, holder, this.options.leaseMs, opPrefix);
       if (token > 0) return { lease: this.lease(k, holder, token, mode) };
@@ -210,8 +200,8 @@ export class Mutexes {
         await this.redis.kwMutexUnlock(k.holder, k.readers, k.waiting, holder, 0);
         throw new MutexTimeoutError(name, options.timeoutSeconds);
       }
-      await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)), signals);
-      delay = Math.min(delay * 2, 500);
+      await delay(Math.min(backoffMs(attempt, 50, 500), Math.max(deadline - Date.now(), 1)), ...signals);
+      attempt += 1;
     }
     await this.redis.kwMutexUnlock(k.holder, k.readers, k.waiting, holder, 0);
     const shutdown = this.options.closing.aborted || options.signal.reason === ('shutdown' satisfies StopReason);

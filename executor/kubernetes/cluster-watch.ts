@@ -5,6 +5,7 @@
  * re-lists by itself when its resource version has expired (410).
  */
 import * as k8s from '@kubernetes/client-node';
+import { backoffMs } from '../../core/delay.js';
 import type { Logger } from '../../core/logger.js';
 import type { KubeApi } from './kube-api.js';
 import { instanceSelector, LABEL_JOB } from './names.js';
@@ -85,18 +86,19 @@ export class ClusterWatch {
     list: () => Promise<k8s.KubernetesListObject<T>>,
   ): k8s.Informer<T> & k8s.ObjectCache<T> {
     const informer = k8s.makeInformer<T>(this.api.kubeConfig, path, () => this.api.call('list', list), labelSelector);
-    let delay = 500;
+    let failures = 0;
     informer.on('connect', () => {
       this.api.count('watch', 200);
-      delay = 500;
+      failures = 0;
     });
     informer.on('error', (error) => {
       if (this.stopped) return;
-      this.logger.warn({ err: error, kind }, `watch of ${kind} failed; restarting in ${delay}ms`);
+      const wait = backoffMs(failures, 500, 30_000);
+      failures += 1;
+      this.logger.warn({ err: error, kind }, `watch of ${kind} failed; restarting in ${wait}ms`);
       setTimeout(() => {
         if (!this.stopped) informer.start().catch((err: unknown) => this.logger.warn({ err, kind }, 'watch restart failed'));
-      }, delay).unref();
-      delay = Math.min(delay * 2, 30_000);
+      }, wait).unref();
     });
     this.informers.push(informer as unknown as AnyInformer);
     return informer;

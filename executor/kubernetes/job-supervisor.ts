@@ -5,7 +5,7 @@
  * timers, deleting the Job on cancel, and settling the run.
  */
 import type { Logger } from '../../core/logger.js';
-import { HandBackError, type RunContext, type RunOutcome } from '../runtime.js';
+import { HANDED_BACK, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER } from './names.js';
@@ -92,7 +92,7 @@ export function superviseJob(options: {
         case 'finish':
           return settle(action.outcome);
         case 'handBack':
-          return settle(new HandBackError());
+          return settle(HANDED_BACK);
       }
     }
 

@@ -9,7 +9,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { LogStore } from '../../core/log-store.js';
 import { packageSpecs } from '../../core/package-layout.js';
 import type { Logger } from '../../core/logger.js';
-import { outcomes } from '../../core/contract/outcomes.js';
+import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
 import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spec.js';
@@ -67,7 +67,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** The Job suspended, then its Secret owned by it, then the Job resumed; each step already done is adopted. */
-  private async create(context: RunContext): Promise<{ name: string } | RunOutcome> {
+  private async create(context: RunContext): Promise<{ name: string } | Outcome> {
     const { name, job, secret } = buildScriptJob(context.ticket, context.request, context.timeoutSeconds, this.settings);
     const { namespace } = this.api;
     try {
@@ -99,7 +99,7 @@ export class KubernetesRuntime implements Runtime {
     return job.metadata?.labels?.[LABEL_INSTANCE] === this.settings.instance && job.metadata?.annotations?.[ANNOTATION_TICKET] === ticket;
   }
 
-  private refuseForeign(ticket: string, name: string): RunOutcome {
+  private refuseForeign(ticket: string, name: string): Outcome {
     this.foreign.add(ticket);
     return outcomes.runtimeError(`Job ${name} in namespace ${this.api.namespace} belongs to another deployment or operation; it was left alone`);
   }

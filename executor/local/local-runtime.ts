@@ -19,9 +19,9 @@ import type { PackageSource } from '../../core/package-sources.js';
 import { LineSplitter } from '../output/line-splitter.js';
 import { fetchPackages } from '../packages/fetch-packages.js';
 import { PackageError } from '../packages/package-error.js';
-import type { RunContext, RunOutcome, Runtime, StopReason } from '../runtime.js';
+import type { RunContext, Runtime, StopReason } from '../runtime.js';
 import { INTERPRETERS } from '../interpreters.js';
-import { outcomes } from '../../core/contract/outcomes.js';
+import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import { scriptVariables } from '../script-variables.js';
 import { findProgram } from './find-program.js';
 import { assertReachable, chooseScriptUser, type ScriptUser } from './script-user.js';
@@ -82,7 +82,7 @@ export class LocalRuntime implements Runtime {
     return new LocalRuntime(options, user);
   }
 
-  async run(context: RunContext): Promise<RunOutcome> {
+  async run(context: RunContext): Promise<Outcome> {
     const { request, output } = context;
     const interpreter = INTERPRETERS[request.script.syntax];
     const variables = scriptVariables(request.variables);
@@ -191,7 +191,7 @@ export class LocalRuntime implements Runtime {
   }
 
   /** Cancelled, shut down or timed out while its packages were fetched. */
-  private stoppedBeforeStart(context: RunContext): RunOutcome {
+  private stoppedBeforeStart(context: RunContext): Outcome {
     if (context.signal.aborted) return context.signal.reason === 'cancel' ? outcomes.cancelled('before start') : outcomes.shutDown();
     return outcomes.deadlineExceeded(context.timeoutSeconds);
   }

@@ -27,6 +27,19 @@ describe('isolation across executors', () => {
   });
   afterAll(() => stack.close());
 
+  it('counts the wait for a mutex against the operation\'s timeout, so an operation never outlives it', async () => {
+    const mutex = { isolation: { level: 'full', mutexName: `timeout-${Date.now()}` } };
+    const holder = await stack.submit(bash('sleep 4', mutex));
+    await stack.waitForState(holder, ['running']);
+    // Given a whole timeout of its own after the wait, `sleep 3` would end well inside it.
+    const waiter = await stack.submit(bash('sleep 3; echo finished', { ...mutex, timeoutSeconds: 5 }));
+    const status = await stack.waitUntilDone(waiter, 60_000);
+    expect(status.exitCode).toBe(-44);
+    expect(['DeadlineExceeded', 'MutexTimeout']).toContain(status.failure?.reason);
+    expect(status.logs.map((l) => l.text)).not.toContain('finished');
+    await stack.waitUntilDone(holder);
+  });
+
   it('never overlaps two full-isolation operations on one mutex, even on different executors', async () => {
     const file = `/tmp/kw-full-${Date.now()}`;
     const tickets = await Promise.all(

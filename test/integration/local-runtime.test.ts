@@ -11,12 +11,12 @@ import type { LogWriter } from '../../core/log-store.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../executor/local/local-runtime.js';
 import { ScriptOutput } from '../../executor/output/script-output.js';
-import type { RunOutcome } from '../../executor/runtime.js';
+import type { Outcome } from '../../core/contract/outcomes.js';
 import { ensureToken } from '../../cli/api-token.js';
 import { BASE_ENV } from './support/stack.js';
 
 interface Ran {
-  outcome: RunOutcome;
+  outcome: Outcome;
   lines: { stream: LogStream; text: string }[];
   stdout: string[];
 }

@@ -40,8 +40,7 @@ describe('adopting the Job of a redelivered operation', () => {
     const runtime = new KubernetesRuntime(api, {} as ClusterWatch, {} as LogStore, settings, createLogger('silent', 'test'), () => undefined);
     const context = { ticket: 'deploy-1', request, timeoutSeconds: 60, previousState: 'running' } as unknown as RunContext;
     const outcome = await runtime.adopt(context);
-    expect(outcome.failure?.reason).toBe('RuntimeError');
-    expect(outcome.failure?.message).toMatch(/belongs to another deployment or operation/);
+    expect(outcome).toMatchObject({ failure: { reason: 'RuntimeError', message: expect.stringMatching(/belongs to another deployment or operation/) } });
     await runtime.release('deploy-1');
     expect(writes).toEqual([]);
   });
