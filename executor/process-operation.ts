@@ -277,6 +277,7 @@ async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome,
     return recorded;
   }
   deps.metrics.operations.inc({ pool, outcome: outcome.state, reason: outcome.failure?.reason ?? '' });
+  deps.metrics.logLines.inc({ pool, stream: 'system' }); // the line saying the outcome, which finish stored
   if (runningSince !== undefined) deps.metrics.runSeconds.observe({ pool, outcome: outcome.state }, seconds(runningSince, Date.now()));
   log.info({ state: outcome.state, exitCode: outcome.exitCode, reason: outcome.failure?.reason }, 'operation finished');
   return recorded;
