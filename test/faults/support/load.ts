@@ -40,6 +40,8 @@ export class Load {
   readonly tally = new Map<string, number>();
   /** Requests that got no answer in time. */
   readonly hangs: Surprise[] = [];
+  /** The longest any request waited for its answer (or its timeout), ms. */
+  longestWaitMs = 0;
   /** Answers outside ALLOWED (a 500, a 409, a 404 for an accepted ticket, …). */
   readonly unexpected: Surprise[] = [];
   readonly done: Promise<void>;
@@ -66,6 +68,14 @@ export class Load {
     return new Promise((resolve) => this.waiters.push({ count, resolve }));
   }
 
+  /** Calls the API, counting how long the answer took. */
+  private async timed(url: string, method: string, route: string, body?: unknown): Promise<Outcome> {
+    const started = Date.now();
+    const outcome = await call(url, method, route, body);
+    this.longestWaitMs = Math.max(this.longestWaitMs, Date.now() - started);
+    return outcome;
+  }
+
   private record(what: string, outcome: Outcome): void {
     const key = `${this.phase} ${what} ${outcomeName(outcome)}`;
     this.tally.set(key, (this.tally.get(key) ?? 0) + 1);
@@ -79,7 +89,7 @@ export class Load {
       const ticket = this.ticket(i);
       const operation = { ...this.options.operation(ticket), ticket };
       for (let attempt = 0; ; attempt += 1) {
-        const outcome = await call(dispatchers[(index + i + attempt) % dispatchers.length]!, 'POST', '/api/v1/operations', operation);
+        const outcome = await this.timed(dispatchers[(index + i + attempt) % dispatchers.length]!, 'POST', '/api/v1/operations', operation);
         this.record('submit', outcome);
         if (outcome.kind === 'answer' && (outcome.status === 200 || outcome.status === 202)) break;
         if (attempt > 600) throw new Error(`operation ${ticket} was never accepted; last outcome ${JSON.stringify(outcome)}`);
@@ -96,10 +106,10 @@ export class Load {
     for (let round = 0; !this.finished; round += 1) {
       const url = dispatchers[round % dispatchers.length]!;
       const accepted = [...this.accepted];
-      const reads: Array<Promise<void>> = [call(url, 'GET', '/readyz').then((o) => this.record('readyz', o))];
+      const reads: Array<Promise<void>> = [this.timed(url, 'GET', '/readyz').then((o) => this.record('readyz', o))];
       if (accepted.length > 0) {
         const ticket = accepted[(round * 7919) % accepted.length]!;
-        reads.push(call(url, 'GET', `/api/v1/operations/${ticket}?limit=1`).then((o) => this.record('status', o)));
+        reads.push(this.timed(url, 'GET', `/api/v1/operations/${ticket}?limit=1`).then((o) => this.record('status', o)));
       }
       await Promise.all(reads);
       await new Promise((r) => setTimeout(r, 200));

@@ -9,7 +9,7 @@ export function report(fault: string, load: Load, figures: Figures, seconds: Rec
   const firstUnexpected = load.unexpected[0];
   console.info(
     `[faults] ${fault}: submitted ${figures.submitted}, ended ${figures.ended}, repeated ${figures.repeated}, lost ${figures.lost}` +
-      `, hangs ${load.hangs.length}, unexpected answers ${load.unexpected.length}\n` +
+      `, hangs ${load.hangs.length}, unexpected answers ${load.unexpected.length}, longest client wait ${(load.longestWaitMs / 1000).toFixed(1)}s\n` +
       `  seconds ${JSON.stringify(seconds)}\n` +
       `  outcomes ${JSON.stringify(figures.outcomes)}\n  requests ${JSON.stringify(tally)}` +
       (figures.lostExamples.length ? `\n  lost e.g. ${figures.lostExamples.join('; ')}` : '') +
