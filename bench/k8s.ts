@@ -13,8 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { readConfig } from '../core/config.js';
-import { up } from '../test/cluster/cluster.js';
-import { imageRef } from '../test/images/images.js';
 import { runBareJobs } from './support/bare-jobs.js';
 import { bareSample, kubeWorkerSample, type FirstLineSample } from './support/first-line.js';
 import { runKubeWorker, startKubeWorker } from './support/k8s-kube-worker.js';
@@ -59,8 +57,16 @@ async function timeToFirstLine(kubeConfig: k8s.KubeConfig, namespace: string, se
   console.log('');
 }
 
+/** Given by `npm run bench:k8s`, which brings the test cluster up (test/cluster) and names its kubeconfig and image. */
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this bench with \`npm run bench:k8s\`, which brings the test cluster up and sets it`);
+  return value;
+}
+
 async function main(): Promise<void> {
-  const cluster = await up();
+  const cluster = { kubeconfig: required('KUBECONFIG') };
+  const scriptImage = required('KUBE_WORKER_SCRIPT_IMAGE');
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromFile(cluster.kubeconfig);
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
     KUBECONFIG: cluster.kubeconfig,
     KUBE_WORKER_NAMESPACE: namespace,
     KUBE_WORKER_RUNTIME: 'kubernetes',
-    KUBE_WORKER_SCRIPT_IMAGE: await imageRef('script-tools'),
+    KUBE_WORKER_SCRIPT_IMAGE: scriptImage,
     KUBE_WORKER_API_TOKEN: TOKEN,
     KUBE_WORKER_CONCURRENCY: String(CONCURRENCY),
     KUBE_WORKER_SCRIPT_REQUESTS_CPU: '10m',
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
   };
   printCircumstances('bench:k8s', {
     operations: COUNT, rounds: ROUNDS, concurrency: CONCURRENCY, qps: settings.KUBE_WORKER_K8S_QPS, burst: settings.KUBE_WORKER_K8S_BURST,
-    kubernetes: cluster.version, image: settings.KUBE_WORKER_SCRIPT_IMAGE, 'first-line samples': FIRST_LINE_SAMPLES,
+    kubernetes: (await kubeConfig.makeApiClient(k8s.VersionApi).getCode()).gitVersion, image: settings.KUBE_WORKER_SCRIPT_IMAGE, 'first-line samples': FIRST_LINE_SAMPLES,
   });
 
   try {

@@ -2,7 +2,8 @@
  * `kube-worker completion bash|zsh`: completion scripts made from the command table, so that they
  * offer exactly the commands and options the CLI parses.
  */
-import { COMMANDS, GLOBAL_OPTIONS, type OptionSpec } from './command-table.js';
+import type { OptionSpec } from './command.js';
+import { COMMANDS, GLOBAL_OPTIONS } from './command-table.js';
 import { EXIT, usageError } from './exit-codes.js';
 
 const flags = (options: Record<string, OptionSpec>): string[] =>

@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../core/version.js';
 import { ApiError } from './api-client.js';
-import { commandUsage, COMMANDS, findCommand, GLOBAL_OPTIONS, UnknownCommand, usage, type Command, type OptionSpec, type OptionValues } from './command-table.js';
+import type { Command, OptionSpec, OptionValues } from './command.js';
+import { commandUsage, COMMANDS, findCommand, GLOBAL_OPTIONS, UnknownCommand, usage } from './command-table.js';
 import { CliError, EXIT, exitCodeOfApiError, usageError } from './exit-codes.js';
 
 type ParseArgsOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;

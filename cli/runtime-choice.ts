@@ -5,9 +5,7 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RuntimeFactory } from '../executor/executor.js';
-import { startKubernetesRuntime } from '../executor/kubernetes/index.js';
-import { clusterAvailable } from '../executor/kubernetes/connect.js';
-import type { RequestCounter } from '../executor/kubernetes/kube-api.js';
+import { clusterAvailable, startKubernetesRuntime, type RequestCounter } from '../executor/kubernetes/index.js';
 import { LocalRuntime } from '../executor/local/local-runtime.js';
 
 export function runtimeFactory(config: Config, env: NodeJS.ProcessEnv, logger: Logger, countKubernetesRequest: RequestCounter): RuntimeFactory {

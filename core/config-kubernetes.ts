@@ -4,10 +4,11 @@
  * the allowed service accounts too, to refuse at submit time what the executor would not run.
  */
 import { createHash } from 'node:crypto';
-import type { Setting } from './config.js';
-import { boolean, ConfigError, integer, json, list, oneOf, stringMap } from './config-parsers.js';
+import { boolean, ConfigError, integer, json, list, oneOf, stringMap, type SettingOf } from './config-parsers.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { parseQuantity } from './quantity.js';
+
+type Setting<K extends keyof KubernetesConfig> = SettingOf<KubernetesConfig, K>;
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 

@@ -2,8 +2,9 @@
  * Settings of what operators look at: the log format, the dashboard's own credentials and the
  * executor's metrics port. Part of the one configuration read at start-up (core/config.ts).
  */
-import type { Setting } from './config.js';
-import { boolean, ConfigError, integer, oneOf } from './config-parsers.js';
+import { boolean, ConfigError, integer, oneOf, type SettingOf } from './config-parsers.js';
+
+type Setting<K extends keyof ObservabilityConfig> = SettingOf<ObservabilityConfig, K>;
 
 /** KUBE_WORKER_LOG_FORMAT; core/logger.ts decides what auto means. */
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;

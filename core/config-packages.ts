@@ -3,10 +3,11 @@
  * the image of the Kubernetes init container that fetches them. Part of the one configuration read
  * at start-up (core/config.ts); the dispatcher refuses at submit time what these do not allow.
  */
-import type { Setting } from './config.js';
-import { ConfigError, integer, list } from './config-parsers.js';
+import { ConfigError, integer, list, type SettingOf } from './config-parsers.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { parseSource, type PackageSource } from './package-sources.js';
+
+type Setting<K extends keyof PackagesConfig> = SettingOf<PackagesConfig, K>;
 
 export interface PackagesConfig {
   /** URL prefixes packages may be fetched from; none: every package is refused. */

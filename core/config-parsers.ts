@@ -58,3 +58,13 @@ export function stringMap(name: string, raw: string | undefined): Record<string,
   if (bad) throw new ConfigError(`${name}: the value of "${bad[0]}" must be a string`);
   return value as Record<string, string>;
 }
+
+/** One setting: the environment variable that sets key `K` of the configuration part `C`. */
+export interface SettingOf<C, K extends keyof C> {
+  env: string;
+  key: K;
+  description: string;
+  /** The default as text, for the README; undefined when there is none. */
+  defaultText?: string;
+  parse: (raw: string | undefined) => C[K];
+}

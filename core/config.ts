@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, integer, list, oneOf } from './config-parsers.js';
+import { ConfigError, integer, list, oneOf, type SettingOf } from './config-parsers.js';
 import { instanceFromPrefix, KUBERNETES_SETTINGS, type KubernetesConfig } from './config-kubernetes.js';
 import { PACKAGE_SETTINGS, type PackagesConfig } from './config-packages.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
@@ -60,14 +60,8 @@ export interface Config extends KubernetesConfig, ObservabilityConfig, PackagesC
   serverUrl: string;
 }
 
-export interface Setting<K extends keyof Config> {
-  env: string;
-  key: K;
-  description: string;
-  /** The default as text, for the README; undefined when there is none. */
-  defaultText?: string;
-  parse: (raw: string | undefined) => Config[K];
-}
+/** A setting of the whole configuration (config-parsers.ts). */
+export type Setting<K extends keyof Config> = SettingOf<Config, K>;
 
 const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

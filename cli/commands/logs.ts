@@ -1,6 +1,6 @@
 /** `kube-worker logs <ticket> [--follow]`: an operation's log so far, or followed to its end. */
 import type { Config } from '../../core/config.js';
-import type { OptionValues } from '../command-table.js';
+import type { OptionValues } from '../command.js';
 import { EXIT, usageError } from '../exit-codes.js';
 import { followToEnd, printLine } from '../follow.js';
 import { connectClient } from './client.js';

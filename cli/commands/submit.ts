@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OperationRequest, ScriptSyntax } from '../../core/contract/operation.js';
 import type { Config } from '../../core/config.js';
-import type { OptionValues } from '../command-table.js';
+import type { OptionValues } from '../command.js';
 import { usageError } from '../exit-codes.js';
 import { followToEnd } from '../follow.js';
 import { connectClient } from './client.js';

@@ -13,6 +13,10 @@ import { KubernetesRuntime } from './kubernetes-runtime.js';
 import { missingPermissions } from './permissions.js';
 import { startSweeper, sweepOnce } from './sweeper.js';
 
+// What the rest of the product uses of this runtime; nothing reaches past this file.
+export { clusterAvailable } from './connect.js';
+export type { RequestCounter } from './kube-api.js';
+
 export class MissingPermissionsError extends Error {
   constructor(readonly missing: string[]) {
     super(`the executor's Kubernetes permissions are not enough; it is missing:\n  - ${missing.join('\n  - ')}\nGrant them with the Role the chart ships (executor/kubernetes/permissions.ts lists it).`);
