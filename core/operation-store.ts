@@ -1,6 +1,6 @@
 /**
  * The record of each operation in Redis: its state, timings and result, and (until it ends) its full
- * request. Every transition is one Lua script, so that submit, claim, cancel and finish never race:
+ * request. Every transition is one Lua script, so that submit, claim, cancel and the result never race:
  * whichever comes first wins and the others see its outcome. Each script that ends an operation
  * also publishes its ticket on `<prefix>:finished`.
  *
@@ -54,7 +54,7 @@ export type Claim =
   | { kind: 'reclaimed'; payload: string; cancelRequested: boolean; previousState: OperationState; previousExecutor: string; previousDelivery: string };
 
 /** `again`: this delivery had recorded it already (the same command, sent again after a reconnect). */
-export type FinishReply = 'recorded' | 'again' | 'ended' | 'fenced';
+export type RecordReply = 'recorded' | 'again' | 'ended' | 'fenced';
 
 export type TakeOverReply = 'taken' | 'ended' | 'lost';
 
@@ -74,7 +74,7 @@ type Commands = {
   kwClaim: string[];
   kwTakeOver: TakeOverReply;
   kwMarkRunning: number;
-  kwFinish: FinishReply;
+  kwRecordResult: RecordReply;
   kwCancel: string[];
   kwRequeue: number;
   kwPassOn: number;
@@ -186,8 +186,8 @@ export class OperationStore {
    * publishes the ticket on the finished channel, so that dispatchers following its log end at once.
    * Only for the delivery that owns the run (`fenced` otherwise); `delivery` '' records whoever owns it.
    */
-  async finish(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<FinishReply> {
-    return this.redis.kwFinish(
+  async recordResult(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<RecordReply> {
+    return this.redis.kwRecordResult(
       this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
       result.state, result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',

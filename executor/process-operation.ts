@@ -11,14 +11,14 @@
  *
  * This is the one writer of an operation's final state (`record`): runtimes only say how a run
  * ended, and the executor's stalled-job handler records through `recordStalled`. The record tells
- * every dispatcher that the operation ended (see OperationStore.finish).
+ * every dispatcher that the operation ended (see OperationStore.recordResult).
  */
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { LogStore } from '../core/log-store.js';
 import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
-import type { FinishReply, OperationStore } from '../core/operation-store.js';
+import type { RecordReply, OperationStore } from '../core/operation-store.js';
 import { isRedisUnavailable } from '../core/redis.js';
 import { backoffMs, delay } from '../core/delay.js';
 import type { OperationJobData } from '../core/queue.js';
@@ -235,7 +235,7 @@ export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>
   return (await recordWithoutRun({ ...job, delivery }, outcomes.executorError(error.message), deps)) !== 'fenced';
 }
 
-async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<FinishReply> {
+async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<RecordReply> {
   const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool: run.pool, stream }));
   return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
 }
@@ -252,18 +252,18 @@ const RECORD_RETRY_MS = { first: 250, max: 5000 };
 
 /**
  * The one place a final state is written: the run's lines are stored, then the record takes the
- * result and the line that says it (OperationStore.finish).
+ * result and the line that says it (OperationStore.recordResult).
  * The result is kept trying while Redis cannot take it (restarting, failing over): a result given
  * up on would leave its operation running for ever. Log lines that cannot be stored do not stop it.
  */
-async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<FinishReply> {
+async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<RecordReply> {
   const log = deps.logger.child({ ticket });
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };
-  let recorded: FinishReply;
+  let recorded: RecordReply;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      recorded = await deps.store.finish(ticket, delivery, result, deps.settings.retentionSeconds);
+      recorded = await deps.store.recordResult(ticket, delivery, result, deps.settings.retentionSeconds);
       break;
     } catch (error) {
       if (!isRedisUnavailable(error as Error)) throw error;
@@ -277,7 +277,7 @@ async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome,
     return recorded;
   }
   deps.metrics.operations.inc({ pool, outcome: outcome.state, reason: outcome.failure?.reason ?? '' });
-  deps.metrics.logLines.inc({ pool, stream: 'system' }); // the line saying the outcome, which finish stored
+  deps.metrics.logLines.inc({ pool, stream: 'system' }); // the line saying the outcome, stored with the result
   if (runningSince !== undefined) deps.metrics.runSeconds.observe({ pool, outcome: outcome.state }, seconds(runningSince, Date.now()));
   log.info({ state: outcome.state, exitCode: outcome.exitCode, reason: outcome.failure?.reason }, 'operation finished');
   return recorded;

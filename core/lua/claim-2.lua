@@ -1,5 +1,5 @@
 -- Claims a delivered operation for an executor. A queued operation becomes the delivery's: the
--- delivery token fences every later write of the run (mark-running, finish). The same delivery
+-- delivery token fences every later write of the run (markRunning, recordResult). The same delivery
 -- asking again (its first reply lost) gets the same answer; another delivery of a started
 -- operation changes nothing (see takeOver).
 -- KEYS[1] op  KEYS[2] payload

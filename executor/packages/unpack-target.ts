@@ -69,7 +69,7 @@ export class UnpackTarget {
     this.files += 1;
   }
 
-  /** Remembered, made by finish() once every file is written. */
+  /** Remembered, made by makeLinks() once every file is written. */
   symbolicLink(name: string, target: string): void {
     if (target === '' || target.includes('\0')) throw new PackageError(`the archive entry ${JSON.stringify(name)} is a link with an invalid target`);
     if (path.posix.isAbsolute(target)) throw new PackageError(`the archive entry ${JSON.stringify(name)} links to the absolute path ${JSON.stringify(target)}, outside its folder`);
@@ -77,7 +77,7 @@ export class UnpackTarget {
   }
 
   /** Makes the links, then checks where each one really leads. */
-  async finish(): Promise<void> {
+  async makeLinks(): Promise<void> {
     const realRoot = await realpath(this.root);
     const inside = (p: string): boolean => p === realRoot || p.startsWith(realRoot + path.sep);
     for (const entry of this.links) {

@@ -91,7 +91,7 @@ export async function unpack(archive: string, folder: string, format: Exclude<Pa
   try {
     if (format === 'zip') await unpackZip(archive, target, signal);
     else await unpackTar(archive, target, format === 'tar.gz', signal);
-    await target.finish();
+    await target.makeLinks();
   } catch (error) {
     if (error instanceof PackageError || signal.aborted) throw error;
     // tar-stream, zlib and yauzl say what is wrong with the bytes; a file system error is ours.

@@ -26,7 +26,7 @@ describe('the end of an operation, heard by dispatchers', () => {
     const wait = finished.wait('heard');
     await expect.poll(async () => ((await redis.pubsub('NUMSUB', names.finishedChannel)) as [string, number])[1]).toBe(1);
 
-    expect(await store.finish('heard', '', { state: 'succeeded', exitCode: 0 }, 60)).toBe('recorded');
+    expect(await store.recordResult('heard', '', { state: 'succeeded', exitCode: 0 }, 60)).toBe('recorded');
     await wait.ended;
     const still = await Promise.race([other.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
     expect(still).toBe('waiting');
@@ -42,7 +42,7 @@ describe('the end of an operation, heard by dispatchers', () => {
     const redis = new Redis(stack.redisUrl);
     closers.push(() => redis.quit());
     const deaf = new OperationStore(redis, { ...keys(stack.config.prefix), finishedChannel: `${stack.config.prefix}:nobody` });
-    expect(await deaf.finish(ticket, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60)).toBe('recorded');
+    expect(await deaf.recordResult(ticket, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60)).toBe('recorded');
 
     const text = await follow;
     const end = /event: end\ndata: (.*)\n/.exec(text);

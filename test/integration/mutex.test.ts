@@ -24,7 +24,7 @@ describe('the isolation mutex', () => {
     await store.claim(ticket, 'default', 'executor-a', `${ticket}-delivery`);
     return ticket;
   };
-  const finish = (ticket: string) => store.finish(ticket, `${ticket}-delivery`, { state: 'succeeded', exitCode: 0 }, 60);
+  const finish = (ticket: string) => store.recordResult(ticket, `${ticket}-delivery`, { state: 'succeeded', exitCode: 0 }, 60);
   const take = async (name: string, ticket: string, options = wait): Promise<Lease> => {
     const result = await mutexes.acquire(name, 'exclusive', ticket, options);
     if (!('lease' in result)) throw new Error(`not acquired: ${JSON.stringify(result)}`);
