@@ -7,32 +7,41 @@ export class ConfigError extends Error {
   }
 }
 
-export function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?[0-9]+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${value}`);
-  return value;
-}
+/** A whole number from `min` to `max`. */
+export const integer =
+  (min: number, max: number) =>
+  (raw: string | undefined, env: string): number => {
+    const text = required(raw, env).trim();
+    if (!/^-?[0-9]+$/.test(text)) throw new ConfigError(`${env} must be a whole number, not "${raw}"`);
+    const value = Number(text);
+    if (value < min || value > max) throw new ConfigError(`${env} must be between ${min} and ${max}, not ${value}`);
+    return value;
+  };
 
 /** One of a fixed set of words. */
-export function oneOf<T extends string>(name: string, raw: string | undefined, choices: readonly T[], fallback: T): T {
-  const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new ConfigError(`${name} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}, not "${value}"`);
-  }
-  return value as T;
+export const oneOf =
+  <T extends string>(choices: readonly T[]) =>
+  (raw: string | undefined, env: string): T => {
+    const value = required(raw, env).trim();
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new ConfigError(`${env} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}, not "${value}"`);
+    }
+    return value as T;
+  };
+
+function required(raw: string | undefined, env: string): string {
+  if (raw === undefined || raw.trim() === '') throw new ConfigError(`${env} must be set`);
+  return raw;
 }
 
 export function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-export function boolean(name: string, raw: string | undefined, fallback: boolean): boolean {
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(true|1|yes)$/i.test(raw)) return true;
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, not "${raw}"`);
+export function boolean(raw: string | undefined, env: string): boolean {
+  if (/^(true|1|yes)$/i.test(required(raw, env).trim())) return true;
+  if (/^(false|0|no)$/i.test(raw!.trim())) return false;
+  throw new ConfigError(`${env} must be true or false, not "${raw}"`);
 }
 
 /** A JSON value of the expected kind ("object" or "array"), or undefined when unset. */
@@ -59,12 +68,30 @@ export function stringMap(name: string, raw: string | undefined): Record<string,
   return value as Record<string, string>;
 }
 
-/** One setting: the environment variable that sets key `K` of the configuration part `C`. */
-export interface SettingOf<C, K extends keyof C> {
+/**
+ * One setting, declared once: the variable, the configuration key it fills, what it means (the
+ * README's table says it), its default written as the variable would be, and its parser, which
+ * gets the variable or else the default. The configuration's type comes from the parsers (ConfigOf).
+ */
+export interface Setting<K extends string = string, T = unknown> {
   env: string;
   key: K;
   description: string;
-  /** The default as text, for the README; undefined when there is none. */
-  defaultText?: string;
-  parse: (raw: string | undefined) => C[K];
+  /** The default, as the variable would say it. */
+  default?: string;
+  /** What the README says after the default, e.g. "10 MiB"; or, for a setting without a plain default, in its place. */
+  defaultNote?: string;
+  parse(raw: string | undefined, env: string): T;
+}
+
+/** Declares a setting, keeping its key's literal type. */
+export const setting = <K extends string, T>(declaration: Setting<K, T>): Setting<K, T> => declaration;
+
+/** The configuration that settings fill: each key with its parser's type. */
+export type ConfigOf<S extends readonly Setting[]> = { [D in S[number] as D['key']]: ReturnType<D['parse']> };
+
+/** The README's words for a setting's default. */
+export function defaultText(s: Pick<Setting, 'default' | 'defaultNote'>): string {
+  if (s.default === undefined) return s.defaultNote ?? '';
+  return s.defaultNote ? `${s.default} (${s.defaultNote})` : s.default;
 }
