@@ -50,8 +50,13 @@ export interface Config extends KubernetesConfig, ObservabilityConfig, PackagesC
   runtime: RuntimeChoice;
   /** Where the local runtime makes each operation's private workspace. */
   workDir: string;
-  /** Who local scripts run as; undefined: nobody for a root executor, else the executor's user. */
+  /**
+   * One user every local script runs as, instead of a user per operation; undefined: a user per
+   * operation from `localUids` for a root executor, else the executor's own user.
+   */
   localUser: { uid: number; gid: number } | undefined;
+  /** The uids (each also the gid) a root executor gives its running operations, one each. */
+  localUids: { first: number; last: number };
   /** Where `kube-worker start` keeps its private Redis and the generated token. */
   stateDir: string;
   /** The API the CLI's client commands talk to. */
@@ -66,6 +71,9 @@ export interface Setting<K extends keyof Config> {
   defaultText?: string;
   parse: (raw: string | undefined) => Config[K];
 }
+
+/** The highest uid or gid Node.js starts a process as: 2^31 - 1. */
+const MAX_ID = 2_147_483_647;
 
 const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -187,8 +195,21 @@ export const SETTINGS = [
     parse: (raw) => path.resolve(raw || path.join(os.tmpdir(), 'kube-worker')),
   } satisfies Setting<'workDir'>,
   {
-    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultText: '65534:65534 (nobody) for an executor running as root, else the executor\'s own user',
-    description: 'uid:gid that local scripts run as; another user than the executor\'s needs an executor running as root.',
+    env: 'KUBE_WORKER_LOCAL_UIDS', key: 'localUids', defaultText: '2000000000-2000009999',
+    description: 'first-last: the uids an executor running as root gives local scripts, a uid (and the gid of the same number) of its own to each running operation, all of whose processes are killed when it ends. Ids nothing else on the machine uses, at least as many as the operations the executor runs at once; executors on one machine may share a range, and never hold one uid at once.',
+    parse: (raw) => {
+      const value = raw?.trim() || '2000000000-2000009999';
+      const match = /^(\d{1,10})-(\d{1,10})$/.exec(value);
+      const [first, last] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+      if (!match || first < 1 || last > MAX_ID || first > last) {
+        throw new ConfigError(`KUBE_WORKER_LOCAL_UIDS must be first-last, from 1 to ${MAX_ID} with first not above last (e.g. 2000000000-2000009999), not "${value}"`);
+      }
+      return { first, last };
+    },
+  } satisfies Setting<'localUids'>,
+  {
+    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultText: 'none: a user per operation (KUBE_WORKER_LOCAL_UIDS) for an executor running as root, else the executor\'s own user',
+    description: 'uid:gid that every local script runs as instead of a user per operation, so that scripts running at the same time can read and stop each other; another user than the executor\'s needs an executor running as root.',
     parse: (raw) => {
       if (raw === undefined || raw.trim() === '') return undefined;
       const match = /^(\d{1,10}):(\d{1,10})$/.exec(raw.trim());
