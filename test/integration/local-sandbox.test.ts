@@ -7,8 +7,12 @@
  * a result that waited for one would never come.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { chown, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationStatus } from '../../core/contract/status.js';
+import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
 import { alive, processesOf } from './support/processes.js';
 import { b64, bash, startStack, type Stack } from './support/stack.js';
 
@@ -21,13 +25,23 @@ function printed(status: OperationStatus, name: string): string | undefined {
 
 const texts = (status: OperationStatus): string[] => status.logs.map((line) => line.text);
 
-/** Every way a script can leave a process outside its process group, each sleeping far beyond the test. */
+/**
+ * `left <pid>` waits until process <pid> has left the script's session, then prints "sleeper=<pid>":
+ * a script that ended sooner would have it killed with its process group before it got away.
+ */
+const LEFT = 'left() { while [ "$(ps -o sid= -p "$1" | tr -d " ")" = "$$" ]; do sleep 0.05; done; echo "sleeper=$1"; }';
+
+/** Every way a script can leave a process behind, each sleeping far beyond the test. */
 const DETACHED = [
-  'setsid sleep 300 & echo "sleeper=$!"',
-  "(setsid sh -c 'sleep 301 & echo \"sleeper=$!\"' &)",
+  LEFT,
+  'setsid sleep 300 & left $!',
+  `(setsid sh -c 'sleep 301 & echo $! > "$HOME/double-fork"' &); while [ ! -s "$HOME/double-fork" ]; do sleep 0.05; done; left "$(cat "$HOME/double-fork")"`,
   'nohup sleep 302 >/dev/null 2>&1 & echo "sleeper=$!"',
-  '(sleep 303 </dev/null >/dev/null 2>&1 & echo "sleeper=$!") ',
-].join('; ');
+  '(sleep 303 </dev/null >/dev/null 2>&1 & echo "sleeper=$!")',
+].join('\n');
+
+/** A process that leaves the script's session, holding its output. */
+const SETSID = `${LEFT}\nsetsid sleep 300 & left $!`;
 
 describe.skipIf(!root)('the local runtime under a root executor: one operation, one user, nothing left behind', () => {
   let stack: Stack;
@@ -72,7 +86,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
 
   it('ends at the script\'s own end with every detached process of its user killed', async () => {
     stack = await startStack();
-    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"; ${DETACHED}; sleep 0.5; echo "running=$(ps -o pid= -u "$(id -u)" | wc -l)"; echo done`));
+    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\necho "running=$(ps -o pid= -u "$(id -u)" | wc -l)"; echo done`));
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('succeeded');
     expect(texts(status)).toContain('done');
@@ -85,7 +99,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
 
   it('on cancel, stops every process of the operation\'s user, detached ones included', async () => {
     stack = await startStack();
-    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"; ${DETACHED}; sleep 300`));
+    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\nsleep 300`));
     const running = await stack.waitFor(ticket, 'detached', (status) => status.logs.filter((line) => line.text.startsWith('sleeper=')).length === 4);
     const uid = Number(printed(running, 'uid'));
     expect(processesOf(uid).length).toBeGreaterThanOrEqual(5);
@@ -97,7 +111,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
 
   it('on timeout, stops every process of the operation\'s user, detached ones included', async () => {
     stack = await startStack();
-    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"; ${DETACHED}; sleep 300`, { timeoutSeconds: 2 }));
+    const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\nsleep 300`, { timeoutSeconds: 5 }));
     const status = await stack.waitUntilDone(ticket);
     expect(status.failure?.reason).toBe('DeadlineExceeded');
     expect(status.logs.filter((line) => line.text.startsWith('sleeper='))).toHaveLength(4);
@@ -106,7 +120,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
 
   it('does not hold up the next operation in the queue', async () => {
     stack = await startStack({ env: { KUBE_WORKER_CONCURRENCY: '1' } });
-    const first = await stack.submit(bash(`${DETACHED}; echo first`));
+    const first = await stack.submit(bash(`${DETACHED}\necho first`));
     const second = await stack.submit(bash('echo second'));
     const [one, two] = [await stack.waitUntilDone(first), await stack.waitUntilDone(second)];
     expect(one.state).toBe('succeeded');
@@ -157,7 +171,7 @@ describe('the local runtime with one user for every script, as an executor that 
 
   it('records a normal end while a detached process still holds the output', async () => {
     stack = await startStack({ env: shared });
-    const ticket = await stack.submit(bash('setsid sleep 300 & echo "sleeper=$!"; echo done'));
+    const ticket = await stack.submit(bash(`${SETSID}\necho done`));
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('succeeded');
     expect(texts(status)).toContain('done');
@@ -166,7 +180,7 @@ describe('the local runtime with one user for every script, as an executor that 
 
   it('records a cancel while a detached process still holds the output', async () => {
     stack = await startStack({ env: shared });
-    const ticket = await stack.submit(bash('setsid sleep 300 & echo "sleeper=$!"; sleep 300'));
+    const ticket = await stack.submit(bash(`${SETSID}\nsleep 300`));
     await stack.waitFor(ticket, 'detached', (status) => printed(status, 'sleeper') !== undefined);
     await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
     const status = await stack.waitUntilDone(ticket);
@@ -176,7 +190,7 @@ describe('the local runtime with one user for every script, as an executor that 
 
   it('records a timeout while a detached process still holds the output', async () => {
     stack = await startStack({ env: shared });
-    const ticket = await stack.submit(bash('setsid sleep 300 & echo "sleeper=$!"; sleep 300', { timeoutSeconds: 2 }));
+    const ticket = await stack.submit(bash(`${SETSID}\nsleep 300`, { timeoutSeconds: 5 }));
     const status = await stack.waitUntilDone(ticket);
     expect(status.failure?.reason).toBe('DeadlineExceeded');
     expect(leftBehind(status)).toHaveLength(1);
@@ -184,11 +198,62 @@ describe('the local runtime with one user for every script, as an executor that 
 
   it('does not hold up the next operation in the queue', async () => {
     stack = await startStack({ env: { ...shared, KUBE_WORKER_CONCURRENCY: '1' } });
-    const first = await stack.submit(bash('setsid sleep 300 & echo "sleeper=$!"; echo first'));
+    const first = await stack.submit(bash(`${SETSID}\necho first`));
     const second = await stack.submit(bash('echo second'));
     const [one, two] = [await stack.waitUntilDone(first), await stack.waitUntilDone(second)];
     expect(one.state).toBe('succeeded');
     expect(two.state).toBe('succeeded');
     expect(leftBehind(one)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!root)('an executor that is not root, started as another user', () => {
+  const user = { uid: 2_100_000_400, gid: 2_100_000_400 };
+  let stack: Stack;
+  let executor: ChildExecutor;
+  const leftovers: number[] = [];
+  beforeAll(async () => {
+    stack = await startStack({ executors: 0 });
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-nonroot-'));
+    await chown(workDir, user.uid, user.gid);
+    executor = await spawnExecutor(stack, { KUBE_WORKER_WORK_DIR: path.join(workDir, 'work'), KUBE_WORKER_CONCURRENCY: '1' }, user);
+  }, 120_000);
+  afterAll(async () => {
+    executor?.process.kill('SIGKILL');
+    for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await stack?.close();
+  });
+
+  /** The sleeper the script left, if it still runs now that the result is recorded. */
+  function stillRunning(status: OperationStatus): boolean {
+    const pid = Number(printed(status, 'sleeper'));
+    leftovers.push(pid);
+    return pid > 0 && alive(pid);
+  }
+
+  it('runs scripts as itself, records their end while a detached process holds the output, and takes the next', async () => {
+    const first = await stack.submit(bash(`echo "uid=$(id -u)"\n${SETSID}\necho first`));
+    const second = await stack.submit(bash('echo second'));
+    const [one, two] = [await stack.waitUntilDone(first), await stack.waitUntilDone(second)];
+    expect(one.state).toBe('succeeded');
+    expect(printed(one, 'uid')).toBe(String(user.uid));
+    expect(two.state).toBe('succeeded');
+    expect(texts(two)).toContain('second');
+    expect(stillRunning(one)).toBe(true);
+  }, 60_000);
+
+  it('records a cancel while a detached process holds the output', async () => {
+    const ticket = await stack.submit(bash(`${SETSID}\nsleep 300`));
+    await stack.waitFor(ticket, 'detached', (status) => printed(status, 'sleeper') !== undefined);
+    await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
+    const status = await stack.waitUntilDone(ticket);
+    expect(status.state).toBe('cancelled');
+    expect(stillRunning(status)).toBe(true);
+  }, 60_000);
+
+  it('records a timeout while a detached process holds the output', async () => {
+    const status = await stack.waitUntilDone(await stack.submit(bash(`${SETSID}\nsleep 300`, { timeoutSeconds: 5 })));
+    expect(status.failure?.reason).toBe('DeadlineExceeded');
+    expect(stillRunning(status)).toBe(true);
   }, 60_000);
 });

@@ -18,11 +18,12 @@ export function processesOf(uid: number): number[] {
   return found;
 }
 
-/** Whether process `pid` exists (a zombie counts). */
+/** Whether process `pid` runs (a zombie, killed and not yet reaped, does not). */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state …"; comm may hold spaces and parentheses, so read after the last ")".
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }
