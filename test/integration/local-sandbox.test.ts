@@ -7,7 +7,7 @@
  * a result that waited for one would never come.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp } from 'node:fs/promises';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -211,10 +211,11 @@ describe.skipIf(!root)('an executor that is not root, started as another user', 
   const user = { uid: 2_100_000_400, gid: 2_100_000_400 };
   let stack: Stack;
   let executor: ChildExecutor;
+  let workDir: string;
   const leftovers: number[] = [];
   beforeAll(async () => {
     stack = await startStack({ executors: 0 });
-    const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-nonroot-'));
+    workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-nonroot-'));
     await chown(workDir, user.uid, user.gid);
     executor = await spawnExecutor(stack, { KUBE_WORKER_WORK_DIR: path.join(workDir, 'work'), KUBE_WORKER_CONCURRENCY: '1' }, user);
   }, 120_000);
@@ -222,6 +223,7 @@ describe.skipIf(!root)('an executor that is not root, started as another user', 
     executor?.process.kill('SIGKILL');
     for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
     await stack?.close();
+    await rm(workDir, { recursive: true, force: true });
   });
 
   /** The sleeper the script left, if it still runs now that the result is recorded. */
