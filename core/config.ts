@@ -19,6 +19,9 @@ export type RuntimeChoice = 'local' | 'kubernetes' | 'auto';
 
 
 
+/** The highest uid or gid Node.js starts a process as: 2^31 - 1. */
+const MAX_ID = 2_147_483_647;
+
 const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const SETTINGS = [
@@ -129,8 +132,20 @@ export const SETTINGS = [
     parse: (raw) => path.resolve(raw || path.join(os.tmpdir(), 'kube-worker')),
   }),
   setting({
-    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultNote: "65534:65534 (nobody) for an executor running as root, else the executor's own user",
-    description: 'uid:gid that local scripts run as; another user than the executor\'s needs an executor running as root.',
+    env: 'KUBE_WORKER_LOCAL_UIDS', key: 'localUids', default: '2000000000-2000009999',
+    description: 'first-last: the uids an executor running as root gives local scripts, a uid (and the gid of the same number) of its own to each running operation, all of whose processes are killed when it ends. Ids nothing else on the machine uses, at least as many as the operations the executor runs at once; executors on one machine may share a range, and never hold one uid at once.',
+    parse: (raw = '', env) => {
+      const match = /^(\d{1,10})-(\d{1,10})$/.exec(raw.trim());
+      const [first, last] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+      if (!match || first < 1 || last > MAX_ID || first > last) {
+        throw new ConfigError(`${env} must be first-last, from 1 to ${MAX_ID} with first not above last (e.g. 2000000000-2000009999), not "${raw}"`);
+      }
+      return { first, last };
+    },
+  }),
+  setting({
+    env: 'KUBE_WORKER_LOCAL_USER', key: 'localUser', defaultNote: "none: a user per operation (KUBE_WORKER_LOCAL_UIDS) for an executor running as root, else the executor's own user",
+    description: 'uid:gid that every local script runs as instead of a user per operation, so that scripts running at the same time can read and stop each other; another user than the executor\'s needs an executor running as root.',
     parse: (raw) => {
       if (raw === undefined || raw.trim() === '') return undefined;
       const match = /^(\d{1,10}):(\d{1,10})$/.exec(raw.trim());

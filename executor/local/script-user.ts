@@ -1,7 +1,9 @@
 /**
- * The user local scripts run as. An executor running as root runs them as `nobody` (or the user
- * configured), so that a script can read neither the executor's environment (/proc/<pid>/environ)
- * nor its files; an executor running as another user can only run them as itself.
+ * Who local scripts run as. An executor running as root gives each running operation a user of its
+ * own from a range, so that a script can read neither the executor's environment
+ * (/proc/<pid>/environ) and files nor another operation's, and so that every process an operation
+ * left behind can be found by its uid; or, when configured, one user for all. An executor running as
+ * another user can only run them as itself.
  */
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -12,14 +14,31 @@ export interface ScriptUser {
   gid: number;
 }
 
-export const NOBODY: ScriptUser = { uid: 65534, gid: 65534 };
+/** uids first…last, each also the gid of the same number. */
+export interface UidRange {
+  first: number;
+  last: number;
+}
 
-/** `configured`, else nobody for a root executor, else undefined: the executor's own user. */
-export function chooseScriptUser(configured: ScriptUser | undefined, executorUid: number): ScriptUser | undefined {
+/**
+ * - per-operation: each running operation gets a uid of the range that no other process holds, and
+ *   when it ends every process of that uid is killed;
+ * - shared: every script runs as `user` (configured);
+ * - executor: scripts run as the executor's own user (it is not root).
+ * Only per-operation can tell one operation's processes from another's once they leave the
+ * script's process group.
+ */
+export type ScriptUsers = { kind: 'per-operation'; uids: UidRange } | { kind: 'shared'; user: ScriptUser } | { kind: 'executor' };
+
+/** A user per operation for a root executor, unless one user is `configured`; otherwise the executor's own. */
+export function chooseScriptUsers(configured: ScriptUser | undefined, uids: UidRange, executorUid: number): ScriptUsers {
   if (configured && executorUid !== 0 && configured.uid !== executorUid) {
     throw new Error(`local scripts are configured to run as uid ${configured.uid}, but only an executor running as root can run them as another user (this one is uid ${executorUid})`);
   }
-  return configured ?? (executorUid === 0 ? NOBODY : undefined);
+  if (executorUid !== 0) return { kind: 'executor' };
+  if (configured) return { kind: 'shared', user: configured };
+  if (uids.first <= 0) throw new Error(`the local uid range ${uids.first}-${uids.last} holds root; scripts must run as other users`);
+  return { kind: 'per-operation', uids };
 }
 
 /** Whether `user` has the execute (for a folder: search) permission on what `info` describes. */

@@ -26,7 +26,9 @@ export async function createWorkspace(
   fill: (dir: string) => Promise<void>,
 ): Promise<Workspace> {
   const dir = await mkdtemp(path.join(root, `${ticket}-`));
-  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  // Retried: a process the script left running (an executor that is not root cannot kill those that
+  // left its process group) may still be writing in it.
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true, maxRetries: 5 });
   try {
     const scriptPath = path.join(dir, '.kube-worker', scriptFile);
     await mkdir(path.dirname(scriptPath), { mode: 0o700 });

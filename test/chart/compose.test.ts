@@ -10,7 +10,22 @@ import { cliCommands, readmeDefault, SETTING_NAMES } from './support/product.js'
 
 const text = readFileSync('docker-compose.yml', 'utf8');
 const compose = parse(text, { merge: true }) as {
-  services: Record<string, { image?: string; build?: string; user?: string; command: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: object; healthcheck?: { test: string[] } }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: string;
+      command: string[];
+      environment?: Record<string, string>;
+      ports?: string[];
+      depends_on?: object;
+      user?: string;
+      cap_drop?: string[];
+      cap_add?: string[];
+      security_opt?: string[];
+      healthcheck?: { test: string[] };
+    }
+  >;
 };
 const { redis, dispatcher, executor } = compose.services;
 
@@ -91,5 +106,16 @@ describe('docker-compose.yml', () => {
     expect(dispatcher!.environment!.KUBE_WORKER_API_TOKEN).toMatch(/^\$\{KUBE_WORKER_API_TOKEN:\?/);
     const metrics = readmeDefault('KUBE_WORKER_METRICS_PORT');
     expect(executor!.ports).toEqual([`127.0.0.1:${metrics}:${metrics}`]);
+  });
+
+  it('runs the executor as root, so that each operation\'s script gets a user of its own, with only the capabilities that takes', () => {
+    expect(executor!.environment!.KUBE_WORKER_RUNTIME).toBe('local');
+    expect(executor!.environment!.KUBE_WORKER_LOCAL_USER).toBeUndefined();
+    expect(executor!.user).toBe('0:0');
+    expect(executor!.cap_drop).toEqual(['ALL']);
+    expect([...executor!.cap_add!].sort()).toEqual(['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID']);
+    expect(executor!.security_opt).toContain('no-new-privileges:true');
+    // The dispatcher runs no scripts: it keeps the image's own user.
+    expect(dispatcher!.user).toBeUndefined();
   });
 });

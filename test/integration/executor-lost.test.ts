@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnExecutor } from './support/child-executor.js';
+import { sharedFile } from './support/shared-file.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 describe('an executor that stops mid-run', () => {
@@ -10,7 +11,7 @@ describe('an executor that stops mid-run', () => {
   it('when killed, its operation fails as ExecutorLost on another executor and the script never runs twice', async () => {
     stack = await startStack({ executors: 0, env: { KUBE_WORKER_LOCK_DURATION_MS: '2000' } });
     const doomed = await spawnExecutor(stack, { KUBE_WORKER_LOCK_DURATION_MS: '2000' });
-    const runs = `/tmp/kw-lost-${Date.now()}`;
+    const runs = sharedFile(`/tmp/kw-lost-${Date.now()}`);
     const ticket = await stack.submit(bash(`echo run >> ${runs}; echo working; sleep 30`));
     await stack.waitForState(ticket, ['running']);
     // Kill it only once its output is stored, so the test can tell that output survives.

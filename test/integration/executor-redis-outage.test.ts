@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { childExecutors } from './support/child-executor.js';
+import { sharedFile } from './support/shared-file.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Executors in processes of their own start slowly on a loaded machine. */
@@ -45,7 +46,7 @@ describe('an executor through a Redis outage', () => {
     stack = await startStack({ executors: 0, redisUrl: redis.url, env: fast });
     await children.spawn(stack, fast);
     await stack.addExecutor();
-    const runs = `/tmp/kw-outage-${Date.now()}`;
+    const runs = sharedFile(`/tmp/kw-outage-${Date.now()}`);
     const ticket = await stack.submit(bash(`echo run >> ${runs}; sleep 12; echo done`));
     await stack.waitForState(ticket, ['running']);
     await redis.stop();

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childExecutors } from './support/child-executor.js';
+import { sharedFile } from './support/shared-file.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Each script records when it held the mutex: "<ticket> start|end <ns>". */
@@ -41,7 +42,7 @@ describe('full isolation when an executor stops, pauses or hands back', () => {
   const file = (): string => {
     const name = `/tmp/kw-mutex-${Date.now()}-${files.length}`;
     files.push(name);
-    return name;
+    return sharedFile(name);
   };
   const children = childExecutors();
   afterEach(async () => {

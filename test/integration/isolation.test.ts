@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedFile } from './support/shared-file.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Each script records when it held the lock: "<ticket> start|end <ns>". */
@@ -41,7 +42,7 @@ describe('isolation across executors', () => {
   });
 
   it('never overlaps two full-isolation operations on one mutex, even on different executors', async () => {
-    const file = `/tmp/kw-full-${Date.now()}`;
+    const file = sharedFile(`/tmp/kw-full-${Date.now()}`);
     const tickets = await Promise.all(
       [1, 2, 3].map(() => stack.submit(bash(recorder(file, 0.5), { isolation: { level: 'full', mutexName: 'prod-db' } }))),
     );
@@ -54,7 +55,7 @@ describe('isolation across executors', () => {
   });
 
   it('lets operations without isolation on the same mutex run together', async () => {
-    const file = `/tmp/kw-none-${Date.now()}`;
+    const file = sharedFile(`/tmp/kw-none-${Date.now()}`);
     const tickets = await Promise.all(
       [1, 2].map(() => stack.submit(bash(recorder(file, 1), { isolation: { level: 'none', mutexName: 'shared-db' } }))),
     );

@@ -49,11 +49,35 @@ const bash = (body: string, variables: Record<string, string> = {}): Partial<Ope
 
 describe('the local runtime', () => {
   describe('keeps the executor out of reach of the script', () => {
-    it('runs the script as an unprivileged user when the executor is root, in a workspace it owns', async () => {
+    it('runs the script as a user of its own from the range when the executor is root, in a workspace it owns (0700)', async () => {
       expect(process.getuid!()).toBe(0);
-      const { outcome, stdout } = await run(bash('id -u; id -g; touch "$KUBE_WORKER_WORKSPACE/made-here" && echo wrote; [ "$HOME" = "$KUBE_WORKER_WORKSPACE" ] && echo home'));
+      const { outcome, stdout } = await run(
+        bash('id -u; id -g; id -G; stat -c %u:%a "$KUBE_WORKER_WORKSPACE"; touch "$KUBE_WORKER_WORKSPACE/made-here" && echo wrote; [ "$HOME" = "$KUBE_WORKER_WORKSPACE" ] && echo home'),
+        { uids: { first: 2_100_000_200, last: 2_100_000_200 } },
+      );
       expect(outcome.exitCode).toBe(0);
-      expect(stdout).toEqual(['65534', '65534', 'wrote', 'home']);
+      // No supplementary group of the executor's either.
+      expect(stdout).toEqual(['2100000200', '2100000200', '2100000200', '2100000200:700', 'wrote', 'home']);
+    });
+
+    it.each([
+      ['bash', 'bash', 'cd ~ && pwd >/dev/null && echo ok'],
+      ['sh', 'sh', 'cd ~ && echo ok'],
+      ['python', 'python', 'import os, pathlib, tempfile\nassert pathlib.Path.home() == pathlib.Path(os.environ["KUBE_WORKER_WORKSPACE"])\ntempfile.TemporaryFile().close()\nprint("ok")'],
+    ] as const)('runs %s scripts as a user with no passwd entry', async (_name, syntax, body) => {
+      const { outcome, stdout } = await run({ script: { syntax, body } }, { uids: { first: 2_100_000_201, last: 2_100_000_201 } });
+      expect(outcome.exitCode).toBe(0);
+      expect(stdout).toEqual(['ok']);
+    });
+
+    it('runs every script as one user when one is configured', async () => {
+      const { stdout } = await run(bash('id -u; id -g'), { user: { uid: 65534, gid: 65534 } });
+      expect(stdout).toEqual(['65534', '65534']);
+    });
+
+    it('refuses to start when it cannot run a process as the range\'s users, naming the setting', async () => {
+      const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-range-'));
+      await expect(LocalRuntime.start({ workDir, baseEnv: BASE_ENV, uids: { first: 4_294_967_295, last: 4_294_967_295 } })).rejects.toThrow(/KUBE_WORKER_LOCAL_UIDS/);
     });
 
     it('gives the script nothing of the executor\'s environment', async () => {

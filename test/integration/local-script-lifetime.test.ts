@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnExecutor, type ChildExecutor } from './support/child-executor.js';
+import { processesOf } from './support/processes.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Live (not zombie) processes whose process group is `pgid`. */
@@ -28,23 +29,25 @@ describe('a local script and its executor', () => {
     await stack.close();
   });
 
-  it('when the executor is killed, its scripts and what they started are killed too', async () => {
+  it('when the executor is killed, its scripts and what they started are killed too, detached ones under root', async () => {
     stack = await startStack({ executors: 0, env: { KUBE_WORKER_LOCK_DURATION_MS: '2000' } });
     doomed = await spawnExecutor(stack, { KUBE_WORKER_LOCK_DURATION_MS: '2000' });
-    const ticket = await stack.submit(bash('echo "group=$$"; sleep 300 & sleep 300'));
+    const ticket = await stack.submit(bash('echo "uid=$(id -u)"; setsid sleep 300 & echo "group=$$"; sleep 300 & sleep 300'));
     const running = await stack.waitFor(ticket, 'showing its group', (status) => status.logs.some((l) => l.text.startsWith('group=')));
-    const pgid = Number(running.logs.find((l) => l.text.startsWith('group='))!.text.slice('group='.length));
-    // The script and its two sleeps (and its watchdog).
+    const value = (name: string): number => Number(running.logs.find((l) => l.text.startsWith(`${name}=`))!.text.slice(name.length + 1));
+    const [pgid, uid] = [value('group'), value('uid')];
+    // The script and its two sleeps (and its watchdog); the detached sleep is outside the group.
     expect(groupMembers(pgid).length).toBeGreaterThanOrEqual(3);
+    const root = process.getuid!() === 0;
+    if (root) expect(processesOf(uid).length).toBeGreaterThanOrEqual(4);
 
     doomed.process.kill('SIGKILL');
     await doomed.exited;
-    let polls = 0;
-    while (groupMembers(pgid).length > 0 && polls < 50) {
-      polls += 1;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const gone = (): boolean => groupMembers(pgid).length === 0 && (!root || processesOf(uid).length === 0);
+    for (let polls = 0; !gone() && polls < 50; polls += 1) await new Promise((r) => setTimeout(r, 100));
     expect(groupMembers(pgid)).toEqual([]);
+    // With a user of its own, the watchdog kills every process of that user.
+    if (root) expect(processesOf(uid)).toEqual([]);
 
     await stack.addExecutor({ lockDurationMs: 2000 });
     const status = await stack.waitUntilDone(ticket, 30_000);

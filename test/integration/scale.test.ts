@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedFile } from './support/shared-file.js';
 import { bash, startStack, type Stack } from './support/stack.js';
 
 describe('many operations across executors', () => {
@@ -10,7 +11,7 @@ describe('many operations across executors', () => {
   afterAll(() => stack.close());
 
   it('runs 200 operations across two executors, each exactly once', async () => {
-    const file = `/tmp/kw-scale-${Date.now()}`;
+    const file = sharedFile(`/tmp/kw-scale-${Date.now()}`);
     const tickets = await Promise.all(
       Array.from({ length: 200 }, (_, i) => stack.submit(bash(`echo "$KUBE_WORKER_TICKET" >> ${file}`, { ticket: `scale-${i}` }))),
     );

@@ -37,6 +37,7 @@ describe('readConfig', () => {
       runtime: 'auto',
       workDir: path.resolve(os.tmpdir(), 'kube-worker'),
       localUser: undefined,
+      localUids: { first: 2_000_000_000, last: 2_000_009_999 },
       stateDir: path.resolve('.kube-worker'),
       serverUrl: 'http://127.0.0.1:8080',
       requestTimeoutSeconds: 30,
@@ -107,10 +108,18 @@ describe('readConfig', () => {
     [{ KUBE_WORKER_RUNTIME: 'cluster' }, 'KUBE_WORKER_RUNTIME', 'local or auto'],
     [{ KUBE_WORKER_URL: 'ftp://kw.example.com' }, 'KUBE_WORKER_URL', 'http(s) URL'],
     [{ KUBE_WORKER_URL: 'not a url' }, 'KUBE_WORKER_URL', 'http(s) URL'],
+    [{ KUBE_WORKER_LOCAL_UIDS: '3000' }, 'KUBE_WORKER_LOCAL_UIDS', 'first-last'],
+    [{ KUBE_WORKER_LOCAL_UIDS: '0-999' }, 'KUBE_WORKER_LOCAL_UIDS', 'from 1'],
+    [{ KUBE_WORKER_LOCAL_UIDS: '5000-4000' }, 'KUBE_WORKER_LOCAL_UIDS', 'first not above last'],
+    [{ KUBE_WORKER_LOCAL_UIDS: '1-2147483648' }, 'KUBE_WORKER_LOCAL_UIDS', '2147483647'],
   ])('refuses %j naming %s', (env, variable, detail) => {
     const error = configError(env);
     expect(error.message).toContain(variable);
     expect(error.message).toContain(detail);
+  });
+
+  it('reads a range of local uids', () => {
+    expect(readConfig({ KUBE_WORKER_LOCAL_UIDS: ' 70000-70999 ' }).localUids).toEqual({ first: 70_000, last: 70_999 });
   });
 
   it('reports every bad variable in one error', () => {

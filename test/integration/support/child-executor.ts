@@ -5,17 +5,23 @@ import { TOKEN } from './stack.js';
 
 export type ChildExecutor = CliChild;
 
-export async function spawnExecutor(stack: Stack, env: Record<string, string> = {}): Promise<ChildExecutor> {
-  const child = spawnCli('executor', {
-    REDIS_URL: stack.redisUrl,
-    KUBE_WORKER_PREFIX: stack.config.prefix,
-    KUBE_WORKER_API_TOKEN: TOKEN,
-    KUBE_WORKER_WORK_DIR: stack.config.workDir,
-    KUBE_WORKER_LOG_LEVEL: 'info',
-    // Several may run at once; a test that reads an executor's metrics gives it a port.
-    KUBE_WORKER_METRICS_PORT: '0',
-    ...env,
-  });
+/** `user`: the uid and gid it runs as, when not the test's own. */
+export async function spawnExecutor(stack: Stack, env: Record<string, string> = {}, user?: { uid: number; gid: number }): Promise<ChildExecutor> {
+  const child = spawnCli(
+    'executor',
+    {
+      REDIS_URL: stack.redisUrl,
+      KUBE_WORKER_PREFIX: stack.config.prefix,
+      KUBE_WORKER_API_TOKEN: TOKEN,
+      KUBE_WORKER_WORK_DIR: stack.config.workDir,
+      KUBE_WORKER_LOG_LEVEL: 'info',
+      // Several may run at once; a test that reads an executor's metrics gives it a port.
+      KUBE_WORKER_METRICS_PORT: '0',
+      ...env,
+    },
+    Infinity,
+    user,
+  );
   // Generous: on a loaded machine, compiling the CLI on the fly takes a while.
   await waitUntilStarted('executor', child, () => child.output().includes('executor started'), 90_000);
   return child;

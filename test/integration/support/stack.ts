@@ -28,7 +28,7 @@ export interface Stack {
   /** One registry for dispatcher and executors, as `kube-worker start` has it; served at /metrics. */
   metrics: ProcessMetrics;
   executors: Executor[];
-  /** An executor in this process; the local runtime unless another is given. */
+  /** An executor in this process; the local runtime (as `overrides` configure it) unless another is given. */
   addExecutor(overrides?: Partial<Config>, runtime?: RuntimeFactory): Promise<Executor>;
   api(method: string, route: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
   submit(operation: Record<string, unknown>): Promise<string>;
@@ -41,17 +41,27 @@ export interface Stack {
 
 export const BASE_ENV: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
 
-/** The local runtime, scripts starting from `baseEnv`, packages fetched as `config` allows. */
+/** The local runtime, scripts starting from `baseEnv`, packages fetched and users chosen as `config` says. */
 export const localRuntime =
-  (workDir: string, baseEnv = BASE_ENV, config?: Pick<Config, 'packageSources' | 'packageMaxBytes'>): RuntimeFactory =>
+  (workDir: string, baseEnv = BASE_ENV, config?: Pick<Config, 'packageSources' | 'packageMaxBytes' | 'localUser' | 'localUids'>): RuntimeFactory =>
   () =>
-    LocalRuntime.start({ workDir, baseEnv, ...(config ? { packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes, progressIntervalMs: 1000 } } : {}) });
+    LocalRuntime.start({
+      workDir,
+      baseEnv,
+      ...(config
+        ? {
+            packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes, progressIntervalMs: 1000 },
+            uids: config.localUids,
+            ...(config.localUser ? { user: config.localUser } : {}),
+          }
+        : {}),
+    });
 
 /** `executorRedisUrl`: where executors reach that same Redis, when it is not `redisUrl` (through a proxy). */
 export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string } = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
-  // Scripts of a root executor run as nobody, who must be let through to the work dirs below.
+  // Scripts of a root executor run as other users, who must be let through to the work dirs below.
   const scratch = path.join(os.tmpdir(), 'kube-worker-tests');
   await mkdir(scratch, { recursive: true });
   await chmod(scratch, 0o711);
@@ -81,8 +91,9 @@ export async function startStack(options: { executors?: number; env?: Record<str
     redisUrl,
     metrics,
     executors,
-    async addExecutor(overrides = {}, runtime = localRuntime(config.workDir, BASE_ENV, config)) {
+    async addExecutor(overrides = {}, runtime) {
       const settings = { ...config, ...overrides, redisUrl: options.executorRedisUrl ?? redisUrl };
+      runtime ??= localRuntime(settings.workDir, BASE_ENV, settings);
       const executor = await startExecutor(settings, runtime, logger, executorMetrics);
       executors.push(executor);
       return executor;
