@@ -45,13 +45,7 @@ export function superviseJob(options: SupervisedJob & { api: KubeApi; watch: Clu
 }
 
 export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcome> {
-  const { context, logger } = job;
-  const { output } = context;
-  const logs = {
-    script: { container: SCRIPT_CONTAINER, cursor: job.cursor, done: 'logsDone', take: (line: PodLogLine) => output.line(line.stream, line.text, line.at, line.origin) },
-    packages: { container: FETCH_CONTAINER, cursor: job.fetchCursor, done: 'fetchLogRead', take: (line: PodLogLine) => output.system(line.text, fetchLineOrigin(line.origin)) },
-  } as const;
-
+  const { context } = job;
   return new Promise<RunOutcome>((resolve, reject) => {
     // Aborted once the run has its outcome: the watch, the cancel listener, timers and followers come off.
     const over = new AbortController();
@@ -65,11 +59,12 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
       state = step.state;
       step.actions.forEach(perform);
     };
+    const follow = (name: LogName, podName: string): void => void followers.set(name, followLog(ports, job, name, podName, dispatch));
 
     function perform(action: SupervisorAction): void {
       switch (action.type) {
         case 'system':
-          return output.system(action.text);
+          return context.output.system(action.text);
         case 'started':
           return void context.started();
         case 'readFetchLog':
@@ -97,19 +92,6 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
       }
     }
 
-    function follow(name: LogName, podName: string): void {
-      const { container, cursor, done, take } = logs[name];
-      const filter = new CursorFilter(cursor);
-      const follower = new LogFollower({
-        read: (live) => ports.readLog(podName, container, filter, live, take),
-        onDone: () => dispatch({ type: done }),
-        onError: (error, last) =>
-          last ? logger.warn({ err: error }, `could not read the end of the ${name} log`) : logger.debug({ err: error }, `the ${name} log stream ended with an error`),
-      });
-      followers.set(name, follower);
-      follower.start();
-    }
-
     function end(result: RunOutcome | Error): void {
       over.abort();
       for (const timer of timers.values()) clearTimeout(timer);
@@ -133,6 +115,24 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
     context.signal.addEventListener('abort', onAbort, { signal: over.signal });
     if (context.signal.aborted) onAbort();
   });
+}
+
+/** Starts following one of the pod's logs from where it was stored up to; it reports into `dispatch`. */
+function followLog(ports: JobPorts, job: SupervisedJob, name: LogName, podName: string, dispatch: (event: SupervisorEvent) => void): LogFollower {
+  const { output } = job.context;
+  const log =
+    name === 'script'
+      ? { container: SCRIPT_CONTAINER, cursor: job.cursor, done: 'logsDone' as const, take: (line: PodLogLine) => output.line(line.stream, line.text, line.at, line.origin) }
+      : { container: FETCH_CONTAINER, cursor: job.fetchCursor, done: 'fetchLogRead' as const, take: (line: PodLogLine) => output.system(line.text, fetchLineOrigin(line.origin)) };
+  const filter = new CursorFilter(log.cursor);
+  const follower = new LogFollower({
+    read: (live) => ports.readLog(podName, log.container, filter, live, log.take),
+    onDone: () => dispatch({ type: log.done }),
+    onError: (error, last) =>
+      last ? job.logger.warn({ err: error }, `could not read the end of the ${name} log`) : job.logger.debug({ err: error }, `the ${name} log stream ended with an error`),
+  });
+  follower.start();
+  return follower;
 }
 
 /** Deletes the Job and its pod without grace: a cancel stops the script now. */

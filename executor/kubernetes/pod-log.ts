@@ -178,9 +178,9 @@ const backoff = (attempt: number): number => Math.min(200 * 2 ** attempt, 5000);
  * closed and the rest read once more, from the cursor, so no line is lost or repeated.
  */
 export class LogFollower {
-  private ended = false;
+  /** 'stuck': it ended, but the stream stayed open past LOG_DRAIN_MS. */
+  private container: 'running' | 'ended' | 'stuck' = 'running';
   private halted: 'no' | 'cut' | 'stopped' = 'no';
-  private drained = true;
   private reading: LogRead | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private wake = (): void => undefined;
@@ -204,10 +204,10 @@ export class LogFollower {
 
   /** The container has ended: its log ends too, and once every line is in the follower reports. */
   containerEnded(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.container !== 'running') return;
+    this.container = 'ended';
     this.drainTimer = setTimeout(() => {
-      this.drained = false;
+      this.container = 'stuck';
       this.reading?.stop();
     }, LOG_DRAIN_MS);
     this.wake();
@@ -234,7 +234,11 @@ export class LogFollower {
     for (let attempt = 0; this.halted === 'no'; attempt += 1) {
       const whole = await this.readOnce();
       if (this.halted !== 'no') return;
-      if (this.ended) return whole && this.drained ? undefined : this.readLast();
+      if (this.container !== 'running') {
+        // The drain watchdog is for the follow only: the last read must not be cut.
+        clearTimeout(this.drainTimer);
+        return whole && this.container === 'ended' ? undefined : this.readLast();
+      }
       await this.pause(backoff(attempt));
     }
   }

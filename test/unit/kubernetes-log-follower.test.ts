@@ -103,6 +103,19 @@ describe('following a container\'s log', () => {
     expect(onDone).toHaveBeenCalledOnce();
   });
 
+  it('does not cut the last read short', async () => {
+    const { follower, reads, onDone } = startFollowing();
+    follower.containerEnded();
+    await tick(LOG_DRAIN_MS - 100);
+    reads[0]!.fail();
+    await tick(LOG_DRAIN_MS);
+    expect(reads.map((r) => [r.follow, r.stopped])).toEqual([[true, false], [false, false]]);
+    expect(onDone).not.toHaveBeenCalled();
+    reads[1]!.end();
+    await tick();
+    expect(onDone).toHaveBeenCalledOnce();
+  });
+
   it('reads the end of a log whose stream failed after the container ended, three times at most, then reports', async () => {
     const { follower, reads, onDone, onError } = startFollowing();
     follower.containerEnded();
