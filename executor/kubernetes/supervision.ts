@@ -309,7 +309,7 @@ function onPodDeleted(state: Live, pod: k8s.V1Pod, out: Out): SupervisorState {
 
 /**
  * How the script ended is known: the pod's own end, or one imposed from outside (the Job's verdict,
- * the Job or the pod deleted). The script's follower is told, or stopped when the pod is gone.
+ * the Job or the pod deleted). The script's follower is told, and reads what is left.
  */
 function toSettling(state: Pending | Fetching | Running | Vanished | Settling, outcome: Outcome, out: Out): SupervisorState {
   if (state.phase === 'settling') return maybeFinish({ ...state, outcome }, out);
@@ -324,7 +324,7 @@ function toSettling(state: Pending | Fetching | Running | Vanished | Settling, o
     return maybeFinish({ ...base, started: true, log: state.log }, out);
   }
   out.actions.push({ type: 'clearTimer', timer: 'settle' });
-  if (state.log === 'following') out.actions.push({ type: 'stopLogs' });
+  if (state.log === 'following') out.actions.push({ type: 'scriptEnded' });
   return maybeFinish({ ...base, started: state.started, log: state.log === 'following' ? 'following' : 'done' }, out);
 }
 
@@ -360,7 +360,12 @@ function onTimer(state: Live, timer: TimerName, out: Out): SupervisorState {
   }
   if (timer !== 'settle') return state;
   const verdict = state.job && jobFailure(state.job, state.timeoutSeconds);
-  if (state.phase === 'vanished') return toSettling(state, verdict ?? outcomes.podDeleted('pod'), out);
+  if (state.phase === 'vanished') {
+    // No verdict came for a pod that went: what its log stream has not given by now, it never will.
+    const next = toSettling(state, verdict ?? outcomes.podDeleted('pod'), out);
+    if (state.log === 'following') out.actions.push({ type: 'stopLogs' });
+    return next;
+  }
   if (state.phase === 'settling' && state.awaitingVerdict) return finish(verdict ?? state.outcome, out);
   return state;
 }
