@@ -201,12 +201,12 @@ function handle(state: Live, event: SupervisorEvent, out: Out): SupervisorState 
       return onPod(next, event.pod, out);
     }
     case 'podDeleted':
-      // Nothing more will be written to the packages' log, and it cannot be read any more.
+      // Nothing more will be written to the packages' log; a log not read yet never will be.
       return onPodDeleted(packagesEnded(state, 'gone', out), event.pod, out);
     case 'job':
       return onJob({ ...state, job: event.job }, out);
     case 'jobDeleted': {
-      const next = packagesEnded(state, 'ended', out);
+      const next = packagesEnded(state, 'gone', out);
       return isBeforeEnd(next) ? toSettling(next, outcomes.podDeleted('Job'), out) : next;
     }
     case 'event':
@@ -233,7 +233,10 @@ function finish(outcome: Outcome, out: Out): Ended {
   return { phase: 'ended' };
 }
 
-/** The packages' init container has ended ('gone': with its pod, so there is nothing left to read). */
+/**
+ * The packages' init container has ended: a log being followed is read to its end; one not read
+ * yet is read now, unless it is 'gone' with its pod or Job.
+ */
 function packagesEnded<S extends Live>(state: S, how: 'ended' | 'gone', out: Out): S {
   if (!('packagesLog' in state)) return state;
   if (state.packagesLog === 'following') {

@@ -97,6 +97,7 @@ describe('the phases of a script Job', () => {
           [{ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: 'Fetching packages (init container fetch)' }, { type: 'readFetchLog', podName: POD }],
         ],
         ['a pending timer that was stopped', [fetching], timer('pending'), { phase: 'fetching' }, []],
+        ['the Job deleted before the download was seen: no packages’ log to wait for', [], { type: 'jobDeleted' }, { phase: 'ended' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'finish', outcome: outcomes.podDeleted('Job') }]],
         ['the download done and the script running: its log waits for the packages’ lines', [fetching], fetchedAndRunning, { phase: 'running', log: 'queued', packagesLog: 'draining' }, [{ type: 'fetchEnded' }, { type: 'started' }]],
         ['the packages’ lines in: the script’s log is followed', [fetching, fetchedAndRunning], { type: 'fetchLogRead' }, { phase: 'running', log: 'following', packagesLog: 'read' }, [{ type: 'followLogs', podName: POD }]],
         [
