@@ -47,7 +47,7 @@ export function superviseJob(options: SupervisedJob & { api: KubeApi; watch: Clu
 export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcome> {
   const { context } = job;
   return new Promise<RunOutcome>((resolve, reject) => {
-    // Aborted once the run has its outcome: the watch, the cancel listener, timers and followers come off.
+    // Aborted once the run has its outcome: the watch and the cancel listener come off with it.
     const over = new AbortController();
     const timers = new Map<TimerName, NodeJS.Timeout>();
     const followers = new Map<LogName, LogFollower>();
