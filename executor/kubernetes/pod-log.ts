@@ -156,3 +156,125 @@ export function readPodLog(
     },
   };
 }
+
+/** One read of a container's log, as readPodLog gives it. */
+export interface LogRead {
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** How long a finished container's log may take to end before it is read once more instead. */
+export const LOG_DRAIN_MS = 10_000;
+/** Reads of the end of a finished container's log, while they fail. */
+const LAST_READS = 3;
+
+const backoff = (attempt: number): number => Math.min(200 * 2 ** attempt, 5000);
+
+/**
+ * Follows one container's log until every line is in, then reports `onDone` once. It knows nothing
+ * of the supervision: it is told that the container ended (`containerEnded`: read to the end), or
+ * that the pod is gone (`cutShort`: stop now), and answers with `onDone`. A stream that drops is
+ * followed again after a backoff; one that is still open LOG_DRAIN_MS after the container ended is
+ * closed and the rest read once more, from the cursor, so no line is lost or repeated.
+ */
+export class LogFollower {
+  /** 'stuck': it ended, but the stream stayed open past LOG_DRAIN_MS. */
+  private container: 'running' | 'ended' | 'stuck' = 'running';
+  private halted: 'no' | 'cut' | 'stopped' = 'no';
+  private reading: LogRead | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private wake = (): void => undefined;
+
+  constructor(
+    private readonly options: {
+      /** Reads the log once from the follower's cursor: following it, or only what is there. */
+      read(follow: boolean): LogRead;
+      onDone(): void;
+      /** Says why a read failed: `last` when the end of the log could not be read. */
+      onError(error: unknown, last: boolean): void;
+    },
+  ) {}
+
+  start(): void {
+    void this.follow().then(() => {
+      clearTimeout(this.drainTimer);
+      if (this.halted !== 'stopped') this.options.onDone();
+    });
+  }
+
+  /** The container has ended: its log ends too, and once every line is in the follower reports. */
+  containerEnded(): void {
+    if (this.container !== 'running') return;
+    this.container = 'ended';
+    this.drainTimer = setTimeout(() => {
+      this.container = 'stuck';
+      this.reading?.stop();
+    }, LOG_DRAIN_MS);
+    this.wake();
+  }
+
+  /** The pod is gone: report with the lines read so far. */
+  cutShort(): void {
+    this.halt('cut');
+  }
+
+  /** The run is over: stop, and report nothing. */
+  stop(): void {
+    this.halt('stopped');
+    clearTimeout(this.drainTimer);
+  }
+
+  private halt(how: 'cut' | 'stopped'): void {
+    if (this.halted === 'no') this.halted = how;
+    this.reading?.stop();
+    this.wake();
+  }
+
+  private async follow(): Promise<void> {
+    for (let attempt = 0; this.halted === 'no'; attempt += 1) {
+      const whole = await this.readOnce();
+      if (this.halted !== 'no') return;
+      if (this.container !== 'running') {
+        // The drain watchdog is for the follow only: the last read must not be cut.
+        clearTimeout(this.drainTimer);
+        return whole && this.container === 'ended' ? undefined : this.readLast();
+      }
+      await this.pause(backoff(attempt));
+    }
+  }
+
+  /** The container ended and the stream did not say all: read what is there, a few times while it fails. */
+  private async readLast(): Promise<void> {
+    for (let attempt = 0; attempt < LAST_READS && this.halted === 'no'; attempt += 1) {
+      if (attempt > 0) await this.pause(backoff(attempt));
+      try {
+        this.reading = this.options.read(false);
+        return await this.reading.done;
+      } catch (error) {
+        if (attempt === LAST_READS - 1) this.options.onError(error, true);
+      }
+    }
+  }
+
+  /** Whether the stream ended by itself rather than with an error. */
+  private async readOnce(): Promise<boolean> {
+    try {
+      this.reading = this.options.read(true);
+      await this.reading.done;
+      return true;
+    } catch (error) {
+      this.options.onError(error, false);
+      return false;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -53,9 +53,12 @@ export function viewPod(pod: V1Pod): PodView {
 /** Whether the packages' init container has ended, so its log is complete. */
 export const fetchEnded = (pod: V1Pod): boolean => pod.status?.initContainerStatuses?.some((c) => c.name === FETCH_CONTAINER && c.state?.terminated !== undefined) ?? false;
 
-/** A failure the Job itself reports, e.g. its activeDeadlineSeconds passing. */
-export function jobFailure(job: V1Job): Outcome | undefined {
+/**
+ * A failure the Job itself reports: its active deadline, the operation's timeout, passing. The
+ * timeout is the one the run was given, not read back from the Job it went into.
+ */
+export function jobFailure(job: V1Job, timeoutSeconds: number): Outcome | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-  if (failed?.reason === 'DeadlineExceeded') return outcomes.deadlineExceeded(job.spec?.activeDeadlineSeconds ?? '?');
+  if (failed?.reason === 'DeadlineExceeded') return outcomes.deadlineExceeded(timeoutSeconds);
   return undefined;
 }

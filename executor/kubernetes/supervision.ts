@@ -1,12 +1,24 @@
 /**
  * How one script Job goes from created to an outcome, as a pure reducer: `supervise(state, event,
  * now)` gives the next state and the actions to perform. The driver (job-supervisor.ts) feeds it
- * what the shared watch sees, the end of the log, its timers and a cancel, and performs the actions.
+ * what the shared watch sees, what the log followers report, its timers and a cancel, and performs
+ * the actions.
  *
  * What it decides: say why the pod waits (scheduling and pull events become system lines); give up
- * on a pod pending too long or an image that keeps failing to pull; follow the script's log once it
- * runs; tell script failures from infrastructure ones; and finish only once both the pod's end and
- * the whole log are in — the Job's own verdict (its deadline) winning over the pod's.
+ * on a pod pending too long or an image that keeps failing to pull; follow the packages' log, then
+ * the script's once it runs; tell script failures from infrastructure ones; and finish only once
+ * both the pod's end and the whole log are in — the Job's own verdict (its deadline) winning over
+ * the pod's.
+ *
+ * The state is one of these phases, each with only what it needs:
+ *
+ *   pending ──download runs──► fetching ──script runs──► running ──script ends──► settling ──► ended
+ *      │                          │                        │                         ▲
+ *      └──────────────────────────┴──── pod deleted ──► vanished ── settle timer ────┘
+ *   any phase ── cancel ──► cancelling ── Job deleted ──► ended;   any phase ── shutdown ──► ended
+ *
+ * Before the script runs, an end imposed from outside (the Job's deadline, the Job deleted, the
+ * download failing) goes straight to settling, as does a pod seen only once its script ended.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
@@ -17,6 +29,14 @@ import { fetchEnded, jobFailure, viewPod, type PodView } from './pod-state.js';
 export interface SupervisorSettings {
   podPendingTimeoutSeconds: number;
   imagePullGraceSeconds: number;
+}
+
+/** What this one run is, given once when it starts. */
+export interface SupervisedRun {
+  /** The operation's timeout, which the Job carries as its active deadline. */
+  timeoutSeconds: number;
+  /** Whether the pod has a packages' init container whose log this run should read. */
+  readFetchLog: boolean;
 }
 
 /** How long to wait for the Job to say its deadline passed after its pod went. */
@@ -34,9 +54,9 @@ export type SupervisorEvent =
   | { type: 'jobDeleted' }
   | { type: 'event'; event: k8s.CoreV1Event }
   | { type: 'timer'; timer: TimerName }
-  /** The log follower read the whole log of a script that ended. */
+  /** The script's log follower has every line (or the pod went and it stopped). */
   | { type: 'logsDone' }
-  /** The packages' init container's log was read (or could not be). */
+  /** The packages' log follower has every line (or could not get them). */
   | { type: 'fetchLogRead' }
   | { type: 'abort'; reason: 'cancel' | 'shutdown' }
   /** The Job and pod a cancel deletes are deleted (or could not be). */
@@ -46,15 +66,15 @@ export type SupervisorAction =
   | { type: 'system'; text: string }
   /** The script started: the operation shows as running. */
   | { type: 'started' }
-  | { type: 'followLogs' }
-  /**
-   * Follow the log of the packages' init container as system lines (progress as it comes) until
-   * the state says it ended and every line is in, then report fetchLogRead.
-   */
-  | { type: 'readFetchLog' }
-  /** The script ended: the log follower reads what is left and stops. */
+  /** Follow the script container's log; the follower reports logsDone once told it ended and every line is in. */
+  | { type: 'followLogs'; podName: string }
+  /** Follow the packages' init container's log as system lines; its follower reports fetchLogRead. */
+  | { type: 'readFetchLog'; podName: string }
+  /** The packages' init container ended: its follower reads what is left and reports. */
+  | { type: 'fetchEnded' }
+  /** The script ended: its follower reads what is left and reports. */
   | { type: 'scriptEnded' }
-  /** Stop the log stream now; the follower then reads once more and reports logsDone. */
+  /** The pod is gone: the script's follower stops now and reports with what it read. */
   | { type: 'stopLogs' }
   | { type: 'startTimer'; timer: TimerName; ms: number }
   | { type: 'clearTimer'; timer: TimerName }
@@ -64,272 +84,333 @@ export type SupervisorAction =
   /** Stop watching; the Job goes on and another executor adopts it. */
   | { type: 'handBack' };
 
-type Waiting = Extract<PodView, { kind: 'waiting' }>;
+type WaitingView = Extract<PodView, { kind: 'waiting' }>;
 
-export interface SupervisorState {
+/**
+ * The packages' init container's log, read before the script's: 'unread' until the download is
+ * seen, 'following' while it runs, 'draining' once it ended and the rest is being read. 'read' from
+ * the start when there is none, or when adopting a run whose lines an earlier executor stored.
+ */
+export type PackagesLog = 'unread' | 'following' | 'draining' | 'read';
+
+/** What every phase but the last knows. */
+interface Watched {
   readonly settings: SupervisorSettings;
-  readonly phase: 'watching' | 'cancelling' | 'done';
-  readonly started: boolean;
+  readonly timeoutSeconds: number;
   readonly podName?: string;
   readonly job?: k8s.V1Job;
-  readonly waiting?: Waiting;
-  readonly schedulingMessage?: string;
-  /** How the script ended, once known; the outcome waits for the rest of the log. */
-  readonly finished?: Outcome;
-  readonly logs: 'idle' | 'following' | 'done';
-  /**
-   * The log of the packages' init container, followed from when it runs. 'read' from the start
-   * when there is none to read, or when adopting a run whose lines an earlier executor took.
-   */
-  readonly fetchLog: 'unread' | 'reading' | 'read';
-  /** The packages' init container was seen running. */
-  readonly fetching: boolean;
-  /** The packages' init container has ended: its log is complete. */
-  readonly fetchEnded: boolean;
-  readonly pullGraceArmed: boolean;
-  /** Why the settle timer runs: for the Job's deadline verdict, or after the pod was deleted. */
-  readonly settle?: 'deadline' | 'podDeleted';
   readonly seenEvents: ReadonlySet<string>;
 }
+
+interface Waiting extends Watched {
+  readonly packagesLog: PackagesLog;
+  /** Why the pod waits, as last seen: the timeouts' messages say it. */
+  readonly waiting?: WaitingView;
+  readonly schedulingMessage?: string;
+  /** The pull grace timer runs: pulling the image (or creating the container) keeps failing. */
+  readonly pullGrace: boolean;
+}
+
+/** Created, not yet running: the pending timer runs. */
+export interface Pending extends Waiting {
+  readonly phase: 'pending';
+}
+
+/** Scheduled and pulled, downloading its packages: the download has the operation's timeout, not the pending one. */
+export interface Fetching extends Waiting {
+  readonly phase: 'fetching';
+}
+
+/** The script runs; its log is followed, or 'queued' until the packages' lines are in. */
+export interface Running extends Watched {
+  readonly phase: 'running';
+  readonly podName: string;
+  readonly packagesLog: PackagesLog;
+  readonly log: 'queued' | 'following';
+}
+
+/** The pod was deleted before its script ended: the Job has SETTLE_MS to give its own verdict. */
+export interface Vanished extends Watched {
+  readonly phase: 'vanished';
+  readonly started: boolean;
+  readonly packagesLog: PackagesLog;
+  readonly log: 'none' | 'queued' | 'following';
+}
+
+/** How the script ended is known; the outcome waits for the rest of the logs, and for the Job's verdict when its deadline passed. */
+export interface Settling extends Watched {
+  readonly phase: 'settling';
+  /** The outcome so far; the Job's verdict replaces it. */
+  readonly outcome: Outcome;
+  readonly started: boolean;
+  readonly packagesLog: PackagesLog;
+  readonly log: 'queued' | 'following' | 'done';
+  /** The settle timer runs: the script failed past the Job's deadline, whose verdict is due. */
+  readonly awaitingVerdict: boolean;
+}
+
+/** The Job is being deleted; whatever the pod does now, the outcome is Cancelled. */
+export interface Cancelling extends Watched {
+  readonly phase: 'cancelling';
+  readonly started: boolean;
+}
+
+export interface Ended {
+  readonly phase: 'ended';
+}
+
+export type SupervisorState = Pending | Fetching | Running | Vanished | Settling | Cancelling | Ended;
+type Live = Exclude<SupervisorState, Ended>;
 
 export interface Step {
   state: SupervisorState;
   actions: SupervisorAction[];
 }
 
-export function startSupervision(settings: SupervisorSettings, options: { readFetchLog: boolean } = { readFetchLog: false }): Step {
-  const state: SupervisorState = {
+export function startSupervision(settings: SupervisorSettings, run: SupervisedRun): Step {
+  const state: Pending = {
+    phase: 'pending',
     settings,
-    phase: 'watching',
-    started: false,
-    logs: 'idle',
-    fetchLog: options.readFetchLog ? 'unread' : 'read',
-    fetching: false,
-    fetchEnded: false,
-    pullGraceArmed: false,
+    timeoutSeconds: run.timeoutSeconds,
     seenEvents: new Set(),
+    packagesLog: run.readFetchLog ? 'unread' : 'read',
+    pullGrace: false,
   };
   return { state, actions: [{ type: 'startTimer', timer: 'pending', ms: settings.podPendingTimeoutSeconds * 1000 }] };
 }
 
-/** Whether the Job's active deadline has passed (within a second), so that its verdict is due. */
-function deadlinePassed(job: k8s.V1Job | undefined, now: number): boolean {
-  const start = job?.status?.startTime ? new Date(job.status.startTime).getTime() : undefined;
-  const deadline = job?.spec?.activeDeadlineSeconds;
-  return start !== undefined && deadline !== undefined && start + deadline * 1000 <= now + 1000;
-}
-
 export function supervise(state: SupervisorState, event: SupervisorEvent, now: number): Step {
-  if (state.phase === 'done') return { state, actions: [] };
-  const step = new StepBuilder(state, now);
-  step.handle(event);
-  return { state: step.state, actions: step.actions };
+  if (state.phase === 'ended') return { state, actions: [] };
+  const actions: SupervisorAction[] = [];
+  return { state: handle(state, event, { now, actions }), actions };
 }
 
-/** One step's working copy: the state so far and the actions it asks for. */
-class StepBuilder {
-  readonly actions: SupervisorAction[] = [];
+/** One step's clock and the actions it asks for. */
+interface Out {
+  readonly now: number;
+  readonly actions: SupervisorAction[];
+}
 
-  constructor(
-    public state: SupervisorState,
-    private readonly now: number,
-  ) {}
-
-  private get cancelling(): boolean {
-    return this.state.phase === 'cancelling';
+function handle(state: Live, event: SupervisorEvent, out: Out): SupervisorState {
+  switch (event.type) {
+    case 'pod': {
+      const podName = event.pod.metadata?.name;
+      if (!podName) return state;
+      const seen = { ...state, podName };
+      const next = fetchEnded(event.pod) ? packagesEnded(seen, 'ended', out) : seen;
+      return onPod(next, event.pod, out);
+    }
+    case 'podDeleted':
+      // Nothing more will be written to the packages' log; a log not read yet never will be.
+      return onPodDeleted(packagesEnded(state, 'gone', out), event.pod, out);
+    case 'job':
+      return onJob({ ...state, job: event.job }, out);
+    case 'jobDeleted': {
+      const next = packagesEnded(state, 'gone', out);
+      return isBeforeEnd(next) ? toSettling(next, outcomes.podDeleted('Job'), out) : next;
+    }
+    case 'event':
+      return onEvent(state, event.event, out);
+    case 'timer':
+      return onTimer(state, event.timer, out);
+    case 'logsDone':
+      return state.phase === 'settling' ? maybeFinish({ ...state, log: 'done' }, out) : state;
+    case 'fetchLogRead':
+      return onPackagesRead(state, out);
+    case 'abort':
+      return onAbort(state, event.reason, out);
+    case 'deleted':
+      return state.phase === 'cancelling' ? finish(outcomes.cancelled(state.started ? 'running' : 'before start'), out) : state;
   }
+}
 
-  private set(changes: Partial<SupervisorState>): void {
-    this.state = { ...this.state, ...changes };
+const isWaiting = (state: Live): state is Pending | Fetching => state.phase === 'pending' || state.phase === 'fetching';
+/** A phase in which the script's end is still to come. */
+const isBeforeEnd = (state: Live): state is Pending | Fetching | Running | Vanished => isWaiting(state) || state.phase === 'running' || state.phase === 'vanished';
+
+function finish(outcome: Outcome, out: Out): Ended {
+  out.actions.push({ type: 'finish', outcome });
+  return { phase: 'ended' };
+}
+
+/**
+ * The packages' init container has ended: a log being followed is read to its end; one not read
+ * yet is read now, unless it is 'gone' with its pod or Job.
+ */
+function packagesEnded<S extends Live>(state: S, how: 'ended' | 'gone', out: Out): S {
+  if (!('packagesLog' in state)) return state;
+  if (state.packagesLog === 'following') {
+    out.actions.push({ type: 'fetchEnded' });
+    return { ...state, packagesLog: 'draining' };
   }
+  if (state.packagesLog !== 'unread') return state;
+  if (how === 'gone' || !state.podName) return { ...state, packagesLog: 'read' };
+  out.actions.push({ type: 'readFetchLog', podName: state.podName }, { type: 'fetchEnded' });
+  return { ...state, packagesLog: 'draining' };
+}
 
-  private finish(outcome: Outcome): void {
-    this.set({ phase: 'done' });
-    this.actions.push({ type: 'finish', outcome });
+function onPod(state: Live, pod: k8s.V1Pod, out: Out): SupervisorState {
+  if (!isBeforeEnd(state) || state.phase === 'vanished') return state;
+  const view = viewPod(pod);
+  const podName = pod.metadata?.name ?? state.podName ?? '';
+  if (state.phase === 'running') return view.kind === 'finished' ? toSettling(state, view.outcome, out) : state;
+  switch (view.kind) {
+    case 'running':
+      return start(state, podName, out);
+    case 'finished':
+      return toSettling(start(state, podName, out), view.outcome, out);
+    case 'failedBeforeStart':
+      return toSettling(state, view.outcome, out);
+    case 'waiting':
+      return onWaiting(state, view, podName, out);
   }
+}
 
-  /** Records how the script ended; `replace`: a later verdict (the Job's) overrides the pod's. */
-  private scriptEnded(outcome: Outcome, replace: boolean): void {
-    if (this.state.finished && !replace) return;
-    const first = !this.state.finished;
-    this.set({ finished: outcome });
-    if (first) this.actions.push({ type: 'scriptEnded' });
-  }
+/** Timers a waiting phase runs stop when it is left. */
+function leaveWaiting(state: Pending | Fetching, out: Out): void {
+  if (state.phase === 'pending') out.actions.push({ type: 'clearTimer', timer: 'pending' });
+  if (state.pullGrace) out.actions.push({ type: 'clearTimer', timer: 'pullGrace' });
+}
 
-  handle(event: SupervisorEvent): void {
-    switch (event.type) {
-      case 'pod':
-        this.set({ podName: event.pod.metadata?.name });
-        if (!this.state.fetchEnded && fetchEnded(event.pod)) {
-          this.set({ fetchEnded: true });
-          this.readFetchLog();
-        }
-        return this.onView(viewPod(event.pod));
-      case 'podDeleted':
-        // Nothing more will be written to the packages' log.
-        this.set({ fetchEnded: true });
-        return this.onPodDeleted(event.pod);
-      case 'job':
-        return this.onJob(event.job);
-      case 'jobDeleted':
-        this.set({ fetchEnded: true });
-        if (this.cancelling || this.state.finished) return;
-        this.scriptEnded(outcomes.podDeleted('Job'), true);
-        this.logsNotFollowedAreDone();
-        return this.maybeFinish();
-      case 'event':
-        return this.onEvent(event.event);
-      case 'timer':
-        return this.onTimer(event.timer);
-      case 'logsDone':
-        this.set({ logs: 'done' });
-        return this.maybeFinish();
-      case 'fetchLogRead':
-        this.set({ fetchLog: 'read' });
-        return this.maybeFinish();
-      case 'abort':
-        if (event.reason === 'shutdown') {
-          this.set({ phase: 'done' });
-          this.actions.push({ type: 'handBack' });
-          return;
-        }
-        if (this.cancelling) return;
-        this.set({ phase: 'cancelling' });
-        this.actions.push({ type: 'deleteJob', podName: this.state.podName });
-        return;
-      case 'deleted':
-        return this.finish(outcomes.cancelled(this.state.started ? 'running' : 'before start'));
+/** The script runs: say so, and follow its log once the packages' lines are in. */
+function start(state: Pending | Fetching, podName: string, out: Out): Running {
+  leaveWaiting(state, out);
+  out.actions.push({ type: 'started' });
+  const { settings, timeoutSeconds, job, seenEvents, packagesLog } = state;
+  const queued = packagesLog === 'following' || packagesLog === 'draining';
+  if (!queued) out.actions.push({ type: 'followLogs', podName });
+  return { phase: 'running', settings, timeoutSeconds, podName, job, seenEvents, packagesLog, log: queued ? 'queued' : 'following' };
+}
+
+function onWaiting(state: Pending | Fetching, view: WaitingView, podName: string, out: Out): SupervisorState {
+  let next: Pending | Fetching = { ...state, waiting: view };
+  if (view.fetching && next.phase === 'pending') {
+    out.actions.push({ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: `Fetching packages (init container ${FETCH_CONTAINER})` });
+    next = { ...next, phase: 'fetching' };
+    if (next.packagesLog === 'unread') {
+      out.actions.push({ type: 'readFetchLog', podName });
+      next = { ...next, packagesLog: 'following' };
     }
   }
+  if (view.pull === 'invalid') return finish(outcomes.imageInvalid(view.message ?? view.reason ?? ''), out);
+  const failing = view.pull === 'failing' || view.configError === true;
+  if (failing && !next.pullGrace) out.actions.push({ type: 'startTimer', timer: 'pullGrace', ms: next.settings.imagePullGraceSeconds * 1000 });
+  if (!failing && next.pullGrace) out.actions.push({ type: 'clearTimer', timer: 'pullGrace' });
+  return { ...next, pullGrace: failing };
+}
 
-  private readFetchLog(): void {
-    if (this.state.fetchLog !== 'unread') return;
-    this.set({ fetchLog: 'reading' });
-    this.actions.push({ type: 'readFetchLog' });
-  }
+function onPodDeleted(state: Live, pod: k8s.V1Pod, out: Out): SupervisorState {
+  if (!isBeforeEnd(state) || state.phase === 'vanished') return state;
+  const view = viewPod(pod);
+  if (view.kind === 'finished') return onPod(state, pod, out);
+  if (isWaiting(state)) leaveWaiting(state, out);
+  out.actions.push({ type: 'startTimer', timer: 'settle', ms: SETTLE_MS });
+  const { settings, timeoutSeconds, podName, job, seenEvents, packagesLog } = state;
+  const running = state.phase === 'running';
+  return { phase: 'vanished', settings, timeoutSeconds, podName, job, seenEvents, packagesLog, started: running, log: running ? state.log : 'none' };
+}
 
-  private reportStarted(): void {
-    if (this.state.started) return;
-    this.set({ started: true });
-    if (this.state.pullGraceArmed) this.clearPullGrace();
-    this.actions.push({ type: 'started' });
+/**
+ * How the script ended is known: the pod's own end, or one imposed from outside (the Job's verdict,
+ * the Job or the pod deleted). The script's follower is told, and reads what is left.
+ */
+function toSettling(state: Pending | Fetching | Running | Vanished | Settling, outcome: Outcome, out: Out): SupervisorState {
+  if (state.phase === 'settling') return maybeFinish({ ...state, outcome }, out);
+  const { settings, timeoutSeconds, podName, job, seenEvents, packagesLog } = state;
+  const base = { phase: 'settling', settings, timeoutSeconds, podName, job, seenEvents, packagesLog, outcome, awaitingVerdict: false } as const;
+  if (isWaiting(state)) {
+    leaveWaiting(state, out);
+    return maybeFinish({ ...base, started: false, log: 'done' }, out);
   }
+  if (state.phase === 'running') {
+    if (state.log === 'following') out.actions.push({ type: 'scriptEnded' });
+    return maybeFinish({ ...base, started: true, log: state.log }, out);
+  }
+  out.actions.push({ type: 'clearTimer', timer: 'settle' });
+  if (state.log === 'following') out.actions.push({ type: 'scriptEnded' });
+  return maybeFinish({ ...base, started: state.started, log: state.log === 'following' ? 'following' : 'done' }, out);
+}
 
-  private startFollowing(): void {
-    if (this.state.logs !== 'idle') return;
-    this.set({ logs: 'following' });
-    this.actions.push({ type: 'followLogs' });
-  }
+function onJob(state: Live, out: Out): SupervisorState {
+  const verdict = state.job && jobFailure(state.job, state.timeoutSeconds);
+  if (!verdict || state.phase === 'cancelling') return state;
+  return toSettling(state, verdict, out);
+}
 
-  /** With no log being followed there is nothing left to read. */
-  private logsNotFollowedAreDone(): void {
-    if (this.state.logs === 'idle') this.set({ logs: 'done' });
-  }
+function onEvent(state: Live, event: k8s.CoreV1Event, out: Out): SupervisorState {
+  const key = `${event.metadata?.uid}/${event.count ?? 1}`;
+  if (state.seenEvents.has(key) || !event.reason || !EVENT_REASONS.has(event.reason)) return state;
+  out.actions.push({ type: 'system', text: `${event.reason}: ${event.message ?? ''}`.trim() });
+  const next = { ...state, seenEvents: new Set([...state.seenEvents, key]) };
+  if (!isWaiting(next)) return next;
+  // A pod refused for good (FailedCreate by policy) would otherwise wait out the pending timeout.
+  const refusal = podRefusal(event);
+  if (refusal) return finish(outcomes.podRefused(refusal), out);
+  return event.reason === 'FailedScheduling' ? { ...next, schedulingMessage: event.message } : next;
+}
 
-  private clearPullGrace(): void {
-    this.set({ pullGraceArmed: false });
-    this.actions.push({ type: 'clearTimer', timer: 'pullGrace' });
+function onTimer(state: Live, timer: TimerName, out: Out): SupervisorState {
+  if (timer === 'pending' && state.phase === 'pending') {
+    const seconds = state.settings.podPendingTimeoutSeconds;
+    const { waiting } = state;
+    if (waiting?.pull) return finish(outcomes.imagePullFailed(seconds, `${waiting.reason}: ${waiting.message ?? ''}`.trim(), 'pending'), out);
+    return finish(outcomes.unschedulable(seconds, state.schedulingMessage ?? waiting?.message ?? waiting?.reason ?? 'no reason reported'), out);
   }
+  if (timer === 'pullGrace' && isWaiting(state) && state.pullGrace) {
+    const { waiting } = state;
+    const detail = `${waiting?.reason}: ${waiting?.message ?? ''}`.trim();
+    return finish(waiting?.pull ? outcomes.imagePullFailed(state.settings.imagePullGraceSeconds, detail, 'grace') : outcomes.containerNotCreated(detail), out);
+  }
+  if (timer !== 'settle') return state;
+  const verdict = state.job && jobFailure(state.job, state.timeoutSeconds);
+  if (state.phase === 'vanished') {
+    // No verdict came for a pod that went: what its log stream has not given by now, it never will.
+    const next = toSettling(state, verdict ?? outcomes.podDeleted('pod'), out);
+    if (state.log === 'following') out.actions.push({ type: 'stopLogs' });
+    return next;
+  }
+  if (state.phase === 'settling' && state.awaitingVerdict) return finish(verdict ?? state.outcome, out);
+  return state;
+}
 
-  private onView(view: PodView): void {
-    if (this.cancelling) return;
-    if (view.kind === 'running') {
-      this.reportStarted();
-      return this.startFollowing();
-    }
-    if (view.kind === 'finished') {
-      this.reportStarted();
-      this.startFollowing();
-      return this.scriptEnded(view.outcome, false);
-    }
-    if (view.kind === 'failedBeforeStart') {
-      this.scriptEnded(view.outcome, false);
-      this.logsNotFollowedAreDone();
-      return this.maybeFinish();
-    }
-    if (this.state.started) return;
-    this.set({ waiting: view });
-    if (view.fetching && !this.state.fetching) {
-      // Scheduled and pulled: from now on the download has the operation's timeout, not the pending one.
-      this.set({ fetching: true });
-      this.actions.push({ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: `Fetching packages (init container ${FETCH_CONTAINER})` });
-      this.readFetchLog();
-    }
-    if (view.pull === 'invalid') return this.finish(outcomes.imageInvalid(view.message ?? view.reason ?? ''));
-    if (view.pull === 'failing' || view.configError) {
-      if (!this.state.pullGraceArmed) {
-        this.set({ pullGraceArmed: true });
-        this.actions.push({ type: 'startTimer', timer: 'pullGrace', ms: this.state.settings.imagePullGraceSeconds * 1000 });
-      }
-    } else if (this.state.pullGraceArmed) {
-      this.clearPullGrace();
-    }
+/** The packages' lines are in: the script's log, queued behind them, is followed now. */
+function onPackagesRead(state: Live, out: Out): SupervisorState {
+  if (!('packagesLog' in state)) return state;
+  const next = { ...state, packagesLog: 'read' as const };
+  if ('log' in next && next.log === 'queued' && next.podName) {
+    out.actions.push({ type: 'followLogs', podName: next.podName });
+    if (next.phase === 'settling') out.actions.push({ type: 'scriptEnded' });
+    return next.phase === 'settling' ? maybeFinish({ ...next, log: 'following' }, out) : { ...next, log: 'following' };
   }
+  return next.phase === 'settling' ? maybeFinish(next, out) : next;
+}
 
-  private onPodDeleted(pod: k8s.V1Pod): void {
-    if (this.cancelling || this.state.finished) return;
-    const view = viewPod(pod);
-    if (view.kind === 'finished') return this.onView(view);
-    this.armSettle('podDeleted');
+function onAbort(state: Live, reason: 'cancel' | 'shutdown', out: Out): SupervisorState {
+  if (reason === 'shutdown') {
+    out.actions.push({ type: 'handBack' });
+    return { phase: 'ended' };
   }
+  if (state.phase === 'cancelling') return state;
+  out.actions.push({ type: 'deleteJob', podName: state.podName });
+  const { settings, timeoutSeconds, podName, job, seenEvents } = state;
+  const started = state.phase === 'running' || ((state.phase === 'vanished' || state.phase === 'settling') && state.started);
+  return { phase: 'cancelling', settings, timeoutSeconds, podName, job, seenEvents, started };
+}
 
-  private onJob(job: k8s.V1Job): void {
-    this.set({ job });
-    const verdict = jobFailure(job);
-    if (!verdict || this.cancelling) return;
-    this.scriptEnded(verdict, true);
-    this.logsNotFollowedAreDone();
-    this.maybeFinish();
-  }
+/** Whether the Job's active deadline has passed (within a second), so that its verdict is due. */
+function deadlinePassed(job: k8s.V1Job | undefined, timeoutSeconds: number, now: number): boolean {
+  const start = job?.status?.startTime ? new Date(job.status.startTime).getTime() : undefined;
+  return start !== undefined && start + timeoutSeconds * 1000 <= now + 1000;
+}
 
-  private onEvent(event: k8s.CoreV1Event): void {
-    const key = `${event.metadata?.uid}/${event.count ?? 1}`;
-    if (this.state.seenEvents.has(key) || !event.reason || !EVENT_REASONS.has(event.reason)) return;
-    this.set({ seenEvents: new Set([...this.state.seenEvents, key]) });
-    if (event.reason === 'FailedScheduling') this.set({ schedulingMessage: event.message });
-    this.actions.push({ type: 'system', text: `${event.reason}: ${event.message ?? ''}`.trim() });
-    // A pod refused for good (FailedCreate by policy) would otherwise wait out the pending timeout.
-    const refusal = this.state.started || this.cancelling ? undefined : podRefusal(event);
-    if (refusal) this.finish(outcomes.podRefused(refusal));
-  }
-
-  private armSettle(why: 'deadline' | 'podDeleted'): void {
-    if (this.state.settle) return;
-    this.set({ settle: why });
-    this.actions.push({ type: 'startTimer', timer: 'settle', ms: SETTLE_MS });
-  }
-
-  private onTimer(timer: TimerName): void {
-    // Once cancelling, the cancel decides the outcome.
-    if (this.cancelling) return;
-    const { settings, waiting, job } = this.state;
-    if (timer === 'pending') {
-      if (this.state.started) return;
-      const seconds = settings.podPendingTimeoutSeconds;
-      if (waiting?.pull) return this.finish(outcomes.imagePullFailed(seconds, `${waiting.reason}: ${waiting.message ?? ''}`.trim(), 'pending'));
-      return this.finish(outcomes.unschedulable(seconds, this.state.schedulingMessage ?? waiting?.message ?? waiting?.reason ?? 'no reason reported'));
-    }
-    if (timer === 'pullGrace') {
-      this.set({ pullGraceArmed: false });
-      const detail = `${waiting?.reason}: ${waiting?.message ?? ''}`.trim();
-      return this.finish(waiting?.pull ? outcomes.imagePullFailed(settings.imagePullGraceSeconds, detail, 'grace') : outcomes.containerNotCreated(detail));
-    }
-    const verdict = job ? jobFailure(job) : undefined;
-    if (this.state.settle === 'deadline') return this.finish(verdict ?? this.state.finished!);
-    this.scriptEnded(verdict ?? outcomes.podDeleted('pod'), true);
-    if (this.state.logs === 'following') this.actions.push({ type: 'stopLogs' });
-    this.logsNotFollowedAreDone();
-    this.maybeFinish();
-  }
-
-  /** The outcome once both the script's end and the whole log are in; the Job's own verdict wins. */
-  private maybeFinish(): void {
-    const { finished, logs, job } = this.state;
-    // Once cancelling, the pod's end is the cancel's doing, not the script's outcome.
-    if (!finished || logs !== 'done' || this.state.fetchLog === 'reading' || this.cancelling) return;
-    const verdict = job ? jobFailure(job) : undefined;
-    if (verdict) return this.finish(verdict);
-    if (finished.failure && deadlinePassed(job, this.now)) return this.armSettle('deadline');
-    this.finish(finished);
-  }
+/** The outcome once both the script's end and every log line are in; the Job's own verdict wins. */
+function maybeFinish(state: Settling, out: Out): SupervisorState {
+  const packagesPending = state.packagesLog === 'following' || state.packagesLog === 'draining';
+  if (state.log !== 'done' || packagesPending) return state;
+  const verdict = state.job && jobFailure(state.job, state.timeoutSeconds);
+  if (verdict) return finish(verdict, out);
+  if (state.awaitingVerdict) return state;
+  if (!state.outcome.failure || !deadlinePassed(state.job, state.timeoutSeconds, out.now)) return finish(state.outcome, out);
+  out.actions.push({ type: 'startTimer', timer: 'settle', ms: SETTLE_MS });
+  return { ...state, awaitingVerdict: true };
 }

@@ -1,6 +1,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { jobFailure, viewPod } from '../../executor/kubernetes/pod-state.js';
+import { outcomes } from '../../core/contract/outcomes.js';
 
 const pod = (status: V1Pod['status']): V1Pod => ({ status });
 const container = (state: object) => ({ containerStatuses: [{ name: 'script', image: 'x', imageID: '', ready: false, restartCount: 0, state }] as never });
@@ -23,12 +24,13 @@ describe('where a script pod is', () => {
 });
 
 describe('a Job that fails by itself', () => {
-  it('reports DeadlineExceeded with -44', () => {
-    const job: V1Job = { spec: { activeDeadlineSeconds: 5, template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } };
-    expect(jobFailure(job)).toMatchObject({ state: 'failed', exitCode: -44, failure: { reason: 'DeadlineExceeded' } });
+  it('reports DeadlineExceeded with -44 and the timeout the run was given', () => {
+    const job: V1Job = { spec: { template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } };
+    expect(jobFailure(job, 5)).toEqual(outcomes.deadlineExceeded(5));
+    expect(jobFailure(job, 5)).toMatchObject({ state: 'failed', exitCode: -44, failure: { reason: 'DeadlineExceeded', message: 'The operation ran longer than its timeout of 5s and was stopped' } });
   });
 
   it('leaves other failures to the pod', () => {
-    expect(jobFailure({ status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] } })).toBeUndefined();
+    expect(jobFailure({ status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] } }, 5)).toBeUndefined();
   });
 });

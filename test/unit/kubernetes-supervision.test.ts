@@ -5,6 +5,7 @@ import { SETTLE_MS, startSupervision, supervise, type SupervisorAction, type Sup
 import { outcomes } from '../../core/contract/outcomes.js';
 
 const settings = { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 };
+const run = { timeoutSeconds: 5, readFetchLog: false };
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 
 const pod = (status: V1Pod['status'], name = 'job-a-xyz'): V1Pod => ({ metadata: { name }, status });
@@ -27,7 +28,7 @@ const logsDone: SupervisorEvent = { type: 'logsDone' };
 
 /** Feeds the events in order from a fresh supervision; every action asked for, in order. */
 function feed(events: SupervisorEvent[]): SupervisorAction[] {
-  let { state, actions } = startSupervision(settings);
+  let { state, actions } = startSupervision(settings, run);
   const all = [...actions];
   for (const input of events) {
     ({ state, actions } = supervise(state, input, NOW));
@@ -39,7 +40,7 @@ const finishes = (actions: SupervisorAction[]): SupervisorAction[] => actions.fi
 
 describe('supervising a script Job', () => {
   it('starts its pending timer at once', () => {
-    expect(startSupervision(settings).actions).toEqual([{ type: 'startTimer', timer: 'pending', ms: 60_000 }]);
+    expect(startSupervision(settings, run).actions).toEqual([{ type: 'startTimer', timer: 'pending', ms: 60_000 }]);
   });
 
   it.each<[string, SupervisorEvent[], SupervisorAction | undefined]>([
