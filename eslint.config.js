@@ -28,6 +28,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/dispatcher/**', '**/executor/**', '**/cli/**'], message: 'the published client stands alone: its generated types, and nothing of the server' }] }],
+    },
+  },
+  {
     files: ['core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/dispatcher/**', '**/executor/**', '**/cli/**'], message: 'core depends on nothing of the project' }] }],

@@ -4,7 +4,7 @@
  * and says how to follow or cancel the operation later; with cancelOnInterrupt it cancels the
  * operation and waits for its end instead (a second Ctrl-C detaches).
  */
-import type { LogLine } from '../core/contract/status.js';
+import type { LogLine } from '../client/index.js';
 import type { ApiClient, LogEnd } from './api-client.js';
 import { processExitCode } from './commands/client.js';
 import { EXIT } from './exit-codes.js';

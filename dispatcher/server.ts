@@ -6,6 +6,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { OperationRequest } from '../core/contract/operation.js';
 import { Problem } from '../core/contract/problem.js';
+import { QueueDepths } from '../core/contract/queues.js';
+import { Accepted, OperationStatus } from '../core/contract/status.js';
+import { WorkerHealth } from '../core/contract/worker.js';
 import type { Config } from '../core/config.js';
 import { ExecutorRegistry } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
@@ -65,9 +68,18 @@ const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 /** `metrics`: the process's registry when the executor runs in the same process; else one of its own. */
 export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
-  const keys = redisKeys(settings.prefix);
   // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
   const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true, commandTimeoutMs: settings.redisCommandTimeoutMs });
+  return dispatcherOn(redis, settings, logger, metrics);
+}
+
+/**
+ * The dispatcher on a Redis client it is given; it connects nothing itself, and sends no command
+ * before a request asks for one (nor do BullMQ's queues when it serves no pool): so the OpenAPI
+ * document can be built from it without a Redis (openapi-document.ts).
+ */
+export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettings, 'redisUrl'>, logger: Logger, metrics: ProcessMetrics): Promise<Dispatcher> {
+  const keys = redisKeys(settings.prefix);
   const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
   const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, countError);
@@ -92,8 +104,8 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     schemaController: { compilersFactory: { buildValidator } },
     return503OnClosing: true,
   });
-  app.addSchema(Problem);
-  app.addSchema(OperationRequest);
+  // Shared: each is validated or serialized by the routes and named in the OpenAPI document.
+  for (const schema of [Problem, OperationRequest, Accepted, OperationStatus, QueueDepths, WorkerHealth]) app.addSchema(schema);
   await app.register(problems);
   await app.register(requestBodies);
   await app.register(apiDocs);

@@ -1,6 +1,6 @@
 /** Finds the API and its token for the client commands. */
 import type { Config } from '../../core/config.js';
-import { ApiClient } from '../api-client.js';
+import { apiClient, type ApiClient } from '../api-client.js';
 import { savedToken } from '../api-token.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
@@ -9,7 +9,7 @@ export async function connectClient(config: Config): Promise<ApiClient> {
   if (!token) {
     throw new CliError(`no API token: set KUBE_WORKER_API_TOKEN, or run kube-worker start here first (it saves one under ${config.stateDir})`, EXIT.unauthorized);
   }
-  return new ApiClient(config.serverUrl, token);
+  return apiClient(config.serverUrl, token);
 }
 
 /** A process exit status for an operation's exit code: negative codes wrap as a shell shows them. */

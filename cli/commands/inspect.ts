@@ -1,5 +1,5 @@
 /** `kube-worker status <ticket>...` (a table, or the API's status documents) and `kube-worker cancel <ticket>`. */
-import type { OperationStatus } from '../../core/contract/status.js';
+import type { OperationStatus } from '../../client/index.js';
 import type { Config } from '../../core/config.js';
 import { ApiError } from '../api-client.js';
 import { EXIT, exitCodeOfApiError } from '../exit-codes.js';

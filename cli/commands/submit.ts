@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { OperationRequest, ScriptSyntax } from '../../core/contract/operation.js';
+import type { OperationRequest } from '../../client/index.js';
 import type { Config } from '../../core/config.js';
 import type { OptionValues } from '../command.js';
 import { usageError } from '../exit-codes.js';
@@ -24,6 +24,8 @@ export interface SubmitOptions {
   wait?: boolean;
   'cancel-on-interrupt'?: boolean;
 }
+
+type ScriptSyntax = OperationRequest['script']['syntax'];
 
 const SYNTAX_BY_EXTENSION: Record<string, ScriptSyntax> = { '.sh': 'bash', '.bash': 'bash', '.py': 'python', '.ps1': 'powershell' };
 const SYNTAXES: readonly ScriptSyntax[] = ['bash', 'sh', 'python', 'powershell'];

@@ -179,6 +179,21 @@ export const OperationRequest = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, $id: 'OperationRequest' },
+  {
+    additionalProperties: false,
+    $id: 'OperationRequest',
+    examples: [
+      { ticket: 'deploy-42-step-3', pool: 'default', script: { syntax: 'bash', body: 'echo hello' } },
+      {
+        ticket: 'deploy-42-step-4',
+        pool: 'default',
+        taskId: 'ServerTasks-1234',
+        script: { syntax: 'bash', body: 'bash deploy.sh "$ENVIRONMENT"' },
+        files: [{ name: 'deploy.sh', content: 'IyEvYmluL2Jhc2gKZWNobyAiZGVwbG95aW5nIHRvICQxIgo=' }],
+        variables: { ENVIRONMENT: { value: 'production' }, DB_PASSWORD: { value: 'hunter2-hunter2', sensitive: true } },
+        timeoutSeconds: 600,
+      },
+    ],
+  },
 );
 export type OperationRequest = Static<typeof OperationRequest>;

@@ -7,11 +7,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
+import type { Problem } from '../../core/contract/problem.js';
 import { ERRORS, KubeWorkerError, type ErrorCode } from '../../core/errors.js';
 import { isRedisUnavailable } from '../../core/redis.js';
 
 /** The problem document; `instance` is the path, unless the path itself is the problem. */
-function problem(code: ErrorCode, detail: string, instance?: string): Record<string, unknown> {
+export function problem(code: ErrorCode, detail: string, instance?: string): Problem {
   const { status, title } = ERRORS[code];
   return { type: `urn:kube-worker:error:${code}`, title, status, detail, code, ...(instance === undefined ? {} : { instance }) };
 }

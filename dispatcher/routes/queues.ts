@@ -1,8 +1,9 @@
 /** `GET /api/v1/queues`: how deep each pool's queue is, for `kube-worker queues` and scripts. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { QueueDepths } from '../../core/contract/queues.js';
 import type { PoolQueues } from '../queues.js';
+import { QUEUES_EXAMPLES } from './examples.js';
+import { ANY_ROUTE, answer, problemAnswers } from './responses.js';
 
 export interface QueueRouteOptions {
   queues: PoolQueues;
@@ -13,10 +14,11 @@ export default async function queueRoutes(app: FastifyInstance, { queues }: Queu
     '/api/v1/queues',
     {
       schema: {
+        operationId: 'getQueues',
         tags: ['worker'],
         summary: "Depth of each pool's queue",
         description: 'Operations in each pool by queue state: waiting, active (pending or running), completed, failed (including cancelled) and delayed.',
-        response: { 200: QueueDepths, 401: Type.Ref('Problem'), 503: Type.Ref('Problem') },
+        response: { 200: answer('Each pool, in the order configured.', Type.Ref('QueueDepths'), QUEUES_EXAMPLES), ...problemAnswers('/api/v1/queues', ANY_ROUTE) },
       },
     },
     async () => ({ pools: await queues.depths() }),

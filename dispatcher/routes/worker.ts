@@ -1,28 +1,11 @@
 /** `GET /api/v1/worker`: the worker's health check for the deployment server. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { WorkerHealth } from '../../core/contract/worker.js';
 import type { ExecutorRegistry } from '../../core/executor-registry.js';
 import { VERSION } from '../../core/version.js';
-
-export const WorkerHealth = Type.Object(
-  {
-    version: Type.String(),
-    pools: Type.Array(Type.String()),
-    healthy: Type.Boolean({ description: 'At least one executor online for every pool, none reporting problems.' }),
-    executors: Type.Array(
-      Type.Object({
-        id: Type.String(),
-        pools: Type.Array(Type.String()),
-        runtime: Type.String(),
-        concurrency: Type.Integer(),
-        version: Type.String(),
-        problems: Type.Array(Type.String(), { description: 'E.g. Kubernetes permissions the executor lacks.' }),
-      }),
-    ),
-    problems: Type.Array(Type.String()),
-  },
-  { $id: 'WorkerHealth' },
-);
+import { WORKER_EXAMPLES } from './examples.js';
+import { ANY_ROUTE, answer, problemAnswers } from './responses.js';
 
 export interface WorkerRouteOptions {
   pools: readonly string[];
@@ -30,7 +13,14 @@ export interface WorkerRouteOptions {
 }
 
 export default async function workerRoutes(app: FastifyInstance, options: WorkerRouteOptions): Promise<void> {
-  app.get('/api/v1/worker', { schema: { tags: ['worker'], summary: 'Health of this worker', response: { 200: WorkerHealth } } }, async () => {
+  const schema = {
+    operationId: 'getWorker',
+    tags: ['worker'],
+    summary: 'Health of this worker',
+    description: 'Version, pools, the executors online with their runtime, and any problems: a pool no executor serves, permissions an executor lacks, an executor that refused to start.',
+    response: { 200: answer('The worker, healthy or not.', Type.Ref('WorkerHealth'), WORKER_EXAMPLES), ...problemAnswers('/api/v1/worker', ANY_ROUTE) },
+  };
+  app.get('/api/v1/worker', { schema }, async (): Promise<WorkerHealth> => {
     const executors = await options.registry.online();
     const problems: string[] = [];
     for (const pool of options.pools) {

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENT_FILE, REGENERATE } from '../../build/openapi-contract.js';
 import { TICKET_PATTERN } from '../../core/contract/operation.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, TOKEN, type Stack } from './support/stack.js';
 
 /** Every "METHOD /path" fastify serves, from its route tree (HEAD is implied by GET). */
 function servedRoutes(stack: Stack): string[] {
@@ -45,6 +47,19 @@ describe('the OpenAPI document', () => {
     expect(status.parameters.find((p: { name: string }) => p.name === 'ticket').schema.pattern).toBe(TICKET_PATTERN);
     const queues = doc.paths['/api/v1/queues']!.get;
     expect(JSON.stringify(queues.responses['200'])).toMatch(/QueueDepths|waiting/);
+  });
+
+  it('is the committed docs/openapi.json, whatever the settings', async () => {
+    const committed = JSON.parse(await readFile(DOCUMENT_FILE, 'utf8'));
+    expect(doc, `the served document differs from docs/openapi.json: run \`${REGENERATE}\``).toEqual(committed);
+  });
+
+  it('answers errors as the document says: problem+json, with the documented status', async () => {
+    const missing = await fetch(`${stack.url}/api/v1/operations/no-such-ticket`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(doc.paths['/api/v1/operations/{ticket}']!.get.responses['404'].content['application/problem+json']).toBeDefined();
+    expect(await missing.json()).toMatchObject({ code: 'KW_ERR_NOT_FOUND', status: 404, instance: '/api/v1/operations/no-such-ticket' });
   });
 
   it('has a browsable page at /docs', async () => {
