@@ -299,7 +299,7 @@ export interface components {
             state: "queued" | "pending" | "running" | "succeeded" | "failed" | "cancelled";
             exitCode?: number;
             failure?: {
-                reason: "ImagePullFailed" | "Unschedulable" | "OOMKilled" | "Evicted" | "DeadlineExceeded" | "PodDeleted" | "Cancelled" | "ScriptFailed" | "RuntimeError" | "ExecutorLost" | "MutexTimeout" | "PackageFailed";
+                reason: "ImagePullFailed" | "Unschedulable" | "OOMKilled" | "Evicted" | "DeadlineExceeded" | "PodDeleted" | "PodFailed" | "Cancelled" | "ScriptFailed" | "RuntimeError" | "ExecutorLost" | "MutexTimeout" | "PackageFailed";
                 message: string;
             };
             outputVariables?: {

@@ -44,7 +44,7 @@ export const outcomes = {
   },
 
   /** The operation's own timeout passed while it ran. */
-  deadlineExceeded: (timeoutSeconds: number | string): Outcome =>
+  deadlineExceeded: (timeoutSeconds: number): Outcome =>
     own(failed(EXIT_CODES.timedOut, 'DeadlineExceeded', `The operation ran longer than its timeout of ${timeoutSeconds}s and was stopped`)),
 
   mutexTimeout: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'MutexTimeout', `${detail}; another operation held it for the whole time`),
@@ -85,7 +85,8 @@ export const outcomes = {
 
   containerNotCreated: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `The script container could not be created${dash(detail)}`),
 
-  imageInvalid: (detail: string): Outcome => failed(EXIT_CODES.timedOut, 'ImagePullFailed', `The image name is invalid: ${detail}`),
+  /** The kubelet refused the image reference at once: nothing timed out, the worker could not run it. */
+  imageInvalid: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'ImagePullFailed', `The image name is invalid: ${detail}`),
 
   /** `within`: the pull kept failing for the pull grace, or the pod stayed pending for its whole timeout. */
   imagePullFailed: (seconds: number, detail: string, within: 'grace' | 'pending'): Outcome =>
@@ -105,9 +106,9 @@ export const outcomes = {
   /** Something other than kube-worker deleted the script's pod or Job before the script finished. */
   podDeleted: (what: 'pod' | 'Job'): Outcome => own(failed(EXIT_CODES.podVanished, 'PodDeleted', `The script ${what} was deleted before the script finished`)),
 
-  /** The pod failed before its script container ran. */
+  /** The node failed the pod before its script container ran (admission: OutOfcpu, NodeAffinity; a node shut down or lost). */
   podFailed: (message: string | undefined, reason: string | undefined): Outcome =>
-    failed(EXIT_CODES.podVanished, 'PodDeleted', message ?? `The pod failed before the script ran${reason ? ` (${reason})` : ''}`),
+    failed(EXIT_CODES.podVanished, 'PodFailed', message ?? `The pod failed before the script ran${reason ? ` (${reason})` : ''}`),
 
   /** Picked up again after its executor was lost, the Job it had started was gone. */
   jobGone: (jobName: string): Outcome =>

@@ -32,6 +32,7 @@ export const FAILURE_REASONS = [
   'Evicted',
   'DeadlineExceeded',
   'PodDeleted',
+  'PodFailed',
   'Cancelled',
   'ScriptFailed',
   'RuntimeError',
