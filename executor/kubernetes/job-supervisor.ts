@@ -6,6 +6,7 @@
 import type { Logger } from '../../core/logger.js';
 import { HANDED_BACK, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch, JobListener } from './cluster-watch.js';
+import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
 import { CursorFilter, fetchLineOrigin, LogFollower, readPodLog, type LogCursor, type LogRead, type PodLogLine } from './pod-log.js';
@@ -136,11 +137,8 @@ function followLog(ports: JobPorts, job: SupervisedJob, name: LogName, podName: 
 
 /** Deletes the Job and its pod without grace: a cancel stops the script now. */
 async function deleteJobNow(api: KubeApi, jobName: string, podName: string | undefined, logger: Logger): Promise<void> {
-  const grace = { gracePeriodSeconds: 0 };
-  await api
-    .call('delete', () => api.batch.deleteNamespacedJob({ name: jobName, namespace: api.namespace, propagationPolicy: 'Foreground', ...grace }))
-    .catch((error: unknown) => logger.warn({ err: error, jobName }, 'could not delete the Job'));
+  await deleteJob(api, jobName, 'now').catch((error: unknown) => logger.warn({ err: error, jobName }, 'could not delete the Job'));
   if (podName) {
-    await api.call('delete', () => api.core.deleteNamespacedPod({ name: podName, namespace: api.namespace, ...grace })).catch(() => undefined); // already going with its Job
+    await api.call('delete', () => api.core.deleteNamespacedPod({ name: podName, namespace: api.namespace, gracePeriodSeconds: 0 })).catch(() => undefined); // already going with its Job
   }
 }

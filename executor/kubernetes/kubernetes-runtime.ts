@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import type { RunContext, RunOutcome, Runtime } from '../runtime.js';
 import type { ClusterWatch } from './cluster-watch.js';
+import { deleteJob, ignoreNotFound } from './job-deletion.js';
 import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spec.js';
 import { superviseJob, type SupervisorSettings } from './job-supervisor.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
@@ -20,9 +21,6 @@ import { resumePoint } from './pod-log.js';
 
 export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
 
-const ignoreNotFound = (error: unknown): void => {
-  if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
-};
 
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
@@ -127,7 +125,7 @@ export class KubernetesRuntime implements Runtime {
     const name = jobName(this.settings.instance, ticket);
     const { namespace } = this.api;
     await Promise.all([
-      this.api.call('delete', () => this.api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })).catch(ignoreNotFound),
+      deleteJob(this.api, name, 'released'),
       this.api.call('delete', () => this.api.core.deleteNamespacedSecret({ name, namespace })).catch(ignoreNotFound),
     ]);
   }

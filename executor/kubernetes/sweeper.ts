@@ -8,6 +8,7 @@
 import { isTerminal } from '../../core/contract/status.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationStore } from '../../core/operation-store.js';
+import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
 import { ANNOTATION_TICKET, instanceSelector, LABEL_INSTANCE } from './names.js';
 
@@ -21,7 +22,7 @@ export async function sweepOnce(api: KubeApi, instance: string, store: Operation
     if (!ticket || job.metadata?.labels?.[LABEL_INSTANCE] !== instance) continue;
     const state = await store.state(ticket);
     if (state !== undefined && !isTerminal(state)) continue;
-    await api.call('delete', () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })).then(
+    await deleteJob(api, name, 'released').then(
       () => {
         removed += 1;
         logger.info({ name, ticket, state: state ?? 'gone' }, 'swept a leftover Job');

@@ -33,7 +33,7 @@ describe('an executor that stops mid-run', () => {
     const running = await stack.submit(bash('echo begin; sleep 2; echo finished'));
     await stack.waitForState(running, ['running']);
     stopping.process.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await expect.poll(() => stopping.output(), { timeout: 30_000 }).toContain('taking no more work');
     const marker = `/tmp/kw-after-stop-${Date.now()}`;
     const later = await stack.submit(bash(`touch ${marker}`));
     const status = await stack.waitUntilDone(running);

@@ -70,8 +70,9 @@ describe('unpacking refuses what would leave the package folder', () => {
   it('stops when cancelled', async () => {
     const many = await tar(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, content: 'x' })));
     const cancelled = AbortSignal.abort('cancel');
-    await expect(unpack(await archive(many), folder, 'tar', { remaining: 1e9 }, cancelled)).rejects.toThrow();
-    await expect(unpack(await archive(zip([{ name: 'a', content: 'x' }])), folder, 'zip', { remaining: 1e9 }, cancelled)).rejects.toThrow();
+    // The signal's own reason is what stops it, not a failure of the archive.
+    await expect(unpack(await archive(many), folder, 'tar', { remaining: 1e9 }, cancelled)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(unpack(await archive(zip([{ name: 'a', content: 'x' }])), folder, 'zip', { remaining: 1e9 }, cancelled)).rejects.toBe('cancel');
   });
 
   it('keeps links that stay inside, and executable bits', async () => {
