@@ -73,9 +73,9 @@ describe('redaction, in either format', () => {
     logger.info({ request: { variables: { DB: { value: 'pw-DDDD4444', sensitive: true } }, script: { body: 'echo pw-EEEE5555' } } }, 'submitted');
     logger.warn({ variables: { DB: { value: 'pw-FFFF6666' } }, files: [{ content: 'pw-GGGG7777' }], password: 'pw-HHHH8888' }, 'operation');
     logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The file is written asynchronously: wait for the four lines rather than for a guessed time.
+    await expect.poll(() => readFileSync(file, 'utf8').split('\n').filter(Boolean).length).toBe(4);
     const written = readFileSync(file, 'utf8');
-    expect(written.split('\n').filter(Boolean)).toHaveLength(4);
     expect(written).toContain('[redacted]');
     for (const secret of ['AAAA1111', 'BBBB2222', 'CCCC3333', 'DDDD4444', 'EEEE5555', 'FFFF6666', 'GGGG7777', 'HHHH8888']) expect(written).not.toContain(secret);
     if (format === 'pretty') expect(written).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}request req\.headers\.authorization=\[redacted\]$/m);
