@@ -40,11 +40,16 @@ export interface Figures {
   lostExamples: string[];
 }
 
+/**
+ * `timeoutMs` is how long the operations may go without one of them ending: an operation still
+ * unfinished then is stuck, not slow (a loaded machine runs them slowly, but they keep ending).
+ */
 export async function settle(dispatcherUrl: string, accepted: Set<string>, marker: string, timeoutMs: number): Promise<Figures> {
   const last = new Map<string, string>();
   const ended = new Map<string, string>();
-  const deadline = Date.now() + timeoutMs;
+  let deadline = Date.now() + timeoutMs;
   while (ended.size < accepted.size && Date.now() < deadline) {
+    const endedBefore = ended.size;
     const pending = [...accepted].filter((t) => !ended.has(t));
     for (let i = 0; i < pending.length; i += 16) {
       await Promise.all(
@@ -57,6 +62,7 @@ export async function settle(dispatcherUrl: string, accepted: Set<string>, marke
         }),
       );
     }
+    if (ended.size > endedBefore) deadline = Date.now() + timeoutMs;
     if (ended.size < accepted.size) await new Promise((r) => setTimeout(r, 500));
   }
   const runs = new Map<string, number>();
