@@ -17,17 +17,15 @@ export function statusUids(status: string): number[] | undefined {
 
 /** Every live process on the machine, with the uids it holds. */
 export async function liveProcesses(): Promise<Array<{ pid: number; uids: number[] }>> {
-  const found: Array<{ pid: number; uids: number[] }> = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const uids = statusUids(await readFile(`/proc/${entry}/status`, 'utf8'));
-      if (uids) found.push({ pid: Number(entry), uids });
-    } catch {
-      // It ended while we looked.
-    }
-  }
-  return found;
+  // Read side by side: one after another, a busy machine's few hundred processes take a run's worth of time.
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  const found = await Promise.all(
+    pids.map(async (pid) => {
+      const uids = statusUids(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')); // '' : it ended while we looked
+      return uids ? { pid: Number(pid), uids } : undefined;
+    }),
+  );
+  return found.filter((process): process is { pid: number; uids: number[] } => process !== undefined);
 }
 
 /** The uids that some live process holds. */
