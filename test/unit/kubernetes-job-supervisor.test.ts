@@ -3,24 +3,15 @@
  * Job deletion it records, and a fake clock. What it proves is the wiring — events in, calls out,
  * everything let go at the end; the decisions are the reducer's, tested on their own.
  */
-import type { V1ContainerState, V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobListener } from '../../executor/kubernetes/cluster-watch.js';
 import { driveJob, type JobPorts } from '../../executor/kubernetes/job-supervisor.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from '../../executor/kubernetes/names.js';
 import type { CursorFilter, PodLogLine } from '../../executor/kubernetes/pod-log.js';
 import { outcomes } from '../../core/contract/outcomes.js';
+import { pod, POD } from './support/script-pod.js';
 import { HANDED_BACK, type RunContext } from '../../executor/runtime.js';
 
-const POD = 'kw-a-1';
-const pod = (phase: string, script?: V1ContainerState, fetch?: V1ContainerState): V1Pod => ({
-  metadata: { name: POD },
-  status: {
-    phase,
-    ...(fetch ? { initContainerStatuses: [{ name: FETCH_CONTAINER, image: 'kw', imageID: '', ready: false, restartCount: 0, state: fetch }] } : {}),
-    ...(script ? { containerStatuses: [{ name: SCRIPT_CONTAINER, image: 'x', imageID: '', ready: false, restartCount: 0, state: script }] } : {}),
-  },
-});
 
 interface OpenLog {
   container: string;

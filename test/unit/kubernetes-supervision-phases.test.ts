@@ -2,24 +2,14 @@
  * The supervision's phases, one transition a row: from the phase the events before it reach, the
  * last event gives the next phase and exactly these actions.
  */
-import type { V1ContainerState, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { FETCH_CONTAINER, SCRIPT_CONTAINER } from '../../executor/kubernetes/names.js';
 import { SETTLE_MS, startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorState } from '../../executor/kubernetes/supervision.js';
 import { outcomes } from '../../core/contract/outcomes.js';
+import { pod, POD } from './support/script-pod.js';
 
 const settings = { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 };
 const NOW = Date.parse('2026-01-01T00:10:00Z');
-const POD = 'kw-a-1';
-
-const pod = (phase: string, script?: V1ContainerState, fetch?: V1ContainerState): V1Pod => ({
-  metadata: { name: POD },
-  status: {
-    phase,
-    ...(fetch ? { initContainerStatuses: [{ name: FETCH_CONTAINER, image: 'kw', imageID: '', ready: false, restartCount: 0, state: fetch }] } : {}),
-    ...(script ? { containerStatuses: [{ name: SCRIPT_CONTAINER, image: 'x', imageID: '', ready: false, restartCount: 0, state: script }] } : {}),
-  },
-});
 const seen = (p: V1Pod): SupervisorEvent => ({ type: 'pod', pod: p });
 const waiting = (reason: string): SupervisorEvent => seen(pod('Pending', { waiting: { reason } }));
 const running = seen(pod('Running', { running: {} }));
