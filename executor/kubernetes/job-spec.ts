@@ -14,6 +14,7 @@ import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1OwnerReference, V1Pod
 import type { KubernetesConfig } from '../../core/config-kubernetes.js';
 import type { PackagesConfig } from '../../core/config-packages.js';
 import { PACKAGES_DIR, packageSpecs, packageVariable, type PackageSpec } from '../../core/package-layout.js';
+import { parseQuantity } from '../../core/quantity.js';
 import type { FetchPlan } from '../packages/fetch-plan.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
@@ -44,21 +45,29 @@ function podSecurityContext(settings: ScriptPodSettings): V1PodSecurityContext {
   return { runAsNonRoot: true, runAsUser: settings.scriptRunAsUser, runAsGroup: settings.scriptRunAsGroup, seccompProfile: { type: 'RuntimeDefault' } };
 }
 
+/**
+ * The script container's requests and limits: the operation's own, else the deployment's defaults.
+ * A request the operation leaves to the default never goes above the limit: as Kubernetes does for
+ * a container with a limit and no request, it is the limit then (or the default, when that is
+ * lower). So an operation may set a limit alone, below the default request.
+ */
 function resources(request: OperationRequest, settings: ScriptPodSettings): V1ResourceRequirements {
-  const pick = (asked: string | undefined, fallback: string | undefined): string | undefined => asked ?? fallback;
-  const compact = (list: Record<string, string | undefined>): Record<string, string> | undefined => {
-    const entries = Object.entries(list).filter((e): e is [string, string] => e[1] !== undefined);
-    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  const defaults = {
+    cpu: { request: settings.scriptRequestsCpu, limit: settings.scriptLimitsCpu },
+    memory: { request: settings.scriptRequestsMemory, limit: settings.scriptLimitsMemory },
   };
-  const requests = compact({
-    cpu: pick(request.resources?.requests?.cpu, settings.scriptRequestsCpu),
-    memory: pick(request.resources?.requests?.memory, settings.scriptRequestsMemory),
-  });
-  const limits = compact({
-    cpu: pick(request.resources?.limits?.cpu, settings.scriptLimitsCpu),
-    memory: pick(request.resources?.limits?.memory, settings.scriptLimitsMemory),
-  });
-  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  for (const resource of ['cpu', 'memory'] as const) {
+    const limit = request.resources?.limits?.[resource] ?? defaults[resource].limit;
+    const fallback = defaults[resource].request;
+    const fitted = fallback !== undefined && limit !== undefined && parseQuantity(fallback)! > parseQuantity(limit)! ? limit : fallback;
+    const asked = request.resources?.requests?.[resource] ?? fitted;
+    if (asked !== undefined) requests[resource] = asked;
+    if (limit !== undefined) limits[resource] = limit;
+  }
+  const some = (list: Record<string, string>): boolean => Object.keys(list).length > 0;
+  return { ...(some(requests) ? { requests } : {}), ...(some(limits) ? { limits } : {}) };
 }
 
 function environment(request: OperationRequest, secretName: string, settings: ScriptPodSettings, ticket: string, packages: readonly PackageSpec[]): V1EnvVar[] {

@@ -126,6 +126,13 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(out).toContain('python exited 137');
   });
 
+  it('runs an operation that sets a memory limit alone, below the default request, as Kubernetes users write it', async () => {
+    const ticket = await kw.stack.submit(bash('echo within its limit', { resources: { limits: { memory: '64Mi' } } }));
+    const status = await kw.stack.waitUntilDone(ticket, 90_000);
+    expect({ state: status.state, exitCode: status.exitCode }).toEqual({ state: 'succeeded', exitCode: 0 });
+    expect(status.logs.map((l) => l.text)).toContain('within its limit');
+  });
+
   it('limits the script\'s CPU: the quota is visible in its cgroup', async () => {
     const ticket = await kw.stack.submit(
       bash('cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"', {

@@ -71,6 +71,21 @@ describe('the Job and Secret of an operation', () => {
     expect(ownContainer.resources).toEqual({ requests: { cpu: '2', memory: '256Mi' }, limits: { memory: '1Gi' } });
   });
 
+  // Defaults: requests 250m / 256Mi, limits as each row's deployment sets them.
+  it.each<[string, Record<string, unknown>, Record<string, string>, unknown]>([
+    ['a memory limit alone, below the default request: the request is the limit', { limits: { memory: '64Mi' } }, {}, { requests: { cpu: '250m', memory: '64Mi' }, limits: { memory: '64Mi' } }],
+    ['a memory limit alone, above the default request: the default request', { limits: { memory: '1Gi' } }, {}, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } }],
+    ['a CPU limit alone, below the default request', { limits: { cpu: '100m' } }, {}, { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '100m' } }],
+    ['a request and a limit of its own: both as asked', { requests: { memory: '32Mi' }, limits: { memory: '64Mi' } }, {}, { requests: { cpu: '250m', memory: '32Mi' }, limits: { memory: '64Mi' } }],
+    ['a default limit below the default request: the request fits it', {}, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '128Mi' } }],
+    ['its own request under a default limit: as asked', { requests: { memory: '100Mi' } }, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '100Mi' }, limits: { memory: '128Mi' } }],
+    ['its own limit over a default limit: its own', { limits: { memory: '2Gi' } }, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } }],
+    ['no default request, a limit alone: no request', { limits: { cpu: '1' } }, { scriptRequestsCpu: undefined as unknown as string }, { requests: { memory: '256Mi' }, limits: { cpu: '1' } }],
+  ])('resources: %s', (_case, resources, deployment, expected) => {
+    const built = buildScriptJob('t', { ...request, resources } as OperationRequest, 60, { ...settings, ...deployment });
+    expect(built.job.spec!.template.spec!.containers[0]!.resources).toEqual(expected);
+  });
+
   it('mounts no API token by default', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
