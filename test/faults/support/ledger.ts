@@ -3,18 +3,25 @@
  * is final (or a deadline passes), count each script's runs from the marker file the scripts append
  * their ticket to, and put it in figures: submitted, ended, repeated, lost.
  */
-import { chmod, mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { call } from './client.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** A file every script of the test appends its ticket to; scripts may run as another user. */
+/**
+ * A file every script of the test appends its ticket to. Made here, writable by all: each running
+ * operation may be a user of its own, and a file the first script made would refuse the others'
+ * lines, so runs would go uncounted.
+ */
 export async function markerFile(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kw-faults-runs-'));
   await chmod(dir, 0o1777);
-  return path.join(dir, 'runs');
+  const file = path.join(dir, 'runs');
+  await writeFile(file, '');
+  await chmod(file, 0o666);
+  return file;
 }
 
 /** A bash operation that counts its run in `marker`, then works for `seconds`. */
