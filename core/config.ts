@@ -10,14 +10,19 @@ import { instanceFromPrefix, KUBERNETES_SETTINGS, type KubernetesConfig } from '
 import { PACKAGE_SETTINGS, type PackagesConfig } from './config-packages.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems, type ObservabilityConfig } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
+import { parseRedisUrl, RedisUrlError } from './redis-url.js';
 
 export { ConfigError };
 
 export type RuntimeChoice = 'local' | 'kubernetes' | 'auto';
 
 export interface Config extends KubernetesConfig, ObservabilityConfig, PackagesConfig {
-  /** Redis to use; undefined lets `kube-worker start` run a private one. */
+  /** Redis to use (one endpoint, or Sentinels: core/redis-url.ts); undefined lets `kube-worker start` run a private one. */
   redisUrl: string | undefined;
+  /** The Sentinels' own password, when a `redis+sentinel://` URL names Sentinels that want one. */
+  redisSentinelPassword: string | undefined;
+  /** How long a submission waits for a replica to confirm it (WAIT) when the primary has replicas; 0: never waits. */
+  redisWaitMs: number;
   /** Prefix of every Redis key kube-worker writes, so that several deployments can share a Redis. */
   prefix: string;
   /** Accepted API bearer tokens; several allow rotation. */
@@ -74,13 +79,29 @@ const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SETTINGS = [
   {
     env: 'REDIS_URL', key: 'redisUrl', defaultText: 'private redis-server for `start`, else redis://127.0.0.1:6379',
-    description: 'Redis connection URL (redis:// or rediss://).',
+    description: 'Redis connection URL: redis://[user:password@]host:port[/db], rediss:// for TLS, or redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db] for the Sentinels of a primary and its replicas (the password is the data nodes\'; see Redis deployments).',
     parse: (raw) => {
       if (raw === undefined || raw === '') return undefined;
-      if (!/^rediss?:\/\//.test(raw)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, not "${raw.split('@').pop()}"`);
+      try {
+        if (raw.startsWith('/')) throw new RedisUrlError('REDIS_URL must start with redis://, rediss:// or redis+sentinel://, not a path');
+        parseRedisUrl(raw);
+      } catch (error) {
+        if (error instanceof RedisUrlError) throw new ConfigError(error.message);
+        throw error;
+      }
       return raw;
     },
   } satisfies Setting<'redisUrl'>,
+  {
+    env: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD', key: 'redisSentinelPassword', defaultText: 'none',
+    description: 'The Sentinels\' own password, when a redis+sentinel:// REDIS_URL names Sentinels that want one (requirepass in their configuration). Never logged.',
+    parse: (raw) => (raw === undefined || raw === '' ? undefined : raw),
+  } satisfies Setting<'redisSentinelPassword'>,
+  {
+    env: 'KUBE_WORKER_REDIS_WAIT_MS', key: 'redisWaitMs', defaultText: '1000',
+    description: 'When the primary Redis has replicas, a submission is answered 202 only once a replica has its record and job (WAIT); past this long without one it is a 503 KW_ERR_NOT_REPLICATED (retry with the same ticket and body). 0: answer without waiting.',
+    parse: (raw) => integer('KUBE_WORKER_REDIS_WAIT_MS', raw, 1000, 0, 60_000),
+  } satisfies Setting<'redisWaitMs'>,
   {
     env: 'KUBE_WORKER_PREFIX', key: 'prefix', defaultText: 'kw',
     description: 'Prefix of every Redis key, so several deployments can share one Redis.',
