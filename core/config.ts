@@ -99,7 +99,7 @@ export const SETTINGS = [
   } satisfies Setting<'redisSentinelPassword'>,
   {
     env: 'KUBE_WORKER_REDIS_WAIT_MS', key: 'redisWaitMs', defaultText: '1000',
-    description: 'When the primary Redis has replicas, a submission is answered 202 only once a replica has its record and job (WAIT); past this long without one it is a 503 KW_ERR_NOT_REPLICATED (retry with the same ticket and body). 0: answer without waiting.',
+    description: 'When the primary Redis has replicas (always behind Sentinel), a submission is answered only once they have its record and job (WAIT); past this long one is enough, and none is a 503 KW_ERR_NOT_REPLICATED (retry with the same ticket and body). 0: answer without waiting.',
     parse: (raw) => integer('KUBE_WORKER_REDIS_WAIT_MS', raw, 1000, 0, 60_000),
   } satisfies Setting<'redisWaitMs'>,
   {

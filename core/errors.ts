@@ -28,6 +28,7 @@ export const ERRORS = {
   KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that package source' },
   KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that service account' },
   KW_ERR_UNAVAILABLE: { status: 503, title: 'The worker cannot reach its queue' },
+  KW_ERR_NOT_REPLICATED: { status: 503, title: 'No replica confirmed the operation in time; it may or may not be kept' },
   KW_ERR_TOO_MANY_FOLLOWS: { status: 503, title: 'This dispatcher streams as many logs as it may' },
   KW_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;

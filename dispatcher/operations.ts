@@ -13,6 +13,7 @@ import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
 import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
+import type { ReplicaAcks } from './replica-acks.js';
 
 export interface OperationsDependencies {
   store: OperationStore;
@@ -20,6 +21,8 @@ export interface OperationsDependencies {
   queues: PoolQueues;
   /** Hears operations end, so that log followers end at once. */
   finished: FinishedOperations;
+  /** Waits until a replica has what the submission wrote (replica-acks.ts). */
+  replicas: Pick<ReplicaAcks, 'confirm'>;
   policy: OperationPolicy;
   retentionSeconds: number;
   /** Tells the executors that a started operation should stop. */
@@ -99,6 +102,9 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
  * record is taken back, so no record waits for a job that never comes; should even that fail (Redis
  * gone), a retry with the same body adds the job of the record it finds still queued — BullMQ
  * ignores an id it already has, and an executor runs only what its record says is queued.
+ *
+ * The answer, new or a retry, waits until a replica has the record and the job (replica-acks.ts):
+ * what is acknowledged survives a failover. A retry that finds the record confirms it the same way.
  */
 export async function submitOperation(deps: OperationsDependencies, request: OperationRequest): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
@@ -122,6 +128,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
       );
     }
     if (outcome.state === 'queued' && outcome.jobId) await deps.queues.enqueue(data, outcome.jobId);
+    await deps.replicas.confirm(ticket);
     return { created: false, accepted: { ticket, state: outcome.state } };
   }
   try {
@@ -134,6 +141,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
     });
     throw error;
   }
+  await deps.replicas.confirm(ticket);
   return { created: true, accepted: { ticket, state: 'queued' } };
 }
 

@@ -15,6 +15,7 @@ import { createProcessMetrics, registerQueueDepth, type ProcessMetrics } from '.
 import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
+import { parseRedisUrl } from '../core/redis-url.js';
 import { FinishedOperations } from './finished-operations.js';
 import type { OperationsDependencies } from './operations.js';
 import apiDocs from './plugins/api-docs.js';
@@ -26,6 +27,7 @@ import requestBodies from './plugins/request-bodies.js';
 import { Follows } from './follows.js';
 import { buildValidator } from './validation.js';
 import { PoolQueues } from './queues.js';
+import { ReplicaAcks } from './replica-acks.js';
 import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
 import queueRoutes from './routes/queues.js';
@@ -35,7 +37,7 @@ export type DispatcherSettings = Pick<
   Config,
   | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts' | 'packageSources'
   | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
-  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
+  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'redisSentinelPassword' | 'redisWaitMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
 > & { redisUrl: string };
 
 export interface Dispatcher {
@@ -67,7 +69,11 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   const keys = redisKeys(settings.prefix);
   // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
-  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true, commandTimeoutMs: settings.redisCommandTimeoutMs });
+  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', {
+    coalesceWrites: true,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    sentinelPassword: settings.redisSentinelPassword,
+  });
   const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
   const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, countError);
@@ -98,11 +104,18 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   await app.register(requestBodies);
   await app.register(apiDocs);
 
+  // WAIT blocks its connection: the replica check has one of its own (replica-acks.ts).
+  const replicas = new ReplicaAcks(redis.duplicate({ connectionName: 'kube-worker-dispatcher-replicas' }), keys.replicationMark, {
+    waitMs: settings.redisWaitMs,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel',
+  });
   const deps: OperationsDependencies = {
     store: new OperationStore(redis, keys),
     logs: new LogStore(redis, keys),
     queues,
     finished,
+    replicas,
     policy: {
       pools: settings.pools,
       maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
@@ -146,6 +159,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
         await within(step(), deadline - Date.now()).catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
       }
       app.server.closeAllConnections();
+      replicas.close();
       redis.disconnect();
     },
   };

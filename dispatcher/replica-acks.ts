@@ -1,0 +1,119 @@
+/**
+ * Acknowledged means kept: replication is asynchronous, so a primary that dies right after it
+ * answered can take what it answered with it. When the primary has replicas, a submission is
+ * answered only once its replicas have what this connection wrote — the operation's record and its
+ * job — which WAIT tells (it counts the replicas that have every write this client sent before it).
+ *
+ * It waits for every replica the primary has, not just one: Sentinel promotes the replica furthest
+ * along only among those of the best `replica-priority`, so the one that answered first may not be
+ * the one promoted. Past the wait, one replica is enough (the slow one may be on its way out), and
+ * none is a 503: the operation may or may not be kept.
+ *
+ * Whether the primary has replicas is read from INFO replication now and then, not on every
+ * submission: WAIT on a primary without replicas would wait its whole timeout for nothing. Behind
+ * Sentinel the primary has replicas by design: one is waited for even while none is connected (a
+ * replica link cut is exactly when an acknowledged write would be lost), so that is a 503.
+ */
+import { Command } from 'ioredis';
+import { KubeWorkerError } from '../core/errors.js';
+import type { Redis } from '../core/redis.js';
+
+/** How long the replica count is trusted before it is read again. */
+const REFRESH_MS = 5_000;
+
+export interface ReplicaAcksSettings {
+  /** How long WAIT may wait for one replica; 0: never waits (answers as soon as the primary has it). */
+  waitMs: number;
+  /** The connection's own command timeout, which WAIT must outlast. */
+  commandTimeoutMs: number;
+  /** Wait for at least one replica even when none is connected (Sentinel: the primary has replicas by design). */
+  expectReplicas: boolean;
+}
+
+/** The number of replicas INFO replication says are connected (`connected_slaves`). */
+export function connectedReplicas(info: string): number {
+  const match = /^connected_slaves:(\d+)/m.exec(info);
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * WAIT blocks the connection it is sent on, so it has a connection of its own: the API's requests
+ * never queue behind it. WAIT counts the writes of the client that sends it, so each round first
+ * writes a mark: the primary's replication offset then is past every write the API's connection
+ * had finished before the round began. A submission waits for the first round that begins after
+ * its writes; rounds run one at a time and each covers every submission waiting when it began.
+ */
+export class ReplicaAcks {
+  private replicas: number | undefined;
+  private readAt = 0;
+  private reading: Promise<number> | undefined;
+  private waiting: Array<{ resolve(acknowledged: number): void; reject(error: Error): void }> = [];
+  private round: Promise<void> | undefined;
+
+  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  constructor(
+    private readonly redis: Redis,
+    private readonly markKey: string,
+    private readonly settings: ReplicaAcksSettings,
+  ) {
+    // Another primary after a failover: read its replicas afresh.
+    redis.on('ready', () => (this.replicas = undefined));
+  }
+
+  /**
+   * Resolves once the replicas have every write the API's connection finished before this call —
+   * all of them, or at least one once the wait is over (at once when the primary has none, or when
+   * waiting is off); a 503 KW_ERR_NOT_REPLICATED naming `ticket` when none confirms within the wait.
+   */
+  async confirm(ticket: string): Promise<void> {
+    if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return;
+    const acknowledged = await new Promise<number>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.round ??= this.runRounds();
+    });
+    if (acknowledged >= 1) return;
+    throw new KubeWorkerError(
+      'KW_ERR_NOT_REPLICATED',
+      `operation "${ticket}" reached the primary Redis, but no replica confirmed it within ${this.settings.waitMs} ms: it may or may not be kept (a failover now would lose it). ` +
+        'Retrying with the same ticket and the same body is safe: it is accepted once, and answered when a replica has it.',
+    );
+  }
+
+  private async runRounds(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const covered = this.waiting;
+      this.waiting = [];
+      try {
+        const replicas = await this.replicaCount();
+        await this.redis.set(this.markKey, Date.now());
+        // WAIT blocks for up to waitMs by design; the connection's command timeout must not cut it first.
+        const wait = new Command('wait', [Math.max(replicas, 1), this.settings.waitMs], { replyEncoding: 'utf8' });
+        wait.setTimeout(this.settings.waitMs + this.settings.commandTimeoutMs);
+        const acknowledged = (await this.redis.sendCommand(wait)) as number;
+        // Fewer than asked: a replica may have gone; count them again.
+        if (acknowledged < replicas) this.replicas = undefined;
+        for (const waiter of covered) waiter.resolve(acknowledged);
+      } catch (error) {
+        for (const waiter of covered) waiter.reject(error as Error);
+      }
+    }
+    this.round = undefined;
+  }
+
+  private async replicaCount(): Promise<number> {
+    if (this.replicas !== undefined && Date.now() - this.readAt < REFRESH_MS) return this.replicas;
+    this.reading ??= this.redis
+      .info('replication')
+      .then((info) => {
+        this.replicas = Math.max(connectedReplicas(info), this.settings.expectReplicas ? 1 : 0);
+        this.readAt = Date.now();
+        return this.replicas;
+      })
+      .finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}
