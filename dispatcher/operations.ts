@@ -136,7 +136,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
   } catch (error) {
     // Sent after the add on the same connection, so it runs after the add if the add runs at all.
     retryInBackground(deps, 'taking back the record of a submission whose job could not be added', { ticket }, async () => {
-      await deps.store.abandon(ticket, jobId);
+      await deps.store.abandon(ticket, jobId, deps.queues.jobKey(request.pool, jobId));
       return true;
     });
     throw error;
