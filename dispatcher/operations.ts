@@ -13,7 +13,7 @@ import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
 import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
-import type { ReplicaAcks } from './replica-acks.js';
+import type { ReplicaAcks } from '../core/replica-acks.js';
 
 export interface OperationsDependencies {
   store: OperationStore;
@@ -21,7 +21,7 @@ export interface OperationsDependencies {
   queues: PoolQueues;
   /** Hears operations end, so that log followers end at once. */
   finished: FinishedOperations;
-  /** Waits until a replica has what the submission wrote (replica-acks.ts). */
+  /** Waits until the replicas have what the submission wrote (core/replica-acks.ts). */
   replicas: Pick<ReplicaAcks, 'confirm'>;
   policy: OperationPolicy;
   retentionSeconds: number;
@@ -128,7 +128,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
       );
     }
     if (outcome.state === 'queued' && outcome.jobId) await deps.queues.enqueue(data, outcome.jobId);
-    await deps.replicas.confirm(ticket);
+    await confirmKept(deps, ticket);
     return { created: false, accepted: { ticket, state: outcome.state } };
   }
   try {
@@ -141,8 +141,18 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
     });
     throw error;
   }
-  await deps.replicas.confirm(ticket);
+  await confirmKept(deps, ticket);
   return { created: true, accepted: { ticket, state: 'queued' } };
+}
+
+/** A 503 when no replica confirmed the submission in time: it may or may not be kept. */
+async function confirmKept(deps: OperationsDependencies, ticket: string): Promise<void> {
+  if (await deps.replicas.confirm()) return;
+  throw new KubeWorkerError(
+    'KW_ERR_NOT_REPLICATED',
+    `operation "${ticket}" reached the primary Redis, but no replica confirmed it in time: it may or may not be kept (a failover now would lose it). ` +
+      'Retrying with the same ticket and the same body is safe: it is accepted once, and answered when a replica has it.',
+  );
 }
 
 export async function findOperation(deps: OperationsDependencies, ticket: string): Promise<OperationRecord> {

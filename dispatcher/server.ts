@@ -16,6 +16,7 @@ import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
 import { parseRedisUrl } from '../core/redis-url.js';
+import { ReplicaAcks } from '../core/replica-acks.js';
 import { FinishedOperations } from './finished-operations.js';
 import type { OperationsDependencies } from './operations.js';
 import apiDocs from './plugins/api-docs.js';
@@ -27,7 +28,6 @@ import requestBodies from './plugins/request-bodies.js';
 import { Follows } from './follows.js';
 import { buildValidator } from './validation.js';
 import { PoolQueues } from './queues.js';
-import { ReplicaAcks } from './replica-acks.js';
 import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
 import queueRoutes from './routes/queues.js';
@@ -104,7 +104,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
   await app.register(requestBodies);
   await app.register(apiDocs);
 
-  // WAIT blocks its connection: the replica check has one of its own (replica-acks.ts).
+  // WAIT blocks its connection: the replica check has one of its own (core/replica-acks.ts).
   const replicas = new ReplicaAcks(redis.duplicate({ connectionName: 'kube-worker-dispatcher-replicas' }), keys.replicationMark, {
     waitMs: settings.redisWaitMs,
     commandTimeoutMs: settings.redisCommandTimeoutMs,

@@ -13,6 +13,8 @@ import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
+import { parseRedisUrl } from '../core/redis-url.js';
+import { ReplicaAcks } from '../core/replica-acks.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -25,7 +27,8 @@ import { shutDown } from './shutdown.js';
 
 export type ExecutorSettings = Pick<
   Config,
-  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+  | 'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+  | 'redisWaitMs' | 'redisCommandTimeoutMs'
 > & { redisUrl: string; redisSentinelPassword?: string };
 
 export interface Executor {
@@ -75,10 +78,17 @@ export async function startExecutor(
   await cancels.start(cancelConnection);
   const stopping = new AbortController();
 
+  // A result is kept once a replica has it: WAIT, on a connection of its own (core/replica-acks.ts).
+  const replicas = new ReplicaAcks(connectAs('kube-worker-executor-replicas'), keys.replicationMark, {
+    waitMs: settings.redisWaitMs,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel',
+  });
   const deps: ProcessDependencies = {
     executorId: id,
     store,
     logs,
+    replicas,
     // The lease outlives the queue lock that protects the run, so a run always has one or the other.
     mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal }),
     cancels,
@@ -108,6 +118,6 @@ export async function startExecutor(
       return cancels.size;
     },
     close: () =>
-      (closing ??= shutDown({ id, redis, cancelConnection, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
+      (closing ??= shutDown({ id, redis, cancelConnection, replicas, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
   };
 }

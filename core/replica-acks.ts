@@ -1,8 +1,9 @@
 /**
  * Acknowledged means kept: replication is asynchronous, so a primary that dies right after it
- * answered can take what it answered with it. When the primary has replicas, a submission is
- * answered only once its replicas have what this connection wrote — the operation's record and its
- * job — which WAIT tells (it counts the replicas that have every write this client sent before it).
+ * answered can take what it answered with it. When the primary has replicas, the dispatcher answers
+ * a submission only once its replicas have the operation's record and its job, and an executor
+ * moves on from a result only once they have it — which WAIT tells (it counts the replicas that
+ * have every write its client sent before it).
  *
  * It waits for every replica the primary has, not just one: Sentinel promotes the replica furthest
  * along only among those of the best `replica-priority`, so the one that answered first may not be
@@ -15,8 +16,7 @@
  * replica link cut is exactly when an acknowledged write would be lost), so that is a 503.
  */
 import { Command } from 'ioredis';
-import { KubeWorkerError } from '../core/errors.js';
-import type { Redis } from '../core/redis.js';
+import type { Redis } from './redis.js';
 
 /** How long the replica count is trusted before it is read again. */
 const REFRESH_MS = 5_000;
@@ -37,10 +37,10 @@ export function connectedReplicas(info: string): number {
 }
 
 /**
- * WAIT blocks the connection it is sent on, so it has a connection of its own: the API's requests
+ * WAIT blocks the connection it is sent on, so it has a connection of its own: other commands
  * never queue behind it. WAIT counts the writes of the client that sends it, so each round first
- * writes a mark: the primary's replication offset then is past every write the API's connection
- * had finished before the round began. A submission waits for the first round that begins after
+ * writes a mark: the primary's replication offset then is past every write any connection had
+ * finished before the round began. A submission waits for the first round that begins after
  * its writes; rounds run one at a time and each covers every submission waiting when it began.
  */
 export class ReplicaAcks {
@@ -61,22 +61,17 @@ export class ReplicaAcks {
   }
 
   /**
-   * Resolves once the replicas have every write the API's connection finished before this call —
-   * all of them, or at least one once the wait is over (at once when the primary has none, or when
-   * waiting is off); a 503 KW_ERR_NOT_REPLICATED naming `ticket` when none confirms within the wait.
+   * Whether the replicas have every write finished before this call: true once all of them have,
+   * or at least one once the wait is over (at once when the primary has none, or when waiting is
+   * off); false when none confirms within the wait — what was written may or may not be kept.
    */
-  async confirm(ticket: string): Promise<void> {
-    if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return;
+  async confirm(): Promise<boolean> {
+    if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return true;
     const acknowledged = await new Promise<number>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.round ??= this.runRounds();
     });
-    if (acknowledged >= 1) return;
-    throw new KubeWorkerError(
-      'KW_ERR_NOT_REPLICATED',
-      `operation "${ticket}" reached the primary Redis, but no replica confirmed it within ${this.settings.waitMs} ms: it may or may not be kept (a failover now would lose it). ` +
-        'Retrying with the same ticket and the same body is safe: it is accepted once, and answered when a replica has it.',
-    );
+    return acknowledged >= 1;
   }
 
   private async runRounds(): Promise<void> {
