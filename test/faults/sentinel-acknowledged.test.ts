@@ -71,10 +71,13 @@ describe('a primary SIGKILLed right after a burst of 202s', () => {
     for (const [label, figures] of [['without WAIT', unsafe], ['with WAIT', safe]] as const) {
       console.info(
         `[faults] acknowledged then SIGKILL, ${label}: sent ${BURST}, accepted ${figures.submitted}, refused ${figures.refused}, ended ${figures.ended}, lost ${figures.lost}, repeated ${figures.repeated}` +
+          `, outcomes ${JSON.stringify(figures.outcomes)}` +
           `, longest client wait ${(figures.longestMs / 1000).toFixed(1)}s` + (figures.lostExamples.length ? `\n  lost e.g. ${figures.lostExamples.slice(0, 2).join('; ').slice(0, 400)}` : ''),
       );
     }
     expect(safe.submitted).toBeGreaterThan(0);
     expect(safe).toMatchObject({ lost: 0, repeated: 0, ended: safe.submitted });
+    // Each with its script's own result: one the failover took from the primary was written again.
+    expect(safe.outcomes).toEqual({ succeeded: safe.submitted });
   });
 });
