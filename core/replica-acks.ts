@@ -20,6 +20,12 @@ import type { Redis } from './redis.js';
 
 /** How long the replica count is trusted before it is read again. */
 const REFRESH_MS = 5_000;
+/**
+ * How long a replica seen connected is still waited for after its link dropped: a link cut for a
+ * moment (a network blip, a replica paused) is exactly when a write would reach one replica and
+ * not the one promoted next.
+ */
+const REMEMBER_MS = 30_000;
 
 export interface ReplicaAcksSettings {
   /** How long WAIT may wait for one replica; 0: never waits (answers as soon as the primary has it). */
@@ -46,6 +52,9 @@ export function connectedReplicas(info: string): number {
 export class ReplicaAcks {
   private replicas: number | undefined;
   private readAt = 0;
+  /** The most replicas seen connected to this primary, and when. */
+  private seen = { count: 0, at: 0 };
+  private readonly refresh: NodeJS.Timeout | undefined;
   private reading: Promise<number> | undefined;
   private waiting: Array<{ resolve(acknowledged: number): void; reject(error: Error): void }> = [];
   private round: Promise<void> | undefined;
@@ -56,8 +65,15 @@ export class ReplicaAcks {
     private readonly markKey: string,
     private readonly settings: ReplicaAcksSettings,
   ) {
-    // Another primary after a failover: read its replicas afresh.
-    redis.on('ready', () => (this.replicas = undefined));
+    // Another primary after a failover: read its replicas afresh, before anything waits on them.
+    redis.on('ready', () => {
+      this.replicas = undefined;
+      this.seen = { count: 0, at: 0 };
+      if (settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
+    });
+    // Read now and then even while nothing is written, so that a replica whose link is down at the
+    // moment of a write is still remembered.
+    if (settings.waitMs > 0) this.refresh = setInterval(() => void this.replicaCount().catch(() => undefined), REFRESH_MS).unref();
   }
 
   /**
@@ -100,8 +116,11 @@ export class ReplicaAcks {
     this.reading ??= this.redis
       .info('replication')
       .then((info) => {
-        this.replicas = Math.max(connectedReplicas(info), this.settings.expectReplicas ? 1 : 0);
-        this.readAt = Date.now();
+        const now = Date.now();
+        const connected = connectedReplicas(info);
+        if (connected >= this.seen.count || now - this.seen.at > REMEMBER_MS) this.seen = { count: connected, at: now };
+        this.replicas = Math.max(connected, this.seen.count, this.settings.expectReplicas ? 1 : 0);
+        this.readAt = now;
         return this.replicas;
       })
       .finally(() => (this.reading = undefined));
@@ -109,6 +128,7 @@ export class ReplicaAcks {
   }
 
   close(): void {
+    clearInterval(this.refresh);
     this.redis.disconnect();
   }
 }
