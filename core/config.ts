@@ -12,6 +12,7 @@ import { instanceFromPrefix, KUBERNETES_SETTINGS } from './config-kubernetes.js'
 import { PACKAGE_SETTINGS } from './config-packages.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems } from './config-observability.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
+import { parseRedisUrl, RedisUrlError } from './redis-url.js';
 
 export { ConfigError };
 
@@ -27,12 +28,28 @@ const POOL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SETTINGS = [
   setting({
     env: 'REDIS_URL', key: 'redisUrl', defaultNote: 'private redis-server for `start`, else redis://127.0.0.1:6379',
-    description: 'Redis connection URL (redis:// or rediss://).',
+    description: 'Redis connection URL: redis://[user:password@]host:port[/db], rediss:// for TLS, or redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db] for the Sentinels of a primary and its replicas (the password is the data nodes\'; see Redis deployments).',
     parse: (raw) => {
       if (raw === undefined || raw === '') return undefined;
-      if (!/^rediss?:\/\//.test(raw)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, not "${raw.split('@').pop()}"`);
+      try {
+        if (raw.startsWith('/')) throw new RedisUrlError('REDIS_URL must start with redis://, rediss:// or redis+sentinel://, not a path');
+        parseRedisUrl(raw);
+      } catch (error) {
+        if (error instanceof RedisUrlError) throw new ConfigError(error.message);
+        throw error;
+      }
       return raw;
     },
+  }),
+  setting({
+    env: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD', key: 'redisSentinelPassword', defaultNote: 'none',
+    description: 'The Sentinels\' own password, when a redis+sentinel:// REDIS_URL names Sentinels that want one (requirepass in their configuration). Never logged.',
+    parse: (raw) => (raw === undefined || raw === '' ? undefined : raw),
+  }),
+  setting({
+    env: 'KUBE_WORKER_REDIS_WAIT_MS', key: 'redisWaitMs', default: '1000',
+    description: 'When the primary Redis has replicas (always behind Sentinel), a submission is answered only once they have its record and job (WAIT); past this long one is enough, and none is a 503 KW_ERR_NOT_REPLICATED (retry with the same ticket and body). 0: answer without waiting.',
+    parse: integer(0, 60_000),
   }),
   setting({
     env: 'KUBE_WORKER_PREFIX', key: 'prefix', default: 'kw',

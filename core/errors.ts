@@ -29,6 +29,11 @@ export const ERRORS = {
   KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that package source', example: 'packages[0]: https://example.com/app.tar.gz is not under any package source this worker allows. Allowed: https://feed.example.com/packages/.' },
   KW_ERR_SERVICE_ACCOUNT_NOT_ALLOWED: { status: 422, title: 'This worker does not allow that service account', example: "serviceAccountName: this worker does not let operations choose a service account; leave it out to use the worker's." },
   KW_ERR_UNAVAILABLE: { status: 503, title: 'The worker cannot reach its queue', example: 'the queue (Redis) cannot be reached; retry shortly' },
+  KW_ERR_NOT_REPLICATED: {
+    status: 503,
+    title: 'No replica confirmed the operation in time; it may or may not be kept',
+    example: 'no replica of the queue confirmed the operation within 1000 ms (KUBE_WORKER_REDIS_WAIT_MS); send the same ticket and body again: it is run once either way',
+  },
   KW_ERR_TOO_MANY_FOLLOWS: { status: 503, title: 'This dispatcher streams as many logs as it may', example: 'this dispatcher already streams 1000 logs (KUBE_WORKER_MAX_FOLLOWS); retry shortly, or read the status with afterSequence instead' },
   KW_ERR_INTERNAL: { status: 500, title: 'Internal error', example: 'an unexpected error occurred; it has been logged' },
 } as const;

@@ -26,6 +26,8 @@ export interface Keys {
   readonly cancelChannel: string;
   readonly finishedChannel: string;
   readonly executors: string;
+  /** Written before each WAIT by the dispatcher's replica check (see dispatcher/replica-acks.ts). */
+  readonly replicationMark: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -43,5 +45,6 @@ export function keys(prefix: string): Keys {
     cancelChannel: `${prefix}:cancel`,
     finishedChannel: `${prefix}:finished`,
     executors: `${prefix}:executors`,
+    replicationMark: `${prefix}:replication-mark`,
   };
 }

@@ -38,6 +38,8 @@ export interface ExecutorMetrics {
   /** Incremented by the Kubernetes runtime for each API call it makes. */
   kubernetesRequests: Counter<'verb' | 'code'>;
   logLines: Counter<'pool' | 'stream'>;
+  /** Incremented each time the watchdog replaces queue workers that stopped taking work. */
+  workerRestarts: Counter;
 }
 
 /** From a tenth of a second (a warm executor) to three hours (a long deployment step). */
@@ -102,6 +104,11 @@ export function createExecutorMetrics({ registry, redisErrors }: ProcessMetrics)
       name: 'kube_worker_log_lines_total',
       help: 'Log lines written to operation logs, by pool and stream (stdout, stderr, system).',
       labelNames: ['pool', 'stream'] as const,
+      registers,
+    }),
+    workerRestarts: new Counter({
+      name: 'kube_worker_queue_worker_restarts_total',
+      help: 'Times the executor replaced its queue workers, on a new Redis connection, because they had stopped taking work (their connection ended, or operations waited while they had room).',
       registers,
     }),
   };

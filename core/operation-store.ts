@@ -102,8 +102,9 @@ export class OperationStore {
   }
 
   /** Removes a record still queued under `jobId` (its job was never added); false when there is none. */
-  async abandon(ticket: string, jobId: string): Promise<boolean> {
-    return (await this.redis.kwAbandon(this.keys.operation(ticket), this.keys.payload(ticket), jobId)) === 1;
+  /** `jobKey`: the hash of the submission's BullMQ job; while it exists the record stays. */
+  async abandon(ticket: string, jobId: string, jobKey: string): Promise<boolean> {
+    return (await this.redis.kwAbandon(this.keys.operation(ticket), this.keys.payload(ticket), jobKey, jobId)) === 1;
   }
 
   async get(ticket: string): Promise<OperationRecord | undefined> {

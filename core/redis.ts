@@ -1,5 +1,6 @@
 /** Redis connections. Nothing connects at import time; callers own and close what they create. */
-import { Redis, type Command } from 'ioredis';
+import { Redis, type Command, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, sentinelOptions } from './redis-url.js';
 
 export type { Redis };
 
@@ -31,13 +32,30 @@ class CoalescingRedis extends Redis {
  * `commandTimeoutMs`: for a connection that answers someone waiting (the API): a command fails
  * after this long instead of waiting for Redis to come back. Its duplicates inherit the timeout: a
  * command that blocks longer than that (XREAD BLOCK, BLPOP) needs a connection made without it.
+ * `sentinelPassword`: the Sentinels' own, for a `redis+sentinel://` URL (redis-url.ts).
+ *
+ * Every connection, and every duplicate of one, follows the primary: a write refused with READONLY
+ * (the node it holds was made a replica by a failover) closes it, and it reconnects to whatever is
+ * the primary now, sending that command again.
  */
-export function connectRedis(url: string, name: string, options: { coalesceWrites?: boolean; commandTimeoutMs?: number } = {}): Redis {
-  const settings = { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, commandTimeout: options.commandTimeoutMs };
-  return options.coalesceWrites ? new CoalescingRedis(url, settings) : new Redis(url, settings);
+export function connectRedis(
+  url: string,
+  name: string,
+  options: { coalesceWrites?: boolean; commandTimeoutMs?: number; sentinelPassword?: string } = {},
+): Redis {
+  const settings: RedisOptions = {
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    lazyConnect: false,
+    commandTimeout: options.commandTimeoutMs,
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+  };
+  const target = parseRedisUrl(url);
+  const Client = options.coalesceWrites ? CoalescingRedis : Redis;
+  return target.kind === 'sentinel' ? new Client({ ...sentinelOptions(target, options.sentinelPassword), ...settings }) : new Client(target.url, settings);
 }
 
 /** True for the errors of a Redis that cannot be reached or cannot serve now: worth a 503 and a retry. */
 export function isRedisUnavailable(error: Error): boolean {
-  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command/.test(error.message);
+  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command|All sentinels are unreachable|NOREPLICAS/.test(error.message);
 }

@@ -15,7 +15,7 @@ export async function openApiDocument(): Promise<OpenApiDocument> {
   const redis = new Redis({ lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     // The document depends on no setting: the defaults, with the one token the dispatcher needs.
-    const settings = { ...readConfig({ KUBE_WORKER_API_TOKEN: 'openapi-document-token' }), pools: [] };
+    const settings = { ...readConfig({ KUBE_WORKER_API_TOKEN: 'openapi-document-token' }), pools: [], expectReplicas: false };
     const { app } = await dispatcherOn(redis, settings, createLogger('silent', 'openapi'), createProcessMetrics());
     await app.ready();
     const document = app.swagger() as unknown as OpenApiDocument;

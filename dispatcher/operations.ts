@@ -13,6 +13,7 @@ import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
 import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
+import type { ReplicaAcks } from '../core/replica-acks.js';
 
 export interface OperationsDependencies {
   store: OperationStore;
@@ -20,6 +21,8 @@ export interface OperationsDependencies {
   queues: PoolQueues;
   /** Hears operations end, so that log followers end at once. */
   finished: FinishedOperations;
+  /** Waits until the replicas have what the submission wrote (core/replica-acks.ts). */
+  replicas: Pick<ReplicaAcks, 'confirm'>;
   policy: OperationPolicy;
   retentionSeconds: number;
   /** Tells the executors that a started operation should stop. */
@@ -99,6 +102,9 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
  * record is taken back, so no record waits for a job that never comes; should even that fail (Redis
  * gone), a retry with the same body adds the job of the record it finds still queued — BullMQ
  * ignores an id it already has, and an executor runs only what its record says is queued.
+ *
+ * The answer, new or a retry, waits until a replica has the record and the job (replica-acks.ts):
+ * what is acknowledged survives a failover. A retry that finds the record confirms it the same way.
  */
 export async function submitOperation(deps: OperationsDependencies, request: OperationRequest): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
@@ -122,6 +128,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
       );
     }
     if (outcome.state === 'queued' && outcome.jobId) await deps.queues.enqueue(data, outcome.jobId);
+    await confirmKept(deps, ticket);
     return { created: false, accepted: { ticket, state: outcome.state } };
   }
   try {
@@ -129,12 +136,23 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
   } catch (error) {
     // Sent after the add on the same connection, so it runs after the add if the add runs at all.
     retryInBackground(deps, 'taking back the record of a submission whose job could not be added', { ticket }, async () => {
-      await deps.store.abandon(ticket, jobId);
+      await deps.store.abandon(ticket, jobId, deps.queues.jobKey(request.pool, jobId));
       return true;
     });
     throw error;
   }
+  await confirmKept(deps, ticket);
   return { created: true, accepted: { ticket, state: 'queued' } };
+}
+
+/** A 503 when no replica confirmed the submission in time: it may or may not be kept. */
+async function confirmKept(deps: OperationsDependencies, ticket: string): Promise<void> {
+  if (await deps.replicas.confirm()) return;
+  throw new KubeWorkerError(
+    'KW_ERR_NOT_REPLICATED',
+    `operation "${ticket}" reached the primary Redis, but no replica confirmed it in time: it may or may not be kept (a failover now would lose it). ` +
+      'Retrying with the same ticket and the same body is safe: it is accepted once, and answered when a replica has it.',
+  );
 }
 
 export async function findOperation(deps: OperationsDependencies, ticket: string): Promise<OperationRecord> {

@@ -67,6 +67,13 @@ export class PoolQueues {
     await queue.add(JOB_NAME, data, jobOptions(jobId, this.retentionSeconds));
   }
 
+  /** The Redis key of a job's hash. */
+  jobKey(pool: string, jobId: string): string {
+    const queue = this.queues.get(pool);
+    if (!queue) throw new Error(`no queue for pool ${pool}`);
+    return queue.toKey(jobId);
+  }
+
   /** Removes a job that is waiting or finished; false while an executor holds it (or it is gone). */
   async remove(pool: string, jobId: string): Promise<boolean> {
     return ((await this.queues.get(pool)?.remove(jobId)) ?? 0) === 1;

@@ -18,6 +18,8 @@ import { createProcessMetrics, registerQueueDepth, type ProcessMetrics } from '.
 import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type Redis } from '../core/redis.js';
+import { parseRedisUrl } from '../core/redis-url.js';
+import { ReplicaAcks } from '../core/replica-acks.js';
 import { FinishedOperations } from './finished-operations.js';
 import type { OperationsDependencies } from './operations.js';
 import apiDocs from './plugins/api-docs.js';
@@ -38,7 +40,7 @@ export type DispatcherSettings = Pick<
   Config,
   | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts' | 'packageSources'
   | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
-  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
+  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'redisSentinelPassword' | 'redisWaitMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
 > & { redisUrl: string };
 
 export interface Dispatcher {
@@ -69,8 +71,12 @@ const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
-  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', { coalesceWrites: true, commandTimeoutMs: settings.redisCommandTimeoutMs });
-  return dispatcherOn(redis, settings, logger, metrics);
+  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', {
+    coalesceWrites: true,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    sentinelPassword: settings.redisSentinelPassword,
+  });
+  return dispatcherOn(redis, { ...settings, expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel' }, logger, metrics);
 }
 
 /**
@@ -78,7 +84,8 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
  * before a request asks for one (nor do BullMQ's queues when it serves no pool): so the OpenAPI
  * document can be built from it without a Redis (openapi-document.ts).
  */
-export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettings, 'redisUrl'>, logger: Logger, metrics: ProcessMetrics): Promise<Dispatcher> {
+/** `expectReplicas`: the Redis is a primary with replicas (Sentinel), so a submission waits for one to confirm it. */
+export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettings, 'redisUrl'> & { expectReplicas: boolean }, logger: Logger, metrics: ProcessMetrics): Promise<Dispatcher> {
   const keys = redisKeys(settings.prefix);
   const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
@@ -110,11 +117,18 @@ export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettin
   await app.register(requestBodies);
   await app.register(apiDocs);
 
+  // WAIT blocks its connection: the replica check has one of its own (core/replica-acks.ts).
+  const replicas = new ReplicaAcks(redis.duplicate({ connectionName: 'kube-worker-dispatcher-replicas' }), keys.replicationMark, {
+    waitMs: settings.redisWaitMs,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    expectReplicas: settings.expectReplicas,
+  });
   const deps: OperationsDependencies = {
     store: new OperationStore(redis, keys),
     logs: new LogStore(redis, keys),
     queues,
     finished,
+    replicas,
     policy: {
       pools: settings.pools,
       maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
@@ -158,6 +172,7 @@ export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettin
         await within(step(), deadline - Date.now()).catch((error: unknown) => logger.warn({ err: error }, 'error while closing the dispatcher'));
       }
       app.server.closeAllConnections();
+      replicas.close();
       redis.disconnect();
     },
   };

@@ -12,7 +12,9 @@ import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, type Redis } from '../core/redis.js';
+import { parseRedisUrl } from '../core/redis-url.js';
+import { ReplicaAcks } from '../core/replica-acks.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -25,8 +27,9 @@ import { shutDown } from './shutdown.js';
 
 export type ExecutorSettings = Pick<
   Config,
-  'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
-> & { redisUrl: string };
+  | 'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
+  | 'redisWaitMs' | 'redisCommandTimeoutMs'
+> & { redisUrl: string; redisSentinelPassword?: string };
 
 export interface Executor {
   readonly id: string;
@@ -38,12 +41,22 @@ export interface Executor {
 /** Makes the executor's runtime; given the stores, which a runtime may need to resume a run. */
 export type RuntimeFactory = (stores: { operations: OperationStore; logs: LogStore }) => Promise<Runtime>;
 
-/** `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it. */
-export async function startExecutor(settings: ExecutorSettings, createRuntime: RuntimeFactory, logger: Logger, metrics: ExecutorMetrics): Promise<Executor> {
+/**
+ * `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it.
+ * `connect` makes each Redis connection (connectRedis; a test may watch what it makes).
+ */
+export async function startExecutor(
+  settings: ExecutorSettings,
+  createRuntime: RuntimeFactory,
+  logger: Logger,
+  metrics: ExecutorMetrics,
+  connect: typeof connectRedis = connectRedis,
+): Promise<Executor> {
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
-  const redis = connectRedis(settings.redisUrl, 'kube-worker-executor');
+  const connectAs = (name: string): Redis => connect(settings.redisUrl, name, { sentinelPassword: settings.redisSentinelPassword });
+  const redis = connectAs('kube-worker-executor');
   let connectedSince = Date.now();
   redis.on('ready', () => (connectedSince = Date.now()));
   const store = new OperationStore(redis, keys);
@@ -59,16 +72,23 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     throw error;
   }
   const cancels = new CancelSignals(keys.cancelChannel, (tickets) => store.cancelsRequested(tickets), (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'));
-  const cancelConnection = connectRedis(settings.redisUrl, 'kube-worker-executor-cancel');
+  const cancelConnection = connectAs('kube-worker-executor-cancel');
   // The workers report errors of the shared connection; this one is the executor's alone.
   cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
   await cancels.start(cancelConnection);
   const stopping = new AbortController();
 
+  // A result is kept once a replica has it: WAIT, on a connection of its own (core/replica-acks.ts).
+  const replicas = new ReplicaAcks(connectAs('kube-worker-executor-replicas'), keys.replicationMark, {
+    waitMs: settings.redisWaitMs,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel',
+  });
   const deps: ProcessDependencies = {
     executorId: id,
     store,
     logs,
+    replicas,
     // The lease outlives the queue lock that protects the run, so a run always has one or the other.
     mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal }),
     cancels,
@@ -86,7 +106,7 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
     metrics,
     settings,
   };
-  const workers = startQueueWorkers(settings, redis, deps, log);
+  const workers = startQueueWorkers(settings, { connect: () => connectAs('kube-worker-executor-queue'), primary: redis }, deps, log);
   const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
   const heartbeat = startHeartbeat(registry, info, () => [...workers.deliveries.keys()], log);
   log.info({ pools: settings.pools, concurrency: settings.concurrency, runtime: runtime.name }, 'executor started');
@@ -98,6 +118,6 @@ export async function startExecutor(settings: ExecutorSettings, createRuntime: R
       return cancels.size;
     },
     close: () =>
-      (closing ??= shutDown({ id, redis, cancelConnection, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
+      (closing ??= shutDown({ id, redis, cancelConnection, replicas, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
   };
 }

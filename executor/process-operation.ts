@@ -26,6 +26,7 @@ import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
+import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
 import { HANDED_BACK, isHandedBack, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
@@ -36,6 +37,8 @@ export interface ProcessDependencies {
   logs: LogStore;
   mutexes: Mutexes;
   cancels: CancelSignals;
+  /** Whether the primary's replicas have what was written so far (core/replica-acks.ts). */
+  replicas: Pick<ReplicaAcks, 'confirm'>;
   /** On a redelivery: waits while the previous executor may still be running it (previous-run.ts). */
   previousRun(ticket: string, previousExecutor: string): Promise<PreviousRun>;
   runtime: Runtime;
@@ -249,22 +252,36 @@ interface RunIdentity {
 
 /** How long recording waits between tries while Redis cannot take the result. */
 const RECORD_RETRY_MS = { first: 250, max: 5000 };
+/** Tries at a result that the primary took but no replica confirmed, before the executor moves on. */
+const UNCONFIRMED_TRIES = 12;
 
 /**
  * The one place a final state is written: the run's lines are stored, then the record takes the
  * result and the line that says it (OperationStore.recordResult).
  * The result is kept trying while Redis cannot take it (restarting, failing over): a result given
  * up on would leave its operation running for ever. Log lines that cannot be stored do not stop it.
+ * A result the primary took is written again until a replica has it too (a failover then keeps
+ * it; finish is the same command for the same delivery, so a second write changes nothing), for a
+ * while: a primary whose replicas stay away only delays the executor so long.
  */
 async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<RecordReply> {
   const log = deps.logger.child({ ticket });
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };
-  let recorded: RecordReply;
+  let recorded: RecordReply | undefined;
+  let unconfirmed = 0;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      recorded = await deps.store.recordResult(ticket, delivery, result, deps.settings.retentionSeconds);
-      break;
+      const reply = await deps.store.recordResult(ticket, delivery, result, deps.settings.retentionSeconds);
+      // The first reply says what this delivery did; a write again only makes sure it is kept.
+      recorded ??= reply;
+      if (reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm())) break;
+      unconfirmed += 1;
+      if (unconfirmed >= UNCONFIRMED_TRIES) {
+        log.warn('no replica confirmed the result; a failover now could lose it');
+        break;
+      }
+      log.warn('no replica confirmed the result yet; writing it again');
     } catch (error) {
       if (!isRedisUnavailable(error as Error)) throw error;
       const wait = backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max);

@@ -2,14 +2,21 @@
  * The executor's BullMQ side: one worker per pool it serves, each handing its deliveries to
  * processOperation and telling BullMQ what became of them. A delivery's lock token is the run's
  * fencing token (process-operation.ts).
+ *
+ * The workers have a Redis connection of their own, and a watchdog (worker-watchdog.ts): workers
+ * that stop taking work (after a failover) are replaced by new ones on a new connection. The old
+ * ones take nothing more; what they run goes on — each run records its result through the stores,
+ * on the executor's own connection, fenced by its delivery token — and they are closed once it has
+ * ended.
  */
 import { randomBytes } from 'node:crypto';
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import { queueName, type OperationJobData } from '../core/queue.js';
 import type { Redis } from '../core/redis.js';
 import { processOperation, recordFault, recordStalled, type ProcessDependencies } from './process-operation.js';
 import { watchQueueErrors, type QueueErrors } from './queue-errors.js';
+import { startWorkerWatchdog, watchdogTimings, type Observation, type WatchdogTimings } from './worker-watchdog.js';
 
 /** How soon a delivery that failed before its claim is tried again. */
 const RETRY_UNCLAIMED_MS = 1000;
@@ -28,14 +35,47 @@ export interface QueueWorkers {
   close(): Promise<void>;
 }
 
-export function startQueueWorkers(settings: QueueWorkerSettings, redis: Redis, deps: ProcessDependencies, log: Logger): QueueWorkers {
+export interface QueueConnections {
+  /** A new connection for a set of workers (BullMQ duplicates it for its blocking fetches). */
+  connect(): Redis;
+  /** The executor's own connection: the watchdog reads the queues and pings the primary on it. */
+  primary: Redis;
+}
+
+/** The workers of every pool, on one connection: replaced together when the watchdog says so. */
+interface Generation {
+  redis: Redis;
+  workers: Worker<OperationJobData, void>[];
+  errors: QueueErrors[];
+  since: number;
+  /** Deliveries these workers are processing. */
+  processing: number;
+  /** Resolves when `processing` next falls to 0. */
+  idle?: () => void;
+}
+
+/** How long an old generation's close may take once nothing of it runs: its connection may be gone. */
+const RETIRE_CLOSE_MS = 2000;
+
+export function startQueueWorkers(
+  settings: QueueWorkerSettings,
+  connections: QueueConnections,
+  deps: ProcessDependencies,
+  log: Logger,
+  timings: WatchdogTimings = watchdogTimings(settings.lockDurationMs),
+): QueueWorkers {
   const { metrics } = deps;
   const deliveries = new Map<string, number>();
+  const runningPerPool = new Map<string, number>();
+  const lastTakenAt = new Map<string, number>();
 
-  const processor = async (job: Job<OperationJobData>, token?: string): Promise<void> => {
+  const processor = async (job: Job<OperationJobData>, token: string | undefined, generation: Generation): Promise<void> => {
     const held = { executor: deps.executorId, pool: job.data.pool };
     metrics.inFlight.inc(held);
-    const { ticket } = job.data;
+    const { ticket, pool } = job.data;
+    lastTakenAt.set(pool, Date.now());
+    runningPerPool.set(pool, (runningPerPool.get(pool) ?? 0) + 1);
+    generation.processing += 1;
     deliveries.set(ticket, (deliveries.get(ticket) ?? 0) + 1);
     const delivery = token ?? `${deps.executorId}:${randomBytes(6).toString('hex')}`;
     try {
@@ -47,6 +87,9 @@ export function startQueueWorkers(settings: QueueWorkerSettings, redis: Redis, d
       }
     } finally {
       metrics.inFlight.dec(held);
+      runningPerPool.set(pool, (runningPerPool.get(pool) ?? 1) - 1);
+      generation.processing -= 1;
+      if (generation.processing === 0) generation.idle?.();
       const left = (deliveries.get(ticket) ?? 1) - 1;
       if (left > 0) deliveries.set(ticket, left);
       else deliveries.delete(ticket);
@@ -79,10 +122,9 @@ export function startQueueWorkers(settings: QueueWorkerSettings, redis: Redis, d
     return 'done';
   };
 
-  const errors: QueueErrors[] = [];
-  const workers = settings.pools.map((pool) => {
-    const worker = new Worker<OperationJobData, void>(queueName(pool), processor, {
-      connection: redis,
+  const makeWorker = (pool: string, generation: Generation): Worker<OperationJobData, void> => {
+    const worker = new Worker<OperationJobData, void>(queueName(pool), (job, token) => processor(job, token, generation), {
+      connection: generation.redis,
       prefix: settings.prefix,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDurationMs,
@@ -90,7 +132,7 @@ export function startQueueWorkers(settings: QueueWorkerSettings, redis: Redis, d
       maxStalledCount: 1,
     });
     const poolErrors = watchQueueErrors(worker, log.child({ pool }));
-    errors.push(poolErrors);
+    generation.errors.push(poolErrors);
     worker.on('error', (error) => {
       metrics.redisErrors.inc({ component: 'executor' });
       poolErrors.report(error);
@@ -104,13 +146,67 @@ export function startQueueWorkers(settings: QueueWorkerSettings, redis: Redis, d
       }
     });
     return worker;
-  });
+  };
+
+  const startGeneration = (): Generation => {
+    const redis = connections.connect();
+    // Errors are the workers' to report (through their own 'error' events).
+    redis.on('error', () => undefined);
+    const generation: Generation = { redis, workers: [], errors: [], since: Date.now(), processing: 0 };
+    generation.workers = settings.pools.map((pool) => makeWorker(pool, generation));
+    return generation;
+  };
+
+  /** Old workers take nothing more; once what they run has ended, they and their connection are closed. */
+  const retire = async (old: Generation): Promise<void> => {
+    for (const worker of old.workers) void worker.pause(true).catch(() => undefined);
+    if (old.processing > 0) await new Promise<void>((resolve) => (old.idle = resolve));
+    for (const poolErrors of old.errors) poolErrors.close();
+    const closed = Promise.allSettled(old.workers.map((w) => w.close(true)));
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, RETIRE_CLOSE_MS).unref())]);
+    old.redis.disconnect();
+  };
+
+  let current = startGeneration();
+  const retiring = new Set<Promise<void>>();
+
+  // The queues, on the executor's own connection, for the watchdog's reads.
+  const queues = new Map(settings.pools.map((pool) => [pool, new Queue(queueName(pool), { connection: connections.primary, prefix: settings.prefix })]));
+  for (const queue of queues.values()) queue.on('error', () => undefined);
+  const observe = async (): Promise<Observation> => {
+    const pools = await Promise.all(
+      settings.pools.map(async (pool, index) => {
+        const queue = queues.get(pool)!;
+        const [waiting, queuePaused] = await Promise.all([queue.getWaitingCount(), queue.isPaused()]);
+        return { pool, waiting, running: runningPerPool.get(pool) ?? 0, paused: queuePaused || current.workers[index]!.isPaused(), lastTakenAt: lastTakenAt.get(pool) ?? 0 };
+      }),
+    );
+    const primaryAnswers = await connections.primary.ping().then(() => true, () => false);
+    return { now: Date.now(), connection: current.redis.status, since: current.since, primaryAnswers, concurrency: settings.concurrency, pools };
+  };
+  const watchdog = startWorkerWatchdog(
+    timings,
+    observe,
+    async (why) => {
+      metrics.workerRestarts.inc();
+      log.warn({ reason: why, running: current.processing }, 'the queue workers stopped taking work; replacing them on a new connection');
+      const old = current;
+      current = startGeneration();
+      const retired = retire(old).catch((error: unknown) => log.warn({ err: error }, 'error while closing replaced queue workers'));
+      retiring.add(retired);
+      void retired.finally(() => retiring.delete(retired));
+    },
+    log,
+  );
 
   return {
     deliveries,
     async close() {
-      for (const poolErrors of errors) poolErrors.close();
-      await Promise.allSettled(workers.map((w) => w.close()));
+      watchdog.stop();
+      for (const poolErrors of current.errors) poolErrors.close();
+      await Promise.allSettled([...current.workers.map((w) => w.close()), ...retiring]);
+      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      await current.redis.quit().catch(() => current.redis.disconnect());
     },
   };
 }

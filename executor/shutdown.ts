@@ -21,6 +21,8 @@ export interface RunningExecutor {
   id: string;
   redis: Redis;
   cancelConnection: Redis;
+  /** The replica check's own connection. */
+  replicas: { close(): void };
   registry: ExecutorRegistry;
   runtime: Runtime;
   cancels: CancelSignals;
@@ -70,5 +72,6 @@ export async function shutDown(executor: RunningExecutor): Promise<void> {
   if (!closed) log.warn('could not close cleanly (is Redis reachable?); disconnecting');
   redis.disconnect();
   executor.cancelConnection.disconnect();
+  executor.replicas.close();
   log.info('executor stopped');
 }

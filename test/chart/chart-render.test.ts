@@ -194,6 +194,45 @@ describeHelm('the Helm chart', () => {
     });
   });
 
+  it('passes a Sentinel URL through, by value or by Secret, with the Sentinels\' own password from a Secret', async () => {
+    const url = 'redis+sentinel://:data-pw@sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379/mymaster/2';
+    const objects = await render({ redis: { enabled: false }, externalRedis: { url, sentinelPassword: 'sentinel-pw' } });
+    for (const container of [executorOf(objects), dispatcherOf(objects)]) {
+      expect(readConfig(containerEnv(objects, container))).toMatchObject({ redisUrl: url, redisSentinelPassword: 'sentinel-pw' });
+    }
+    const bySecret = await render({
+      redis: { enabled: false },
+      externalRedis: { existingSecret: 'my-redis', existingSecretKey: 'url', sentinelPasswordSecret: 'my-sentinels', sentinelPasswordSecretKey: 'pw' },
+    });
+    expect(bySecret.filter((o) => o.kind === 'Secret' && o.metadata.name.includes('redis'))).toEqual([]);
+    const existing = { 'my-redis': { url }, 'my-sentinels': { pw: 'sentinel-pw' } };
+    expect(readConfig(containerEnv(bySecret, dispatcherOf(bySecret), existing))).toMatchObject({ redisUrl: url, redisSentinelPassword: 'sentinel-pw' });
+  });
+
+  it('has KEDA follow the same Sentinels: a redis-sentinel trigger on the master of the URL, or of the values when the URL is in a Secret', async () => {
+    const url = 'redis+sentinel://:data-pw@sentinel-0.redis:26379,sentinel-1.redis:26379/mymaster/2';
+    const keda = { enabled: true, authenticationRef: 'redis-auth' };
+    const objects = await render({ redis: { enabled: false }, externalRedis: { url, sentinelPassword: 'sentinel-pw' }, executor: { keda } });
+    const [trigger] = find(objects, 'ScaledObject', `${NAME}-executor`).spec.triggers;
+    expect(trigger).toEqual({
+      type: 'redis-sentinel',
+      metadata: {
+        addresses: 'sentinel-0.redis:26379,sentinel-1.redis:26379', sentinelMaster: 'mymaster', databaseIndex: '2',
+        sentinelPasswordFromEnv: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD', listName: 'kw:default:wait', listLength: '4',
+      },
+      authenticationRef: { name: 'redis-auth' },
+    });
+    expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('KUBE_WORKER_REDIS_SENTINEL_PASSWORD');
+    const bySecret = await render({
+      redis: { enabled: false },
+      externalRedis: { existingSecret: 'my-redis' },
+      executor: { keda: { ...keda, sentinelAddresses: 's-0:26379,s-1:26379', sentinelMaster: 'other' } },
+    });
+    expect(find(bySecret, 'ScaledObject', `${NAME}-executor`).spec.triggers[0].metadata).toMatchObject({ addresses: 's-0:26379,s-1:26379', sentinelMaster: 'other' });
+    await expect(render({ redis: { enabled: false }, externalRedis: { existingSecret: 'my-redis' }, executor: { keda: { enabled: true, sentinelAddresses: 's-0:26379' } } }))
+      .rejects.toThrow(/executor.keda.sentinelMaster is required/);
+  });
+
   it('refuses to render without any Redis, saying what to set', async () => {
     await expect(render({ redis: { enabled: false } })).rejects.toThrow(/set externalRedis.url or externalRedis.existingSecret/);
   });

@@ -94,6 +94,10 @@ prints the base64 value for a Secret's data.
 {{- default (include "kube-worker.redisHost" .) .Values.redis.auth.existingSecret }}
 {{- end }}
 
+{{- define "kube-worker.sentinelPasswordSecret" -}}
+{{- default (printf "%s-redis-sentinel" (include "kube-worker.fullname" .)) .Values.externalRedis.sentinelPasswordSecret }}
+{{- end }}
+
 {{- define "kube-worker.externalRedisSecret" -}}
 {{- default (printf "%s-external-redis" (include "kube-worker.fullname" .)) .Values.externalRedis.existingSecret }}
 {{- end }}
@@ -117,6 +121,13 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
     secretKeyRef:
       name: {{ include "kube-worker.externalRedisSecret" . }}
       key: {{ .Values.externalRedis.existingSecretKey }}
+{{- if or .Values.externalRedis.sentinelPassword .Values.externalRedis.sentinelPasswordSecret }}
+- name: KUBE_WORKER_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kube-worker.sentinelPasswordSecret" . }}
+      key: {{ .Values.externalRedis.sentinelPasswordSecretKey }}
+{{- end }}
 {{- else }}
 {{- fail "redis.enabled is false: set externalRedis.url or externalRedis.existingSecret to the Redis kube-worker should use" }}
 {{- end }}

@@ -15,7 +15,12 @@ export interface Processes {
   close(): Promise<void>;
 }
 
-export async function startProcesses(redisUrl: string, counts: { dispatchers: number; executors: number }, executorEnv: Record<string, string> = {}): Promise<Processes> {
+export async function startProcesses(
+  redisUrl: string,
+  counts: { dispatchers: number; executors: number },
+  executorEnv: Record<string, string> = {},
+  dispatcherEnv: Record<string, string> = {},
+): Promise<Processes> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-faults-work-'));
   const deployment: Deployment = { redisUrl, prefix: `f${randomBytes(4).toString('hex')}`, workDir };
   const all: CliProcess[] = [];
@@ -28,7 +33,7 @@ export async function startProcesses(redisUrl: string, counts: { dispatchers: nu
     await Promise.all(all.map((p) => p.kill('SIGKILL')));
     await rm(workDir, { recursive: true, force: true });
   };
-  const dispatchers = Array.from({ length: counts.dispatchers }, () => started(startDispatcher(deployment)));
+  const dispatchers = Array.from({ length: counts.dispatchers }, () => started(startDispatcher(deployment, dispatcherEnv)));
   const executors = Array.from({ length: counts.executors }, () => started(startExecutor(deployment, executorEnv)));
   // Every start settles before a failure is reported, so that none is left running behind it.
   const failed = (await Promise.allSettled([...dispatchers, ...executors])).find((s) => s.status === 'rejected');

@@ -1,0 +1,134 @@
+/**
+ * Acknowledged means kept: replication is asynchronous, so a primary that dies right after it
+ * answered can take what it answered with it. When the primary has replicas, the dispatcher answers
+ * a submission only once its replicas have the operation's record and its job, and an executor
+ * moves on from a result only once they have it — which WAIT tells (it counts the replicas that
+ * have every write its client sent before it).
+ *
+ * It waits for every replica the primary has, not just one: Sentinel promotes the replica furthest
+ * along only among those of the best `replica-priority`, so the one that answered first may not be
+ * the one promoted. Past the wait, one replica is enough (the slow one may be on its way out), and
+ * none is a 503: the operation may or may not be kept.
+ *
+ * Whether the primary has replicas is read from INFO replication now and then, not on every
+ * submission: WAIT on a primary without replicas would wait its whole timeout for nothing. Behind
+ * Sentinel the primary has replicas by design: one is waited for even while none is connected (a
+ * replica link cut is exactly when an acknowledged write would be lost), so that is a 503.
+ */
+import { Command } from 'ioredis';
+import type { Redis } from './redis.js';
+
+/** How long the replica count is trusted before it is read again. */
+const REFRESH_MS = 5_000;
+/**
+ * How long a replica seen connected is still waited for after its link dropped: a link cut for a
+ * moment (a network blip, a replica paused) is exactly when a write would reach one replica and
+ * not the one promoted next.
+ */
+const REMEMBER_MS = 30_000;
+
+export interface ReplicaAcksSettings {
+  /** How long WAIT may wait for one replica; 0: never waits (answers as soon as the primary has it). */
+  waitMs: number;
+  /** The connection's own command timeout, which WAIT must outlast. */
+  commandTimeoutMs: number;
+  /** Wait for at least one replica even when none is connected (Sentinel: the primary has replicas by design). */
+  expectReplicas: boolean;
+}
+
+/** The number of replicas INFO replication says are connected (`connected_slaves`). */
+export function connectedReplicas(info: string): number {
+  const match = /^connected_slaves:(\d+)/m.exec(info);
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * WAIT blocks the connection it is sent on, so it has a connection of its own: other commands
+ * never queue behind it. WAIT counts the writes of the client that sends it, so each round first
+ * writes a mark: the primary's replication offset then is past every write any connection had
+ * finished before the round began. A submission waits for the first round that begins after
+ * its writes; rounds run one at a time and each covers every submission waiting when it began.
+ */
+export class ReplicaAcks {
+  private replicas: number | undefined;
+  private readAt = 0;
+  /** The most replicas seen connected to this primary, and when. */
+  private seen = { count: 0, at: 0 };
+  private readonly refresh: NodeJS.Timeout | undefined;
+  private reading: Promise<number> | undefined;
+  private waiting: Array<{ resolve(acknowledged: number): void; reject(error: Error): void }> = [];
+  private round: Promise<void> | undefined;
+
+  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  constructor(
+    private readonly redis: Redis,
+    private readonly markKey: string,
+    private readonly settings: ReplicaAcksSettings,
+  ) {
+    // Another primary after a failover: read its replicas afresh, before anything waits on them.
+    redis.on('ready', () => {
+      this.replicas = undefined;
+      this.seen = { count: 0, at: 0 };
+      if (settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
+    });
+    // Read now and then even while nothing is written, so that a replica whose link is down at the
+    // moment of a write is still remembered.
+    if (settings.waitMs > 0) this.refresh = setInterval(() => void this.replicaCount().catch(() => undefined), REFRESH_MS).unref();
+  }
+
+  /**
+   * Whether the replicas have every write finished before this call: true once all of them have,
+   * or at least one once the wait is over (at once when the primary has none, or when waiting is
+   * off); false when none confirms within the wait — what was written may or may not be kept.
+   */
+  async confirm(): Promise<boolean> {
+    if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return true;
+    const acknowledged = await new Promise<number>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.round ??= this.runRounds();
+    });
+    return acknowledged >= 1;
+  }
+
+  private async runRounds(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const covered = this.waiting;
+      this.waiting = [];
+      try {
+        const replicas = await this.replicaCount();
+        await this.redis.set(this.markKey, Date.now());
+        // WAIT blocks for up to waitMs by design; the connection's command timeout must not cut it first.
+        const wait = new Command('wait', [Math.max(replicas, 1), this.settings.waitMs], { replyEncoding: 'utf8' });
+        wait.setTimeout(this.settings.waitMs + this.settings.commandTimeoutMs);
+        const acknowledged = (await this.redis.sendCommand(wait)) as number;
+        // Fewer than asked: a replica may have gone; count them again.
+        if (acknowledged < replicas) this.replicas = undefined;
+        for (const waiter of covered) waiter.resolve(acknowledged);
+      } catch (error) {
+        for (const waiter of covered) waiter.reject(error as Error);
+      }
+    }
+    this.round = undefined;
+  }
+
+  private async replicaCount(): Promise<number> {
+    if (this.replicas !== undefined && Date.now() - this.readAt < REFRESH_MS) return this.replicas;
+    this.reading ??= this.redis
+      .info('replication')
+      .then((info) => {
+        const now = Date.now();
+        const connected = connectedReplicas(info);
+        if (connected >= this.seen.count || now - this.seen.at > REMEMBER_MS) this.seen = { count: connected, at: now };
+        this.replicas = Math.max(connected, this.seen.count, this.settings.expectReplicas ? 1 : 0);
+        this.readAt = now;
+        return this.replicas;
+      })
+      .finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  close(): void {
+    clearInterval(this.refresh);
+    this.redis.disconnect();
+  }
+}

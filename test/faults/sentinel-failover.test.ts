@@ -1,0 +1,106 @@
+/**
+ * Redis behind Sentinel fails over under load: a primary, two replicas and three Sentinels; two
+ * dispatchers and two executors (processes of their own, on the redis+sentinel:// URL); 500
+ * submissions, the primary SIGKILLed a third of the way through. Then the killed node comes back
+ * as a replica and a second failover moves the primary back to it (the other replica made unfit
+ * for promotion, the new primary SIGKILLed), under load again.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { call } from './support/client.js';
+import { startProcesses, type Processes } from './support/deployment.js';
+import { countedOperation, markerFile, settle, type Figures } from './support/ledger.js';
+import { Load } from './support/load.js';
+import { report, stopwatch } from './support/report.js';
+import { startSentinelGroup, type SentinelGroup } from './support/sentinel-group.js';
+
+/** When the first operation started after `after` (ms), read back from the operations' timings. */
+async function firstStartAfter(dispatcherUrl: string, tickets: Iterable<string>, after: number): Promise<number | undefined> {
+  let first: number | undefined;
+  const all = [...tickets];
+  for (let i = 0; i < all.length; i += 16) {
+    await Promise.all(
+      all.slice(i, i + 16).map(async (ticket) => {
+        const outcome = await call(dispatcherUrl, 'GET', `/api/v1/operations/${ticket}?limit=1`);
+        const startedAt = outcome.kind === 'answer' ? Date.parse((outcome.body as { timings?: { startedAt?: string } }).timings?.startedAt ?? '') : NaN;
+        if (startedAt > after && (first === undefined || startedAt < first)) first = startedAt;
+      }),
+    );
+  }
+  return first;
+}
+
+interface Phase {
+  figures: Figures;
+  load: Load;
+  /** From the fault to the Sentinels naming a new primary that answers as one, s. */
+  failoverSeconds: number;
+  /** From that promotion to the first operation an executor started, s. */
+  newWorkSeconds: number | undefined;
+}
+
+describe('Redis behind Sentinel, failing over during 500 submissions', () => {
+  let group: SentinelGroup | undefined;
+  let processes: Processes | undefined;
+  afterEach(async () => {
+    await processes?.close();
+    await group?.remove();
+  });
+
+  async function underLoad(fault: string, count: number, failover: () => Promise<{ at: number; promoted: number }>): Promise<Phase> {
+    const dispatchers = processes!.dispatchers.map((d) => d.url);
+    const marker = await markerFile();
+    const load = new Load({ dispatchers, count, clients: 4, pauseMs: 40, operation: countedOperation(marker, 0.2), ticketPrefix: fault });
+    await Promise.race([load.whenAccepted(Math.floor(count / 3)), load.done]);
+    load.phase = 'failover';
+    const { at, promoted } = await failover();
+    load.phase = 'after';
+    await load.done;
+    const figures = await settle(dispatchers[0]!, load.accepted, marker, 90_000);
+    const firstStart = await firstStartAfter(dispatchers[0]!, load.accepted, promoted);
+    return { figures, load, failoverSeconds: (promoted - at) / 1000, newWorkSeconds: firstStart === undefined ? undefined : (firstStart - promoted) / 1000 };
+  }
+
+  function expectKept(phase: Phase): void {
+    expect({ hangs: phase.load.hangs.length, unexpected: phase.load.unexpected.slice(0, 3) }).toEqual({ hangs: 0, unexpected: [] });
+    expect(phase.load.longestWaitMs).toBeLessThanOrEqual(10_000);
+    expect(phase.figures).toMatchObject({ submitted: phase.load.accepted.size, ended: phase.load.accepted.size, repeated: 0, lost: 0, ranUnaccepted: 0 });
+    expect(phase.figures.outcomes).toEqual({ succeeded: phase.load.accepted.size });
+    expect(phase.newWorkSeconds).toBeDefined();
+    expect(phase.newWorkSeconds!).toBeLessThanOrEqual(30);
+  }
+
+  it('every accepted operation ends once, clients get an answer within 10 s, and executors take new work within 30 s of each promotion', async () => {
+    const clock = stopwatch();
+    group = await startSentinelGroup();
+    processes = await startProcesses(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
+    clock.lap('start');
+    const first = group.nodes[0]!;
+    expect((await group.primary()).port).toBe(first.port);
+
+    const killed = await underLoad('sentinel-kill', 500, async () => {
+      const at = Date.now();
+      await group!.kill(first, 'SIGKILL');
+      const { at: promoted } = await group!.promotion(first);
+      return { at, promoted };
+    });
+    clock.lap('first failover');
+    report('Sentinel: primary SIGKILLed', killed.load, killed.figures, { ...clock.laps, failover: killed.failoverSeconds, newWork: killed.newWorkSeconds ?? -1 });
+
+    await group.restartAsReplica(first);
+    await group.replicasInSync(2);
+    await group.preferReplica(first);
+    const back = await underLoad('sentinel-back', 200, async () => {
+      const second = await group!.primary();
+      const at = Date.now();
+      await group!.kill(second, 'SIGKILL');
+      const { at: promoted } = await group!.promotion(second);
+      return { at, promoted };
+    });
+    clock.lap('second failover');
+    report('Sentinel: failover back to the first node', back.load, back.figures, { ...clock.laps, failover: back.failoverSeconds, newWork: back.newWorkSeconds ?? -1 });
+    expect((await group.primary()).port).toBe(first.port);
+
+    expectKept(killed);
+    expectKept(back);
+  });
+});
