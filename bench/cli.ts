@@ -54,12 +54,24 @@ async function startStack(stateDir: string): Promise<{ url: string; stop(): Prom
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [CLI, 'start'], {
-    env: { PATH: process.env.PATH, HOME: os.tmpdir(), PORT: String(port), KUBE_WORKER_API_TOKEN: TOKEN, KUBE_WORKER_STATE_DIR: stateDir, KUBE_WORKER_RUNTIME: 'local', KUBE_WORKER_WORK_DIR: path.join(stateDir, 'work'), KUBE_WORKER_LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: os.tmpdir(),
+      PORT: String(port),
+      KUBE_WORKER_API_TOKEN: TOKEN,
+      KUBE_WORKER_STATE_DIR: stateDir,
+      KUBE_WORKER_RUNTIME: 'local',
+      KUBE_WORKER_WORK_DIR: path.join(stateDir, 'work'),
+      KUBE_WORKER_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('kube-worker start did not become ready');
     await new Promise((r) => setTimeout(r, 200));
@@ -80,7 +92,9 @@ async function submitWait(env: NodeJS.ProcessEnv, url: string, ticket: string): 
   const [code] = await once(child, 'exit');
   const exitedAt = Date.now();
   if (code !== 0) throw new Error(`submit --wait exited ${code}`);
-  const status = (await (await fetch(`${url}/api/v1/operations/${ticket}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { timings: { finishedAt: string } };
+  const status = (await (await fetch(`${url}/api/v1/operations/${ticket}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+    timings: { finishedAt: string };
+  };
   return { afterEndMs: exitedAt - Date.parse(status.timings.finishedAt), wallMs: exitedAt - started };
 }
 
@@ -120,7 +134,9 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(row(['submit true --wait', 'median', 'max'], widths));
-  console.log(row(['  exit after the end, ms', fixed(median(waits.map((w) => w.afterEndMs)), 0), fixed(Math.max(...waits.map((w) => w.afterEndMs)), 0)], widths));
+  console.log(
+    row(['  exit after the end, ms', fixed(median(waits.map((w) => w.afterEndMs)), 0), fixed(Math.max(...waits.map((w) => w.afterEndMs)), 0)], widths),
+  );
   console.log(row(['  whole command, ms', fixed(median(waits.map((w) => w.wallMs)), 0), fixed(Math.max(...waits.map((w) => w.wallMs)), 0)], widths));
 }
 

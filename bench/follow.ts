@@ -110,7 +110,10 @@ async function main(): Promise<void> {
   console.log(row(['kube-worker: submitted → result stored', ...summary(follows.map((s) => s.submitToStored))], widths));
   console.log(row(['kube-worker: submitted → SSE end', ...summary(follows.map((s) => s.submitToEnd))], widths));
   console.log('');
-  const p90 = percentile(follows.map((s) => s.storedToEnd), 90);
+  const p90 = percentile(
+    follows.map((s) => s.storedToEnd),
+    90,
+  );
   console.log(`result stored → SSE end, p90: ${fixed(p90, 1)} ms (goal ≤ 50 ms); ${fixed(p90 - percentile(floor, 90), 1)} ms above the PUBLISH floor's p90`);
 }
 

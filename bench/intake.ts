@@ -51,7 +51,8 @@ async function measure(variant: Variant, rate?: number): Promise<Figures> {
     // The load generator hangs up with requests still in the server; let them finish before it closes Redis.
     await sleep(SETTLE_MS);
     await target.stop();
-    if (variant === 'kube-worker') console.log(`         (kube-worker logged ${countLogLines(logFile, 'operation accepted')} "operation accepted" lines this round)`);
+    if (variant === 'kube-worker')
+      console.log(`         (kube-worker logged ${countLogLines(logFile, 'operation accepted')} "operation accepted" lines this round)`);
     await rm(logFile, { force: true });
     await deletePrefix(REDIS_URL, prefix);
   }
@@ -82,12 +83,39 @@ function pairedRatio(results: Map<Variant, Figures[]>, baseline: Variant, pick: 
 function summary(results: Map<Variant, Figures[]>): void {
   for (const [variant, figures] of results) {
     const mid = (pick: (f: Figures) => number): number => median(figures.map(pick));
-    console.log(row(['median', variant, fixed(mid((f) => f.rate), 0), fixed(mid((f) => f.p50)), fixed(mid((f) => f.p99)), fixed(mid((f) => f.cpuMicros!), 0)], WIDTHS));
+    console.log(
+      row(
+        [
+          'median',
+          variant,
+          fixed(
+            mid((f) => f.rate),
+            0,
+          ),
+          fixed(mid((f) => f.p50)),
+          fixed(mid((f) => f.p99)),
+          fixed(
+            mid((f) => f.cpuMicros!),
+            0,
+          ),
+        ],
+        WIDTHS,
+      ),
+    );
   }
 }
 
 async function main(): Promise<void> {
-  printCircumstances('kube-worker intake benchmark', { redis: REDIS_URL, rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP_SECONDS, connections: CONNECTIONS, rate: RATE, rateRounds: RATE_ROUNDS, rateConnections: RATE_CONNECTIONS });
+  printCircumstances('kube-worker intake benchmark', {
+    redis: REDIS_URL,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    warmup: WARMUP_SECONDS,
+    connections: CONNECTIONS,
+    rate: RATE,
+    rateRounds: RATE_ROUNDS,
+    rateConnections: RATE_CONNECTIONS,
+  });
 
   console.log(`Saturated: ${CONNECTIONS} connections (bare: ${CONNECTIONS} adds in flight), as fast as each target answers`);
   const saturated = await rounds(VARIANTS, ROUNDS);
@@ -108,7 +136,9 @@ async function main(): Promise<void> {
         `CPU per submission ${pairedRatio(saturated, baseline, (f) => f.cpuMicros!)}`,
     );
   }
-  console.log(`kube-worker / minimal-fastify at ${RATE}/s: p50 ${pairedRatio(fixedRate, 'minimal-fastify', (f) => f.p50)}, p99 ${pairedRatio(fixedRate, 'minimal-fastify', (f) => f.p99)}`);
+  console.log(
+    `kube-worker / minimal-fastify at ${RATE}/s: p50 ${pairedRatio(fixedRate, 'minimal-fastify', (f) => f.p50)}, p99 ${pairedRatio(fixedRate, 'minimal-fastify', (f) => f.p99)}`,
+  );
   console.log(`kube-worker p99 at ${RATE}/s: ${fixed(median(fixedRate.get('kube-worker')!.map((f) => f.p99)))} ms (target < 50 ms)`);
   console.log('targets: throughput ≥ 0.8× minimal-fastify; p99 < 50 ms at 1000/s');
 

@@ -53,7 +53,14 @@ async function timeToFirstLine(kubeConfig: k8s.KubeConfig, namespace: string, se
   console.log(row(['bare Job + log follow: create → first line', ...s(samples.bare.map((x) => x.firstLine))], widths));
   console.log(row(['kube-worker: submit → final state', ...s(samples.kw.map((x) => x.final))], widths));
   console.log(row(['bare Job: create → Job ended', ...s(samples.bare.map((x) => x.final))], widths));
-  console.log(`kube-worker p50 first line: ${fixed(percentile(samples.kw.map((x) => x.firstLine), 50) / 1000)} s (goal ≤ 1.5 s)`);
+  console.log(
+    `kube-worker p50 first line: ${fixed(
+      percentile(
+        samples.kw.map((x) => x.firstLine),
+        50,
+      ) / 1000,
+    )} s (goal ≤ 1.5 s)`,
+  );
   console.log('');
 }
 
@@ -73,7 +80,13 @@ async function main(): Promise<void> {
   const namespace = `bench-k8s-${Date.now().toString(36)}`;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   for (let i = 0; i < 100; i += 1) {
-    if (await core.readNamespacedServiceAccount({ name: 'default', namespace }).then(() => true, () => false)) break;
+    if (
+      await core.readNamespacedServiceAccount({ name: 'default', namespace }).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const settings = {
@@ -89,8 +102,14 @@ async function main(): Promise<void> {
     KUBE_WORKER_K8S_BURST: process.env.KUBE_WORKER_K8S_BURST ?? '400',
   };
   printCircumstances('bench:k8s', {
-    operations: COUNT, rounds: ROUNDS, concurrency: CONCURRENCY, qps: settings.KUBE_WORKER_K8S_QPS, burst: settings.KUBE_WORKER_K8S_BURST,
-    kubernetes: (await kubeConfig.makeApiClient(k8s.VersionApi).getCode()).gitVersion, image: settings.KUBE_WORKER_SCRIPT_IMAGE, 'first-line samples': FIRST_LINE_SAMPLES,
+    operations: COUNT,
+    rounds: ROUNDS,
+    concurrency: CONCURRENCY,
+    qps: settings.KUBE_WORKER_K8S_QPS,
+    burst: settings.KUBE_WORKER_K8S_BURST,
+    kubernetes: (await kubeConfig.makeApiClient(k8s.VersionApi).getCode()).gitVersion,
+    image: settings.KUBE_WORKER_SCRIPT_IMAGE,
+    'first-line samples': FIRST_LINE_SAMPLES,
   });
 
   try {
@@ -121,7 +140,9 @@ async function main(): Promise<void> {
 
   const ratio = median(kw) / median(bare);
   console.log('');
-  console.log(`wall time, ${COUNT} operations (median of ${ROUNDS}): kube-worker ${median(kw).toFixed(2)} s, bare Jobs + one watch ${median(bare).toFixed(2)} s`);
+  console.log(
+    `wall time, ${COUNT} operations (median of ${ROUNDS}): kube-worker ${median(kw).toFixed(2)} s, bare Jobs + one watch ${median(bare).toFixed(2)} s`,
+  );
   console.log(`ratio kube-worker / bare: ${ratio.toFixed(2)} (goal ≤ 1.25)`);
   console.log('');
   console.log('kube-worker Kubernetes API requests per operation (last round), by verb and code:');
@@ -130,7 +151,9 @@ async function main(): Promise<void> {
     console.log(`  ${key.padEnd(12)} ${(value / COUNT).toFixed(2)}`);
     if (WRITES.has(key.split(' ')[0]!)) writes += value;
   }
-  console.log(`writes per operation: ${(writes / COUNT).toFixed(2)} (goal ≤ 6); watches per operation: ${((requests.get('watch 200') ?? 0) / COUNT).toFixed(2)}`);
+  console.log(
+    `writes per operation: ${(writes / COUNT).toFixed(2)} (goal ≤ 6); watches per operation: ${((requests.get('watch 200') ?? 0) / COUNT).toFixed(2)}`,
+  );
 }
 
 main().then(

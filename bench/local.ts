@@ -56,7 +56,8 @@ async function measure(variant: Variant): Promise<Round> {
   const workDir = path.join(os.tmpdir(), prefix);
   const logFile = `${workDir}.log`;
   const completions = countCompletions(REDIS_URL, prefix);
-  const target = variant === 'kube-worker' ? await startKubeWorkerLocal(REDIS_URL, prefix, CONCURRENCY, workDir, logFile) : startBullmqSpawn(REDIS_URL, prefix, CONCURRENCY);
+  const target =
+    variant === 'kube-worker' ? await startKubeWorkerLocal(REDIS_URL, prefix, CONCURRENCY, workDir, logFile) : startBullmqSpawn(REDIS_URL, prefix, CONCURRENCY);
   try {
     await submitAll(target, WARMUP_OPERATIONS);
     await completions.until(WARMUP_OPERATIONS);
@@ -70,7 +71,8 @@ async function measure(variant: Variant): Promise<Round> {
   } finally {
     await target.close();
     await completions.close();
-    if (variant === 'kube-worker') console.log(`         (kube-worker logged ${countLogLines(logFile, 'operation finished')} "operation finished" lines this round)`);
+    if (variant === 'kube-worker')
+      console.log(`         (kube-worker logged ${countLogLines(logFile, 'operation finished')} "operation finished" lines this round)`);
     await rm(logFile, { force: true });
     await rm(workDir, { recursive: true, force: true });
     await deletePrefix(REDIS_URL, prefix);
@@ -78,7 +80,13 @@ async function measure(variant: Variant): Promise<Round> {
 }
 
 async function main(): Promise<void> {
-  printCircumstances('kube-worker local runtime benchmark', { redis: REDIS_URL, rounds: ROUNDS, operations: OPERATIONS, warmup: WARMUP_OPERATIONS, concurrency: CONCURRENCY });
+  printCircumstances('kube-worker local runtime benchmark', {
+    redis: REDIS_URL,
+    rounds: ROUNDS,
+    operations: OPERATIONS,
+    warmup: WARMUP_OPERATIONS,
+    concurrency: CONCURRENCY,
+  });
   const widths = [8, 15, 14, 12, 8];
   const results = new Map<Variant, Round[]>(VARIANTS.map((v) => [v, []]));
   console.log(`bash 'echo hi', ${OPERATIONS} operations per round, concurrency ${CONCURRENCY}`);
@@ -97,8 +105,10 @@ async function main(): Promise<void> {
     console.log(row(['median', variant, fixed(median(rounds.map((r) => r.rate)), 1), fixed(median(rounds.map((r) => r.cpuMicros)), 0)], widths));
   }
   console.log('');
-  console.log(`kube-worker / bullmq-spawn: operations/s ${fixed(median(ours.map((r, i) => r.rate / bare[i]!.rate)))}× (target ≥ 0.5), ` +
-    `CPU per operation ${fixed(median(ours.map((r, i) => r.cpuMicros / bare[i]!.cpuMicros)))}×`);
+  console.log(
+    `kube-worker / bullmq-spawn: operations/s ${fixed(median(ours.map((r, i) => r.rate / bare[i]!.rate)))}× (target ≥ 0.5), ` +
+      `CPU per operation ${fixed(median(ours.map((r, i) => r.cpuMicros / bare[i]!.cpuMicros)))}×`,
+  );
 
   const failed = [...ours, ...bare].reduce((sum, r) => sum + r.failed, 0);
   if (failed > 0) {

@@ -23,7 +23,9 @@ const valueChoices = (): Array<[string, string]> => {
 
 export function bashCompletion(): string {
   const cases = COMMANDS.map((c) => `    ${c.name}) opts="${flags(c.options).join(' ')}" ;;`).join('\n');
-  const values = valueChoices().map(([flag, choices]) => `    ${flag}) COMPREPLY=($(compgen -W "${choices}" -- "$cur")); return ;;`).join('\n');
+  const values = valueChoices()
+    .map(([flag, choices]) => `    ${flag}) COMPREPLY=($(compgen -W "${choices}" -- "$cur")); return ;;`)
+    .join('\n');
   return `# bash completion for kube-worker; load it with: source <(kube-worker completion bash)
 _kube_worker() {
   local cur prev command opts
@@ -62,11 +64,21 @@ export function zshCompletion(): string {
   const commands = COMMANDS.map((c) => `    '${c.name}:${zshQuote(c.summary)}'`).join('\n');
   const cases = COMMANDS.map((c) => {
     const options = Object.entries({ ...c.options, ...GLOBAL_OPTIONS }).map(([name, spec]) => {
-      const value = spec.type === 'boolean' ? '' : `:${(spec.value ?? 'value').toLowerCase()}:${spec.choices ? `(${spec.choices.join(' ')})` : name === 'file' ? '_files' : ''}`;
+      const value =
+        spec.type === 'boolean'
+          ? ''
+          : `:${(spec.value ?? 'value').toLowerCase()}:${spec.choices ? `(${spec.choices.join(' ')})` : name === 'file' ? '_files' : ''}`;
       const repeat = spec.multiple ? '*' : '';
       return `        '${repeat}--${name}[${zshQuote(spec.description)}]${value}'`;
     });
-    const argument = c.name === 'completion' ? `        ':shell:(bash zsh)'` : c.name === 'submit' ? `        ':script or file:_files'` : c.name === 'help' ? `        ':command:(${COMMANDS.map((x) => x.name).join(' ')})'` : undefined;
+    const argument =
+      c.name === 'completion'
+        ? `        ':shell:(bash zsh)'`
+        : c.name === 'submit'
+          ? `        ':script or file:_files'`
+          : c.name === 'help'
+            ? `        ':command:(${COMMANDS.map((x) => x.name).join(' ')})'`
+            : undefined;
     return `    ${c.name})\n      _arguments \\\n${[...options, ...(argument ? [argument] : [])].join(' \\\n')}\n      ;;`;
   }).join('\n');
   return `#compdef kube-worker

@@ -24,7 +24,10 @@ export const EXIT = {
 
 /** A failure the CLI itself reports: one line, and the exit code it deserves. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = 'CliError';
   }

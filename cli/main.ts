@@ -14,7 +14,9 @@ import { CliError, EXIT, exitCodeOfApiError, usageError } from './exit-codes.js'
 type ParseArgsOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 const parseOptions = (specs: Record<string, OptionSpec>): ParseArgsOptions =>
-  Object.fromEntries(Object.entries(specs).map(([name, { type, short, multiple }]) => [name, { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) }]));
+  Object.fromEntries(
+    Object.entries(specs).map(([name, { type, short, multiple }]) => [name, { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) }]),
+  );
 
 const VERSION_OPTION: OptionSpec = { type: 'boolean', description: 'print the version' };
 
@@ -62,7 +64,8 @@ async function main(argv: string[]): Promise<number | 'serving'> {
   }
   if (leading.version) throw usageError('--version takes no command');
   if (args.length < command.minArgs) throw usageError(`${command.name} needs ${command.args}`);
-  if (args.length > command.maxArgs) throw usageError(`${command.name} takes ${command.args || 'no arguments'}, not "${args.slice(command.maxArgs).join(' ')}"`);
+  if (args.length > command.maxArgs)
+    throw usageError(`${command.name} takes ${command.args || 'no arguments'}, not "${args.slice(command.maxArgs).join(' ')}"`);
   const env = process.env;
   const config = async () => (await import('../core/config.js')).readConfig(env, command.configDefaults);
   return command.run({ config, args, options, env });
@@ -79,7 +82,10 @@ function failure(error: unknown): { message: string; code: number } {
   }
   if (error instanceof CliError) return { message: error.message, code: error.exitCode };
   if (error instanceof ApiError && error.status === 401) {
-    return { message: `${error.message}: the API refused the token; check KUBE_WORKER_API_TOKEN (or the one kube-worker start saved)`, code: EXIT.unauthorized };
+    return {
+      message: `${error.message}: the API refused the token; check KUBE_WORKER_API_TOKEN (or the one kube-worker start saved)`,
+      code: EXIT.unauthorized,
+    };
   }
   if (error instanceof ApiError) return { message: error.message, code: exitCodeOfApiError(error) };
   // Invalid settings (ConfigError) list each bad variable on a line of its own.

@@ -13,5 +13,12 @@ export function runtimeFactory(config: Config, env: NodeJS.ProcessEnv, logger: L
   if (useKubernetes) return (stores) => startKubernetesRuntime(config, stores, logger, countKubernetesRequest);
   if (config.runtime === 'auto') logger.info('runtime auto: not in a cluster and no KUBECONFIG, so scripts run as local processes');
   // The local runtime takes only what a script may see (PATH and the locale) from this.
-  return () => LocalRuntime.start({ workDir: config.workDir, baseEnv: env, packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes }, uids: config.localUids, ...(config.localUser ? { user: config.localUser } : {}) });
+  return () =>
+    LocalRuntime.start({
+      workDir: config.workDir,
+      baseEnv: env,
+      packages: { sources: config.packageSources, maxBytes: config.packageMaxBytes },
+      uids: config.localUids,
+      ...(config.localUser ? { user: config.localUser } : {}),
+    });
 }

@@ -8,15 +8,21 @@ import { boolean, ConfigError, integer, oneOf, setting, type ConfigOf } from './
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-
 export const OBSERVABILITY_SETTINGS = [
   setting({
-    env: 'KUBE_WORKER_LOG_FORMAT', key: 'logFormat', default: 'auto', description: 'How the server commands log: json (one JSON object a line), pretty (time, level, message and fields, coloured on a terminal unless NO_COLOR is set), or auto (pretty when stdout is a terminal, else json). Redaction is the same in both.',
+    env: 'KUBE_WORKER_LOG_FORMAT',
+    key: 'logFormat',
+    default: 'auto',
+    description:
+      'How the server commands log: json (one JSON object a line), pretty (time, level, message and fields, coloured on a terminal unless NO_COLOR is set), or auto (pretty when stdout is a terminal, else json). Redaction is the same in both.',
     parse: oneOf<LogFormat>(LOG_FORMATS),
   }),
   setting({
-    env: 'KUBE_WORKER_DASHBOARD_USER', key: 'dashboardUser', defaultNote: 'none: the dashboard is off',
-    description: 'User of the queue dashboard at /dashboard (HTTP basic auth, separate from the API token). The dashboard is on only when user and password are both set.',
+    env: 'KUBE_WORKER_DASHBOARD_USER',
+    key: 'dashboardUser',
+    defaultNote: 'none: the dashboard is off',
+    description:
+      'User of the queue dashboard at /dashboard (HTTP basic auth, separate from the API token). The dashboard is on only when user and password are both set.',
     parse: (raw) => {
       if (raw === undefined || raw === '') return undefined;
       if (raw.includes(':')) throw new ConfigError('KUBE_WORKER_DASHBOARD_USER must not contain ":" (HTTP basic auth separates user and password with it)');
@@ -24,7 +30,9 @@ export const OBSERVABILITY_SETTINGS = [
     },
   }),
   setting({
-    env: 'KUBE_WORKER_DASHBOARD_PASSWORD', key: 'dashboardPassword', defaultNote: 'none: the dashboard is off',
+    env: 'KUBE_WORKER_DASHBOARD_PASSWORD',
+    key: 'dashboardPassword',
+    defaultNote: 'none: the dashboard is off',
     description: 'Password of the queue dashboard, at least 12 characters.',
     parse: (raw) => {
       if (raw === undefined || raw === '') return undefined;
@@ -33,11 +41,18 @@ export const OBSERVABILITY_SETTINGS = [
     },
   }),
   setting({
-    env: 'KUBE_WORKER_DASHBOARD_WRITE', key: 'dashboardWrite', default: 'false', description: 'true lets dashboard users clean, remove, pause and promote jobs; otherwise the dashboard is read-only.',
+    env: 'KUBE_WORKER_DASHBOARD_WRITE',
+    key: 'dashboardWrite',
+    default: 'false',
+    description: 'true lets dashboard users clean, remove, pause and promote jobs; otherwise the dashboard is read-only.',
     parse: boolean,
   }),
   setting({
-    env: 'KUBE_WORKER_METRICS_PORT', key: 'metricsPort', default: '9464', description: 'Port on which `kube-worker executor` serves its Prometheus metrics at /metrics and its probes at /livez and /readyz; 0 serves none. `start` shows them on the API\'s /metrics instead.',
+    env: 'KUBE_WORKER_METRICS_PORT',
+    key: 'metricsPort',
+    default: '9464',
+    description:
+      "Port on which `kube-worker executor` serves its Prometheus metrics at /metrics and its probes at /livez and /readyz; 0 serves none. `start` shows them on the API's /metrics instead.",
     parse: integer(0, 65535),
   }),
 ] as const;

@@ -7,13 +7,15 @@ import { ConfigError, integer, list, setting, type ConfigOf } from './config-par
 import { imageReferenceProblem } from './image-reference.js';
 import { parseSource } from './package-sources.js';
 
-
 export const DEFAULT_PACKAGE_MAX_BYTES = 2 * 1024 ** 3;
 
 export const PACKAGE_SETTINGS = [
   setting({
-    env: 'KUBE_WORKER_PACKAGE_SOURCES', key: 'packageSources', defaultNote: 'none: packages are refused',
-    description: 'URL prefixes packages may be downloaded from, comma-separated (e.g. https://feed.example.com/packages/). A URL outside them, a redirect that leaves them, a user or password in the URL, and link-local addresses are refused; loopback addresses only under a source on a loopback host.',
+    env: 'KUBE_WORKER_PACKAGE_SOURCES',
+    key: 'packageSources',
+    defaultNote: 'none: packages are refused',
+    description:
+      'URL prefixes packages may be downloaded from, comma-separated (e.g. https://feed.example.com/packages/). A URL outside them, a redirect that leaves them, a user or password in the URL, and link-local addresses are refused; loopback addresses only under a source on a loopback host.',
     parse: (raw) =>
       list(raw).map((text) => {
         const source = parseSource(text);
@@ -22,12 +24,19 @@ export const PACKAGE_SETTINGS = [
       }),
   }),
   setting({
-    env: 'KUBE_WORKER_PACKAGE_MAX_BYTES', key: 'packageMaxBytes', default: '2147483648', defaultNote: '2 GiB', description: 'Bytes one operation may download, all its packages together (and, separately, unpack); past it the operation fails with PackageFailed.',
+    env: 'KUBE_WORKER_PACKAGE_MAX_BYTES',
+    key: 'packageMaxBytes',
+    default: '2147483648',
+    defaultNote: '2 GiB',
+    description: 'Bytes one operation may download, all its packages together (and, separately, unpack); past it the operation fails with PackageFailed.',
     parse: integer(1024, 2 ** 50),
   }),
   setting({
-    env: 'KUBE_WORKER_FETCH_IMAGE', key: 'fetchImage', defaultNote: "none; the chart sets the executor's own image",
-    description: 'Image of the init container that downloads packages into a script pod (kubernetes runtime): kube-worker\'s own, whose `kube-worker fetch` command it runs. Unset: operations with packages fail on Kubernetes, saying so.',
+    env: 'KUBE_WORKER_FETCH_IMAGE',
+    key: 'fetchImage',
+    defaultNote: "none; the chart sets the executor's own image",
+    description:
+      "Image of the init container that downloads packages into a script pod (kubernetes runtime): kube-worker's own, whose `kube-worker fetch` command it runs. Unset: operations with packages fail on Kubernetes, saying so.",
     parse: (raw) => {
       const value = raw?.trim() || undefined;
       const problem = value === undefined ? undefined : imageReferenceProblem(value);

@@ -35,7 +35,10 @@ function required(raw: string | undefined, env: string): string {
 }
 
 export function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function boolean(raw: string | undefined, env: string): boolean {

@@ -22,7 +22,10 @@ export interface ExecutorInfo {
 }
 
 export class ExecutorRegistry {
-  constructor(private readonly redis: Redis, private readonly keys: Keys) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
 
   private infoKey(): string {
     return `${this.keys.executors}:info`;
@@ -59,7 +62,12 @@ export class ExecutorRegistry {
   async refusals(now = Date.now()): Promise<Array<{ id: string; reason: string }>> {
     const key = `${this.keys.executors}:refused`;
     const expired = await this.redis.zrangebyscore(key, '-inf', `(${now - REFUSALS_SHOWN_MS}`);
-    if (expired.length > 0) await this.redis.multi().zrem(key, ...expired).hdel(`${key}:reasons`, ...expired).exec();
+    if (expired.length > 0)
+      await this.redis
+        .multi()
+        .zrem(key, ...expired)
+        .hdel(`${key}:reasons`, ...expired)
+        .exec();
     const ids = await this.redis.zrangebyscore(key, now - REFUSALS_SHOWN_MS, '+inf');
     if (ids.length === 0) return [];
     const reasons = await this.redis.hmget(`${key}:reasons`, ...ids);
@@ -72,7 +80,13 @@ export class ExecutorRegistry {
 
   async online(now = Date.now()): Promise<ExecutorInfo[]> {
     const stale = await this.redis.zrangebyscore(this.keys.executors, '-inf', `(${now - STALE_AFTER_MS}`);
-    if (stale.length > 0) await this.redis.multi().zrem(this.keys.executors, ...stale).hdel(this.infoKey(), ...stale).hdel(this.runsKey(), ...stale).exec();
+    if (stale.length > 0)
+      await this.redis
+        .multi()
+        .zrem(this.keys.executors, ...stale)
+        .hdel(this.infoKey(), ...stale)
+        .hdel(this.runsKey(), ...stale)
+        .exec();
     const ids = await this.redis.zrangebyscore(this.keys.executors, now - STALE_AFTER_MS, '+inf');
     if (ids.length === 0) return [];
     const infos = await this.redis.hmget(this.infoKey(), ...ids);

@@ -62,6 +62,10 @@ export function prettyLine(json: string, colour: boolean): string {
   ];
   let text = parts.filter(Boolean).join(' ');
   const err = entry.err as { stack?: string; message?: string } | undefined;
-  if (err) text += `\n${(err.stack ?? err.message ?? JSON.stringify(err)).split('\n').map((line) => `    ${showControls(line)}`).join('\n')}`;
+  if (err)
+    text += `\n${(err.stack ?? err.message ?? JSON.stringify(err))
+      .split('\n')
+      .map((line) => `    ${showControls(line)}`)
+      .join('\n')}`;
   return `${text}\n`;
 }

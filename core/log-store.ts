@@ -30,7 +30,6 @@ export function encodeLine(stream: LogStream, text: string, at: number, origin?:
 
 type AppendingRedis = Redis & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
 
-
 function toLine([id, fields]: StreamEntry): LogLine {
   const value: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
@@ -64,8 +63,7 @@ export class LogStore {
    */
   async waitFor(blocking: Redis, ticket: string, afterSequence: number, limit: number, blockMs: number): Promise<LogLine[]> {
     const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.keys.log(ticket), `${afterSequence}-0`)) as
-      | [string, StreamEntry[]][]
-      | null;
+      [string, StreamEntry[]][] | null;
     return reply?.[0]?.[1].map(toLine) ?? [];
   }
 
@@ -109,7 +107,7 @@ export class LogStore {
    */
   private async outputBytes(ticket: string, page = 1000): Promise<number> {
     let total = 0;
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const entries = (await this.redis.xrange(this.keys.log(ticket), `${after + 1}-0`, '+', 'COUNT', page)) as StreamEntry[];
       for (const entry of entries) {
         const line = toLine(entry);

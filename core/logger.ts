@@ -74,6 +74,8 @@ export function createLogger(level: string, name: string, destination: number | 
   buffered.add(stream);
   const { pretty, colour } = lineStyle(format, destination);
   // pino redacts before it writes, so the readable form is made from lines already redacted.
-  const out = pretty ? { write: (line: string) => stream.write(prettyLine(line, colour)), flush: (done?: (error?: Error) => void) => stream.flush(done) } : stream;
+  const out = pretty
+    ? { write: (line: string) => stream.write(prettyLine(line, colour)), flush: (done?: (error?: Error) => void) => stream.flush(done) }
+    : stream;
   return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } }, out);
 }

@@ -43,7 +43,10 @@ const commandName = (name: string): string => `kw${name[0]!.toUpperCase()}${name
  * Defines the commands of `folder` on `redis` (once per connection) and returns it typed with
  * them: `T` names each command and the reply it gives.
  */
-export function withLuaCommands<T extends Record<string, unknown>>(redis: Redis, folder: URL): Redis & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> } {
+export function withLuaCommands<T extends Record<string, unknown>>(
+  redis: Redis,
+  folder: URL,
+): Redis & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> } {
   for (const { name, numberOfKeys, lua } of luaCommands(folder)) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
   }

@@ -122,7 +122,7 @@ export function createExecutorMetrics({ registry, redisErrors }: ProcessMetrics)
 export function registerQueueDepth({ registry }: ProcessMetrics, read: () => Promise<PoolDepth[]>): void {
   new Gauge({
     name: 'kube_worker_queue_depth',
-    help: 'Operations in each pool\'s queue by BullMQ state (waiting, active, completed, failed, delayed), read at scrape time.',
+    help: "Operations in each pool's queue by BullMQ state (waiting, active, completed, failed, delayed), read at scrape time.",
     labelNames: ['pool', 'state'] as const,
     registers: [registry],
     async collect() {

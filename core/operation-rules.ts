@@ -112,7 +112,10 @@ function checkDocker(request: OperationRequest): void {
   }
   const requires = request.requires ?? [];
   if (requires.some((r) => r.toLowerCase() === 'docker')) {
-    throw new KubeWorkerError('KW_ERR_DOCKER_UNSUPPORTED', 'requires: this operation needs Docker, which this worker does not have. Run it on a worker with Docker.');
+    throw new KubeWorkerError(
+      'KW_ERR_DOCKER_UNSUPPORTED',
+      'requires: this operation needs Docker, which this worker does not have. Run it on a worker with Docker.',
+    );
   }
   if (requires.length > 0) {
     throw new KubeWorkerError('KW_ERR_UNSUPPORTED_REQUIREMENT', `requires: "${requires[0]}" is not a capability this worker offers.`);
@@ -122,7 +125,7 @@ function checkDocker(request: OperationRequest): void {
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection']);
 
 const HOW_TO_ALLOW =
-  'An operator allows a source by listing its URL prefix in KUBE_WORKER_PACKAGE_SOURCES (the chart\'s packages.sources), e.g. https://feed.example.com/packages/.';
+  "An operator allows a source by listing its URL prefix in KUBE_WORKER_PACKAGE_SOURCES (the chart's packages.sources), e.g. https://feed.example.com/packages/.";
 
 function checkPackages(request: OperationRequest, sources: readonly PackageSource[]): void {
   const names = new Map<string, string>();
@@ -131,24 +134,38 @@ function checkPackages(request: OperationRequest, sources: readonly PackageSourc
     const where = `packages[${i}]${pkg.name ? ` ("${pkg.name}")` : ''}`;
     const missing = (['name', 'url', 'sha256'] as const).filter((field) => pkg[field] === undefined);
     if (missing.length > 0) {
-      throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: a package needs name, url and sha256; ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`);
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_PACKAGE',
+        `${where}: a package needs name, url and sha256; ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`,
+      );
     }
     const variable = packageVariable(pkg.name!);
     const clash = names.get(variable);
     if (clash !== undefined) {
-      throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: its name and "${clash}" both become ${variable}; give the packages names that differ in more than case or punctuation.`);
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_PACKAGE',
+        `${where}: its name and "${clash}" both become ${variable}; give the packages names that differ in more than case or punctuation.`,
+      );
     }
     names.set(variable, pkg.name!);
     for (const [name, header] of Object.entries(pkg.headers ?? {})) {
-      if (FORBIDDEN_HEADERS.has(name.toLowerCase())) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the header ${name} is set by the download itself and cannot be given.`);
+      if (FORBIDDEN_HEADERS.has(name.toLowerCase()))
+        throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the header ${name} is set by the download itself and cannot be given.`);
       // Values are never quoted back: they may be secret.
-      if (/[\r\n\0]/.test(header.value)) throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of header ${name} holds a line break or NUL, which a header cannot carry.`);
+      if (/[\r\n\0]/.test(header.value))
+        throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of header ${name} holds a line break or NUL, which a header cannot carry.`);
       if (header.sensitive && tooShortToMask(header.value)) {
-        throw new KubeWorkerError('KW_ERR_INVALID_PACKAGE', `${where}: the value of sensitive header ${name} is shorter than ${MIN_SENSITIVE_CHARACTERS} characters, too short to be masked in the output.`);
+        throw new KubeWorkerError(
+          'KW_ERR_INVALID_PACKAGE',
+          `${where}: the value of sensitive header ${name} is shorter than ${MIN_SENSITIVE_CHARACTERS} characters, too short to be masked in the output.`,
+        );
       }
     }
     if (sources.length === 0) {
-      throw new KubeWorkerError('KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED', `${where}: this worker allows no package source, so it fetches no packages. ${HOW_TO_ALLOW}`);
+      throw new KubeWorkerError(
+        'KW_ERR_PACKAGE_SOURCE_NOT_ALLOWED',
+        `${where}: this worker allows no package source, so it fetches no packages. ${HOW_TO_ALLOW}`,
+      );
     }
     const checked = checkPackageUrl(pkg.url!, sources);
     if ('problem' in checked) {
@@ -213,7 +230,11 @@ function checkServiceAccount(request: OperationRequest, allowed: readonly string
 }
 
 /** Each folder `name` lies in: "a/b/c" → "a", "a/b". */
-const folders = (name: string): string[] => name.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+const folders = (name: string): string[] =>
+  name
+    .split('/')
+    .slice(0, -1)
+    .map((_, i, parts) => parts.slice(0, i + 1).join('/'));
 
 /** `inner` is `outer` or lies inside it; case-insensitive, as a workspace on macOS or Windows is. */
 const within = (inner: string, outer: string): boolean => {
@@ -228,7 +249,15 @@ function checkFiles(request: OperationRequest): void {
   for (const file of request.files ?? []) {
     const name = file.name;
     const normal = path.posix.normalize(name);
-    if (name.includes('\\') || name.includes('\0') || path.posix.isAbsolute(name) || normal === '..' || normal.startsWith('../') || normal === '.' || name.endsWith('/')) {
+    if (
+      name.includes('\\') ||
+      name.includes('\0') ||
+      path.posix.isAbsolute(name) ||
+      normal === '..' ||
+      normal.startsWith('../') ||
+      normal === '.' ||
+      name.endsWith('/')
+    ) {
       throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" must be a relative path inside the workspace, like config/app.json.`);
     }
     if (seen.has(normal)) throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${name}" is given twice.`);
@@ -243,7 +272,10 @@ function checkFiles(request: OperationRequest): void {
   for (const name of seen) {
     const clash = folders(name).find((folder) => seen.has(folder));
     if (clash !== undefined) {
-      throw new KubeWorkerError('KW_ERR_INVALID_FILE', `files: "${clash}" and "${name}" cannot both be given: "${clash}" would be a file and a folder at once.`);
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_FILE',
+        `files: "${clash}" and "${name}" cannot both be given: "${clash}" would be a file and a folder at once.`,
+      );
     }
   }
 }
@@ -264,7 +296,10 @@ function checkVariables(request: OperationRequest): void {
     if (problem) throw new KubeWorkerError('KW_ERR_INVALID_VARIABLE', `variables: ${problem}.`);
     // Values are never quoted back: they may be secret.
     if (variable.value.includes('\0')) {
-      throw new KubeWorkerError('KW_ERR_INVALID_VARIABLE', `variables: "${name}": the value cannot contain NUL (an environment variable ends at the first NUL).`);
+      throw new KubeWorkerError(
+        'KW_ERR_INVALID_VARIABLE',
+        `variables: "${name}": the value cannot contain NUL (an environment variable ends at the first NUL).`,
+      );
     }
     if (variable.sensitive && tooShortToMask(variable.value)) {
       throw new KubeWorkerError(
@@ -301,7 +336,8 @@ function checkDepth(request: OperationRequest): void {
   while (pending.length > 0) {
     const [value, depth] = pending.pop()!;
     if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_JSON_DEPTH) throw new KubeWorkerError('KW_ERR_VALIDATION', `body: nested more than ${MAX_JSON_DEPTH} levels deep; no operation needs that.`);
+    if (depth > MAX_JSON_DEPTH)
+      throw new KubeWorkerError('KW_ERR_VALIDATION', `body: nested more than ${MAX_JSON_DEPTH} levels deep; no operation needs that.`);
     for (const child of Object.values(value)) pending.push([child, depth + 1]);
   }
 }
@@ -317,7 +353,10 @@ export function checkOperation(request: OperationRequest, policy: OperationPolic
     );
   }
   if (!policy.pools.includes(request.pool)) {
-    throw new KubeWorkerError('KW_ERR_UNKNOWN_POOL', `pool: "${request.pool}" is not served here; this worker serves ${policy.pools.map((p) => `"${p}"`).join(', ')}.`);
+    throw new KubeWorkerError(
+      'KW_ERR_UNKNOWN_POOL',
+      `pool: "${request.pool}" is not served here; this worker serves ${policy.pools.map((p) => `"${p}"`).join(', ')}.`,
+    );
   }
   checkDocker(request);
   const image = request.container?.image;

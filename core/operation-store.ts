@@ -60,10 +60,7 @@ export type TakeOverReply = 'taken' | 'ended' | 'lost';
 
 /** `finished`: it had ended already, untouched; `cancelled`: it was queued and is cancelled now; `signalled`: its executor is told to stop it. */
 export type CancelReply =
-  | { kind: 'missing' }
-  | { kind: 'finished'; state: OperationState }
-  | { kind: 'cancelled'; state: 'cancelled' }
-  | { kind: 'signalled'; state: OperationState };
+  { kind: 'missing' } | { kind: 'finished'; state: OperationState } | { kind: 'cancelled'; state: 'cancelled' } | { kind: 'signalled'; state: OperationState };
 
 export type ReleaseReply = 'released' | 'missing' | 'not-finished';
 
@@ -88,14 +85,23 @@ const toNumber = (value: string | undefined): number | undefined => (value === u
 export class OperationStore {
   private readonly redis;
 
-  constructor(redis: Redis, private readonly keys: Keys) {
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+  ) {
     this.redis = withLuaCommands<Commands>(redis, LUA);
   }
 
   async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
     const reply = await this.redis.kwCreate(
-      this.keys.operation(ticket), this.keys.payload(ticket),
-      fields.bodyHash, fields.pool, fields.taskId ?? '', fields.now, fields.payload, fields.jobId,
+      this.keys.operation(ticket),
+      this.keys.payload(ticket),
+      fields.bodyHash,
+      fields.pool,
+      fields.taskId ?? '',
+      fields.now,
+      fields.payload,
+      fields.jobId,
     );
     if (reply[0] === 'created') return { created: true };
     return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '', jobId: reply[3] || undefined };
@@ -189,11 +195,18 @@ export class OperationStore {
    */
   async recordResult(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<RecordReply> {
     return this.redis.kwRecordResult(
-      this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
-      result.state, result.exitCode,
+      this.keys.operation(ticket),
+      this.keys.payload(ticket),
+      this.keys.log(ticket),
+      result.state,
+      result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',
       result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
-      now, retentionSeconds, this.keys.finishedChannel, ticket, delivery,
+      now,
+      retentionSeconds,
+      this.keys.finishedChannel,
+      ticket,
+      delivery,
       ...encodeLine('system', describeOutcome(result), now),
     );
   }
@@ -202,8 +215,15 @@ export class OperationStore {
   async cancel(ticket: string, retentionSeconds: number, now = Date.now()): Promise<CancelReply> {
     const cancelled = outcomes.cancelled('before start');
     const reply = await this.redis.kwCancel(
-      this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket),
-      now, retentionSeconds, cancelled.exitCode, JSON.stringify(cancelled.failure), this.keys.finishedChannel, ticket,
+      this.keys.operation(ticket),
+      this.keys.payload(ticket),
+      this.keys.log(ticket),
+      now,
+      retentionSeconds,
+      cancelled.exitCode,
+      JSON.stringify(cancelled.failure),
+      this.keys.finishedChannel,
+      ticket,
       ...encodeLine('system', describeOutcome(cancelled), now),
     );
     if (reply[0] === 'missing') return { kind: 'missing' };

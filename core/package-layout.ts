@@ -61,4 +61,8 @@ export function packageSpecs(packages: readonly Package[] | undefined): PackageS
 
 /** Header values to mask: the sensitive ones. */
 export const sensitiveHeaderValues = (packages: readonly Package[] | undefined): string[] =>
-  (packages ?? []).flatMap((pkg) => Object.values(pkg.headers ?? {}).filter((h) => h.sensitive).map((h) => h.value));
+  (packages ?? []).flatMap((pkg) =>
+    Object.values(pkg.headers ?? {})
+      .filter((h) => h.sensitive)
+      .map((h) => h.value),
+  );

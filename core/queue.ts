@@ -33,7 +33,6 @@ export const queueName = (pool: string): string => pool;
  */
 export const jobIdFor = (ticket: string, nonce: string): string => `${ticket}.${nonce}`;
 
-
 /**
  * One attempt: a failed script is an outcome, not something to retry. Finished jobs stay for the
  * retention so the dashboard can show them, then go.

@@ -54,9 +54,15 @@ export function parseRedisUrl(url: string): RedisTarget {
   if (!url.startsWith('redis+sentinel://')) {
     throw new RedisUrlError(`REDIS_URL must start with redis://, rediss:// or redis+sentinel://, not "${redactedRedisUrl(url).split('@').pop()}"`);
   }
-  if (!sentinel) throw new RedisUrlError(`REDIS_URL must read redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db], not "${redactedRedisUrl(url)}"`);
+  if (!sentinel)
+    throw new RedisUrlError(
+      `REDIS_URL must read redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db], not "${redactedRedisUrl(url)}"`,
+    );
   const [, credentials, hosts, name, db] = sentinel;
-  const sentinels = hosts!.split(',').filter(Boolean).map((h) => sentinelAddress(h, url));
+  const sentinels = hosts!
+    .split(',')
+    .filter(Boolean)
+    .map((h) => sentinelAddress(h, url));
   if (sentinels.length === 0) throw new RedisUrlError(`REDIS_URL names no Sentinel: ${redactedRedisUrl(url)}`);
   const master = decodeURIComponent(name!);
   if (master === '') throw new RedisUrlError(`REDIS_URL names no master after the Sentinels (…/<master name>): ${redactedRedisUrl(url)}`);

@@ -57,5 +57,7 @@ export function connectRedis(
 
 /** True for the errors of a Redis that cannot be reached or cannot serve now: worth a 503 and a retry. */
 export function isRedisUnavailable(error: Error): boolean {
-  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command|All sentinels are unreachable|NOREPLICAS/.test(error.message);
+  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command|All sentinels are unreachable|NOREPLICAS/.test(
+    error.message,
+  );
 }

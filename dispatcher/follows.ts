@@ -12,7 +12,10 @@ export class Follows {
   /** Registers a follow that `stop` ends; throws a 503 problem when the dispatcher serves `max`. */
   enter(stop: () => void): () => void {
     if (this.active.size >= this.max) {
-      throw new KubeWorkerError('KW_ERR_TOO_MANY_FOLLOWS', `this dispatcher already streams ${this.max} logs (KUBE_WORKER_MAX_FOLLOWS); retry shortly, or read the status with afterSequence instead`);
+      throw new KubeWorkerError(
+        'KW_ERR_TOO_MANY_FOLLOWS',
+        `this dispatcher already streams ${this.max} logs (KUBE_WORKER_MAX_FOLLOWS); retry shortly, or read the status with afterSequence instead`,
+      );
     }
     this.active.add(stop);
     return () => this.active.delete(stop);

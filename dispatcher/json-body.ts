@@ -12,7 +12,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function charsetOf(contentType: string): string | undefined {
   for (const parameter of contentType.split(';').slice(1)) {
     const [name, ...value] = parameter.split('=');
-    if (name!.trim().toLowerCase() === 'charset') return value.join('=').trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (name!.trim().toLowerCase() === 'charset')
+      return value
+        .join('=')
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase();
   }
   return undefined;
 }
@@ -47,7 +52,11 @@ export function keyProblem(text: string): string | undefined {
   const open: Container[] = [];
   let expectKey = false;
   let lastKey = '';
-  const where = (): string => `body${open.slice(1).map((c) => c.step).join('')}`;
+  const where = (): string =>
+    `body${open
+      .slice(1)
+      .map((c) => c.step)
+      .join('')}`;
   for (let i = 0; i < text.length; i += 1) {
     const c = text[i];
     if (c === '"') {
@@ -82,7 +91,10 @@ export function keyProblem(text: string): string | undefined {
 export function readJsonBody(bytes: Buffer, contentType: string): unknown {
   const charset = charsetOf(contentType);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new KubeWorkerError('KW_ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8 JSON; charset=${charset.slice(0, 40)} is not accepted (send Content-Type: application/json)`);
+    throw new KubeWorkerError(
+      'KW_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `the body must be UTF-8 JSON; charset=${charset.slice(0, 40)} is not accepted (send Content-Type: application/json)`,
+    );
   }
   let text: string;
   try {

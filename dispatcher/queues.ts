@@ -51,7 +51,10 @@ export class PoolQueues {
     );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new KubeWorkerError('KW_ERR_UNAVAILABLE', `the queue (Redis) did not answer within ${DEPTH_DEADLINE_MS / 1000}s; retry shortly`)), DEPTH_DEADLINE_MS);
+      timer = setTimeout(
+        () => reject(new KubeWorkerError('KW_ERR_UNAVAILABLE', `the queue (Redis) did not answer within ${DEPTH_DEADLINE_MS / 1000}s; retry shortly`)),
+        DEPTH_DEADLINE_MS,
+      );
     });
     try {
       return await Promise.race([read, deadline]);

@@ -38,9 +38,24 @@ import workerRoutes from './routes/worker.js';
 
 export type DispatcherSettings = Pick<
   Config,
-  | 'prefix' | 'apiTokens' | 'pools' | 'retentionSeconds' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts' | 'packageSources'
-  | 'dashboardUser' | 'dashboardPassword' | 'dashboardWrite'
-  | 'shutdownGraceSeconds' | 'redisCommandTimeoutMs' | 'redisSentinelPassword' | 'redisWaitMs' | 'maxFollows' | 'followIdleSeconds' | 'requestTimeoutSeconds'
+  | 'prefix'
+  | 'apiTokens'
+  | 'pools'
+  | 'retentionSeconds'
+  | 'scriptMaxCpu'
+  | 'scriptMaxMemory'
+  | 'scriptAllowedServiceAccounts'
+  | 'packageSources'
+  | 'dashboardUser'
+  | 'dashboardPassword'
+  | 'dashboardWrite'
+  | 'shutdownGraceSeconds'
+  | 'redisCommandTimeoutMs'
+  | 'redisSentinelPassword'
+  | 'redisWaitMs'
+  | 'maxFollows'
+  | 'followIdleSeconds'
+  | 'requestTimeoutSeconds'
 > & { redisUrl: string };
 
 export interface Dispatcher {
@@ -85,7 +100,12 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
  * document can be built from it without a Redis (openapi-document.ts).
  */
 /** `expectReplicas`: the Redis is a primary with replicas (Sentinel), so a submission waits for one to confirm it. */
-export async function dispatcherOn(redis: Redis, settings: Omit<DispatcherSettings, 'redisUrl'> & { expectReplicas: boolean }, logger: Logger, metrics: ProcessMetrics): Promise<Dispatcher> {
+export async function dispatcherOn(
+  redis: Redis,
+  settings: Omit<DispatcherSettings, 'redisUrl'> & { expectReplicas: boolean },
+  logger: Logger,
+  metrics: ProcessMetrics,
+): Promise<Dispatcher> {
   const keys = redisKeys(settings.prefix);
   const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });

@@ -27,8 +27,17 @@ import { shutDown } from './shutdown.js';
 
 export type ExecutorSettings = Pick<
   Config,
-  | 'prefix' | 'pools' | 'concurrency' | 'logMaxLines' | 'logMaxBytes' | 'retentionSeconds' | 'defaultTimeoutSeconds' | 'lockDurationMs' | 'shutdownGraceSeconds'
-  | 'redisWaitMs' | 'redisCommandTimeoutMs'
+  | 'prefix'
+  | 'pools'
+  | 'concurrency'
+  | 'logMaxLines'
+  | 'logMaxBytes'
+  | 'retentionSeconds'
+  | 'defaultTimeoutSeconds'
+  | 'lockDurationMs'
+  | 'shutdownGraceSeconds'
+  | 'redisWaitMs'
+  | 'redisCommandTimeoutMs'
 > & { redisUrl: string; redisSentinelPassword?: string };
 
 export interface Executor {
@@ -71,7 +80,11 @@ export async function startExecutor(
     await redis.quit().catch(() => undefined);
     throw error;
   }
-  const cancels = new CancelSignals(keys.cancelChannel, (tickets) => store.cancelsRequested(tickets), (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'));
+  const cancels = new CancelSignals(
+    keys.cancelChannel,
+    (tickets) => store.cancelsRequested(tickets),
+    (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'),
+  );
   const cancelConnection = connectAs('kube-worker-executor-cancel');
   // The workers report errors of the shared connection; this one is the executor's alone.
   cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
@@ -118,6 +131,19 @@ export async function startExecutor(
       return cancels.size;
     },
     close: () =>
-      (closing ??= shutDown({ id, redis, cancelConnection, replicas, registry, runtime, cancels, heartbeat, workers, stopping, shutdownGraceSeconds: settings.shutdownGraceSeconds, log })),
+      (closing ??= shutDown({
+        id,
+        redis,
+        cancelConnection,
+        replicas,
+        registry,
+        runtime,
+        cancels,
+        heartbeat,
+        workers,
+        stopping,
+        shutdownGraceSeconds: settings.shutdownGraceSeconds,
+        log,
+      })),
   };
 }

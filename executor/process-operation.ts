@@ -49,7 +49,9 @@ export interface ProcessDependencies {
 
 /** Values never to show: sensitive variables, the content of sensitive files (masked line by line), sensitive package headers. */
 function sensitiveValues(request: OperationRequest): string[] {
-  const variables = Object.values(request.variables ?? {}).filter((v) => v.sensitive).map((v) => v.value);
+  const variables = Object.values(request.variables ?? {})
+    .filter((v) => v.sensitive)
+    .map((v) => v.value);
   const files = (request.files ?? []).filter((f) => f.sensitive).map((f) => Buffer.from(f.content, 'base64').toString('utf8'));
   return [...variables, ...files, ...sensitiveHeaderValues(request.packages)];
 }
@@ -105,7 +107,8 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
   let outcome: RunOutcome | undefined;
   try {
     outcome = adopt && deps.runtime.adopt ? await deps.runtime.adopt(run) : await deps.runtime.run(run);
-    if (lease.lost.reason === 'adopted') outcome = HANDED_BACK; // the adopter records the outcome
+    if (lease.lost.reason === 'adopted')
+      outcome = HANDED_BACK; // the adopter records the outcome
     else if (lease.lost.aborted && !isHandedBack(outcome)) outcome = outcomes.mutexLost(mutexName);
     if (isHandedBack(outcome)) {
       // The run goes on: its hold stays for the executor that adopts it, which takes it without waiting for this one.
@@ -114,7 +117,10 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     }
     return outcome;
   } finally {
-    if (!outcome || !isHandedBack(outcome)) await lease.release().catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
+    if (!outcome || !isHandedBack(outcome))
+      await lease
+        .release()
+        .catch((error: unknown) => deps.logger.warn({ err: error, ticket: context.ticket }, 'could not release mutex; its lease will expire'));
   }
 }
 // ── end of isolation ──────────────────────────────────────────────────────────────────────────
@@ -130,7 +136,11 @@ export type Processed =
   | { kind: 'skipped'; why: string; refused: boolean };
 
 /** `delivery`: this delivery's fencing token. */
-export async function processOperation({ ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>, delivery: string, deps: ProcessDependencies): Promise<Processed> {
+export async function processOperation(
+  { ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>,
+  delivery: string,
+  deps: ProcessDependencies,
+): Promise<Processed> {
   // Registered before the claim: a cancel published from now on reaches this run, and one
   // published earlier is in the record's flag, which the claim reads.
   const controller = deps.cancels.register(ticket);
@@ -179,7 +189,9 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => metrics.logLines.inc({ pool, stream }));
+  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
+    metrics.logLines.inc({ pool, stream }),
+  );
   const output = new ScriptOutput(writer, sensitiveValues(request));
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {
@@ -239,7 +251,9 @@ export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>
 }
 
 async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<RecordReply> {
-  const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) => deps.metrics.logLines.inc({ pool: run.pool, stream }));
+  const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
+    deps.metrics.logLines.inc({ pool: run.pool, stream }),
+  );
   return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
 }
 
@@ -264,7 +278,13 @@ const UNCONFIRMED_TRIES = 12;
  * it; finish is the same command for the same delivery, so a second write changes nothing), for a
  * while: a primary whose replicas stay away only delays the executor so long.
  */
-async function record({ ticket, pool, delivery }: RunIdentity, outcome: Outcome, output: ScriptOutput, deps: ProcessDependencies, runningSince: number | undefined): Promise<RecordReply> {
+async function record(
+  { ticket, pool, delivery }: RunIdentity,
+  outcome: Outcome,
+  output: ScriptOutput,
+  deps: ProcessDependencies,
+  runningSince: number | undefined,
+): Promise<RecordReply> {
   const log = deps.logger.child({ ticket });
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };

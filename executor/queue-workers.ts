@@ -142,7 +142,9 @@ export function startQueueWorkers(
       // processOperation; it is ended through the same writer, so that every accepted operation
       // reaches a final state.
       if (job?.deferredFailure) {
-        void recordStalled(job.data, error.message, deps).catch((err: unknown) => log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'));
+        void recordStalled(job.data, error.message, deps).catch((err: unknown) =>
+          log.error({ err, ticket: job.data.ticket }, 'could not record a lost operation'),
+        );
       }
     });
     return worker;
@@ -178,10 +180,19 @@ export function startQueueWorkers(
       settings.pools.map(async (pool, index) => {
         const queue = queues.get(pool)!;
         const [waiting, queuePaused] = await Promise.all([queue.getWaitingCount(), queue.isPaused()]);
-        return { pool, waiting, running: runningPerPool.get(pool) ?? 0, paused: queuePaused || current.workers[index]!.isPaused(), lastTakenAt: lastTakenAt.get(pool) ?? 0 };
+        return {
+          pool,
+          waiting,
+          running: runningPerPool.get(pool) ?? 0,
+          paused: queuePaused || current.workers[index]!.isPaused(),
+          lastTakenAt: lastTakenAt.get(pool) ?? 0,
+        };
       }),
     );
-    const primaryAnswers = await connections.primary.ping().then(() => true, () => false);
+    const primaryAnswers = await connections.primary.ping().then(
+      () => true,
+      () => false,
+    );
     return { now: Date.now(), connection: current.redis.status, since: current.since, primaryAnswers, concurrency: settings.concurrency, pools };
   };
   const watchdog = startWorkerWatchdog(

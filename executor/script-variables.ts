@@ -34,7 +34,8 @@ export function scriptVariables(variables: OperationRequest['variables'] = {}): 
     const refused = refusal(name, value);
     if (refused) return { passed: {}, skipped: [], refused };
     if (name.startsWith(PRODUCT_VARIABLE_PREFIX)) skipped.push(`Variable ${name} is not passed: kube-worker sets ${PRODUCT_VARIABLE_PREFIX}* variables itself`);
-    else if (name.startsWith(LOADER_VARIABLE_PREFIX)) skipped.push(`Variable ${name} is not passed: ${LOADER_VARIABLE_PREFIX}* variables would change how the interpreter itself is loaded`);
+    else if (name.startsWith(LOADER_VARIABLE_PREFIX))
+      skipped.push(`Variable ${name} is not passed: ${LOADER_VARIABLE_PREFIX}* variables would change how the interpreter itself is loaded`);
     else passed[name] = value;
   }
   return { passed, skipped };

@@ -35,7 +35,14 @@ export interface RunningExecutor {
 }
 
 /** Whether Redis answers a PING within a second (a stopped one refuses; a frozen one is silent). */
-const answers = (redis: Redis): Promise<boolean> => Promise.race([redis.ping().then(() => true, () => false), delay(1000).then(() => false)]);
+const answers = (redis: Redis): Promise<boolean> =>
+  Promise.race([
+    redis.ping().then(
+      () => true,
+      () => false,
+    ),
+    delay(1000).then(() => false),
+  ]);
 
 export async function shutDown(executor: RunningExecutor): Promise<void> {
   const { redis, runtime, cancels, log } = executor;

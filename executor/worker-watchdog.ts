@@ -44,7 +44,7 @@ export type WaitingSince = Map<string, number>;
 
 /** Why the workers must be made again, or undefined while they are well. Updates `waitingSince`. */
 export function diagnose(observation: Observation, waitingSince: WaitingSince, stallMs: number): string | undefined {
-  if (observation.connection === 'end') return 'the workers\' Redis connection has ended';
+  if (observation.connection === 'end') return "the workers' Redis connection has ended";
   for (const pool of observation.pools) {
     const starved = pool.waiting > 0 && pool.running < observation.concurrency && !pool.paused;
     const since = waitingSince.get(pool.pool);

@@ -18,7 +18,12 @@ export async function runBareJobs(kubeConfig: k8s.KubeConfig, namespace: string,
   const names = new Set(specs.map((s) => s.name));
   const done = new Set<string>();
   const labelSelector = instanceSelector(config.instance);
-  const informer = k8s.makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${namespace}/jobs`, () => batch.listNamespacedJob({ namespace, labelSelector }), labelSelector);
+  const informer = k8s.makeInformer(
+    kubeConfig,
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    () => batch.listNamespacedJob({ namespace, labelSelector }),
+    labelSelector,
+  );
   const allEnded = new Promise<void>((resolve) => {
     const check = (job: k8s.V1Job): void => {
       const name = job.metadata?.name ?? '';

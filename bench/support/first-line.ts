@@ -49,7 +49,8 @@ export async function kubeWorkerSample(baseUrl: string, ticket: string): Promise
   throw new Error(`the log of ${ticket} closed without an end event`);
 }
 
-const jobEnded = (job: k8s.V1Job): boolean => Boolean(job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
+const jobEnded = (job: k8s.V1Job): boolean =>
+  Boolean(job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
 
 /** The same Secret and Job created directly; the client watches its pod and follows its log. */
 export async function bareSample(kubeConfig: k8s.KubeConfig, namespace: string, config: Config, name: string): Promise<FirstLineSample> {
@@ -81,19 +82,29 @@ export async function bareSample(kubeConfig: k8s.KubeConfig, namespace: string, 
   try {
     // Both watches open before the clock starts, as kube-worker's executor has its own open.
     requests.push(
-      await watch.watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `job-name=${jobName}` }, (_type, pod: k8s.V1Pod) => {
-        const state = pod.status?.containerStatuses?.[0]?.state;
-        if (!following && (state?.running || state?.terminated)) {
-          following = true;
-          follow(pod.metadata!.name!);
-        }
-      }, (err) => err && fail(err)),
-      await watch.watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, { fieldSelector: `metadata.name=${jobName}` }, (_type, j: k8s.V1Job) => {
-        if (final === undefined && jobEnded(j)) {
-          final = performance.now() - sent;
-          settle();
-        }
-      }, (err) => err && fail(err)),
+      await watch.watch(
+        `/api/v1/namespaces/${namespace}/pods`,
+        { labelSelector: `job-name=${jobName}` },
+        (_type, pod: k8s.V1Pod) => {
+          const state = pod.status?.containerStatuses?.[0]?.state;
+          if (!following && (state?.running || state?.terminated)) {
+            following = true;
+            follow(pod.metadata!.name!);
+          }
+        },
+        (err) => err && fail(err),
+      ),
+      await watch.watch(
+        `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        { fieldSelector: `metadata.name=${jobName}` },
+        (_type, j: k8s.V1Job) => {
+          if (final === undefined && jobEnded(j)) {
+            final = performance.now() - sent;
+            settle();
+          }
+        },
+        (err) => err && fail(err),
+      ),
     );
     sent = performance.now();
     await core.createNamespacedSecret({ namespace, body: secret });

@@ -63,7 +63,11 @@ export async function runKubeWorker(config: Config, redisUrl: string, count: num
     const started = performance.now();
     await Promise.all(
       Array.from({ length: count }, async () => {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(TRIVIAL_OPERATION) });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify(TRIVIAL_OPERATION),
+        });
         if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
       }),
     );

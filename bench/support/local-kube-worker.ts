@@ -33,7 +33,12 @@ export async function startKubeWorkerLocal(redisUrl: string, prefix: string, con
   const logger = fileLogger(logFile, 'kube-worker');
   const metrics = createProcessMetrics();
   const noKubernetes = (): void => undefined;
-  const executor = await startExecutor({ ...config, redisUrl }, runtimeFactory(config, process.env, logger, noKubernetes), logger, createExecutorMetrics(metrics));
+  const executor = await startExecutor(
+    { ...config, redisUrl },
+    runtimeFactory(config, process.env, logger, noKubernetes),
+    logger,
+    createExecutorMetrics(metrics),
+  );
   const dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, metrics);
   const baseUrl = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
   const url = `${baseUrl}${SUBMIT_PATH}`;

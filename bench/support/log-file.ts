@@ -12,5 +12,7 @@ export function fileLogger(file: string, name: string): Logger {
 /** Lines in a log file that carry `msg`: evidence that logging was on during a round. */
 export function countLogLines(file: string, msg: string): number {
   const needle = `"msg":${JSON.stringify(msg)}`;
-  return readFileSync(file, 'utf8').split('\n').filter((line) => line.includes(needle)).length;
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(needle)).length;
 }

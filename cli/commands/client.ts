@@ -7,7 +7,10 @@ import { CliError, EXIT } from '../exit-codes.js';
 export async function connectClient(config: Config): Promise<ApiClient> {
   const token = config.apiTokens[0] ?? (await savedToken(config.stateDir));
   if (!token) {
-    throw new CliError(`no API token: set KUBE_WORKER_API_TOKEN, or run kube-worker start here first (it saves one under ${config.stateDir})`, EXIT.unauthorized);
+    throw new CliError(
+      `no API token: set KUBE_WORKER_API_TOKEN, or run kube-worker start here first (it saves one under ${config.stateDir})`,
+      EXIT.unauthorized,
+    );
   }
   return apiClient(config.serverUrl, token);
 }

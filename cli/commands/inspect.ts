@@ -28,7 +28,16 @@ export function statusTable(operations: readonly OperationStatus[], now = Date.n
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** What the table leaves out of a single operation: why it failed, its output variables, then its log. */
@@ -70,7 +79,12 @@ export async function status(config: Config, tickets: string[], output = 'table'
 export async function cancel(config: Config, ticket: string): Promise<number> {
   const client = await connectClient(config);
   const accepted = await client.cancel(ticket);
-  const what = accepted.state === 'cancelled' ? 'cancelled' : accepted.state === 'succeeded' || accepted.state === 'failed' ? `already ${accepted.state}` : `cancelling (was ${accepted.state})`;
+  const what =
+    accepted.state === 'cancelled'
+      ? 'cancelled'
+      : accepted.state === 'succeeded' || accepted.state === 'failed'
+        ? `already ${accepted.state}`
+        : `cancelling (was ${accepted.state})`;
   process.stdout.write(`${accepted.ticket} ${what}\n`);
   return EXIT.ok;
 }

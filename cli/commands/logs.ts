@@ -14,7 +14,7 @@ export async function logs(config: Config, ticket: string, options: OptionValues
     const { state } = await client.status(ticket, 0, 1);
     return followToEnd(client, ticket, state, options['cancel-on-interrupt'] === true);
   }
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await client.status(ticket, after, PAGE);
     for (const line of page.logs) printLine(line);
     if (page.logs.length < PAGE) return EXIT.ok;

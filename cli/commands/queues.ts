@@ -8,7 +8,9 @@ import { connectClient } from './client.js';
 export function depthTable(pools: QueueDepths['pools']): string {
   const rows = [['POOL', ...QUEUE_STATES.map((s) => s.toUpperCase())], ...pools.map((p) => [p.pool, ...QUEUE_STATES.map((s) => String(p[s]))])];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n') + '\n';
+  return (
+    rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n') + '\n'
+  );
 }
 
 export async function queues(config: Config): Promise<number> {

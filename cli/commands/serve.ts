@@ -33,7 +33,10 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
     const redis = await startPrivateRedis(config.stateDir);
     redisUrl = redis.url;
     closers.push(redis.stop);
-    logger.info({ dir: config.stateDir }, `private Redis started on the Unix socket ${redis.socket}, with a password and no TCP port (AOF under ${config.stateDir}/redis)`);
+    logger.info(
+      { dir: config.stateDir },
+      `private Redis started on the Unix socket ${redis.socket}, with a password and no TCP port (AOF under ${config.stateDir}/redis)`,
+    );
   }
   let tokens = config.apiTokens;
   if (tokens.length === 0) {

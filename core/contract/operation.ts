@@ -16,24 +16,17 @@ export const Ticket = Type.String({
   examples: ['deploy-42-step-3'],
 });
 
-export const ScriptSyntax = Type.Union(
-  [Type.Literal('bash'), Type.Literal('sh'), Type.Literal('python'), Type.Literal('powershell')],
-  { description: 'Which interpreter runs the script body.' },
-);
+export const ScriptSyntax = Type.Union([Type.Literal('bash'), Type.Literal('sh'), Type.Literal('python'), Type.Literal('powershell')], {
+  description: 'Which interpreter runs the script body.',
+});
 export type ScriptSyntax = Static<typeof ScriptSyntax>;
 
 const Quantity = Type.String({ minLength: 1, maxLength: 32, description: 'A Kubernetes quantity, e.g. 250m, 1, 256Mi.' });
 
-export const ResourceList = Type.Object(
-  { cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity) },
-  { additionalProperties: false },
-);
+export const ResourceList = Type.Object({ cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity) }, { additionalProperties: false });
 export type ResourceList = Static<typeof ResourceList>;
 
-const VariableValue = Type.Object(
-  { value: Type.String(), sensitive: Type.Optional(Type.Boolean({ default: false })) },
-  { additionalProperties: false },
-);
+const VariableValue = Type.Object({ value: Type.String(), sensitive: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false });
 
 /** A package's folder name: also the end of the variable that names its path. */
 export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$';
@@ -58,14 +51,33 @@ const HeaderValue = Type.Object(
  */
 export const Package = Type.Object(
   {
-    type: Type.Optional(Type.String({ minLength: 1, description: '"docker" for an image package (refused); leave out, or anything else, for a file package.' })),
-    name: Type.Optional(Type.String({ pattern: PACKAGE_NAME_PATTERN, description: 'Folder under packages/ in the workspace; KUBE_WORKER_PACKAGE_<NAME> names its path.', examples: ['app'] })),
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'http or https URL under one of the sources this worker allows (KUBE_WORKER_PACKAGE_SOURCES).' })),
-    sha256: Type.Optional(Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'SHA-256 of the downloaded bytes, hex; checked before anything is unpacked.' })),
-    extract: Type.Optional(
-      Type.Union(PACKAGE_FORMATS.map((f) => Type.Literal(f)), {
-        description: 'How to unpack it; default: by the end of the URL\'s file name (.tar, .tar.gz or .tgz, .zip), else none (the file is kept as it is).',
+    type: Type.Optional(
+      Type.String({ minLength: 1, description: '"docker" for an image package (refused); leave out, or anything else, for a file package.' }),
+    ),
+    name: Type.Optional(
+      Type.String({
+        pattern: PACKAGE_NAME_PATTERN,
+        description: 'Folder under packages/ in the workspace; KUBE_WORKER_PACKAGE_<NAME> names its path.',
+        examples: ['app'],
       }),
+    ),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'http or https URL under one of the sources this worker allows (KUBE_WORKER_PACKAGE_SOURCES).',
+      }),
+    ),
+    sha256: Type.Optional(
+      Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'SHA-256 of the downloaded bytes, hex; checked before anything is unpacked.' }),
+    ),
+    extract: Type.Optional(
+      Type.Union(
+        PACKAGE_FORMATS.map((f) => Type.Literal(f)),
+        {
+          description: "How to unpack it; default: by the end of the URL's file name (.tar, .tar.gz or .tgz, .zip), else none (the file is kept as it is).",
+        },
+      ),
     ),
     headers: Type.Optional(
       Type.Unsafe<Record<string, Static<typeof HeaderValue>>>({
@@ -73,10 +85,12 @@ export const Package = Type.Object(
         propertyNames: { pattern: HEADER_NAME_PATTERN },
         additionalProperties: HeaderValue,
         maxProperties: 20,
-        description: 'HTTP headers of the download, e.g. a feed\'s API key. Their values never reach the script, the logs, the queue or the Job spec.',
+        description: "HTTP headers of the download, e.g. a feed's API key. Their values never reach the script, the logs, the queue or the Job spec.",
       }),
     ),
-    sizeBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Expected size, for progress lines; the download may not exceed the worker\'s maximum either way.' })),
+    sizeBytes: Type.Optional(
+      Type.Integer({ minimum: 0, description: "Expected size, for progress lines; the download may not exceed the worker's maximum either way." }),
+    ),
     image: Type.Optional(Type.String()),
     id: Type.Optional(Type.String()),
   },
@@ -125,28 +139,19 @@ export const OperationRequest = Type.Object(
       Type.Object(
         {
           image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-          pullPolicy: Type.Optional(
-            Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')]),
-          ),
-          build: Type.Optional(
-            Type.Unknown({ description: 'An inline execution container to build. Refused: this worker has no Docker.' }),
-          ),
+          pullPolicy: Type.Optional(Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')])),
+          build: Type.Optional(Type.Unknown({ description: 'An inline execution container to build. Refused: this worker has no Docker.' })),
         },
         { additionalProperties: false },
       ),
     ),
-    resources: Type.Optional(
-      Type.Object(
-        { requests: Type.Optional(ResourceList), limits: Type.Optional(ResourceList) },
-        { additionalProperties: false },
-      ),
-    ),
+    resources: Type.Optional(Type.Object({ requests: Type.Optional(ResourceList), limits: Type.Optional(ResourceList) }, { additionalProperties: false })),
     timeoutSeconds: Type.Optional(
       Type.Integer({
         minimum: 1,
         maximum: 7 * 24 * 3600,
         description:
-          'Seconds the operation may take from the moment an executor picks it up, the wait for its mutex included; then it fails with DeadlineExceeded (exit code -44). Default: the deployment\'s KUBE_WORKER_DEFAULT_TIMEOUT_SECONDS.',
+          "Seconds the operation may take from the moment an executor picks it up, the wait for its mutex included; then it fails with DeadlineExceeded (exit code -44). Default: the deployment's KUBE_WORKER_DEFAULT_TIMEOUT_SECONDS.",
       }),
     ),
     isolation: Type.Optional(
@@ -158,7 +163,8 @@ export const OperationRequest = Type.Object(
             Type.Integer({
               minimum: 0,
               maximum: 7 * 24 * 3600,
-              description: 'Seconds to wait for the mutex before failing with MutexTimeout (exit code -44); never longer than what is left of timeoutSeconds. Default: timeoutSeconds.',
+              description:
+                'Seconds to wait for the mutex before failing with MutexTimeout (exit code -44); never longer than what is left of timeoutSeconds. Default: timeoutSeconds.',
             }),
           ),
         },
@@ -175,7 +181,8 @@ export const OperationRequest = Type.Object(
     packages: Type.Optional(
       Type.Array(Package, {
         maxItems: 100,
-        description: 'Packages the step references: each is downloaded from an allowed source, checked against its SHA-256 and unpacked into packages/<name>/ before the script starts. Docker images are refused.',
+        description:
+          'Packages the step references: each is downloaded from an allowed source, checked against its SHA-256 and unpacked into packages/<name>/ before the script starts. Docker images are refused.',
       }),
     ),
   },

@@ -39,7 +39,12 @@ export const outcomes = {
     own(failed(exitCode, 'ScriptFailed', signal ? `The script was killed by ${signal}` : `The script exited with code ${exitCode}`)),
 
   cancelled: (when: 'running' | 'before start' | 'waiting for its mutex'): Outcome => {
-    const message = when === 'running' ? 'Cancelled while running' : when === 'before start' ? 'Cancelled before the script started' : 'Cancelled while waiting for its mutex';
+    const message =
+      when === 'running'
+        ? 'Cancelled while running'
+        : when === 'before start'
+          ? 'Cancelled before the script started'
+          : 'Cancelled while waiting for its mutex';
     return own({ state: 'cancelled', exitCode: EXIT_CODES.cancelled, failure: { reason: 'Cancelled', message } });
   },
 
@@ -76,7 +81,8 @@ export const outcomes = {
   runtimeError: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', detail),
 
   /** A local script stopped because its executor shut down: it cannot be handed over. */
-  shutDown: (): Outcome => own(failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over')),
+  shutDown: (): Outcome =>
+    own(failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over')),
 
   jobRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused the script Job: ${detail}`),
 
@@ -92,7 +98,8 @@ export const outcomes = {
   imagePullFailed: (seconds: number, detail: string, within: 'grace' | 'pending'): Outcome =>
     failed(EXIT_CODES.timedOut, 'ImagePullFailed', `The image could not be pulled ${within === 'grace' ? 'for' : 'within'} ${seconds}s${dash(detail)}`),
 
-  unschedulable: (seconds: number, why: string): Outcome => failed(EXIT_CODES.timedOut, 'Unschedulable', `The script pod was still pending after ${seconds}s: ${why}`),
+  unschedulable: (seconds: number, why: string): Outcome =>
+    failed(EXIT_CODES.timedOut, 'Unschedulable', `The script pod was still pending after ${seconds}s: ${why}`),
 
   /**
    * The kernel killed a process of the script's container for memory. The container's own exit code
@@ -112,7 +119,13 @@ export const outcomes = {
 
   /** Picked up again after its executor was lost, the Job it had started was gone. */
   jobGone: (jobName: string): Outcome =>
-    own(failed(EXIT_CODES.podVanished, 'PodDeleted', `Job ${jobName} was gone when its operation was picked up again; the script had started, so it is not run twice`)),
+    own(
+      failed(
+        EXIT_CODES.podVanished,
+        'PodDeleted',
+        `Job ${jobName} was gone when its operation was picked up again; the script had started, so it is not run twice`,
+      ),
+    ),
 } as const;
 
 /** The system line that ends every operation's log. */

@@ -8,7 +8,10 @@ export const Problem = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String({ description: 'What went wrong and what to fix.' }),
-    code: Type.Union((Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)), { description: 'Stable error code.' }),
+    code: Type.Union(
+      (Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)),
+      { description: 'Stable error code.' },
+    ),
     instance: Type.Optional(Type.String({ description: 'The path asked for; left out when the path itself is what is wrong (too long, not a path).' })),
   },
   { $id: 'Problem' },

@@ -90,8 +90,5 @@ export const OperationStatus = Type.Object(
 );
 export type OperationStatus = Static<typeof OperationStatus>;
 
-export const Accepted = Type.Object(
-  { ticket: Ticket, state: Type.Union(STATES.map((s) => Type.Literal(s))) },
-  { $id: 'Accepted' },
-);
+export const Accepted = Type.Object({ ticket: Ticket, state: Type.Union(STATES.map((s) => Type.Literal(s))) }, { $id: 'Accepted' });
 export type Accepted = Static<typeof Accepted>;

@@ -36,7 +36,12 @@ export default async function dashboard(app: FastifyInstance, options: Dashboard
     const presented = basicCredentials(request.headers.authorization);
     if (presented === '' || !matchesAny(presented, accepted)) {
       reply.header('www-authenticate', 'Basic realm="kube-worker dashboard", charset="UTF-8"');
-      return sendProblem(reply, request, 'KW_ERR_DASHBOARD_UNAUTHORIZED', 'sign in with the dashboard user and password (KUBE_WORKER_DASHBOARD_USER and KUBE_WORKER_DASHBOARD_PASSWORD)');
+      return sendProblem(
+        reply,
+        request,
+        'KW_ERR_DASHBOARD_UNAUTHORIZED',
+        'sign in with the dashboard user and password (KUBE_WORKER_DASHBOARD_USER and KUBE_WORKER_DASHBOARD_PASSWORD)',
+      );
     }
   });
 

@@ -32,7 +32,9 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, code: 
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void sendProblem(reply, request, 'KW_ERR_URI_TOO_LONG', 'a part of the path is longer than any ticket; a ticket has at most 63 characters', { echoPath: false });
+    void sendProblem(reply, request, 'KW_ERR_URI_TOO_LONG', 'a part of the path is longer than any ticket; a ticket has at most 63 characters', {
+      echoPath: false,
+    });
   } else if (error.code === 'FST_ERR_BAD_URL') {
     void sendProblem(reply, request, 'KW_ERR_VALIDATION', 'the path is not a valid URL path (a broken %-escape?)', { echoPath: false });
   } else {
@@ -72,7 +74,8 @@ function fromFastify(error: FastifyError): { code: ErrorCode; detail: string } |
       .map((v) => {
         const where = `${context}${v.instancePath.replace(/\//g, '.')}`;
         if (v.keyword === 'additionalProperties') return `${where}: unknown property "${(v.params as { additionalProperty: string }).additionalProperty}"`;
-        if (v.keyword === 'pattern' && v.instancePath.endsWith('ticket')) return `${where}: must start with a letter or digit and hold at most 63 letters, digits, _ or -`;
+        if (v.keyword === 'pattern' && v.instancePath.endsWith('ticket'))
+          return `${where}: must start with a letter or digit and hold at most 63 letters, digits, _ or -`;
         return `${where} ${v.message ?? 'is invalid'}`;
       })
       .join('; ');

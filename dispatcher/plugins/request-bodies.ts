@@ -15,17 +15,20 @@ export function takesNoBody(app: FastifyInstance): void {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }
 
-export default fp(async function requestBodies(app: FastifyInstance) {
-  // The API speaks JSON only; anything else is refused with 415 rather than parsed as text.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    try {
-      done(null, readJsonBody(body as Buffer, request.headers['content-type'] ?? 'application/json'));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
-  app.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete) reply.header('connection', 'close');
-  });
-}, { name: 'request-bodies' });
+export default fp(
+  async function requestBodies(app: FastifyInstance) {
+    // The API speaks JSON only; anything else is refused with 415 rather than parsed as text.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      try {
+        done(null, readJsonBody(body as Buffer, request.headers['content-type'] ?? 'application/json'));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+    app.addHook('onSend', async (request, reply) => {
+      if (!request.raw.complete) reply.header('connection', 'close');
+    });
+  },
+  { name: 'request-bodies' },
+);

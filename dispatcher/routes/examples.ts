@@ -9,7 +9,9 @@ const example = <T>(summary: string, value: T): Example => ({ summary, value });
 export const TICKET = 'deploy-42-step-3';
 export const OPERATION_PATH = `/api/v1/operations/${TICKET}`;
 
-export const accepted = (summary: string, state: Accepted['state']): Record<string, Example> => ({ [state]: example<Accepted>(summary, { ticket: TICKET, state }) });
+export const accepted = (summary: string, state: Accepted['state']): Record<string, Example> => ({
+  [state]: example<Accepted>(summary, { ticket: TICKET, state }),
+});
 
 export const STATUS_EXAMPLES: Record<string, Example> = {
   failed: example<OperationStatus>('Finished: the script exited with code 3', {
@@ -55,7 +57,13 @@ export const WORKER_EXAMPLES: Record<string, Example> = {
     executors: [{ id: 'executor-7f9c', pools: ['default'], runtime: 'local', concurrency: 4, version: '0.1.0', problems: [] }],
     problems: [],
   }),
-  unhealthy: example<WorkerHealth>('No executor online', { version: '0.1.0', pools: ['default'], healthy: false, executors: [], problems: ['no executor online for pool "default"'] }),
+  unhealthy: example<WorkerHealth>('No executor online', {
+    version: '0.1.0',
+    pools: ['default'],
+    healthy: false,
+    executors: [],
+    problems: ['no executor online for pool "default"'],
+  }),
 };
 
 export const QUEUES_EXAMPLES: Record<string, Example> = {

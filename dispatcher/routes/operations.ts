@@ -34,7 +34,8 @@ type LogsQuery = Required<Static<typeof LogsQuery>>;
  */
 async function finiteQuery(request: FastifyRequest): Promise<void> {
   for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new KubeWorkerError('KW_ERR_VALIDATION', `querystring.${name} must be a finite whole number`);
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new KubeWorkerError('KW_ERR_VALIDATION', `querystring.${name} must be a finite whole number`);
   }
 }
 
@@ -84,7 +85,10 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
     },
     async (request, reply) => {
       const { created, accepted } = await submitOperation(deps, request.body);
-      request.log.info({ ticket: accepted.ticket, pool: request.body.pool, taskId: request.body.taskId, created }, created ? 'operation accepted' : 'operation resubmitted');
+      request.log.info(
+        { ticket: accepted.ticket, pool: request.body.pool, taskId: request.body.taskId, created },
+        created ? 'operation accepted' : 'operation resubmitted',
+      );
       return reply.code(created ? 202 : 200).send(accepted);
     },
   );
@@ -96,10 +100,14 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
         operationId: 'getOperation',
         tags: ['operations'],
         summary: 'Status, result and log lines of an operation',
-        description: 'The state, exit code, failure, output variables and timings, with up to `limit` log lines after `afterSequence`. Pass the returned `nextSequence` as `afterSequence` to read on.',
+        description:
+          'The state, exit code, failure, output variables and timings, with up to `limit` log lines after `afterSequence`. Pass the returned `nextSequence` as `afterSequence` to read on.',
         params: Params,
         querystring: StatusQuery,
-        response: { 200: answer('The operation and the log lines asked for.', Type.Ref('OperationStatus'), STATUS_EXAMPLES), ...problemAnswers(OPERATION_PATH, TICKET_ROUTE) },
+        response: {
+          200: answer('The operation and the log lines asked for.', Type.Ref('OperationStatus'), STATUS_EXAMPLES),
+          ...problemAnswers(OPERATION_PATH, TICKET_ROUTE),
+        },
       },
       preHandler: finiteQuery,
     },
@@ -121,7 +129,8 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
         response: {
           // The stream is written by hand (follow-logs.ts), never serialized with this schema.
           200: {
-            description: 'The stream: `log` events (data: a log line as in the status, id: its sequence), then one `end` event (data: ticket, state, exitCode, failure, nextSequence).',
+            description:
+              'The stream: `log` events (data: a log line as in the status, id: its sequence), then one `end` event (data: ticket, state, exitCode, failure, nextSequence).',
             content: { 'text/event-stream': { schema: Type.String(), examples: LOG_STREAM_EXAMPLES } },
           },
           ...problemAnswers(`${OPERATION_PATH}/logs`, [...TICKET_ROUTE, 'KW_ERR_TOO_MANY_FOLLOWS']),
@@ -148,7 +157,10 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
           params: Params,
           response: {
             200: answer('It had already finished: its final state, unchanged.', Accepted, accepted('Already finished', 'succeeded')),
-            202: answer('The cancel takes effect.', Accepted, { ...accepted('A queued operation: it never starts', 'cancelled'), ...accepted('A running operation: stopping', 'running') }),
+            202: answer('The cancel takes effect.', Accepted, {
+              ...accepted('A queued operation: it never starts', 'cancelled'),
+              ...accepted('A running operation: stopping', 'running'),
+            }),
             ...problemAnswers(`${OPERATION_PATH}/cancel`, TICKET_ROUTE),
           },
         },
@@ -167,7 +179,8 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
           operationId: 'completeOperation',
           tags: ['operations'],
           summary: 'Complete: release the logs and result of a finished operation',
-          description: 'The server has read everything: logs and result are released, and the ticket is 404 from then on. 409 while the operation still runs. Takes no body; one sent is ignored.',
+          description:
+            'The server has read everything: logs and result are released, and the ticket is 404 from then on. 409 while the operation still runs. Takes no body; one sent is ignored.',
           params: Params,
           response: { 204: Type.Null({ description: 'Released.' }), ...problemAnswers(OPERATION_PATH, [...TICKET_ROUTE, 'KW_ERR_NOT_FINISHED']) },
         },

@@ -18,7 +18,10 @@ export default async function queueRoutes(app: FastifyInstance, { queues }: Queu
         tags: ['worker'],
         summary: "Depth of each pool's queue",
         description: 'Operations in each pool by queue state: waiting, active (pending or running), completed, failed (including cancelled) and delayed.',
-        response: { 200: answer('Each pool, in the order configured.', Type.Ref('QueueDepths'), QUEUES_EXAMPLES), ...problemAnswers('/api/v1/queues', ANY_ROUTE) },
+        response: {
+          200: answer('Each pool, in the order configured.', Type.Ref('QueueDepths'), QUEUES_EXAMPLES),
+          ...problemAnswers('/api/v1/queues', ANY_ROUTE),
+        },
       },
     },
     async () => ({ pools: await queues.depths() }),

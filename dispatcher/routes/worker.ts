@@ -17,7 +17,8 @@ export default async function workerRoutes(app: FastifyInstance, options: Worker
     operationId: 'getWorker',
     tags: ['worker'],
     summary: 'Health of this worker',
-    description: 'Version, pools, the executors online with their runtime, and any problems: a pool no executor serves, permissions an executor lacks, an executor that refused to start.',
+    description:
+      'Version, pools, the executors online with their runtime, and any problems: a pool no executor serves, permissions an executor lacks, an executor that refused to start.',
     response: { 200: answer('The worker, healthy or not.', Type.Ref('WorkerHealth'), WORKER_EXAMPLES), ...problemAnswers('/api/v1/worker', ANY_ROUTE) },
   };
   app.get('/api/v1/worker', { schema }, async (): Promise<WorkerHealth> => {

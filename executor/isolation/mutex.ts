@@ -43,7 +43,10 @@ export type LockMode = 'exclusive' | 'shared';
 export type LossReason = 'taken' | 'adopted';
 
 export class MutexTimeoutError extends Error {
-  constructor(readonly mutexName: string, readonly seconds: number) {
+  constructor(
+    readonly mutexName: string,
+    readonly seconds: number,
+  ) {
     super(`Timed out after ${seconds}s waiting for mutex "${mutexName}"`);
     this.name = 'MutexTimeoutError';
   }
@@ -164,7 +167,11 @@ export interface MutexOptions {
 export class Mutexes {
   private readonly redis: ScriptedRedis;
 
-  constructor(redis: Redis, private readonly keys: Keys, private readonly options: MutexOptions) {
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly options: MutexOptions,
+  ) {
     for (const [name, script] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, script);
     }
@@ -176,12 +183,7 @@ export class Mutexes {
    * free at first. Throws MutexTimeoutError after `timeoutSeconds`; stops waiting when `signal`
    * aborts (with its StopReason) or the executor closes ('shutdown').
    */
-  async acquire(
-    name: string,
-    mode: LockMode,
-    holder: string,
-    options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void },
-  ): Promise<Acquired> {
+  async acquire(name: string, mode: LockMode, holder: string, options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void }): Promise<Acquired> {
     const k = this.keys.mutex(name);
     const take = mode === 'exclusive' ? this.redis.kwMutexLockExclusive.bind(this.redis) : this.redis.kwMutexLockShared.bind(this.redis);
     const opPrefix = this.keys.operation('');

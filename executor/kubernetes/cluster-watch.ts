@@ -29,7 +29,11 @@ export class ClusterWatch {
   private stopped = false;
   private readonly startedAt = Date.now();
 
-  constructor(private readonly api: KubeApi, private readonly instance: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly api: KubeApi,
+    private readonly instance: string,
+    private readonly logger: Logger,
+  ) {}
 
   async start(): Promise<void> {
     const { namespace } = this.api;

@@ -19,7 +19,9 @@ export type { RequestCounter } from './kube-api.js';
 
 export class MissingPermissionsError extends Error {
   constructor(readonly missing: string[]) {
-    super(`the executor's Kubernetes permissions are not enough; it is missing:\n  - ${missing.join('\n  - ')}\nGrant them with the Role the chart ships (executor/kubernetes/permissions.ts lists it).`);
+    super(
+      `the executor's Kubernetes permissions are not enough; it is missing:\n  - ${missing.join('\n  - ')}\nGrant them with the Role the chart ships (executor/kubernetes/permissions.ts lists it).`,
+    );
     this.name = 'MissingPermissionsError';
   }
 }

@@ -10,7 +10,17 @@
  * (`kube-worker fetch`): it reads the packages — headers and all — from its own item of the Secret,
  * which only it mounts, and downloads them into the workspace volume the script then sees.
  */
-import type { V1Container, V1EnvVar, V1Job, V1KeyToPath, V1OwnerReference, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Job,
+  V1KeyToPath,
+  V1OwnerReference,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1Secret,
+  V1SecurityContext,
+} from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../core/config-kubernetes.js';
 import type { PackagesConfig } from '../../core/config-packages.js';
 import { PACKAGES_DIR, packageSpecs, packageVariable, type PackageSpec } from '../../core/package-layout.js';
@@ -18,9 +28,32 @@ import { parseQuantity } from '../../core/quantity.js';
 import type { FetchPlan } from '../packages/fetch-plan.js';
 import type { OperationRequest } from '../../core/contract/operation.js';
 import { LAUNCHER_KEY, launcherScript, OPERATION_DIR, SCRIPT_KEY, TMP_DIR, WORKSPACE_DIR } from './launcher.js';
-import { ANNOTATION_TICKET, FETCH_CONTAINER, jobName, LABEL_INSTANCE, LABEL_JOB, LABEL_POOL, LABEL_TICKET, MANAGED_BY, SCRIPT_CONTAINER, ticketLabel } from './names.js';
+import {
+  ANNOTATION_TICKET,
+  FETCH_CONTAINER,
+  jobName,
+  LABEL_INSTANCE,
+  LABEL_JOB,
+  LABEL_POOL,
+  LABEL_TICKET,
+  MANAGED_BY,
+  SCRIPT_CONTAINER,
+  ticketLabel,
+} from './names.js';
 
-export type ScriptPodSettings = Omit<KubernetesConfig, 'kubeconfigPath' | 'namespace' | 'podPendingTimeoutSeconds' | 'imagePullGraceSeconds' | 'sweepIntervalSeconds' | 'k8sQps' | 'k8sBurst' | 'scriptMaxCpu' | 'scriptMaxMemory' | 'scriptAllowedServiceAccounts'> &
+export type ScriptPodSettings = Omit<
+  KubernetesConfig,
+  | 'kubeconfigPath'
+  | 'namespace'
+  | 'podPendingTimeoutSeconds'
+  | 'imagePullGraceSeconds'
+  | 'sweepIntervalSeconds'
+  | 'k8sQps'
+  | 'k8sBurst'
+  | 'scriptMaxCpu'
+  | 'scriptMaxMemory'
+  | 'scriptAllowedServiceAccounts'
+> &
   Partial<PackagesConfig>;
 
 /** Where the packages' init container finds its plan (the Secret's item only it mounts). */
@@ -78,7 +111,11 @@ function environment(request: OperationRequest, secretName: string, settings: Sc
     { name: 'TMPDIR', value: TMP_DIR },
     ...packages.map((pkg) => ({ name: packageVariable(pkg.name), value: `${WORKSPACE_DIR}/${PACKAGES_DIR}/${pkg.name}` })),
   ];
-  const proxies: Array<[string, string | undefined]> = [['HTTP_PROXY', settings.scriptHttpProxy], ['HTTPS_PROXY', settings.scriptHttpsProxy], ['NO_PROXY', settings.scriptNoProxy]];
+  const proxies: Array<[string, string | undefined]> = [
+    ['HTTP_PROXY', settings.scriptHttpProxy],
+    ['HTTPS_PROXY', settings.scriptHttpsProxy],
+    ['NO_PROXY', settings.scriptNoProxy],
+  ];
   for (const [name, value] of proxies) {
     if (value !== undefined) env.push({ name, value }, { name: name.toLowerCase(), value });
   }
@@ -92,7 +129,10 @@ function secretData(request: OperationRequest, plan: FetchPlan | undefined): { d
     [LAUNCHER_KEY]: Buffer.from(launcherScript(request)).toString('base64'),
     [SCRIPT_KEY]: Buffer.from(request.script.body).toString('base64'),
   };
-  const items: V1KeyToPath[] = [{ key: LAUNCHER_KEY, path: LAUNCHER_KEY }, { key: SCRIPT_KEY, path: SCRIPT_KEY }];
+  const items: V1KeyToPath[] = [
+    { key: LAUNCHER_KEY, path: LAUNCHER_KEY },
+    { key: SCRIPT_KEY, path: SCRIPT_KEY },
+  ];
   (request.files ?? []).forEach((file, i) => {
     data[`file-${i}`] = file.content;
     items.push({ key: `file-${i}`, path: `files/${file.name}` });
@@ -106,10 +146,18 @@ function secretData(request: OperationRequest, plan: FetchPlan | undefined): { d
 
 export function buildScriptJob(ticket: string, request: OperationRequest, timeoutSeconds: number, settings: ScriptPodSettings): ScriptJob {
   const name = jobName(settings.instance, ticket);
-  const labels = { ...settings.scriptLabels, ...MANAGED_BY, [LABEL_INSTANCE]: settings.instance, [LABEL_TICKET]: ticketLabel(ticket), [LABEL_POOL]: request.pool, [LABEL_JOB]: name };
+  const labels = {
+    ...settings.scriptLabels,
+    ...MANAGED_BY,
+    [LABEL_INSTANCE]: settings.instance,
+    [LABEL_TICKET]: ticketLabel(ticket),
+    [LABEL_POOL]: request.pool,
+    [LABEL_JOB]: name,
+  };
   const annotations = { ...settings.scriptAnnotations, [ANNOTATION_TICKET]: ticket };
   const packages = packageSpecs(request.packages);
-  const plan = packages.length > 0 ? { sources: (settings.packageSources ?? []).map((s) => s.text), maxBytes: settings.packageMaxBytes ?? 0, packages } : undefined;
+  const plan =
+    packages.length > 0 ? { sources: (settings.packageSources ?? []).map((s) => s.text), maxBytes: settings.packageMaxBytes ?? 0, packages } : undefined;
   const { data, items } = secretData(request, plan);
   const securityContext = (settings.scriptSecurityContext as V1SecurityContext | undefined) ?? RESTRICTED_CONTAINER;
   const fetch: V1Container | undefined = plan && {
@@ -167,7 +215,9 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
           automountServiceAccountToken: settings.scriptAutomountToken,
           securityContext: podSecurityContext(settings),
           enableServiceLinks: false,
-          ...(request.serviceAccountName ?? settings.scriptServiceAccount ? { serviceAccountName: request.serviceAccountName ?? settings.scriptServiceAccount } : {}),
+          ...((request.serviceAccountName ?? settings.scriptServiceAccount)
+            ? { serviceAccountName: request.serviceAccountName ?? settings.scriptServiceAccount }
+            : {}),
           ...(Object.keys(settings.scriptNodeSelector).length > 0 ? { nodeSelector: settings.scriptNodeSelector } : {}),
           ...(settings.scriptTolerations ? { tolerations: settings.scriptTolerations } : {}),
           ...(settings.scriptAffinity ? { affinity: settings.scriptAffinity } : {}),
@@ -182,6 +232,13 @@ export function buildScriptJob(ticket: string, request: OperationRequest, timeou
 
 /** The Secret as the created Job's dependent, removed by the garbage collector with it. */
 export function secretOwnedBy(secret: V1Secret, job: V1Job): V1Secret {
-  const owner: V1OwnerReference = { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: false, blockOwnerDeletion: false };
+  const owner: V1OwnerReference = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: job.metadata!.name!,
+    uid: job.metadata!.uid!,
+    controller: false,
+    blockOwnerDeletion: false,
+  };
   return { ...secret, metadata: { ...secret.metadata, ownerReferences: [owner] } };
 }

@@ -80,7 +80,10 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
           return followers.get('script')?.cutShort();
         case 'startTimer':
           clearTimeout(timers.get(action.timer));
-          timers.set(action.timer, setTimeout(() => dispatch({ type: 'timer', timer: action.timer }), action.ms));
+          timers.set(
+            action.timer,
+            setTimeout(() => dispatch({ type: 'timer', timer: action.timer }), action.ms),
+          );
           return;
         case 'clearTimer':
           return clearTimeout(timers.get(action.timer));
@@ -122,14 +125,26 @@ function followLog(ports: JobPorts, job: SupervisedJob, name: LogName, podName: 
   const { output } = job.context;
   const log =
     name === 'script'
-      ? { container: SCRIPT_CONTAINER, cursor: job.cursor, done: 'logsDone' as const, take: (line: PodLogLine) => output.line(line.stream, line.text, line.at, line.origin) }
-      : { container: FETCH_CONTAINER, cursor: job.fetchCursor, done: 'fetchLogRead' as const, take: (line: PodLogLine) => output.system(line.text, fetchLineOrigin(line.origin)) };
+      ? {
+          container: SCRIPT_CONTAINER,
+          cursor: job.cursor,
+          done: 'logsDone' as const,
+          take: (line: PodLogLine) => output.line(line.stream, line.text, line.at, line.origin),
+        }
+      : {
+          container: FETCH_CONTAINER,
+          cursor: job.fetchCursor,
+          done: 'fetchLogRead' as const,
+          take: (line: PodLogLine) => output.system(line.text, fetchLineOrigin(line.origin)),
+        };
   const filter = new CursorFilter(log.cursor);
   const follower = new LogFollower({
     read: (live) => ports.readLog(podName, log.container, filter, live, log.take),
     onDone: () => dispatch({ type: log.done }),
     onError: (error, last) =>
-      last ? job.logger.warn({ err: error }, `could not read the end of the ${name} log`) : job.logger.debug({ err: error }, `the ${name} log stream ended with an error`),
+      last
+        ? job.logger.warn({ err: error }, `could not read the end of the ${name} log`)
+        : job.logger.debug({ err: error }, `the ${name} log stream ended with an error`),
   });
   follower.start();
   return follower;

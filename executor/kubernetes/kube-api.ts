@@ -9,7 +9,11 @@ import { RateLimiter } from './rate-limiter.js';
 export type RequestCounter = (verb: string, code: number) => void;
 
 export class KubeApiError extends Error {
-  constructor(readonly status: number, message: string, readonly reason?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly reason?: string,
+  ) {
     super(message);
     this.name = 'KubeApiError';
   }
@@ -44,7 +48,11 @@ export class KubeApi {
   readonly count: RequestCounter;
   private readonly limiter: RateLimiter;
 
-  constructor(readonly kubeConfig: k8s.KubeConfig, readonly namespace: string, options: { qps: number; burst: number; count: RequestCounter }) {
+  constructor(
+    readonly kubeConfig: k8s.KubeConfig,
+    readonly namespace: string,
+    options: { qps: number; burst: number; count: RequestCounter },
+  ) {
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
     this.authorization = kubeConfig.makeApiClient(k8s.AuthorizationV1Api);

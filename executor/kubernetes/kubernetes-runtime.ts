@@ -21,7 +21,6 @@ import { resumePoint } from './pod-log.js';
 
 export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
 
-
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
   readonly handsBackOnShutdown = true;
@@ -40,7 +39,7 @@ export class KubernetesRuntime implements Runtime {
   async run(context: RunContext): Promise<RunOutcome> {
     if (packageSpecs(context.request.packages).length > 0 && !this.settings.fetchImage) {
       return outcomes.runtimeError(
-        'This operation has packages, and this executor has no image to fetch them with: set KUBE_WORKER_FETCH_IMAGE to kube-worker\'s own image (the chart does)',
+        "This operation has packages, and this executor has no image to fetch them with: set KUBE_WORKER_FETCH_IMAGE to kube-worker's own image (the chart does)",
       );
     }
     const created = await this.create(context);

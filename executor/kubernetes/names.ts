@@ -30,7 +30,11 @@ export function instanceSelector(instance: string): string {
 export function jobName(instance: string, ticket: string): string {
   // NUL cannot occur in an instance (a label value), so no two (instance, ticket) pairs hash the same input.
   const hash = createHash('sha256').update(`${instance}\0${ticket}`).digest('hex').slice(0, 10);
-  const readable = ticket.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  const readable = ticket
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
   const room = MAX_NAME - 'kw-'.length - 1 - hash.length;
   const part = readable.slice(0, room).replace(/-$/, '');
   return part ? `kw-${part}-${hash}` : `kw-${hash}`;
@@ -38,6 +42,9 @@ export function jobName(instance: string, ticket: string): string {
 
 /** A label value (at most 63, alphanumeric at both ends) that stands for the ticket. */
 export function ticketLabel(ticket: string): string {
-  const cleaned = ticket.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, MAX_NAME).replace(/[^A-Za-z0-9]+$/, '');
+  const cleaned = ticket
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, MAX_NAME)
+    .replace(/[^A-Za-z0-9]+$/, '');
   return cleaned || createHash('sha256').update(ticket).digest('hex').slice(0, 16);
 }

@@ -34,7 +34,8 @@ export function fetchLineOrigin(origin: string): string {
  */
 export function resumePoint(last: LogCursor | undefined): { fetch: LogCursor | undefined; fetchRead: boolean; script: LogCursor | undefined } {
   if (!last) return { fetch: undefined, fetchRead: false, script: undefined };
-  if (last.origin.startsWith(FETCH_ORIGIN)) return { fetch: { origin: last.origin.slice(FETCH_ORIGIN.length), count: last.count }, fetchRead: false, script: undefined };
+  if (last.origin.startsWith(FETCH_ORIGIN))
+    return { fetch: { origin: last.origin.slice(FETCH_ORIGIN.length), count: last.count }, fetchRead: false, script: undefined };
   return { fetch: undefined, fetchRead: true, script: last };
 }
 
@@ -141,7 +142,9 @@ export function readPodLog(
     filter.rewind();
     const sinceTime = filter.sinceTime;
     api
-      .call('get', () => new k8s.Log(api.kubeConfig).log(api.namespace, podName, container, sink, { follow, timestamps: true, ...(sinceTime ? { sinceTime } : {}) }))
+      .call('get', () =>
+        new k8s.Log(api.kubeConfig).log(api.namespace, podName, container, sink, { follow, timestamps: true, ...(sinceTime ? { sinceTime } : {}) }),
+      )
       .then((abort) => {
         controller = abort;
         if (stopped) abort.abort();

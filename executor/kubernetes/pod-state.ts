@@ -26,7 +26,9 @@ export function viewPod(pod: V1Pod): PodView {
   const fetched = fetch?.state?.terminated;
   if (fetched && fetched.exitCode !== 0) {
     // `kube-worker fetch` writes why to its termination message.
-    const why = fetched.message?.trim() || `The packages could not be fetched: the ${FETCH_CONTAINER} container exited with code ${fetched.exitCode}${fetched.reason ? ` (${fetched.reason})` : ''}`;
+    const why =
+      fetched.message?.trim() ||
+      `The packages could not be fetched: the ${FETCH_CONTAINER} container exited with code ${fetched.exitCode}${fetched.reason ? ` (${fetched.reason})` : ''}`;
     return { kind: 'failedBeforeStart', outcome: outcomes.packageFailed(why) };
   }
   if (fetch?.state?.running) return { kind: 'waiting', reason: 'FetchingPackages', fetching: true };
@@ -51,7 +53,8 @@ export function viewPod(pod: V1Pod): PodView {
 }
 
 /** Whether the packages' init container has ended, so its log is complete. */
-export const fetchEnded = (pod: V1Pod): boolean => pod.status?.initContainerStatuses?.some((c) => c.name === FETCH_CONTAINER && c.state?.terminated !== undefined) ?? false;
+export const fetchEnded = (pod: V1Pod): boolean =>
+  pod.status?.initContainerStatuses?.some((c) => c.name === FETCH_CONTAINER && c.state?.terminated !== undefined) ?? false;
 
 /**
  * A failure the Job itself reports: its active deadline, the operation's timeout, passing. The

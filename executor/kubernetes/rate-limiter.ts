@@ -7,7 +7,10 @@ export class RateLimiter {
   private last = Date.now();
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly qps: number, private readonly burst: number) {
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+  ) {
     this.tokens = burst;
   }
 

@@ -43,7 +43,23 @@ export interface SupervisedRun {
 export const SETTLE_MS = 3000;
 
 /** Lines are wanted for these event reasons; the rest (Created, Started, …) say nothing new. */
-const EVENT_REASONS = new Set(['Scheduled', 'FailedScheduling', 'Pulling', 'Pulled', 'Failed', 'BackOff', 'ErrImageNeverPull', 'InspectFailed', 'FailedMount', 'Evicted', 'Killing', 'OOMKilling', 'DeadlineExceeded', 'Preempting', 'FailedCreate']);
+const EVENT_REASONS = new Set([
+  'Scheduled',
+  'FailedScheduling',
+  'Pulling',
+  'Pulled',
+  'Failed',
+  'BackOff',
+  'ErrImageNeverPull',
+  'InspectFailed',
+  'FailedMount',
+  'Evicted',
+  'Killing',
+  'OOMKilling',
+  'DeadlineExceeded',
+  'Preempting',
+  'FailedCreate',
+]);
 
 export type TimerName = 'pending' | 'pullGrace' | 'settle';
 
@@ -226,7 +242,8 @@ function handle(state: Live, event: SupervisorEvent, out: Out): SupervisorState 
 
 const isWaiting = (state: Live): state is Pending | Fetching => state.phase === 'pending' || state.phase === 'fetching';
 /** A phase in which the script's end is still to come. */
-const isBeforeEnd = (state: Live): state is Pending | Fetching | Running | Vanished => isWaiting(state) || state.phase === 'running' || state.phase === 'vanished';
+const isBeforeEnd = (state: Live): state is Pending | Fetching | Running | Vanished =>
+  isWaiting(state) || state.phase === 'running' || state.phase === 'vanished';
 
 function finish(outcome: Outcome, out: Out): Ended {
   out.actions.push({ type: 'finish', outcome });

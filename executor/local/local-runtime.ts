@@ -144,7 +144,9 @@ export class LocalRuntime implements Runtime {
     const user = await this.pool.take();
     if (!user) {
       const { first, last } = this.pool.uids;
-      return outcomes.runtimeError(`every uid of KUBE_WORKER_LOCAL_UIDS (${first}-${last}) is held by a running operation or a process left behind: widen the range`);
+      return outcomes.runtimeError(
+        `every uid of KUBE_WORKER_LOCAL_UIDS (${first}-${last}) is held by a running operation or a process left behind: widen the range`,
+      );
     }
     try {
       return await this.runAs(context, user);

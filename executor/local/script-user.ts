@@ -33,7 +33,9 @@ export type ScriptUsers = { kind: 'per-operation'; uids: UidRange } | { kind: 's
 /** A user per operation for a root executor, unless one user is `configured`; otherwise the executor's own. */
 export function chooseScriptUsers(configured: ScriptUser | undefined, uids: UidRange, executorUid: number): ScriptUsers {
   if (configured && executorUid !== 0 && configured.uid !== executorUid) {
-    throw new Error(`local scripts are configured to run as uid ${configured.uid}, but only an executor running as root can run them as another user (this one is uid ${executorUid})`);
+    throw new Error(
+      `local scripts are configured to run as uid ${configured.uid}, but only an executor running as root can run them as another user (this one is uid ${executorUid})`,
+    );
   }
   if (executorUid !== 0) return { kind: 'executor' };
   if (configured) return { kind: 'shared', user: configured };
@@ -65,7 +67,10 @@ export async function canRun(file: string, user: ScriptUser): Promise<boolean> {
 export async function assertReachable(dir: string, user: ScriptUser): Promise<void> {
   const blocked = await folderInTheWay(dir, user);
   if (!blocked) return;
-  const { folder, info: { mode, uid } } = blocked;
+  const {
+    folder,
+    info: { mode, uid },
+  } = blocked;
   throw new Error(
     `local scripts run as uid ${user.uid}, which cannot reach the work dir ${dir}: ${folder} is mode ${(mode & 0o777).toString(8).padStart(4, '0')} (owner uid ${uid}); let others through it (o+x) or choose another KUBE_WORKER_WORK_DIR`,
   );

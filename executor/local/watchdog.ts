@@ -21,8 +21,7 @@ export const WATCHDOG_FD = 3;
 const KILL_GROUP = 'kill -KILL 0';
 const KILL_USER = 'for _ in 1 2 3 4 5 6 7 8 9 10; do kill -KILL -1 || break; done; kill -KILL 0';
 
-const watchdog = (kill: string): string =>
-  `( ( while read -r _; do :; done; ${kill} ) <&${WATCHDOG_FD} >/dev/null 2>&1 & ); exec ${WATCHDOG_FD}<&-; exec "$@"`;
+const watchdog = (kill: string): string => `( ( while read -r _; do :; done; ${kill} ) <&${WATCHDOG_FD} >/dev/null 2>&1 & ); exec ${WATCHDOG_FD}<&-; exec "$@"`;
 
 /**
  * The command that runs `program args…` with a watchdog; give it a pipe on WATCHDOG_FD.

@@ -16,7 +16,10 @@ export class Masker {
   }
 
   add(value: string): void {
-    const lines = value.split(/\r?\n/).map((v) => v.trim()).filter((v) => HOLDS_A_SECRET.test(v));
+    const lines = value
+      .split(/\r?\n/)
+      .map((v) => v.trim())
+      .filter((v) => HOLDS_A_SECRET.test(v));
     const candidates = [value.trim(), ...lines].filter((v) => v.length > 0);
     let changed = false;
     for (const candidate of candidates) {

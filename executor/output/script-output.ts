@@ -19,7 +19,10 @@ export class ScriptOutput {
   private readonly masker: Masker;
   private readonly variables: OutputVariables = {};
 
-  constructor(private readonly writer: LogWriter, sensitiveValues: Iterable<string>) {
+  constructor(
+    private readonly writer: LogWriter,
+    sensitiveValues: Iterable<string>,
+  ) {
     this.masker = new Masker(sensitiveValues);
   }
 
@@ -60,7 +63,10 @@ export class ScriptOutput {
   /** A variable set before the sensitive value it holds was known (a later sensitive output variable) is sensitive too. */
   get outputVariables(): OutputVariables {
     return Object.fromEntries(
-      Object.entries(this.variables).map(([name, variable]) => [name, { value: variable.value, sensitive: variable.sensitive || this.holdsSecret(variable.value) }]),
+      Object.entries(this.variables).map(([name, variable]) => [
+        name,
+        { value: variable.value, sensitive: variable.sensitive || this.holdsSecret(variable.value) },
+      ]),
     );
   }
 

@@ -54,10 +54,14 @@ function guardedLookup(source: PackageSource): LookupFunction {
 function get(url: URL, headers: Record<string, string>, source: PackageSource, signal: AbortSignal, idleTimeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     let response: IncomingMessage | undefined;
-    const request = (url.protocol === 'https:' ? https : http).get(url, { headers: { 'user-agent': 'kube-worker', ...headers }, signal, lookup: guardedLookup(source), agent: false }, (started) => {
-      response = started;
-      resolve(started);
-    });
+    const request = (url.protocol === 'https:' ? https : http).get(
+      url,
+      { headers: { 'user-agent': 'kube-worker', ...headers }, signal, lookup: guardedLookup(source), agent: false },
+      (started) => {
+        response = started;
+        resolve(started);
+      },
+    );
     // Once the body flows, the error must reach whoever reads it; destroying only the request
     // would leave them a bare ECONNRESET.
     request.setTimeout(idleTimeoutMs, () => (response ?? request).destroy(new PackageError(`${shownUrl(url)} sent nothing for ${idleTimeoutMs / 1000}s`)));
@@ -70,7 +74,8 @@ function meter(request: DownloadRequest, hash: ReturnType<typeof createHash>): T
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       request.progress.bytes += chunk.length;
-      if (request.progress.bytes > request.maxBytes) return done(new PackageError(`it is larger than the ${request.maxBytes} bytes the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)`));
+      if (request.progress.bytes > request.maxBytes)
+        return done(new PackageError(`it is larger than the ${request.maxBytes} bytes the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)`));
       hash.update(chunk);
       done(null, chunk);
     },

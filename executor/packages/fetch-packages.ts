@@ -30,7 +30,13 @@ export interface FetchRequest {
 
 const MiB = 1024 * 1024;
 export const size = (bytes: number): string =>
-  bytes >= 10 * MiB ? `${Math.round(bytes / MiB)} MiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KiB` : `${bytes} bytes`;
+  bytes >= 10 * MiB
+    ? `${Math.round(bytes / MiB)} MiB`
+    : bytes >= MiB
+      ? `${(bytes / MiB).toFixed(1)} MiB`
+      : bytes >= 1024
+        ? `${Math.round(bytes / 1024)} KiB`
+        : `${bytes} bytes`;
 const rate = (bytes: number, ms: number): string => `${size(Math.round((bytes * 1000) / Math.max(ms, 1)))}/s`;
 
 /** Throws a PackageError naming the package, or the signal's AbortError. */
@@ -61,7 +67,15 @@ async function fetchOne(pkg: PackageSpec, request: FetchRequest, maxBytes: numbe
     say(`Downloading package ${pkg.name}: ${size(progress.bytes)}${of}, ${rate(progress.bytes, Date.now() - started)}`);
   }, request.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
   try {
-    const { bytes, sha256 } = await download({ url: pkg.url, headers: pkg.headers, sources: request.sources, destination: temporary, maxBytes, signal: request.signal, progress }).finally(() => clearInterval(ticker));
+    const { bytes, sha256 } = await download({
+      url: pkg.url,
+      headers: pkg.headers,
+      sources: request.sources,
+      destination: temporary,
+      maxBytes,
+      signal: request.signal,
+      progress,
+    }).finally(() => clearInterval(ticker));
     const took = Date.now() - started;
     if (sha256 !== pkg.sha256) {
       throw new PackageError(`the SHA-256 of the ${size(bytes)} downloaded is ${sha256}, not ${pkg.sha256} as the operation says; nothing was unpacked`);

@@ -62,7 +62,8 @@ export class UnpackTarget {
     const at = this.resolve(name);
     const target = this.resolve(targetName);
     const stat = await lstat(target).catch(() => undefined);
-    if (!stat?.isFile()) throw new PackageError(`the archive entry ${JSON.stringify(name)} links to ${JSON.stringify(targetName)}, which is not a file of the archive`);
+    if (!stat?.isFile())
+      throw new PackageError(`the archive entry ${JSON.stringify(name)} links to ${JSON.stringify(targetName)}, which is not a file of the archive`);
     await mkdir(path.dirname(at), { recursive: true, mode: 0o755 });
     await rm(at, { force: true });
     await link(target, at);
@@ -72,7 +73,8 @@ export class UnpackTarget {
   /** Remembered, made by makeLinks() once every file is written. */
   symbolicLink(name: string, target: string): void {
     if (target === '' || target.includes('\0')) throw new PackageError(`the archive entry ${JSON.stringify(name)} is a link with an invalid target`);
-    if (path.posix.isAbsolute(target)) throw new PackageError(`the archive entry ${JSON.stringify(name)} links to the absolute path ${JSON.stringify(target)}, outside its folder`);
+    if (path.posix.isAbsolute(target))
+      throw new PackageError(`the archive entry ${JSON.stringify(name)} links to the absolute path ${JSON.stringify(target)}, outside its folder`);
     this.links.push({ at: this.resolve(name), target, name });
   }
 
@@ -92,7 +94,8 @@ export class UnpackTarget {
     for (const entry of this.links) {
       const real = await realpath(entry.at).catch(() => undefined);
       // A link whose target does not exist was checked above from its real folder.
-      if (real !== undefined && !inside(real)) throw new PackageError(`the archive entry ${JSON.stringify(entry.name)} links to ${JSON.stringify(entry.target)}, outside its folder`);
+      if (real !== undefined && !inside(real))
+        throw new PackageError(`the archive entry ${JSON.stringify(entry.name)} links to ${JSON.stringify(entry.target)}, outside its folder`);
     }
     this.files += this.links.length;
   }

@@ -40,7 +40,10 @@ async function unpackTar(archive: string, target: UnpackTarget, gzip: boolean, s
       }
       stream.resume();
     };
-    entry().then(() => next(), (error: unknown) => extract.destroy(error as Error));
+    entry().then(
+      () => next(),
+      (error: unknown) => extract.destroy(error as Error),
+    );
   });
   if (gzip) await pipeline(createReadStream(archive), createGunzip(), extract, { signal });
   else await pipeline(createReadStream(archive), extract, { signal });
@@ -69,7 +72,8 @@ async function unpackZip(archive: string, target: UnpackTarget, signal: AbortSig
         signal.throwIfAborted();
         if (entry.fileName.endsWith('/')) return target.directory(entry.fileName);
         if ((mode & S_IFMT) === S_IFLNK) {
-          if (entry.uncompressedSize > MAX_LINK_TARGET) throw new PackageError(`the archive entry ${JSON.stringify(entry.fileName)} is a link with an invalid target`);
+          if (entry.uncompressedSize > MAX_LINK_TARGET)
+            throw new PackageError(`the archive entry ${JSON.stringify(entry.fileName)} is a link with an invalid target`);
           const chunks: Buffer[] = [];
           for await (const chunk of await open(entry)) chunks.push(chunk as Buffer);
           return target.symbolicLink(entry.fileName, Buffer.concat(chunks).toString('utf8'));
@@ -86,7 +90,13 @@ async function unpackZip(archive: string, target: UnpackTarget, signal: AbortSig
  * Unpacks `archive` into `folder` (which exists); a PackageError says what was wrong with it.
  * `signal` (cancel, timeout) stops it between entries.
  */
-export async function unpack(archive: string, folder: string, format: Exclude<PackageFormat, 'none'>, budget: UnpackBudget, signal: AbortSignal): Promise<Unpacked> {
+export async function unpack(
+  archive: string,
+  folder: string,
+  format: Exclude<PackageFormat, 'none'>,
+  budget: UnpackBudget,
+  signal: AbortSignal,
+): Promise<Unpacked> {
   const target = new UnpackTarget(folder, budget);
   try {
     if (format === 'zip') await unpackZip(archive, target, signal);

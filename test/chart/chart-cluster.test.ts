@@ -29,7 +29,12 @@ describeHelm('the Helm chart on a real API server', () => {
           if (!outcome.accepted && outcome.unknownApi) unknown.push(object.kind);
           else expect(outcome, `${object.kind}/${object.metadata.name}`).toEqual({ accepted: true });
         }
-        expect(unknown.sort()).toEqual(objects.map((o) => o.kind).filter((kind) => CRD_KINDS.includes(kind)).sort());
+        expect(unknown.sort()).toEqual(
+          objects
+            .map((o) => o.kind)
+            .filter((kind) => CRD_KINDS.includes(kind))
+            .sort(),
+        );
       });
     }
 
@@ -68,6 +73,5 @@ describeHelm('the Helm chart on a real API server', () => {
       const left = await ns.core.listNamespacedSecret({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE}` });
       expect(left.items).toEqual([]);
     });
-
   });
 });

@@ -31,7 +31,7 @@ describeHelm('image tags', () => {
     expect(scriptImage(result.stdout)).toMatch(/:9$/);
   });
 
-  it('render with helm\'s default Kubernetes version (no --kube-version)', async () => {
+  it("render with helm's default Kubernetes version (no --kube-version)", async () => {
     const result = await helm(['template', RELEASE, CHART]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
   });

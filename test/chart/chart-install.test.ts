@@ -14,7 +14,16 @@ import { bash, setVariable } from '../integration/support/stack.js';
 import { describeCluster, eventually, kubeconfigPath, useNamespace } from '../e2e/support/cluster.js';
 import { CHART, describeHelm, helm, RELEASE, valuesFile } from './support/helm.js';
 import {
-  Api, notesLine, podLine, portForwardFromNotes, splitImage, staticVolume, tokenFromNotes, userShell, type PortForward, type StaticVolume,
+  Api,
+  notesLine,
+  podLine,
+  portForwardFromNotes,
+  splitImage,
+  staticVolume,
+  tokenFromNotes,
+  userShell,
+  type PortForward,
+  type StaticVolume,
 } from './support/release.js';
 
 const NAME = `${RELEASE}-kube-worker`;
@@ -40,21 +49,33 @@ describeHelm('helm install on the real node', () => {
     let scriptImage = '';
 
     const pods = async (component: string) =>
-      (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=${component}` })).items;
+      (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=${component}` }))
+        .items;
     const ready = (pod: k8s.V1Pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
     /** Waits until exactly `want` pods of each component are there and Ready; says why not on timeout. */
     async function allReady(want: Record<string, number>, timeoutMs: number): Promise<void> {
       let why = '';
-      await eventually('every pod of the release Ready', async () => {
-        const all = await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE}` });
-        const events = await ns.core.listNamespacedEvent({ namespace: ns.name });
-        why = [...all.items.map(podLine), ...events.items.filter((e) => e.type === 'Warning').slice(-8).map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason} ${e.message}`)].join('\n');
-        return Object.entries(want).every(([component, n]) => {
-          const of = all.items.filter((p) => p.metadata?.labels?.['app.kubernetes.io/component'] === component && !p.metadata?.deletionTimestamp);
-          return of.length === n && of.every(ready);
-        });
-      }, timeoutMs, 1000).catch((err) => {
+      await eventually(
+        'every pod of the release Ready',
+        async () => {
+          const all = await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE}` });
+          const events = await ns.core.listNamespacedEvent({ namespace: ns.name });
+          why = [
+            ...all.items.map(podLine),
+            ...events.items
+              .filter((e) => e.type === 'Warning')
+              .slice(-8)
+              .map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason} ${e.message}`),
+          ].join('\n');
+          return Object.entries(want).every(([component, n]) => {
+            const of = all.items.filter((p) => p.metadata?.labels?.['app.kubernetes.io/component'] === component && !p.metadata?.deletionTimestamp);
+            return of.length === n && of.every(ready);
+          });
+        },
+        timeoutMs,
+        1000,
+      ).catch((err) => {
         throw new Error(`${String(err)}\n${why}`);
       });
     }
@@ -121,7 +142,12 @@ describeHelm('helm install on the real node', () => {
       // Admitted under "restricted" already; and every container's root filesystem is read-only.
       const all = (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items;
       const readOnly = all.flatMap((p) => p.spec!.containers.map((c) => [c.name, c.securityContext?.readOnlyRootFilesystem]));
-      expect(readOnly.sort()).toEqual([['dispatcher', true], ['dispatcher', true], ['executor', true], ['redis', true]]);
+      expect(readOnly.sort()).toEqual([
+        ['dispatcher', true],
+        ['dispatcher', true],
+        ['executor', true],
+        ['redis', true],
+      ]);
       const pvc = await ns.core.readNamespacedPersistentVolumeClaim({ name: `data-${NAME}-redis-0`, namespace: ns.name });
       expect([pvc.status?.phase, pvc.spec?.volumeName]).toEqual(['Bound', ns.name]);
     }, 600_000);
@@ -146,8 +172,11 @@ describeHelm('helm install on the real node', () => {
       const bad = await api.submit(bash('echo "about to fail" >&2; exit 3', { pool: POOL }));
       // A step may choose its own image: it runs as the same non-root user.
       const ownImage = await api.submit(bash('echo "uid=$(id -u)"', { pool: POOL, container: { image: scriptImage, pullPolicy: 'IfNotPresent' } }));
-      const job = await eventually('the Job of the first operation', async () =>
-        (await ns.batch.listNamespacedJob({ namespace: ns.name, labelSelector: `kube-worker/ticket=${ticketLabel(good)}` })).items[0], 60_000);
+      const job = await eventually(
+        'the Job of the first operation',
+        async () => (await ns.batch.listNamespacedJob({ namespace: ns.name, labelSelector: `kube-worker/ticket=${ticketLabel(good)}` })).items[0],
+        60_000,
+      );
       expect(job.metadata?.labels).toMatchObject({ 'kube-worker/instance': RELEASE, 'kube-worker/pool': POOL });
 
       const succeeded = await api.final(good, FINAL_MS);
@@ -169,23 +198,38 @@ describeHelm('helm install on the real node', () => {
       // Held until the rollout is over: the old executor hands it back, the new one adopts its Job.
       const ticket = await service.submit(bash(held('finished'), { pool: POOL }));
       const jobs = new Set<string>();
-      const watch = await new k8s.Watch(ns.kc).watch(`/apis/batch/v1/namespaces/${ns.name}/jobs`, { labelSelector: `kube-worker/ticket=${ticketLabel(ticket)}` }, (type, job: k8s.V1Job) => {
-        if (type === 'ADDED') jobs.add(job.metadata!.uid!);
-      }, () => undefined);
-      await eventually('the operation running', async () => {
-        const { body } = await service.call('GET', `/api/v1/operations/${ticket}?limit=100`);
-        return body.state === 'running' && lines(body).includes('begun');
-      }, 120_000, 500);
+      const watch = await new k8s.Watch(ns.kc).watch(
+        `/apis/batch/v1/namespaces/${ns.name}/jobs`,
+        { labelSelector: `kube-worker/ticket=${ticketLabel(ticket)}` },
+        (type, job: k8s.V1Job) => {
+          if (type === 'ADDED') jobs.add(job.metadata!.uid!);
+        },
+        () => undefined,
+      );
+      await eventually(
+        'the operation running',
+        async () => {
+          const { body } = await service.call('GET', `/api/v1/operations/${ticket}?limit=100`);
+          return body.state === 'running' && lines(body).includes('begun');
+        },
+        120_000,
+        500,
+      );
       const before = new Set([...(await pods('executor')), ...(await pods('dispatcher'))].map((p) => p.metadata!.uid));
 
       const t0 = Date.now();
       const upgrade = await helm(['upgrade', RELEASE, CHART, '--namespace', ns.name, '--reuse-values', '--set', 'logLevel=debug'], env());
       expect(upgrade.stderr).toBe('');
       expect(upgrade.stdout).toContain('REVISION: 2');
-      await eventually('new executor and dispatcher pods only', async () => {
-        const now = [...(await pods('executor')), ...(await pods('dispatcher'))];
-        return now.length === 3 && now.every((p) => !before.has(p.metadata!.uid) && ready(p));
-      }, 300_000, 1000);
+      await eventually(
+        'new executor and dispatcher pods only',
+        async () => {
+          const now = [...(await pods('executor')), ...(await pods('dispatcher'))];
+          return now.length === 3 && now.every((p) => !before.has(p.metadata!.uid) && ready(p));
+        },
+        300_000,
+        1000,
+      );
       say(`helm upgrade → every dispatcher and executor pod replaced and Ready: ${seconds(t0)}`);
       expect((await stateOf(ticket)).state).toBe('running');
 
@@ -221,7 +265,9 @@ describeHelm('helm install on the real node', () => {
       await Promise.all(inFlight);
       const acceptedAfter = accepted.length;
       const finals = await Promise.all(accepted.map((t) => service.final(t, 300_000)));
-      say(`steady load: ${inFlight.length} submissions in 12 s, ${acceptedAfter} accepted, ${refused.length} not (${[...new Set(refused)].join(', ') || 'none'}); all final ${seconds(t0)} after the first`);
+      say(
+        `steady load: ${inFlight.length} submissions in 12 s, ${acceptedAfter} accepted, ${refused.length} not (${[...new Set(refused)].join(', ') || 'none'}); all final ${seconds(t0)} after the first`,
+      );
       expect(deletedAt).toBeGreaterThan(0);
       expect(accepted.length).toBeGreaterThan(0);
       expect(finals.map((s) => s.state)).toEqual(accepted.map(() => 'succeeded'));
@@ -233,18 +279,28 @@ describeHelm('helm install on the real node', () => {
       // Four held operations fill the executor (its concurrency); two more wait in the queue behind them.
       for (let i = 0; i < 4; i += 1) tickets.push(await service.submit(bash(held(`done-${i}`), { pool: POOL })));
       for (let i = 4; i < 6; i += 1) tickets.push(await service.submit(bash(`echo begun; echo done-${i}`, { pool: POOL })));
-      await eventually('four operations running', async () => {
-        const states = await Promise.all(tickets.slice(0, 4).map(async (t) => (await stateOf(t)).state));
-        return states.every((st) => st === 'running');
-      }, 120_000, 500);
+      await eventually(
+        'four operations running',
+        async () => {
+          const states = await Promise.all(tickets.slice(0, 4).map(async (t) => (await stateOf(t)).state));
+          return states.every((st) => st === 'running');
+        },
+        120_000,
+        500,
+      );
       expect([(await stateOf(tickets[4]!)).state, (await stateOf(tickets[5]!)).state]).toEqual(['queued', 'queued']);
       const [redis] = await pods('redis');
       const t0 = Date.now();
       await ns.core.deleteNamespacedPod({ name: redis!.metadata!.name!, namespace: ns.name });
-      await eventually('a new Redis pod Ready', async () => {
-        const [now] = await pods('redis');
-        return now && now.metadata!.uid !== redis!.metadata!.uid && ready(now);
-      }, 180_000, 500);
+      await eventually(
+        'a new Redis pod Ready',
+        async () => {
+          const [now] = await pods('redis');
+          return now && now.metadata!.uid !== redis!.metadata!.uid && ready(now);
+        },
+        180_000,
+        500,
+      );
       say(`Redis pod deleted → its successor Ready: ${seconds(t0)}`);
       for (const t of tickets.slice(0, 4)) await release(t);
       const finals = await Promise.all(tickets.map((t) => service.final(t, 300_000)));
@@ -255,12 +311,20 @@ describeHelm('helm install on the real node', () => {
     it('fails a script pod the cluster refuses at once with the Pod Security reason', async () => {
       // No field of an operation can break "restricted" (image, pull policy and resources are all a
       // step chooses); a deployment's own script securityContext can.
-      const upgrade = await helm(['upgrade', RELEASE, CHART, '--namespace', ns.name, '--reuse-values', '--set', 'scriptPods.securityContext.allowPrivilegeEscalation=true'], env());
+      const upgrade = await helm(
+        ['upgrade', RELEASE, CHART, '--namespace', ns.name, '--reuse-values', '--set', 'scriptPods.securityContext.allowPrivilegeEscalation=true'],
+        env(),
+      );
       expect(upgrade.stderr).toBe('');
-      await eventually('the new executor alone', async () => {
-        const now = await pods('executor');
-        return now.length === 1 && ready(now[0]!) && now[0]!.spec!.containers[0]!.env!.some((e) => e.name === 'KUBE_WORKER_SCRIPT_SECURITY_CONTEXT');
-      }, 300_000, 1000);
+      await eventually(
+        'the new executor alone',
+        async () => {
+          const now = await pods('executor');
+          return now.length === 1 && ready(now[0]!) && now[0]!.spec!.containers[0]!.env!.some((e) => e.name === 'KUBE_WORKER_SCRIPT_SECURITY_CONTEXT');
+        },
+        300_000,
+        1000,
+      );
       const t0 = Date.now();
       const ticket = await service.submit(bash('echo never', { pool: POOL }));
       const status = await service.final(ticket, 120_000);

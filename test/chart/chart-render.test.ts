@@ -32,13 +32,27 @@ describeHelm('the Helm chart', () => {
   it('renders dispatcher, executor, Redis and their Secrets by default, and nothing optional', async () => {
     const objects = await render();
     expect(kinds(objects).sort()).toEqual([
-      'ConfigMap', 'Deployment', 'Deployment', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Role', 'RoleBinding',
-      'Secret', 'Secret', 'Secret', 'Service', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'StatefulSet',
+      'ConfigMap',
+      'Deployment',
+      'Deployment',
+      'PodDisruptionBudget',
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Secret',
+      'Secret',
+      'Secret',
+      'Service',
+      'Service',
+      'Service',
+      'ServiceAccount',
+      'ServiceAccount',
+      'StatefulSet',
     ]);
     for (const object of objects) expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(NAMESPACE);
   });
 
-  it("gives the executor exactly the Role of EXECUTOR_RULES, bound to its own ServiceAccount", async () => {
+  it('gives the executor exactly the Role of EXECUTOR_RULES, bound to its own ServiceAccount', async () => {
     const objects = await render();
     expect(find(objects, 'Role', `${NAME}-executor`).rules).toEqual(EXECUTOR_RULES);
     const binding = find(objects, 'RoleBinding', `${NAME}-executor`);
@@ -149,8 +163,13 @@ describeHelm('the Helm chart', () => {
     });
     const dispatcher = readConfig(containerEnv(objects, dispatcherOf(objects)));
     expect(dispatcher).toMatchObject({
-      port: 9090, pools: ['default', 'gpu-jobs'], prefix: 'acme', scriptMaxCpu: '8', scriptMaxMemory: '32Gi',
-      scriptAllowedServiceAccounts: ['deployer', 'reader'], dashboardWrite: true,
+      port: 9090,
+      pools: ['default', 'gpu-jobs'],
+      prefix: 'acme',
+      scriptMaxCpu: '8',
+      scriptMaxMemory: '32Gi',
+      scriptAllowedServiceAccounts: ['deployer', 'reader'],
+      dashboardWrite: true,
     });
     // Long enough to let operations finish for shutdownGraceSeconds, then hand the rest back.
     expect(find(objects, 'Deployment', `${NAME}-executor`).spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(600);
@@ -190,11 +209,13 @@ describeHelm('the Helm chart', () => {
     };
     const config = readConfig(containerEnv(objects, dispatcherOf(objects), existing));
     expect(config).toMatchObject({
-      apiTokens: ['first-token-0123456789', 'second-token-0123456789'], dashboardUser: 'ops', redisUrl: 'rediss://:pw@redis.internal:6380/2',
+      apiTokens: ['first-token-0123456789', 'second-token-0123456789'],
+      dashboardUser: 'ops',
+      redisUrl: 'rediss://:pw@redis.internal:6380/2',
     });
   });
 
-  it('passes a Sentinel URL through, by value or by Secret, with the Sentinels\' own password from a Secret', async () => {
+  it("passes a Sentinel URL through, by value or by Secret, with the Sentinels' own password from a Secret", async () => {
     const url = 'redis+sentinel://:data-pw@sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379/mymaster/2';
     const objects = await render({ redis: { enabled: false }, externalRedis: { url, sentinelPassword: 'sentinel-pw' } });
     for (const container of [executorOf(objects), dispatcherOf(objects)]) {
@@ -217,8 +238,12 @@ describeHelm('the Helm chart', () => {
     expect(trigger).toEqual({
       type: 'redis-sentinel',
       metadata: {
-        addresses: 'sentinel-0.redis:26379,sentinel-1.redis:26379', sentinelMaster: 'mymaster', databaseIndex: '2',
-        sentinelPasswordFromEnv: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD', listName: 'kw:default:wait', listLength: '4',
+        addresses: 'sentinel-0.redis:26379,sentinel-1.redis:26379',
+        sentinelMaster: 'mymaster',
+        databaseIndex: '2',
+        sentinelPasswordFromEnv: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD',
+        listName: 'kw:default:wait',
+        listLength: '4',
       },
       authenticationRef: { name: 'redis-auth' },
     });
@@ -228,9 +253,17 @@ describeHelm('the Helm chart', () => {
       externalRedis: { existingSecret: 'my-redis' },
       executor: { keda: { ...keda, sentinelAddresses: 's-0:26379,s-1:26379', sentinelMaster: 'other' } },
     });
-    expect(find(bySecret, 'ScaledObject', `${NAME}-executor`).spec.triggers[0].metadata).toMatchObject({ addresses: 's-0:26379,s-1:26379', sentinelMaster: 'other' });
-    await expect(render({ redis: { enabled: false }, externalRedis: { existingSecret: 'my-redis' }, executor: { keda: { enabled: true, sentinelAddresses: 's-0:26379' } } }))
-      .rejects.toThrow(/executor.keda.sentinelMaster is required/);
+    expect(find(bySecret, 'ScaledObject', `${NAME}-executor`).spec.triggers[0].metadata).toMatchObject({
+      addresses: 's-0:26379,s-1:26379',
+      sentinelMaster: 'other',
+    });
+    await expect(
+      render({
+        redis: { enabled: false },
+        externalRedis: { existingSecret: 'my-redis' },
+        executor: { keda: { enabled: true, sentinelAddresses: 's-0:26379' } },
+      }),
+    ).rejects.toThrow(/executor.keda.sentinelMaster is required/);
   });
 
   it('refuses to render without any Redis, saying what to set', async () => {
@@ -302,20 +335,28 @@ describeHelm('the Helm chart', () => {
     expect(scaled.spec.scaleTargetRef).toEqual({ name: `${NAME}-executor` });
     // One trigger per pool, on the BullMQ list of its waiting operations.
     expect(scaled.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['acme:default:wait', 'acme:gpu-jobs:wait']);
-    expect(scaled.spec.triggers[0].metadata).toMatchObject({ address: `${NAME}-redis.${NAMESPACE}.svc:6379`, passwordFromEnv: 'REDIS_PASSWORD', listLength: '6' });
+    expect(scaled.spec.triggers[0].metadata).toMatchObject({
+      address: `${NAME}-redis.${NAMESPACE}.svc:6379`,
+      passwordFromEnv: 'REDIS_PASSWORD',
+      listLength: '6',
+    });
     // The executor container has the REDIS_PASSWORD that passwordFromEnv names.
     expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
   });
 
   it('has dispatcher and executor listen on every interface of their pod, whatever the image says', async () => {
     const objects = await render({});
-    for (const container of [dispatcherOf(objects), executorOf(objects)]) expect(readConfig(containerEnv(objects, container)).host, container.name).toBe('0.0.0.0');
+    for (const container of [dispatcherOf(objects), executorOf(objects)])
+      expect(readConfig(containerEnv(objects, container)).host, container.name).toBe('0.0.0.0');
   });
 
   it('allows the package sources it is given to dispatcher and executor, and fetches them with its own image', async () => {
     const none = await render({});
     for (const container of [dispatcherOf(none), executorOf(none)]) expect(readConfig(containerEnv(none, container)).packageSources).toEqual([]);
-    const objects = await render({ image: { repository: 'registry.example.com/kube-worker', tag: '0.2.0' }, packages: { sources: ['https://feed.example.com/packages/'], maxBytes: 1073741824 } });
+    const objects = await render({
+      image: { repository: 'registry.example.com/kube-worker', tag: '0.2.0' },
+      packages: { sources: ['https://feed.example.com/packages/'], maxBytes: 1073741824 },
+    });
     for (const container of [dispatcherOf(objects), executorOf(objects)]) {
       const config = readConfig(containerEnv(objects, container));
       expect(config.packageSources.map((source) => source.text)).toEqual(['https://feed.example.com/packages/']);

@@ -46,7 +46,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps to what docker-compose 1.29 (Debian, Ubuntu) reads as well as the compose plugin: no top-level name', () => {
-    expect(Object.keys(parse(text) as object).filter((key) => !key.startsWith('x-')).sort()).toEqual(['services', 'volumes']);
+    expect(
+      Object.keys(parse(text) as object)
+        .filter((key) => !key.startsWith('x-'))
+        .sort(),
+    ).toEqual(['services', 'volumes']);
   });
 
   it('runs the official Redis image by default (REDIS_IMAGE names another) with AOF and noeviction', () => {
@@ -108,7 +112,7 @@ describe('docker-compose.yml', () => {
     expect(executor!.ports).toEqual([`127.0.0.1:${metrics}:${metrics}`]);
   });
 
-  it('runs the executor as root, so that each operation\'s script gets a user of its own, with only the capabilities that takes', () => {
+  it("runs the executor as root, so that each operation's script gets a user of its own, with only the capabilities that takes", () => {
     expect(executor!.environment!.KUBE_WORKER_RUNTIME).toBe('local');
     expect(executor!.environment!.KUBE_WORKER_LOCAL_USER).toBeUndefined();
     expect(executor!.user).toBe('0:0');

@@ -57,7 +57,10 @@ describe('the Dockerfile', () => {
     expect(copied).toEqual(expect.arrayContaining([...include, 'tsconfig.build.json', 'tsconfig.json', 'package-lock.json']));
     for (const source of copied) {
       expect(existsSync(source), source).toBe(true);
-      expect(ignored.filter((pattern) => pattern.test(source)), `${source} is in .dockerignore`).toEqual([]);
+      expect(
+        ignored.filter((pattern) => pattern.test(source)),
+        `${source} is in .dockerignore`,
+      ).toEqual([]);
     }
   });
 
@@ -71,7 +74,12 @@ describe('the Dockerfile', () => {
       for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
         const specifier = match[1]!;
         if (specifier.startsWith('node:')) continue;
-        imported.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+        imported.add(
+          specifier
+            .split('/')
+            .slice(0, specifier.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
       }
     }
     expect([...imported].filter((name) => !(name in packageJson.dependencies))).toEqual([]);

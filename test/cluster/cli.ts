@@ -21,7 +21,9 @@ async function main(argv: string[]): Promise<number> {
     case 'bin': {
       const name = rest[0];
       if (!name) {
-        process.stderr.write('usage: npm run -s cluster:bin -- NAME   (helm, kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubectl, kubelet, kube-proxy)\n');
+        process.stderr.write(
+          'usage: npm run -s cluster:bin -- NAME   (helm, kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubectl, kubelet, kube-proxy)\n',
+        );
         return 2;
       }
       process.stdout.write(`${binPath(name)}\n`);

@@ -7,8 +7,20 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
-  symlinkSync, appendFileSync, lstatSync, unlinkSync, readlinkSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  appendFileSync,
+  lstatSync,
+  unlinkSync,
+  readlinkSync,
 } from 'node:fs';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
@@ -26,7 +38,10 @@ const goDir = join(here, 'go');
 
 /** Every pinned version, in one place (test/cluster/versions.json; go.mod must agree). */
 export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
-  kubernetes: string; etcd: string; helm: string; go: string;
+  kubernetes: string;
+  etcd: string;
+  helm: string;
+  go: string;
 };
 
 export const ports = { apiserver: 16443, etcdClient: 16379, etcdPeer: 16380, controllerManager: 16257, scheduler: 16259, kubelet: 16250 };
@@ -57,9 +72,7 @@ export class GoMissingError extends Error {
 
 export function findGo(): string {
   // GO, when set, is the only candidate.
-  const candidates = process.env.GO
-    ? [process.env.GO]
-    : [...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'go')), '/usr/local/go/bin/go'];
+  const candidates = process.env.GO ? [process.env.GO] : [...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'go')), '/usr/local/go/bin/go'];
   for (const c of candidates) {
     if (!c) continue;
     try {
@@ -97,8 +110,12 @@ function versionLdflags(): string {
   const flags = ['-s', '-w'];
   for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
     flags.push(
-      `-X ${pkg}.gitVersion=${v}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`,
-      `-X ${pkg}.gitTreeState=clean`, `-X ${pkg}.buildDate=${date}`, `-X ${pkg}.gitCommit=kube-worker-test-cluster`,
+      `-X ${pkg}.gitVersion=${v}`,
+      `-X ${pkg}.gitMajor=${major}`,
+      `-X ${pkg}.gitMinor=${minor}`,
+      `-X ${pkg}.gitTreeState=clean`,
+      `-X ${pkg}.buildDate=${date}`,
+      `-X ${pkg}.gitCommit=kube-worker-test-cluster`,
     );
   }
   return flags.join(' ');
@@ -147,7 +164,11 @@ function artifacts(): Artifact[] {
       path: join(vdir, `control-plane-${cpKey}`, 'kwcluster'),
       build: (go, out) => {
         checkGoMod();
-        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwcluster'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwcluster'], {
+          cwd: goDir,
+          env: goEnv(),
+          logFile: buildLog,
+        });
       },
     },
     {
@@ -156,7 +177,11 @@ function artifacts(): Artifact[] {
       build: (go, out) => {
         // Same tags and stamps as the control plane, so the packages they share come from the build
         // cache and the node reports the same version.
-        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwnode'], { cwd: goDir, env: goEnv(), logFile: buildLog });
+        run([go, 'build', '-tags', 'selinux,notest', '-trimpath', '-ldflags', versionLdflags(), '-o', out, './cmd/kwnode'], {
+          cwd: goDir,
+          env: goEnv(),
+          logFile: buildLog,
+        });
       },
     },
     {
@@ -167,7 +192,9 @@ function artifacts(): Artifact[] {
         const gobin = dirname(out) + '.gobin';
         mkdirSync(gobin, { recursive: true });
         run([go, 'install', '-trimpath', '-ldflags', helmLdflags(go), `helm.sh/helm/v3/cmd/helm@${versions.helm}`], {
-          cwd: cacheRoot, env: { ...goEnv(), GOFLAGS: '-buildvcs=false', GOBIN: gobin }, logFile: buildLog,
+          cwd: cacheRoot,
+          env: { ...goEnv(), GOFLAGS: '-buildvcs=false', GOBIN: gobin },
+          logFile: buildLog,
         });
         renameSync(join(gobin, 'helm'), out);
         rmSync(gobin, { recursive: true, force: true });
@@ -182,12 +209,22 @@ function artifacts(): Artifact[] {
  * go.mod requires (v0.N → 1.N).
  */
 function helmLdflags(go: string): string {
-  const dl = spawnSync(go, ['mod', 'download', '-json', `helm.sh/helm/v3@${versions.helm}`], { cwd: cacheRoot, encoding: 'utf8', env: { ...goEnv(), GOFLAGS: '' } });
+  const dl = spawnSync(go, ['mod', 'download', '-json', `helm.sh/helm/v3@${versions.helm}`], {
+    cwd: cacheRoot,
+    encoding: 'utf8',
+    env: { ...goEnv(), GOFLAGS: '' },
+  });
   const goMod = dl.status === 0 ? (JSON.parse(dl.stdout) as { GoMod?: string }).GoMod : undefined;
   const clientGo = goMod ? /k8s\.io\/client-go v0\.(\d+)\./.exec(readFileSync(goMod, 'utf8')) : null;
   if (!clientGo) throw new Error(`cannot read the k8s.io/client-go version of helm ${versions.helm}: ${dl.stderr}`);
   const [major, minor] = ['1', clientGo[1]!];
-  const flags = ['-s', '-w', `-X helm.sh/helm/v3/internal/version.version=${versions.helm}`, '-X helm.sh/helm/v3/internal/version.gitTreeState=clean', '-X helm.sh/helm/v3/internal/version.metadata='];
+  const flags = [
+    '-s',
+    '-w',
+    `-X helm.sh/helm/v3/internal/version.version=${versions.helm}`,
+    '-X helm.sh/helm/v3/internal/version.gitTreeState=clean',
+    '-X helm.sh/helm/v3/internal/version.metadata=',
+  ];
   for (const pkg of ['helm.sh/helm/v3/pkg/lint/rules', 'helm.sh/helm/v3/pkg/chartutil']) {
     flags.push(`-X ${pkg}.k8sVersionMajor=${major}`, `-X ${pkg}.k8sVersionMinor=${minor}`);
   }
@@ -196,8 +233,16 @@ function helmLdflags(go: string): string {
 
 /** Names `cluster:bin NAME` answers, mapped to the artifact and the name it is called by. */
 const toolNames: Record<string, string> = {
-  'kube-apiserver': 'kwcluster', 'kube-controller-manager': 'kwcluster', 'kube-scheduler': 'kwcluster', etcd: 'kwcluster',
-  kubectl: 'kwcluster', kwcluster: 'kwcluster', kubelet: 'kwnode', 'kube-proxy': 'kwnode', kwnode: 'kwnode', helm: 'helm',
+  'kube-apiserver': 'kwcluster',
+  'kube-controller-manager': 'kwcluster',
+  'kube-scheduler': 'kwcluster',
+  etcd: 'kwcluster',
+  kubectl: 'kwcluster',
+  kwcluster: 'kwcluster',
+  kubelet: 'kwnode',
+  'kube-proxy': 'kwnode',
+  kwnode: 'kwnode',
+  helm: 'helm',
 };
 const multiCall = ['kwcluster', 'kwnode'];
 
@@ -267,7 +312,11 @@ function pruneOldBuilds(): void {
   const keep = new Set(artifacts().map((a) => dirname(a.path)));
   for (const e of existsSync(vdir) ? readdirSync(vdir) : []) {
     const p = join(vdir, e);
-    if (/^(control-plane|node)-[0-9a-f]{12}$/.test(e) && !keep.has(p) && (existsSync(join(p, e.startsWith('node') ? 'kwnode' : 'kwcluster')) || readdirSync(p).length === 0)) {
+    if (
+      /^(control-plane|node)-[0-9a-f]{12}$/.test(e) &&
+      !keep.has(p) &&
+      (existsSync(join(p, e.startsWith('node') ? 'kwnode' : 'kwcluster')) || readdirSync(p).length === 0)
+    ) {
       rmSync(p, { recursive: true, force: true });
     }
   }
@@ -373,7 +422,12 @@ async function nodeImages(): Promise<{ pause: string; coredns: string }> {
 export async function up(): Promise<ClusterInfo> {
   const server = `https://${apiHost}:${ports.apiserver}`;
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
-    kubeconfig: kubeconfigPath, server, stateDir, version: versions.kubernetes, startedNow, startSeconds,
+    kubeconfig: kubeconfigPath,
+    server,
+    stateDir,
+    version: versions.kubernetes,
+    startedNow,
+    startSeconds,
   });
   if (components.every((c) => procs.pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
     // Running: give a busy API server time to answer rather than restarting it under other users.
@@ -398,43 +452,71 @@ export async function up(): Promise<ClusterInfo> {
   rmSync(join(stateDir, 'etcd'), { recursive: true, force: true });
 
   procs.start('etcd', bins.etcd!, [
-    '--name=kw', `--data-dir=${join(stateDir, 'etcd')}`,
-    `--listen-client-urls=http://${host}:${ports.etcdClient}`, `--advertise-client-urls=http://${host}:${ports.etcdClient}`,
-    `--listen-peer-urls=http://${host}:${ports.etcdPeer}`, `--initial-advertise-peer-urls=http://${host}:${ports.etcdPeer}`,
-    `--initial-cluster=kw=http://${host}:${ports.etcdPeer}`, '--unsafe-no-fsync', '--log-level=warn',
+    '--name=kw',
+    `--data-dir=${join(stateDir, 'etcd')}`,
+    `--listen-client-urls=http://${host}:${ports.etcdClient}`,
+    `--advertise-client-urls=http://${host}:${ports.etcdClient}`,
+    `--listen-peer-urls=http://${host}:${ports.etcdPeer}`,
+    `--initial-advertise-peer-urls=http://${host}:${ports.etcdPeer}`,
+    `--initial-cluster=kw=http://${host}:${ports.etcdPeer}`,
+    '--unsafe-no-fsync',
+    '--log-level=warn',
   ]);
   await waitFor('etcd', async () => (await httpGet(`http://${host}:${ports.etcdClient}/health`)) === 200, 20_000, procs.logOf('etcd'));
 
   procs.start('kube-apiserver', bins['kube-apiserver']!, [
     `--etcd-servers=http://${host}:${ports.etcdClient}`,
-    `--bind-address=${apiHost}`, `--advertise-address=${apiHost}`, `--secure-port=${ports.apiserver}`,
-    `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`, `--client-ca-file=${p('ca.crt')}`,
-    '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+    `--bind-address=${apiHost}`,
+    `--advertise-address=${apiHost}`,
+    `--secure-port=${ports.apiserver}`,
+    `--tls-cert-file=${p('apiserver.crt')}`,
+    `--tls-private-key-file=${p('apiserver.key')}`,
+    `--client-ca-file=${p('ca.crt')}`,
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    '--allow-privileged=true',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     '--api-audiences=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
+    `--service-account-key-file=${p('sa.pub')}`,
+    `--service-account-signing-key-file=${p('sa.key')}`,
     `--service-cluster-ip-range=${network.serviceCIDR}`,
-    `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
-    '--kubelet-preferred-address-types=InternalIP', '--profiling=false', '--event-ttl=1h', '--v=1',
+    `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`,
+    `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    '--profiling=false',
+    '--event-ttl=1h',
+    '--v=1',
     `--cert-dir=${join(stateDir, 'apiserver')}`,
   ]);
   await waitFor('kube-apiserver /readyz', async () => (await apiGet('/readyz')).status === 200, 60_000, procs.logOf('kube-apiserver'));
 
   const secure = (c: 'controller-manager' | 'scheduler', port: number) => [
-    `--kubeconfig=${p(`${c}.kubeconfig`)}`, `--authentication-kubeconfig=${p(`${c}.kubeconfig`)}`,
-    `--authorization-kubeconfig=${p(`${c}.kubeconfig`)}`, `--bind-address=${host}`, `--secure-port=${port}`,
-    '--leader-elect=false', '--profiling=false', '--v=1',
+    `--kubeconfig=${p(`${c}.kubeconfig`)}`,
+    `--authentication-kubeconfig=${p(`${c}.kubeconfig`)}`,
+    `--authorization-kubeconfig=${p(`${c}.kubeconfig`)}`,
+    `--bind-address=${host}`,
+    `--secure-port=${port}`,
+    '--leader-elect=false',
+    '--profiling=false',
+    '--v=1',
   ];
   procs.start('kube-controller-manager', bins['kube-controller-manager']!, [
     ...secure('controller-manager', ports.controllerManager),
-    '--controllers=*', '--use-service-account-credentials=true',
-    `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
-    `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
-    '--cluster-name=kube-worker-test', `--service-cluster-ip-range=${network.serviceCIDR}`,
+    '--controllers=*',
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${p('sa.key')}`,
+    `--root-ca-file=${p('ca.crt')}`,
+    `--cluster-signing-cert-file=${p('ca.crt')}`,
+    `--cluster-signing-key-file=${p('ca.key')}`,
+    '--cluster-name=kube-worker-test',
+    `--service-cluster-ip-range=${network.serviceCIDR}`,
   ]);
   procs.start('kube-scheduler', bins['kube-scheduler']!, secure('scheduler', ports.scheduler));
   const node = {
-    nodeName, pkiDir, kubeletPort: ports.kubelet, images,
+    nodeName,
+    pkiDir,
+    kubeletPort: ports.kubelet,
+    images,
     bins: { kubelet: bins.kubelet!, 'kube-proxy': bins['kube-proxy']!, kubectl: bins.kubectl! },
     plainHttpRegistries: [...new Set([images.pause, images.coredns].map((i) => i.split('/')[0]!).filter((h) => /^127\.0\.0\.1:\d+$/.test(h)))],
   };
@@ -443,7 +525,8 @@ export async function up(): Promise<ClusterInfo> {
   await waitFor(
     'the default ServiceAccount (controller-manager running)',
     async () => (await apiGet('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-    30_000, procs.logOf('kube-controller-manager'),
+    30_000,
+    procs.logOf('kube-controller-manager'),
   );
   await startDns(procs, node, kubeconfigPath);
   for (const c of components) {
@@ -472,10 +555,12 @@ export async function status(): Promise<{ up: boolean; lines: string[] }> {
     lines.push(`${c.padEnd(24)} ${pid ? `running (pid ${pid})` : 'stopped'}   log: ${procs.logOf(c)}`);
   }
   const ready = existsSync(kubeconfigPath) ? await apiGet('/readyz') : { status: 0, body: '' };
-  lines.push(`apiserver /readyz         ${ready.status === 200 ? 'ok' : `not ready (${ready.status || 'no answer'})`} at https://${apiHost}:${ports.apiserver}`);
+  lines.push(
+    `apiserver /readyz         ${ready.status === 200 ? 'ok' : `not ready (${ready.status || 'no answer'})`} at https://${apiHost}:${ports.apiserver}`,
+  );
   const node = ready.status === 200 && (await nodeReady());
   lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'} (${network.nodeIP})`);
   lines.push(`kubeconfig                ${kubeconfigPath}`);
   lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm})`);
-  return { up: (await isUp()), lines };
+  return { up: await isUp(), lines };
 }

@@ -28,7 +28,9 @@ export function nodePath(): string {
 
 function which(tool: string): boolean {
   if (tool.startsWith('/')) return existsSync(tool);
-  return nodePath().split(':').some((d) => d && existsSync(join(d, tool)));
+  return nodePath()
+    .split(':')
+    .some((d) => d && existsSync(join(d, tool)));
 }
 
 /** Why this machine cannot run the node, or [] when it can. */
@@ -41,7 +43,8 @@ export function hostProblems(): string[] {
   }
   if (process.getuid?.() !== 0) problems.push('the kubelet and containerd need root (run as root)');
   if (!existsSync('/sys/fs/cgroup/memory') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) problems.push('no memory cgroup at /sys/fs/cgroup');
-  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) problems.push('no bridge netfilter (/proc/sys/net/bridge/bridge-nf-call-iptables): Services would not reach pods on the same bridge');
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables'))
+    problems.push('no bridge netfilter (/proc/sys/net/bridge/bridge-nf-call-iptables): Services would not reach pods on the same bridge');
   return problems;
 }
 

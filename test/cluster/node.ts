@@ -9,7 +9,14 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { corednsManifest } from './coredns.js';
 import { network, nodePaths, writeNodeConfigs, type NodeOptions } from './node-config.js';
 import {
-  hostProblems, killPodProcesses, nodePath, removeContainerLogLinks, removePodCgroups, tearDownHostNetwork, unmountPodNetns, unmountUnder,
+  hostProblems,
+  killPodProcesses,
+  nodePath,
+  removeContainerLogLinks,
+  removePodCgroups,
+  tearDownHostNetwork,
+  unmountPodNetns,
+  unmountUnder,
 } from './node-host.js';
 import { alive } from '../support/pid-lock.js';
 import { log, type Processes, waitFor } from './processes.js';
@@ -57,29 +64,53 @@ function ctr(socket: string, args: string[]): { status: number; stdout: string; 
 export async function startNode(procs: Processes, o: NodeStart): Promise<void> {
   const p = nodePaths(procs.stateDir);
   const options: NodeOptions = {
-    pkiDir: o.pkiDir, kubeletPort: o.kubeletPort, kubeletHealthzPort: ports.kubeletHealthz,
-    proxyHealthzPort: ports.proxyHealthz, proxyMetricsPort: ports.proxyMetrics,
-    sandboxImage: o.images.pause, plainHttpRegistries: o.plainHttpRegistries, systemReservedMemory: systemReservedMemory(),
+    pkiDir: o.pkiDir,
+    kubeletPort: o.kubeletPort,
+    kubeletHealthzPort: ports.kubeletHealthz,
+    proxyHealthzPort: ports.proxyHealthz,
+    proxyMetricsPort: ports.proxyMetrics,
+    sandboxImage: o.images.pause,
+    plainHttpRegistries: o.plainHttpRegistries,
+    systemReservedMemory: systemReservedMemory(),
   };
   writeNodeConfigs(p, options, o.nodeName);
   const env = { PATH: nodePath() };
   procs.start('containerd', 'containerd', ['--config', p.containerdConfig, '--log-level', 'warn'], env);
-  await waitFor('containerd', async () => existsSync(p.containerdSocket) && ctr(p.containerdSocket, ['version']).status === 0, 20_000, procs.logOf('containerd'));
-  procs.start('kubelet', o.bins.kubelet, [
-    `--config=${p.kubeletConfig}`, `--kubeconfig=${o.pkiDir}/node.kubeconfig`, `--root-dir=${p.kubeletRoot}`,
-    `--node-ip=${network.nodeIP}`, `--hostname-override=${o.nodeName}`, '--v=1',
-  ], env);
+  await waitFor(
+    'containerd',
+    async () => existsSync(p.containerdSocket) && ctr(p.containerdSocket, ['version']).status === 0,
+    20_000,
+    procs.logOf('containerd'),
+  );
+  procs.start(
+    'kubelet',
+    o.bins.kubelet,
+    [
+      `--config=${p.kubeletConfig}`,
+      `--kubeconfig=${o.pkiDir}/node.kubeconfig`,
+      `--root-dir=${p.kubeletRoot}`,
+      `--node-ip=${network.nodeIP}`,
+      `--hostname-override=${o.nodeName}`,
+      '--v=1',
+    ],
+    env,
+  );
   procs.start('kube-proxy', o.bins['kube-proxy'], [`--config=${p.proxyConfig}`, '--v=1'], env);
 }
 
 /** Applies the cluster DNS and waits until it answers (its pod Ready). */
 export async function startDns(procs: Processes, o: NodeStart, kubeconfig: string): Promise<void> {
   const r = spawnSync(o.bins.kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '-f', '-'], {
-    input: JSON.stringify(corednsManifest(o.images.coredns)), encoding: 'utf8',
+    input: JSON.stringify(corednsManifest(o.images.coredns)),
+    encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`cluster: applying the cluster DNS failed: ${r.stderr}`);
   const ready = () => {
-    const s = spawnSync(o.bins.kubectl, ['--kubeconfig', kubeconfig, '-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.readyReplicas}'], { encoding: 'utf8' });
+    const s = spawnSync(
+      o.bins.kubectl,
+      ['--kubeconfig', kubeconfig, '-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.readyReplicas}'],
+      { encoding: 'utf8' },
+    );
     return s.stdout.trim() === '1';
   };
   await waitFor('the cluster DNS (CoreDNS Ready)', async () => ready(), 90_000, procs.logOf('kubelet'));
@@ -110,7 +141,10 @@ export async function stopNode(procs: Processes, sweepBin: string | undefined, q
   const removed: string[] = [];
   await procs.stop(['kubelet', 'kube-proxy'], 10_000, quiet);
   if (procs.pidOf('containerd') !== undefined && sweepBin) {
-    const r = spawnSync(sweepBin, ['sweep', `--endpoint=unix://${p.containerdSocket}`, '--timeout=60s'], { encoding: 'utf8', env: { ...process.env, PATH: nodePath() } });
+    const r = spawnSync(sweepBin, ['sweep', `--endpoint=unix://${p.containerdSocket}`, '--timeout=60s'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: nodePath() },
+    });
     if (r.status !== 0) log(`removing the pods failed (continuing): ${r.stderr.trim()}`);
     else if (!quiet) log(r.stdout.trim());
   }

@@ -7,7 +7,16 @@ import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { expect, it } from 'vitest';
 import {
-  adminKubeConfig, describeCluster, eventsFor, eventually, jobCondition, jobPods, podProcesses, scriptImage, serviceAccountWithRules, statusOf,
+  adminKubeConfig,
+  describeCluster,
+  eventsFor,
+  eventually,
+  jobCondition,
+  jobPods,
+  podProcesses,
+  scriptImage,
+  serviceAccountWithRules,
+  statusOf,
   useNamespace,
 } from './support/cluster.js';
 
@@ -76,7 +85,14 @@ describeCluster('test cluster', () => {
   it('runs a Job that succeeds, with a Secret volume, env from a Secret and a ConfigMap, and a working dir', async () => {
     await ns.core.createNamespacedSecret({
       namespace: ns.name,
-      body: { metadata: { name: 'op' }, stringData: { 'script.sh': 'echo "script ran in $(pwd) with $GREETING and $TOKEN"; cat /kube-worker/operation/files/data.txt' , 'data.txt': 'file content', token: 's3cret' } },
+      body: {
+        metadata: { name: 'op' },
+        stringData: {
+          'script.sh': 'echo "script ran in $(pwd) with $GREETING and $TOKEN"; cat /kube-worker/operation/files/data.txt',
+          'data.txt': 'file content',
+          token: 's3cret',
+        },
+      },
     });
     await ns.core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'cfg' }, data: { greeting: 'hello' } } });
     const body = job('secret-script', 'sh /kube-worker/operation/script.sh', {
@@ -93,12 +109,22 @@ describeCluster('test cluster', () => {
       },
     });
     body.spec!.template.spec!.volumes = [
-      { name: 'op', secret: { secretName: 'op', items: [{ key: 'script.sh', path: 'script.sh' }, { key: 'data.txt', path: 'files/data.txt' }] } },
+      {
+        name: 'op',
+        secret: {
+          secretName: 'op',
+          items: [
+            { key: 'script.sh', path: 'script.sh' },
+            { key: 'data.txt', path: 'files/data.txt' },
+          ],
+        },
+      },
       { name: 'work', emptyDir: {} },
     ];
     await ns.batch.createNamespacedJob({ namespace: ns.name, body });
     await eventually('Job secret-script Complete', async () =>
-      jobCondition(await ns.batch.readNamespacedJob({ name: 'secret-script', namespace: ns.name }), 'Complete'));
+      jobCondition(await ns.batch.readNamespacedJob({ name: 'secret-script', namespace: ns.name }), 'Complete'),
+    );
     const [pod] = await jobPods(ns.kc, ns.name, 'secret-script');
     const log = await ns.core.readNamespacedPodLog({ name: pod!.metadata!.name!, namespace: ns.name });
     expect(log).toBe('script ran in /kube-worker/work with hello and s3cret\nfile content');
@@ -127,12 +153,13 @@ describeCluster('test cluster', () => {
         metadata: { name: 'ticker' },
         spec: {
           restartPolicy: 'Never',
-          containers: [{ name: 'main', image: scriptImage(), command: ['sh', '-c', 'echo line 1; echo line 2; sleep 2.2; echo line 3; sleep 0.3; echo line 4'] }],
+          containers: [
+            { name: 'main', image: scriptImage(), command: ['sh', '-c', 'echo line 1; echo line 2; sleep 2.2; echo line 3; sleep 0.3; echo line 4'] },
+          ],
         },
       },
     });
-    await eventually('pod ticker Running', async () =>
-      (await ns.core.readNamespacedPod({ name: 'ticker', namespace: ns.name })).status?.phase !== 'Pending');
+    await eventually('pod ticker Running', async () => (await ns.core.readNamespacedPod({ name: 'ticker', namespace: ns.name })).status?.phase !== 'Pending');
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
@@ -174,20 +201,32 @@ describeCluster('test cluster', () => {
     await ns.core.createNamespacedPod({
       namespace: ns.name,
       // Nothing listens on port 1 of this machine.
-      body: { metadata: { name: 'no-image' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: '127.0.0.1:1/acme/tools:1', command: ['true'] }] } },
+      body: {
+        metadata: { name: 'no-image' },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: '127.0.0.1:1/acme/tools:1', command: ['true'] }] },
+      },
     });
     const seen = new Set<string>();
-    await eventually('ImagePullBackOff', async () => {
-      const p = await ns.core.readNamespacedPod({ name: 'no-image', namespace: ns.name });
-      const reason = p.status?.containerStatuses?.[0]?.state?.waiting?.reason;
-      if (reason) seen.add(reason);
-      return reason === 'ImagePullBackOff';
-    }, 30_000, 100);
+    await eventually(
+      'ImagePullBackOff',
+      async () => {
+        const p = await ns.core.readNamespacedPod({ name: 'no-image', namespace: ns.name });
+        const reason = p.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+        if (reason) seen.add(reason);
+        return reason === 'ImagePullBackOff';
+      },
+      30_000,
+      100,
+    );
     // Events are recorded asynchronously: wait for both.
-    const messages = await eventually('ErrImagePull and ImagePullBackOff events', async () => {
-      const m = (await eventsFor(ns.kc, ns.name, 'no-image')).map((e) => e.message ?? '');
-      return m.includes('Error: ErrImagePull') && m.includes('Error: ImagePullBackOff') ? m : undefined;
-    }, 15_000);
+    const messages = await eventually(
+      'ErrImagePull and ImagePullBackOff events',
+      async () => {
+        const m = (await eventsFor(ns.kc, ns.name, 'no-image')).map((e) => e.message ?? '');
+        return m.includes('Error: ErrImagePull') && m.includes('Error: ImagePullBackOff') ? m : undefined;
+      },
+      15_000,
+    );
     expect(seen.has('ErrImagePull') || messages.includes('Error: ErrImagePull')).toBe(true);
     const p = await ns.core.readNamespacedPod({ name: 'no-image', namespace: ns.name });
     expect(p.status?.phase).toBe('Pending');
@@ -218,7 +257,8 @@ describeCluster('test cluster', () => {
     const uid = first!.metadata!.uid!;
     expect(podProcesses(uid).length).toBeGreaterThan(0);
     const j = await eventually('Job deadline Failed', async () =>
-      jobCondition(await ns.batch.readNamespacedJob({ name: 'deadline', namespace: ns.name }), 'Failed'));
+      jobCondition(await ns.batch.readNamespacedJob({ name: 'deadline', namespace: ns.name }), 'Failed'),
+    );
     expect(j.reason).toBe('DeadlineExceeded');
     await eventually('the processes to stop', async () => podProcesses(uid).length === 0, 30_000);
   });
@@ -227,9 +267,15 @@ describeCluster('test cluster', () => {
     const access = await serviceAccountWithRules(ns.name, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
     const core = access.kubeConfig.makeApiClient(k8s.CoreV1Api);
     await expect(core.listNamespacedPod({ namespace: ns.name })).resolves.toBeDefined();
-    const err = await core.listNamespacedPod({ namespace: 'default' }).then(() => undefined, (e: unknown) => e);
+    const err = await core.listNamespacedPod({ namespace: 'default' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(statusOf(err)).toBe(403);
-    const err2 = await core.listNamespacedSecret({ namespace: ns.name }).then(() => undefined, (e: unknown) => e);
+    const err2 = await core.listNamespacedSecret({ namespace: ns.name }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(statusOf(err2)).toBe(403);
   });
 
@@ -241,7 +287,9 @@ describeCluster('test cluster', () => {
         spec: {
           restartPolicy: 'Never',
           terminationGracePeriodSeconds: 10,
-          containers: [{ name: 'main', image: scriptImage(), command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'] }],
+          containers: [
+            { name: 'main', image: scriptImage(), command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'] },
+          ],
         },
       },
     });
@@ -256,13 +304,17 @@ describeCluster('test cluster', () => {
     expect(podProcesses(uid).length).toBeGreaterThan(0);
     await ns.core.deleteNamespacedPod({ name: 'victim', namespace: ns.name });
     await eventually('the processes to stop', async () => podProcesses(uid).length === 0, 15_000);
-    await eventually('pod victim gone', async () => {
-      try {
-        await ns.core.readNamespacedPod({ name: 'victim', namespace: ns.name });
-        return false;
-      } catch (err) {
-        return statusOf(err) === 404;
-      }
-    }, 30_000);
+    await eventually(
+      'pod victim gone',
+      async () => {
+        try {
+          await ns.core.readNamespacedPod({ name: 'victim', namespace: ns.name });
+          return false;
+        } catch (err) {
+          return statusOf(err) === 404;
+        }
+      },
+      30_000,
+    );
   });
 });

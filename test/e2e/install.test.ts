@@ -42,7 +42,11 @@ describeCluster('installed by the Helm chart', () => {
   beforeAll(() => kw.addExecutor());
 
   it('runs the executor with the chart’s settings, and its permission check finds nothing missing', async () => {
-    expect(chartEnv).toMatchObject({ KUBE_WORKER_RUNTIME: 'kubernetes', KUBE_WORKER_NAMESPACE: kw.ns.name, KUBE_WORKER_SCRIPT_SERVICE_ACCOUNT: `${NAME}-script` });
+    expect(chartEnv).toMatchObject({
+      KUBE_WORKER_RUNTIME: 'kubernetes',
+      KUBE_WORKER_NAMESPACE: kw.ns.name,
+      KUBE_WORKER_SCRIPT_SERVICE_ACCOUNT: `${NAME}-script`,
+    });
     const { body } = await kw.stack.api('GET', '/api/v1/worker');
     expect(body.executors).toEqual([expect.objectContaining({ runtime: 'kubernetes' })]);
     expect(body.problems).toEqual([]);
@@ -53,7 +57,10 @@ describeCluster('installed by the Helm chart', () => {
       kw.stack.submit(bash(`echo "hello from a Job"; ${setVariable('Answer', '42')}`, { ticket: 'install-good' })),
       kw.stack.submit(bash('echo "about to fail" >&2; exit 3', { ticket: 'install-bad' })),
     ]);
-    const pod = await eventually('the pod of the first operation', async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${good}` })).items[0]);
+    const pod = await eventually(
+      'the pod of the first operation',
+      async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${good}` })).items[0],
+    );
     expect(pod.spec).toMatchObject({ serviceAccountName: `${NAME}-script`, automountServiceAccountToken: false });
 
     const succeeded = await kw.stack.waitUntilDone(good, 120_000);
@@ -84,16 +91,38 @@ describeCluster('installed by the Helm chart', () => {
     const core = kw.access.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const batch = kw.access.kubeConfig.makeApiClient(k8s.BatchV1Api);
     const rbac = kw.access.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
-    const refusal = (call: Promise<unknown>) => call.then(() => 'allowed', (error: unknown) => statusOf(error));
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => 'allowed',
+        (error: unknown) => statusOf(error),
+      );
 
     // The token itself works: in its namespace it may list pods.
     await core.listNamespacedPod({ namespace: kw.ns.name });
     expect(await refusal(core.listNamespacedPod({ namespace: 'default' }))).toBe(403);
     expect(await refusal(core.listNamespacedSecret({ namespace: 'kube-system' }))).toBe(403);
-    expect(await refusal(batch.createNamespacedJob({ namespace: 'default', body: { metadata: { name: 'escape' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['true'] }] } } } } }))).toBe(403);
+    expect(
+      await refusal(
+        batch.createNamespacedJob({
+          namespace: 'default',
+          body: {
+            metadata: { name: 'escape' },
+            spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['true'] }] } } },
+          },
+        }),
+      ),
+    ).toBe(403);
     expect(await refusal(core.listNamespace())).toBe(403);
     expect(await refusal(rbac.createClusterRole({ body: { metadata: { name: 'escape' }, rules: [] } }))).toBe(403);
     // Nor can it widen its own Role.
-    expect(await refusal(rbac.patchNamespacedRole({ name: `${NAME}-executor`, namespace: kw.ns.name, body: [{ op: 'add', path: '/rules/-', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }] }))).toBe(403);
+    expect(
+      await refusal(
+        rbac.patchNamespacedRole({
+          name: `${NAME}-executor`,
+          namespace: kw.ns.name,
+          body: [{ op: 'add', path: '/rules/-', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }],
+        }),
+      ),
+    ).toBe(403);
   });
 });

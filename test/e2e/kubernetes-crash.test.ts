@@ -25,9 +25,15 @@ describeCluster('an executor killed while its operation runs', () => {
     const out = status.logs.filter((l) => l.stream === 'stdout').map((l) => l.text);
     expect(out).toEqual(Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
     // Its one Job was released with the result; the events say it was created once.
-    await expect.poll(async () => (await kw.ns.batch.listNamespacedJob({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items, { timeout: 30_000 }).toEqual([]);
+    await expect
+      .poll(async () => (await kw.ns.batch.listNamespacedJob({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items, {
+        timeout: 30_000,
+      })
+      .toEqual([]);
     const events = await kw.ns.core.listNamespacedEvent({ namespace: kw.ns.name });
-    const created = events.items.filter((e) => e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'Job' && e.involvedObject.name?.includes('crash-adopt'));
+    const created = events.items.filter(
+      (e) => e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'Job' && e.involvedObject.name?.includes('crash-adopt'),
+    );
     expect(created).toHaveLength(1);
   });
 });
@@ -56,11 +62,18 @@ describeCluster('an executor without enough permissions', () => {
 
   it('refuses to start, naming what is missing, and the worker health says so', async () => {
     const { serviceAccountWithRules } = await import('./support/cluster.js');
-    const weak = await serviceAccountWithRules(kw.ns.name, [
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get'] },
-      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
-    ], { name: 'weak-executor' });
-    const error = await kw.addExecutor({ KUBECONFIG: weak.kubeconfigPath }).then(() => undefined, (e: Error) => e);
+    const weak = await serviceAccountWithRules(
+      kw.ns.name,
+      [
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+      ],
+      { name: 'weak-executor' },
+    );
+    const error = await kw.addExecutor({ KUBECONFIG: weak.kubeconfigPath }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toContain('missing');
     expect(error?.message).toContain(`watch batch/jobs in namespace ${kw.ns.name}`);
     expect(error?.message).toContain(`create secrets in namespace ${kw.ns.name}`);

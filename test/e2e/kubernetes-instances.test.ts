@@ -20,8 +20,7 @@ describeCluster('two releases in one namespace', () => {
     return b.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, createLogger('silent', 'e2e'), () => undefined));
   };
   const instanceB = (): string => readConfig({ ...a.env(), KUBE_WORKER_PREFIX: b.config.prefix }).instance;
-  const jobsOf = async (ticket: string) =>
-    (await a.ns.batch.listNamespacedJob({ namespace: a.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items;
+  const jobsOf = async (ticket: string) => (await a.ns.batch.listNamespacedJob({ namespace: a.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items;
 
   beforeAll(async () => {
     b = await startStack({ executors: 0, env: a.env() });
@@ -36,14 +35,18 @@ describeCluster('two releases in one namespace', () => {
     expect(a.instance()).not.toBe(instanceB());
   });
 
-  it('run the same ticket as two Jobs, one each, and each gets its own script\'s result', async () => {
+  it("run the same ticket as two Jobs, one each, and each gets its own script's result", async () => {
     const ticket = 'same-ticket';
     await a.stack.submit(bash('sleep 4; echo "ran in A"', { ticket }));
     await b.submit(bash('sleep 4; echo "ran in B"', { ticket }));
-    const both = await eventually('a Job of each release', async () => {
-      const jobs = await jobsOf(ticket);
-      return jobs.length === 2 ? jobs : undefined;
-    }, 60_000);
+    const both = await eventually(
+      'a Job of each release',
+      async () => {
+        const jobs = await jobsOf(ticket);
+        return jobs.length === 2 ? jobs : undefined;
+      },
+      60_000,
+    );
     expect(both.map((j) => j.metadata!.labels!['kube-worker/instance']).sort()).toEqual([a.instance(), instanceB()].sort());
     expect(new Set(both.map((j) => j.metadata!.name)).size).toBe(2);
 

@@ -41,7 +41,16 @@ describeCluster('packages on Kubernetes', () => {
   const env: Record<string, string> = {};
   const served = useNodeFeed(env, 'files');
   beforeAll(async () => {
-    served.feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/VERSION', content: '1.4.2\n' }], true));
+    served.feed.files.set(
+      'app.tar.gz',
+      await tar(
+        [
+          { name: 'app/', directory: true },
+          { name: 'app/VERSION', content: '1.4.2\n' },
+        ],
+        true,
+      ),
+    );
   });
 
   const kw = useKubeWorker('packages', env);
@@ -55,7 +64,9 @@ describeCluster('packages on Kubernetes', () => {
     const ticket = await kw.stack.submit(
       bash('cat "$KUBE_WORKER_PACKAGE_APP/app/VERSION"; ls "$KUBE_WORKER_WORKSPACE/packages"', {
         ticket: 'k8s-packages-ok',
-        packages: [{ name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: sha256(body), headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } } }],
+        packages: [
+          { name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: sha256(body), headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } } },
+        ],
       }),
     );
     const pod = await podOf(ticket);
@@ -79,7 +90,10 @@ describeCluster('packages on Kubernetes', () => {
 
   it('ends with PackageFailed, before the script runs, when the checksum does not match', async () => {
     const ticket = await kw.stack.submit(
-      bash('echo the script ran', { ticket: 'k8s-packages-bad-sum', packages: [{ name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: '0'.repeat(64) }] }),
+      bash('echo the script ran', {
+        ticket: 'k8s-packages-bad-sum',
+        packages: [{ name: 'app', url: `${served.url}/files/app.tar.gz`, sha256: '0'.repeat(64) }],
+      }),
     );
     const status = await kw.stack.waitUntilDone(ticket, 120_000);
     const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
@@ -102,7 +116,10 @@ describeCluster('packages on Kubernetes, the executor killed while they download
     const bytes = 8 * 1024 * 1024;
     const doomed = await spawnExecutor(kw.stack, kw.env());
     const ticket = await kw.stack.submit(
-      bash('echo the script ran', { ticket: 'k8s-packages-adopt', packages: [{ name: 'blob', url: `${served.url}/slow/${bytes}`, sha256: generatedSha256(bytes), extract: 'none' }] }),
+      bash('echo the script ran', {
+        ticket: 'k8s-packages-adopt',
+        packages: [{ name: 'blob', url: `${served.url}/slow/${bytes}`, sha256: generatedSha256(bytes), extract: 'none' }],
+      }),
     );
     const stored = async (): Promise<string[]> => {
       const { body } = await kw.stack.api('GET', `/api/v1/operations/${ticket}`);
@@ -119,8 +136,14 @@ describeCluster('packages on Kubernetes, the executor killed while they download
     const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
     expect(status.state, lines.join('\n')).toBe('succeeded');
     const packageLines = lines.filter((l) => l.startsWith('system:Download'));
-    expect(packageLines.filter((l) => l.startsWith('system:Downloading package blob from')), lines.join('\n')).toHaveLength(1);
-    expect(packageLines.filter((l) => l.startsWith('system:Downloaded package blob: 8.0 MiB')), lines.join('\n')).toHaveLength(1);
+    expect(
+      packageLines.filter((l) => l.startsWith('system:Downloading package blob from')),
+      lines.join('\n'),
+    ).toHaveLength(1);
+    expect(
+      packageLines.filter((l) => l.startsWith('system:Downloaded package blob: 8.0 MiB')),
+      lines.join('\n'),
+    ).toHaveLength(1);
     expect(new Set(packageLines).size, lines.join('\n')).toBe(packageLines.length);
     expect(lines.indexOf('stdout:the script ran')).toBeGreaterThan(lines.findIndex((l) => l.startsWith('system:Downloaded package blob')));
   });

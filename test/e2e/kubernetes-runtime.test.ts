@@ -51,7 +51,10 @@ describeCluster('operations as Kubernetes Jobs', () => {
         },
       ),
     );
-    await eventually('the pod', async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0]);
+    await eventually(
+      'the pod',
+      async () => (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0],
+    );
     const pod = (await kw.ns.core.listNamespacedPod({ namespace: kw.ns.name, labelSelector: `kube-worker/ticket=${ticket}` })).items[0]!;
     const container = pod.spec!.containers[0]!;
     expect(container.image).toBe(scriptImage());
@@ -75,10 +78,14 @@ describeCluster('operations as Kubernetes Jobs', () => {
   it('leaves nothing behind once an operation is complete', async () => {
     const ticket = await kw.stack.submit(bash('echo done', { ticket: 'k8s-cleanup' }));
     expect((await kw.stack.waitUntilDone(ticket, 60_000)).state).toBe('succeeded');
-    await eventually('Job, pods and Secret gone', async () => {
-      const left = await objectsOf(ticket);
-      return left.jobs + left.pods + left.secrets === 0 ? left : undefined;
-    }, 30_000);
+    await eventually(
+      'Job, pods and Secret gone',
+      async () => {
+        const left = await objectsOf(ticket);
+        return left.jobs + left.pods + left.secrets === 0 ? left : undefined;
+      },
+      30_000,
+    );
     expect((await kw.stack.api('DELETE', `/api/v1/operations/${ticket}`)).status).toBe(204);
   });
 
@@ -88,7 +95,10 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(status.state).toBe('failed');
     expect(status.exitCode).toBe(-44);
     expect(status.failure?.reason).toBe('Unschedulable');
-    const system = status.logs.filter((l) => l.stream === 'system').map((l) => l.text).join('\n');
+    const system = status.logs
+      .filter((l) => l.stream === 'system')
+      .map((l) => l.text)
+      .join('\n');
     expect(system).toMatch(/FailedScheduling: .*Insufficient cpu/);
     expect(status.logs.map((l) => l.text)).not.toContain('never');
   });
@@ -101,14 +111,17 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(status.failure?.message).toMatch(/registry\.invalid/);
   });
 
-  it('fails a tag missing from the registry with ImagePullFailed and the registry\'s own answer', async () => {
+  it("fails a tag missing from the registry with ImagePullFailed and the registry's own answer", async () => {
     const missing = `${scriptImage().replace(/(@sha256:[0-9a-f]+|:[\w.-]+)$/, '')}:no-such-tag`;
     const ticket = await kw.stack.submit(bash('echo never', { container: { image: missing } }));
     const status = await kw.stack.waitUntilDone(ticket, 60_000);
     expect(status.state).toBe('failed');
     expect(status.failure?.reason).toBe('ImagePullFailed');
     expect(status.failure?.message).toContain(`${missing}: not found`);
-    const system = status.logs.filter((l) => l.stream === 'system').map((l) => l.text).join('\n');
+    const system = status.logs
+      .filter((l) => l.stream === 'system')
+      .map((l) => l.text)
+      .join('\n');
     expect(system).toContain('not found');
   });
 
@@ -133,7 +146,7 @@ describeCluster('operations as Kubernetes Jobs', () => {
     expect(status.logs.map((l) => l.text)).toContain('within its limit');
   });
 
-  it('limits the script\'s CPU: the quota is visible in its cgroup', async () => {
+  it("limits the script's CPU: the quota is visible in its cgroup", async () => {
     const ticket = await kw.stack.submit(
       bash('cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"', {
         resources: { requests: { cpu: '100m' }, limits: { cpu: '500m' } },
@@ -177,7 +190,10 @@ describeCluster('operations as Kubernetes Jobs', () => {
 
   it('cannot touch another namespace with its token', async () => {
     const other = kw.access.kubeConfig.makeApiClient(k8s.BatchV1Api);
-    const error = await other.listNamespacedJob({ namespace: 'default' }).then(() => undefined, (e: unknown) => e);
+    const error = await other.listNamespacedJob({ namespace: 'default' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(statusOf(error)).toBe(403);
   });
 
@@ -185,7 +201,11 @@ describeCluster('operations as Kubernetes Jobs', () => {
     const namespace = kw.ns.name;
     await kw.ns.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'not-the-executors' }, stringData: { password: 'elsewhere' } } });
     const core = kw.access.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const refusal = (call: Promise<unknown>) => call.then(() => 'allowed', (error: unknown) => statusOf(error));
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => 'allowed',
+        (error: unknown) => statusOf(error),
+      );
     expect(await refusal(core.listNamespacedSecret({ namespace }))).toBe(403);
     expect(await refusal(core.readNamespacedSecret({ name: 'not-the-executors', namespace }))).toBe(403);
     expect(await refusal(core.readNamespacedPod({ name: 'any', namespace }))).toBe(403);
@@ -193,7 +213,10 @@ describeCluster('operations as Kubernetes Jobs', () => {
 
   it('names its Jobs from the instance and the ticket', async () => {
     const ticket = await kw.stack.submit(bash('sleep 2', { ticket: 'k8s-named' }));
-    await eventually('the Job', async () => (await kw.ns.batch.readNamespacedJob({ name: jobName(kw.instance(), ticket), namespace: kw.ns.name }).catch(() => undefined)));
+    await eventually(
+      'the Job',
+      async () => await kw.ns.batch.readNamespacedJob({ name: jobName(kw.instance(), ticket), namespace: kw.ns.name }).catch(() => undefined),
+    );
     await kw.stack.waitUntilDone(ticket, 60_000);
   });
 });

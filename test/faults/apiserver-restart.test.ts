@@ -59,17 +59,26 @@ describeCluster('the kube-apiserver restarted while Jobs run', () => {
     await kw.addExecutor();
     const objects = await recordObjects(kw.ns);
     const tickets = await Promise.all(
-      Array.from({ length: OPERATIONS }, (_, i) => kw.stack.submit(bash(`echo "begin ${i}"; sleep 6; echo "end ${i}"; exit ${i % 3}`, { ticket: `apiserver-restart-${i}` }))),
+      Array.from({ length: OPERATIONS }, (_, i) =>
+        kw.stack.submit(bash(`echo "begin ${i}"; sleep 6; echo "end ${i}"; exit ${i % 3}`, { ticket: `apiserver-restart-${i}` })),
+      ),
     );
     await kw.stack.waitForState(tickets[0]!, ['running'], 120_000);
     await restartApiserver();
 
     const results = await Promise.all(tickets.map((ticket) => kw.stack.waitUntilDone(ticket, 180_000)));
     expect(
-      results.map((r, i) => ({ ticket: r.ticket, exitCode: r.exitCode, begins: r.logs.filter((l) => l.text === `begin ${i}`).length, last: r.logs.filter((l) => l.stream === 'stdout').at(-1)?.text })),
+      results.map((r, i) => ({
+        ticket: r.ticket,
+        exitCode: r.exitCode,
+        begins: r.logs.filter((l) => l.text === `begin ${i}`).length,
+        last: r.logs.filter((l) => l.stream === 'stdout').at(-1)?.text,
+      })),
     ).toEqual(tickets.map((ticket, i) => ({ ticket, exitCode: i % 3, begins: 1, last: `end ${i}` })));
     // Each Job once: one object (uid) per operation, and one pod created for it.
     await objects.stop();
-    expect(tickets.map((ticket) => ({ ticket, ...objects.uidsOf(jobName(kw.instance(), ticket)) }))).toEqual(tickets.map((ticket) => ({ ticket, jobs: 1, pods: 1 })));
+    expect(tickets.map((ticket) => ({ ticket, ...objects.uidsOf(jobName(kw.instance(), ticket)) }))).toEqual(
+      tickets.map((ticket) => ({ ticket, jobs: 1, pods: 1 })),
+    );
   });
 });

@@ -24,7 +24,14 @@ describe('a process of the deployment SIGKILLed under load', () => {
     clock.lap('start');
     const marker = await markerFile();
     const [doomed, survivor] = processes.dispatchers as [Processes['dispatchers'][0], Processes['dispatchers'][0]];
-    const load = new Load({ dispatchers: [doomed.url, survivor.url], count: 500, clients: 6, pauseMs: 20, operation: countedOperation(marker, 0.1), ticketPrefix: 'dispatcher-kill' });
+    const load = new Load({
+      dispatchers: [doomed.url, survivor.url],
+      count: 500,
+      clients: 6,
+      pauseMs: 20,
+      operation: countedOperation(marker, 0.1),
+      ticketPrefix: 'dispatcher-kill',
+    });
     await Promise.race([load.whenAccepted(200), load.done]);
     clock.lap('before');
     load.phase = 'killed';
@@ -63,7 +70,7 @@ describe('a process of the deployment SIGKILLed under load', () => {
     };
     // Killed in any case, so that the figures say what happened even when 20 were never reached.
     let mostRunning = 0;
-    for (const deadline = Date.now() + 120_000; mostRunning < 20 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 120_000; mostRunning < 20 && Date.now() < deadline;) {
       mostRunning = Math.max(mostRunning, await runningOnDoomed());
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -43,7 +43,9 @@ describe('a Redis outage of a minute, with the default queue lock', () => {
       const answer = await call(dispatcher, 'GET', `/api/v1/operations/${ticket}?limit=1000`);
       return answer.kind === 'answer' && answer.status === 200 ? (answer.body as Status) : undefined;
     };
-    await expect.poll(async () => (await Promise.all(operations.map((o) => status(o.ticket)))).map((s) => s?.state), { timeout: 60_000, interval: 500 }).toEqual(operations.map(() => 'running'));
+    await expect
+      .poll(async () => (await Promise.all(operations.map((o) => status(o.ticket)))).map((s) => s?.state), { timeout: 60_000, interval: 500 })
+      .toEqual(operations.map(() => 'running'));
 
     await redis.stop('SIGTERM');
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -54,9 +56,9 @@ describe('a Redis outage of a minute, with the default queue lock', () => {
     await expect
       .poll(async () => (ended = await Promise.all(operations.map((o) => status(o.ticket)))).every(final), { timeout: 120_000, interval: 1000 })
       .toBe(true);
-    expect(ended.map((s) => ({ exitCode: s?.exitCode, reason: s?.failure?.reason, output: s?.logs.filter((l) => l.stream === 'stdout').map((l) => l.text) }))).toEqual(
-      operations.map((o) => ({ exitCode: o.exitCode, reason: 'ScriptFailed', output: ['started', 'ended'] })),
-    );
+    expect(
+      ended.map((s) => ({ exitCode: s?.exitCode, reason: s?.failure?.reason, output: s?.logs.filter((l) => l.stream === 'stdout').map((l) => l.text) })),
+    ).toEqual(operations.map((o) => ({ exitCode: o.exitCode, reason: 'ScriptFailed', output: ['started', 'ended'] })));
     const runs = (await readFile(marker, 'utf8')).split('\n').filter(Boolean).sort();
     expect(runs).toEqual(operations.map((o) => o.ticket).sort());
   });

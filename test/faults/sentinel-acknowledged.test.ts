@@ -68,11 +68,15 @@ describe('a primary SIGKILLed right after a burst of 202s', () => {
 
     const unsafe = await burstThenKill(without, 'no-wait', marker);
     const safe = await burstThenKill(waiting, 'wait', marker);
-    for (const [label, figures] of [['without WAIT', unsafe], ['with WAIT', safe]] as const) {
+    for (const [label, figures] of [
+      ['without WAIT', unsafe],
+      ['with WAIT', safe],
+    ] as const) {
       console.info(
         `[faults] acknowledged then SIGKILL, ${label}: sent ${BURST}, accepted ${figures.submitted}, refused ${figures.refused}, ended ${figures.ended}, lost ${figures.lost}, repeated ${figures.repeated}` +
           `, outcomes ${JSON.stringify(figures.outcomes)}` +
-          `, longest client wait ${(figures.longestMs / 1000).toFixed(1)}s` + (figures.lostExamples.length ? `\n  lost e.g. ${figures.lostExamples.slice(0, 2).join('; ').slice(0, 400)}` : ''),
+          `, longest client wait ${(figures.longestMs / 1000).toFixed(1)}s` +
+          (figures.lostExamples.length ? `\n  lost e.g. ${figures.lostExamples.slice(0, 2).join('; ').slice(0, 400)}` : ''),
       );
     }
     expect(safe.submitted).toBeGreaterThan(0);

@@ -84,7 +84,11 @@ describe('Redis behind Sentinel, failing over during 500 submissions', () => {
       return { at, promoted };
     });
     clock.lap('first failover');
-    report('Sentinel: primary SIGKILLed', killed.load, killed.figures, { ...clock.laps, failover: killed.failoverSeconds, newWork: killed.newWorkSeconds ?? -1 });
+    report('Sentinel: primary SIGKILLed', killed.load, killed.figures, {
+      ...clock.laps,
+      failover: killed.failoverSeconds,
+      newWork: killed.newWorkSeconds ?? -1,
+    });
 
     await group.restartAsReplica(first);
     await group.replicasInSync(2);
@@ -97,7 +101,11 @@ describe('Redis behind Sentinel, failing over during 500 submissions', () => {
       return { at, promoted };
     });
     clock.lap('second failover');
-    report('Sentinel: failover back to the first node', back.load, back.figures, { ...clock.laps, failover: back.failoverSeconds, newWork: back.newWorkSeconds ?? -1 });
+    report('Sentinel: failover back to the first node', back.load, back.figures, {
+      ...clock.laps,
+      failover: back.failoverSeconds,
+      newWork: back.newWorkSeconds ?? -1,
+    });
     expect((await group.primary()).port).toBe(first.port);
 
     expectKept(killed);

@@ -18,7 +18,8 @@ const token = randomBytes(20).toString('hex');
 const redisPassword = randomBytes(20).toString('hex');
 
 /** Debian's docker-compose 1.29, else the compose plugin. */
-const composeCommand = (): string[] => (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? ['docker-compose'] : [dockerBin, 'compose']);
+const composeCommand = (): string[] =>
+  spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? ['docker-compose'] : [dockerBin, 'compose'];
 
 function compose(...args: string[]): { status: number | null; output: string } {
   const [bin, ...pre] = composeCommand();
@@ -42,7 +43,10 @@ async function ready(url: string, withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     // Docker's proxy accepts connections before the container listens: a request may never be answered.
-    const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+    const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     if (Date.now() > deadline) throw new Error(`${url} answered ${status} after ${withinMs} ms:\n${compose('logs', '--tail', '40').output}`);
     await new Promise((r) => setTimeout(r, 500));
@@ -74,12 +78,16 @@ describeImages('docker-compose.yml brought up', () => {
 
   it('runs an operation submitted with the CLI, which reads the same KUBE_WORKER_API_TOKEN', () => {
     // The CLI as `npx kube-worker` runs it, from its sources; the token in the environment comes first.
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'submit', 'echo "hello $WHO from $(id -u)"; exit 3', '--var', 'WHO=world', '--wait'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBE_WORKER_API_TOKEN: token },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', 'submit', 'echo "hello $WHO from $(id -u)"; exit 3', '--var', 'WHO=world', '--wait'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBE_WORKER_API_TOKEN: token },
+      },
+    );
     expect(r.stdout).toContain('hello world from 1000');
     expect(r.status, r.stderr).toBe(3);
   });

@@ -88,7 +88,9 @@ describeImages('the kube-worker image with Docker (testcontainers)', () => {
       const [user, readOnly] = dockerOk('inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', container.getId()).split(' ');
       expect(user).toMatch(/^[1-9][0-9]*:[0-9]+$/);
       expect(readOnly).toBe('true');
-      for (const binding of Object.values(JSON.parse(dockerOk('inspect', '--format', '{{json .NetworkSettings.Ports}}', container.getId())) as Record<string, Array<{ HostIp: string }> | null>)) {
+      for (const binding of Object.values(
+        JSON.parse(dockerOk('inspect', '--format', '{{json .NetworkSettings.Ports}}', container.getId())) as Record<string, Array<{ HostIp: string }> | null>,
+      )) {
         for (const b of binding ?? []) expect(b.HostIp).toBe('127.0.0.1');
       }
     }

@@ -143,7 +143,9 @@ export class DockerEngine implements Engine {
     mkdirSync(dir);
     run(['npm', 'pack', '--silent', f.spec], { cwd: dir });
     const [tgz] = readdirSync(dir).filter((e) => e.endsWith('.tgz'));
-    const integrity = `sha512-${createHash('sha512').update(readFileSync(join(dir, tgz!))).digest('base64')}`;
+    const integrity = `sha512-${createHash('sha512')
+      .update(readFileSync(join(dir, tgz!)))
+      .digest('base64')}`;
     if (integrity !== f.integrity) throw new Error(`${f.spec}: integrity ${integrity}, expected ${f.integrity} (test/images/versions.json)`);
     run(['tar', 'xzf', tgz!], { cwd: dir });
     renameSync(join(dir, 'package', f.path), target);

@@ -49,7 +49,8 @@ describeImages('test images', () => {
   it('script-tools: bash, sh, python3, coreutils, curl, CA certificates and jq, as user 1000 with a home', () => {
     const out = run(
       image('script-tools'),
-      'bash', '-c',
+      'bash',
+      '-c',
       'set -e; sh -c "echo sh"; python3 -c "print(6*7)"; echo \'{"a":[1,2]}\' | jq -c .a; curl --version | head -1; ' +
         'test -s /etc/ssl/certs/ca-certificates.crt && echo certs; sha256sum /dev/null | cut -c1-8; id -u; echo "$HOME"; test -w "$HOME" && echo home-writable',
     );
@@ -66,7 +67,11 @@ describeImages('test images', () => {
 
   it('coredns: the pinned CoreDNS with the kubernetes plugin', () => {
     expect(run(image('coredns'), '-version')).toContain(`CoreDNS-${versions.coredns.version.slice(1)}`);
-    expect(run(image('coredns'), '-plugins').split('\n').map((l) => l.trim())).toEqual(expect.arrayContaining(['kubernetes', 'forward']));
+    expect(
+      run(image('coredns'), '-plugins')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).toEqual(expect.arrayContaining(['kubernetes', 'forward']));
   });
 
   it('kube-worker: prints its version as a non-root user on a read-only root filesystem', () => {
@@ -82,7 +87,21 @@ describeImages('test images', () => {
     let server = '';
     beforeAll(() => {
       dockerOk('network', 'create', network);
-      server = dockerOk('run', '-d', '--network', network, '--network-alias', 'redis', '--read-only', '-v', '/data', image('redis'), 'redis-server', '--appendonly', 'yes');
+      server = dockerOk(
+        'run',
+        '-d',
+        '--network',
+        network,
+        '--network-alias',
+        'redis',
+        '--read-only',
+        '-v',
+        '/data',
+        image('redis'),
+        'redis-server',
+        '--appendonly',
+        'yes',
+      );
     });
     afterAll(() => {
       if (server) docker('rm', '-f', '-v', server);

@@ -14,7 +14,11 @@ describe('API authentication', () => {
     ['a wrong token', 'wrong-token-0123456789'],
     ['an empty bearer', ''],
   ])('answers 401 problem+json to %s', async (_case, token) => {
-    for (const [method, route] of [['GET', '/api/v1/worker'], ['GET', '/api/v1/operations/x'], ['POST', '/api/v1/operations']] as const) {
+    for (const [method, route] of [
+      ['GET', '/api/v1/worker'],
+      ['GET', '/api/v1/operations/x'],
+      ['POST', '/api/v1/operations'],
+    ] as const) {
       const response = await stack.api(method, route, method === 'POST' ? {} : undefined, token);
       expect(response.status).toBe(401);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
@@ -33,8 +37,17 @@ describe('API authentication', () => {
   });
 
   it('refuses two Authorization headers with 400, whichever comes first', async () => {
-    for (const [first, second] of [[TOKEN, 'wrong-token-0123456789'], ['wrong-token-0123456789', TOKEN], [TOKEN, TOKEN]]) {
-      const exchange = await rawRequest(stack.url, ['GET /api/v1/worker HTTP/1.1', 'Host: kube-worker', `Authorization: Bearer ${first}`, `authorization: Bearer ${second}`, 'Connection: close'].join('\r\n'));
+    for (const [first, second] of [
+      [TOKEN, 'wrong-token-0123456789'],
+      ['wrong-token-0123456789', TOKEN],
+      [TOKEN, TOKEN],
+    ]) {
+      const exchange = await rawRequest(
+        stack.url,
+        ['GET /api/v1/worker HTTP/1.1', 'Host: kube-worker', `Authorization: Bearer ${first}`, `authorization: Bearer ${second}`, 'Connection: close'].join(
+          '\r\n',
+        ),
+      );
       expect(exchange.status).toBe(400);
       expect(exchange.headers['content-type']).toContain('application/problem+json');
       expect(JSON.parse(exchange.body)).toMatchObject({ code: 'KW_ERR_VALIDATION', detail: 'send one Authorization header, not several' });

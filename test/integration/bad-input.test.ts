@@ -27,7 +27,13 @@ describe('bad input is refused with a clear problem and nothing is queued', () =
     ['an inline execution container', { ...valid, container: { build: { dockerfile: 'FROM alpine' } } }, 422, 'KW_ERR_DOCKER_UNSUPPORTED', /container.build/],
     ['a docker requirement', { ...valid, requires: ['docker'] }, 422, 'KW_ERR_DOCKER_UNSUPPORTED', /Docker/],
     ['an invalid cpu quantity', { ...valid, resources: { requests: { cpu: 'lots' } } }, 422, 'KW_ERR_INVALID_QUANTITY', /resources.requests.cpu: "lots"/],
-    ['a request above its limit', { ...valid, resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }, 422, 'KW_ERR_INVALID_QUANTITY', /above its limit/],
+    [
+      'a request above its limit',
+      { ...valid, resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } },
+      422,
+      'KW_ERR_INVALID_QUANTITY',
+      /above its limit/,
+    ],
     ['an impossible image', { ...valid, container: { image: 'Not A Valid/Image' } }, 422, 'KW_ERR_INVALID_IMAGE', /container.image/],
     ['an image given as a URL', { ...valid, container: { image: 'https://ghcr.io/acme/tools:1' } }, 422, 'KW_ERR_INVALID_IMAGE', /URL/],
     ['a file escaping its folder', { ...valid, files: [{ name: '../etc/passwd', content: '' }] }, 422, 'KW_ERR_INVALID_FILE', /inside the workspace/],
@@ -80,7 +86,11 @@ describe('a body is read as exactly the JSON it is', () => {
   afterAll(() => stack.close());
 
   const post = (body: string | Buffer, contentType = 'application/json'): Promise<Response> =>
-    fetch(`${stack.url}/api/v1/operations`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType }, body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]) });
+    fetch(`${stack.url}/api/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType },
+      body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
+    });
   const problemOf = async (response: Response): Promise<{ code: string; detail: string }> => {
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     return (await response.json()) as { code: string; detail: string };
@@ -94,7 +104,11 @@ describe('a body is read as exactly the JSON it is', () => {
     expect(problem.detail).toContain('UTF-8');
   });
 
-  it.each([['utf-8', 1], ['UTF-8', 2], ['"utf-8"', 3]])('accepts charset=%s', async (charset, n) => {
+  it.each([
+    ['utf-8', 1],
+    ['UTF-8', 2],
+    ['"utf-8"', 3],
+  ])('accepts charset=%s', async (charset, n) => {
     expect((await post(JSON.stringify({ ...valid, ticket: `charset-${n}` }), `application/json; charset=${charset}`)).status).toBe(202);
   });
 
@@ -108,8 +122,16 @@ describe('a body is read as exactly the JSON it is', () => {
   it.each<[string, string, string]>([
     ['at the top', '{"pool":"default","pool":"gpu","script":{"syntax":"bash","body":"x"}}', 'body: the key "pool" is given twice'],
     ['in an object', '{"pool":"default","script":{"syntax":"bash","body":"x","body":"y"}}', 'body.script: the key "body" is given twice'],
-    ['among the variables', '{"pool":"default","script":{"syntax":"bash","body":"x"},"variables":{"A":{"value":"1"},"A":{"value":"2"}}}', 'body.variables: the key "A" is given twice'],
-    ['in an array', '{"pool":"default","script":{"syntax":"bash","body":"x"},"files":[{"name":"a","content":""},{"name":"b","name":"c","content":""}]}', 'body.files[1]: the key "name" is given twice'],
+    [
+      'among the variables',
+      '{"pool":"default","script":{"syntax":"bash","body":"x"},"variables":{"A":{"value":"1"},"A":{"value":"2"}}}',
+      'body.variables: the key "A" is given twice',
+    ],
+    [
+      'in an array',
+      '{"pool":"default","script":{"syntax":"bash","body":"x"},"files":[{"name":"a","content":""},{"name":"b","name":"c","content":""}]}',
+      'body.files[1]: the key "name" is given twice',
+    ],
     ['spelled with an escape', '{"pool":"default","po\\u006fl":"gpu","script":{"syntax":"bash","body":"x"}}', 'body: the key "pool" is given twice'],
   ])('refuses a key given twice %s with 400, saying where', async (_case, body, detail) => {
     const response = await post(body);

@@ -21,10 +21,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', ...(env.RECORD_MODULES_TO ? ['--import', RECORDER] : []), 'cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, KUBE_WORKER_URL: 'http://127.0.0.1:1', KUBE_WORKER_API_TOKEN: 'a-token-of-16-chars-or-more', ...env },
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', ...(env.RECORD_MODULES_TO ? ['--import', RECORDER] : []), 'cli/main.ts', ...args],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, KUBE_WORKER_URL: 'http://127.0.0.1:1', KUBE_WORKER_API_TOKEN: 'a-token-of-16-chars-or-more', ...env },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -61,7 +65,16 @@ describe('kube-worker help, version and usage errors', () => {
 describe('what each command loads', () => {
   const SERVER_STACK = /\/node_modules\/(fastify|bullmq|ioredis|@kubernetes|@bull-board|pino|prom-client|@sinclair)\/|\/(dispatcher|executor)\//;
 
-  it.each([['--help'], ['--version'], ['submit', 'true', '--wait'], ['status', 't-1'], ['logs', 't-1', '--follow'], ['cancel', 't-1'], ['queues'], ['completion', 'bash']])('%s loads none of the server stack', async (...args) => {
+  it.each([
+    ['--help'],
+    ['--version'],
+    ['submit', 'true', '--wait'],
+    ['status', 't-1'],
+    ['logs', 't-1', '--follow'],
+    ['cancel', 't-1'],
+    ['queues'],
+    ['completion', 'bash'],
+  ])('%s loads none of the server stack', async (...args) => {
     const file = path.join(dir, `${args.join('-')}.modules`);
     await cli(args, { RECORD_MODULES_TO: file });
     const loaded = readFileSync(file, 'utf8').split('\n');
@@ -90,7 +103,16 @@ describe('server logs', () => {
     const child = spawn(onTerminal ? 'script' : command[0]!, onTerminal ? ['-qec', command.join(' '), '/dev/null'] : command.slice(1), {
       cwd: ROOT,
       detached: true,
-      env: { PATH: process.env.PATH, TERM: 'xterm', REDIS_URL: redisUrl, KUBE_WORKER_PREFIX: prefix, KUBE_WORKER_API_TOKEN: 'a-token-of-16-chars-or-more', KUBE_WORKER_RUNTIME: 'local', KUBE_WORKER_METRICS_PORT: '0', ...env },
+      env: {
+        PATH: process.env.PATH,
+        TERM: 'xterm',
+        REDIS_URL: redisUrl,
+        KUBE_WORKER_PREFIX: prefix,
+        KUBE_WORKER_API_TOKEN: 'a-token-of-16-chars-or-more',
+        KUBE_WORKER_RUNTIME: 'local',
+        KUBE_WORKER_METRICS_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -127,21 +149,27 @@ describe('server logs', () => {
 
 describe('kube-worker start that cannot complete', () => {
   // As root, scripts run as another user, who cannot get through this test's 0700 temp dir.
-  it.runIf(process.getuid?.() === 0)('exits 1 saying why, and leaves no private Redis running', async () => {
-    const state = path.join(dir, 'unreachable');
-    const result = await cli(['start'], { PORT: '0', KUBE_WORKER_STATE_DIR: state, KUBE_WORKER_WORK_DIR: path.join(state, 'work') });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/cannot reach the work dir/);
-    // redis-server renames its process, but works in its --dir: find it by that.
-    const redisInState = readdirSync('/proc').filter((pid) => {
-      try {
-        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`).startsWith(state);
-      } catch {
-        return false; // gone meanwhile
-      }
-    });
-    expect(redisInState).toEqual([]);
-  }, 120_000);
+  it.runIf(process.getuid?.() === 0)(
+    'exits 1 saying why, and leaves no private Redis running',
+    async () => {
+      const state = path.join(dir, 'unreachable');
+      const result = await cli(['start'], { PORT: '0', KUBE_WORKER_STATE_DIR: state, KUBE_WORKER_WORK_DIR: path.join(state, 'work') });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/cannot reach the work dir/);
+      // redis-server renames its process, but works in its --dir: find it by that.
+      const redisInState = readdirSync('/proc').filter((pid) => {
+        try {
+          return (
+            /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`).startsWith(state)
+          );
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+      expect(redisInState).toEqual([]);
+    },
+    120_000,
+  );
 });
 
 function expectJsonLines(output: string): void {

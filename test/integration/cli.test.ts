@@ -31,7 +31,15 @@ describe('the kube-worker CLI', () => {
   afterAll(() => stack.close());
 
   it('submit --wait follows the log and exits with the operation exit code', async () => {
-    const result = await cli(stack, ['submit', 'echo "hello $WHO"; echo "secret is $TOKEN_VALUE"; exit 7', '--var', 'WHO=world', '--secret', 'TOKEN_VALUE=abc123xyz', '--wait']);
+    const result = await cli(stack, [
+      'submit',
+      'echo "hello $WHO"; echo "secret is $TOKEN_VALUE"; exit 7',
+      '--var',
+      'WHO=world',
+      '--secret',
+      'TOKEN_VALUE=abc123xyz',
+      '--wait',
+    ]);
     expect(result.code).toBe(7);
     expect(result.stdout).toContain('hello world');
     expect(result.stdout).toContain('secret is ********');
@@ -68,9 +76,11 @@ describe('the kube-worker CLI', () => {
     expect(stdout).toMatch(/» cli-tty-1 succeeded \(exit code 0\) after \d+s\r?\n/);
   });
 
-  it('logs on a terminal shows a script\'s control characters instead of obeying them; into a pipe it passes them on', async () => {
+  it("logs on a terminal shows a script's control characters instead of obeying them; into a pipe it passes them on", async () => {
     // A script that goes back up a line, erases it and prints the worker's own outcome line.
-    const ticket = await stack.submit({ script: { syntax: 'bash', body: "printf 'working\\r\\033[1A\\033[2K» Succeeded\\n'; printf '\\033]0;title\\007x\\ty\\n' >&2" } });
+    const ticket = await stack.submit({
+      script: { syntax: 'bash', body: "printf 'working\\r\\033[1A\\033[2K» Succeeded\\n'; printf '\\033]0;title\\007x\\ty\\n' >&2" },
+    });
     await stack.waitUntilDone(ticket);
     const child = spawn('script', ['-qec', `${process.execPath} --import tsx cli/main.ts logs ${ticket}`, '/dev/null'], {
       cwd: ROOT,
@@ -113,7 +123,7 @@ describe('the kube-worker CLI', () => {
     expect(row).toMatch(/^cli-ticket-1 +default +cancelled +-43 +Cancelled +\d+s +\d+s$/);
   });
 
-  it('status --output json prints the API\'s status document, for scripts', async () => {
+  it("status --output json prints the API's status document, for scripts", async () => {
     const ticket = await stack.submit({ script: { syntax: 'bash', body: 'echo one; echo two >&2' } });
     await stack.waitUntilDone(ticket);
     const { body } = await stack.api('GET', `/api/v1/operations/${ticket}?afterSequence=0&limit=10000`);

@@ -22,7 +22,11 @@ describe.each([
   afterAll(() => stack.close());
 
   it('submits an operation, follows its log to the end, reads its status and completes it', async () => {
-    const { ticket, state } = await client.submit({ pool: 'default', script: { syntax: 'bash', body: 'echo "hello $WHO"; exit 3' }, variables: { WHO: { value: 'world' } } });
+    const { ticket, state } = await client.submit({
+      pool: 'default',
+      script: { syntax: 'bash', body: 'echo "hello $WHO"; exit 3' },
+      variables: { WHO: { value: 'world' } },
+    });
     expect(state).toBe('queued');
     const lines: LogLine[] = [];
     const end = await client.follow(ticket, (line) => lines.push(line));
@@ -40,7 +44,11 @@ describe.each([
   it('throws an ApiError carrying the problem document the API answered with', async () => {
     const refused = await client.submit({ pool: 'nowhere', script: { syntax: 'bash', body: 'true' } }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ApiError);
-    expect(refused).toMatchObject({ status: 422, code: 'KW_ERR_UNKNOWN_POOL', problem: { status: 422, code: 'KW_ERR_UNKNOWN_POOL', instance: '/api/v1/operations' } });
+    expect(refused).toMatchObject({
+      status: 422,
+      code: 'KW_ERR_UNKNOWN_POOL',
+      problem: { status: 422, code: 'KW_ERR_UNKNOWN_POOL', instance: '/api/v1/operations' },
+    });
     expect((refused as ApiError).message).toContain('"nowhere" is not served here');
     const wrongToken = new KubeWorkerClient({ baseUrl: stack.url, token: 'not-the-token-0123456789', ...(fetch ? { fetch } : {}) });
     await expect(wrongToken.queues()).rejects.toMatchObject({ status: 401, code: 'KW_ERR_UNAUTHORIZED' });
@@ -52,7 +60,11 @@ describe.each([
     expect(await client.cancel(ticket)).toMatchObject({ ticket });
     expect((await stack.waitUntilDone(ticket)).state).toBe('cancelled');
     const nowhere = new KubeWorkerClient({ baseUrl: 'http://127.0.0.1:9', token: TOKEN, unreachableHint: 'is it running?', ...(fetch ? { fetch } : {}) });
-    await expect(nowhere.queues()).rejects.toMatchObject({ status: 0, code: UNREACHABLE, message: expect.stringMatching(/^cannot reach kube-worker at http:\/\/127\.0\.0\.1:9 \(.+\); is it running\?$/) });
+    await expect(nowhere.queues()).rejects.toMatchObject({
+      status: 0,
+      code: UNREACHABLE,
+      message: expect.stringMatching(/^cannot reach kube-worker at http:\/\/127\.0\.0\.1:9 \(.+\); is it running\?$/),
+    });
   });
 });
 
@@ -74,7 +86,10 @@ describe('README: the client example', () => {
     const file = path.join(dir, 'example.mts'); // an ES module, as in a program of type module
     writeFileSync(file, example.replace("'kube-worker/client'", `'${path.join(ROOT, 'client/index.ts')}'`).replace('http://127.0.0.1:8080', stack.url));
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { PATH: process.env.PATH, KUBE_WORKER_API_TOKEN: TOKEN } });
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, KUBE_WORKER_API_TOKEN: TOKEN },
+      });
       const lines = stdout.trimEnd().split('\n');
       expect(lines).toContain('hello world');
       expect(lines.slice(-2)).toEqual(['succeeded 0', expect.stringMatching(/^[\w-]+ released$/)]);

@@ -8,7 +8,16 @@ import { bash, startStack, type Stack } from './support/stack.js';
 
 /** Debian's Chromium; `.ci/run` installs it when it is missing. */
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-results/dashboard.png');
 const USER = 'operator';
 const PASSWORD = 'dashboard-password-1';
@@ -48,7 +57,10 @@ describe('the dashboard in a real browser', () => {
 
     const overview = await page.goto(`${stack.url}/dashboard`);
     expect(overview?.status()).toBe(200);
-    await page.getByRole('link', { name: /default/ }).first().waitFor();
+    await page
+      .getByRole('link', { name: /default/ })
+      .first()
+      .waitFor();
 
     await page.goto(`${stack.url}/dashboard/queue/default?status=completed`);
     await page.getByText(ticket).first().waitFor();

@@ -71,7 +71,9 @@ describe('the dashboard with KUBE_WORKER_DASHBOARD_WRITE=true', () => {
 
   it('lets an operator pause and resume a queue', async () => {
     expect((await call(stack, 'PUT', '/dashboard/api/queues/default/pause', basic(USER, PASSWORD))).status).toBe(200);
-    const paused = (await (await call(stack, 'GET', '/dashboard/api/queues', basic(USER, PASSWORD))).json()) as { queues: { isPaused: boolean; readOnlyMode: boolean }[] };
+    const paused = (await (await call(stack, 'GET', '/dashboard/api/queues', basic(USER, PASSWORD))).json()) as {
+      queues: { isPaused: boolean; readOnlyMode: boolean }[];
+    };
     expect(paused.queues[0]).toMatchObject({ isPaused: true, readOnlyMode: false });
     expect((await call(stack, 'PUT', '/dashboard/api/queues/default/resume', basic(USER, PASSWORD))).status).toBe(200);
   });

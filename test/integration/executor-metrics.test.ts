@@ -28,7 +28,10 @@ describe('kube-worker executor', () => {
     const status = await stack.waitUntilDone(await stack.submit(bash('echo from the child executor')));
     expect(status.state).toBe('succeeded');
     await expect
-      .poll(async () => (await scrape(metricsUrl)).value('kube_worker_operations_total', { pool: 'default', outcome: 'succeeded' }), { timeout: 15_000, interval: 100 })
+      .poll(async () => (await scrape(metricsUrl)).value('kube_worker_operations_total', { pool: 'default', outcome: 'succeeded' }), {
+        timeout: 15_000,
+        interval: 100,
+      })
       .toBe(1);
     const after = await scrape(metricsUrl);
     expect(after.value('kube_worker_log_lines_total', { pool: 'default', stream: 'stdout' })).toBe(1);

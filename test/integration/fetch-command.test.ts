@@ -42,16 +42,32 @@ async function fetch(plan: FetchPlan, into: string): Promise<{ code: number; std
 it('fetches and unpacks the packages of a plan into the folder', async () => {
   const into = path.join(dir, 'ok');
   const body = feed.files.get('app.tar.gz')!;
-  const result = await fetch({ sources: [`${feed.url}/files/`], maxBytes: 1e6, packages: [{ name: 'app', url: `${feed.url}/files/app.tar.gz`, sha256: sha256(body), format: 'tar.gz', headers: { 'X-Key': 'k-123' } }] }, into);
+  const result = await fetch(
+    {
+      sources: [`${feed.url}/files/`],
+      maxBytes: 1e6,
+      packages: [{ name: 'app', url: `${feed.url}/files/app.tar.gz`, sha256: sha256(body), format: 'tar.gz', headers: { 'X-Key': 'k-123' } }],
+    },
+    into,
+  );
   expect(result.code).toBe(0);
   expect(await readFile(path.join(into, 'app', 'hello.txt'), 'utf8')).toBe('hello\n');
-  expect(result.stdout).toMatch(/^Downloading package app from http:\/\/127\.0\.0\.1:\d+\/files\/app\.tar\.gz\nDownloaded package app: .* SHA-256 verified\nUnpacked package app \(tar\.gz\): 1 file, 6 bytes\n$/);
+  expect(result.stdout).toMatch(
+    /^Downloading package app from http:\/\/127\.0\.0\.1:\d+\/files\/app\.tar\.gz\nDownloaded package app: .* SHA-256 verified\nUnpacked package app \(tar\.gz\): 1 file, 6 bytes\n$/,
+  );
   expect(result.stdout).not.toContain('k-123');
   expect(feed.requests.at(-1)!.headers['x-key']).toBe('k-123');
 });
 
 it('exits 1 with the reason when a package cannot be fetched', async () => {
-  const result = await fetch({ sources: [`${feed.url}/files/`], maxBytes: 1e6, packages: [{ name: 'gone', url: `${feed.url}/files/gone.zip`, sha256: 'f'.repeat(64), format: 'zip', headers: {} }] }, path.join(dir, 'failed'));
+  const result = await fetch(
+    {
+      sources: [`${feed.url}/files/`],
+      maxBytes: 1e6,
+      packages: [{ name: 'gone', url: `${feed.url}/files/gone.zip`, sha256: 'f'.repeat(64), format: 'zip', headers: {} }],
+    },
+    path.join(dir, 'failed'),
+  );
   expect(result.code).toBe(1);
   expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Package gone: http:\/\/127\.0\.0\.1:\d+\/files\/gone\.zip answered HTTP 404/);
 });

@@ -20,7 +20,13 @@ describe('the end of an operation, heard by dispatchers', () => {
     closers.push(() => redis.quit());
     const store = new OperationStore(redis, names);
     await store.create('heard', { bodyHash: 'h', pool: 'default', payload: '{}', jobId: 'heard.1', now: Date.now() });
-    const finished = new FinishedOperations(() => new Redis(stack.redisUrl), names.finishedChannel, (error) => { throw error; });
+    const finished = new FinishedOperations(
+      () => new Redis(stack.redisUrl),
+      names.finishedChannel,
+      (error) => {
+        throw error;
+      },
+    );
     closers.push(() => finished.close());
     const other = finished.wait('someone-else');
     const wait = finished.wait('heard');
@@ -42,7 +48,9 @@ describe('the end of an operation, heard by dispatchers', () => {
     const redis = new Redis(stack.redisUrl);
     closers.push(() => redis.quit());
     const deaf = new OperationStore(redis, { ...keys(stack.config.prefix), finishedChannel: `${stack.config.prefix}:nobody` });
-    expect(await deaf.recordResult(ticket, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60)).toBe('recorded');
+    expect(
+      await deaf.recordResult(ticket, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60),
+    ).toBe('recorded');
 
     const text = await follow;
     const end = /event: end\ndata: (.*)\n/.exec(text);

@@ -6,7 +6,13 @@ import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
 const stalled = (stack: Stack, route: string, authorization?: string): OpenRequest =>
   openRequest(
     stack.url,
-    [`POST ${route} HTTP/1.1`, 'Host: kube-worker', 'Content-Type: application/json', 'Content-Length: 1000', ...(authorization ? [`Authorization: ${authorization}`] : [])].join('\r\n'),
+    [
+      `POST ${route} HTTP/1.1`,
+      'Host: kube-worker',
+      'Content-Type: application/json',
+      'Content-Length: 1000',
+      ...(authorization ? [`Authorization: ${authorization}`] : []),
+    ].join('\r\n'),
     '{',
   );
 

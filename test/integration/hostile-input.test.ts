@@ -58,7 +58,11 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
     ['a body that is only deep nesting', nested(100_000, ''), 400],
     ['a __proto__ key', '{"pool":"default","script":{"syntax":"bash","body":"x"},"__proto__":{"polluted":true}}', 400],
     ['a constructor.prototype key', '{"pool":"default","script":{"syntax":"bash","body":"x"},"constructor":{"prototype":{"polluted":true}}}', 400],
-    ['unicode everywhere', JSON.stringify({ ...valid, taskId: '🚀\u202e\uffff', script: { syntax: 'bash', body: 'echo "ünï ✓"' }, variables: { ÄÖ: { value: 'x' } } }), 422],
+    [
+      'unicode everywhere',
+      JSON.stringify({ ...valid, taskId: '🚀\u202e\uffff', script: { syntax: 'bash', body: 'echo "ünï ✓"' }, variables: { ÄÖ: { value: 'x' } } }),
+      422,
+    ],
     ['a lone surrogate', '{"pool":"default","taskId":"\\ud800","script":{"syntax":"bash","body":"echo \\udfff"}}', 202],
     ['null where an object belongs', JSON.stringify({ ...valid, script: null }), 400],
     ['an array for a body', '[]', 400],
@@ -104,7 +108,9 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
 
   it('ignores a Last-Event-ID it cannot use and streams from the start', async () => {
     for (const id of ['18446744073709551617', '1e400', '-5', 'abc', '\u00e9']) {
-      const response = await fetch(`${stack.url}/api/v1/operations/${finished}/logs`, { headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': encodeURIComponent(id) } });
+      const response = await fetch(`${stack.url}/api/v1/operations/${finished}/logs`, {
+        headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': encodeURIComponent(id) },
+      });
       expect(response.status, id).toBe(200);
       const text = await response.text();
       expect(text, id).toContain('event: end');
@@ -119,7 +125,12 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
     ['a broken escape', '%E0%A4%A'],
     ['dots', '..'],
   ])('refuses a ticket with %s in the path without a 5xx', async (_case, ticket) => {
-    for (const [method, suffix] of [['GET', ''], ['GET', '/logs'], ['POST', '/cancel'], ['DELETE', '']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['GET', '/logs'],
+      ['POST', '/cancel'],
+      ['DELETE', ''],
+    ] as const) {
       const response = await stack.api(method, `/api/v1/operations/${ticket}${suffix}`);
       expect(response.status, `${method} ${suffix}`).toBeGreaterThanOrEqual(400);
       expect(response.status, `${method} ${suffix}`).toBeLessThan(500);
@@ -128,7 +139,11 @@ describe('hostile input never gets a 5xx and never breaks the worker', () => {
 
   it('answers a ticket too long to route with a 414 problem that does not quote the path', async () => {
     const ticket = `secret-looking-${'a'.repeat(200)}`;
-    for (const [method, suffix] of [['GET', ''], ['POST', '/cancel'], ['DELETE', '']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['POST', '/cancel'],
+      ['DELETE', ''],
+    ] as const) {
       const response = await stack.api(method, `/api/v1/operations/${ticket}${suffix}`);
       expect(response.status, method).toBe(414);
       expect(response.headers.get('content-type'), method).toContain('application/problem+json');

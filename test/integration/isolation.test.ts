@@ -28,7 +28,7 @@ describe('isolation across executors', () => {
   });
   afterAll(() => stack.close());
 
-  it('counts the wait for a mutex against the operation\'s timeout, so an operation never outlives it', async () => {
+  it("counts the wait for a mutex against the operation's timeout, so an operation never outlives it", async () => {
     const mutex = { isolation: { level: 'full', mutexName: `timeout-${Date.now()}` } };
     const holder = await stack.submit(bash('sleep 4', mutex));
     await stack.waitForState(holder, ['running']);
@@ -43,9 +43,7 @@ describe('isolation across executors', () => {
 
   it('never overlaps two full-isolation operations on one mutex, even on different executors', async () => {
     const file = sharedFile(`/tmp/kw-full-${Date.now()}`);
-    const tickets = await Promise.all(
-      [1, 2, 3].map(() => stack.submit(bash(recorder(file, 0.5), { isolation: { level: 'full', mutexName: 'prod-db' } }))),
-    );
+    const tickets = await Promise.all([1, 2, 3].map(() => stack.submit(bash(recorder(file, 0.5), { isolation: { level: 'full', mutexName: 'prod-db' } }))));
     const results = await Promise.all(tickets.map((t) => stack.waitUntilDone(t)));
     expect(results.map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const held = intervals(file);
@@ -56,9 +54,7 @@ describe('isolation across executors', () => {
 
   it('lets operations without isolation on the same mutex run together', async () => {
     const file = sharedFile(`/tmp/kw-none-${Date.now()}`);
-    const tickets = await Promise.all(
-      [1, 2].map(() => stack.submit(bash(recorder(file, 1), { isolation: { level: 'none', mutexName: 'shared-db' } }))),
-    );
+    const tickets = await Promise.all([1, 2].map(() => stack.submit(bash(recorder(file, 1), { isolation: { level: 'none', mutexName: 'shared-db' } }))));
     await Promise.all(tickets.map((t) => stack.waitUntilDone(t)));
     expect(overlaps(intervals(file))).toBe(true);
     rmSync(file);

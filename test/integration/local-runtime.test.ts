@@ -52,7 +52,9 @@ describe('the local runtime', () => {
     it('runs the script as a user of its own from the range when the executor is root, in a workspace it owns (0700)', async () => {
       expect(process.getuid!()).toBe(0);
       const { outcome, stdout } = await run(
-        bash('id -u; id -g; id -G; stat -c %u:%a "$KUBE_WORKER_WORKSPACE"; touch "$KUBE_WORKER_WORKSPACE/made-here" && echo wrote; [ "$HOME" = "$KUBE_WORKER_WORKSPACE" ] && echo home'),
+        bash(
+          'id -u; id -g; id -G; stat -c %u:%a "$KUBE_WORKER_WORKSPACE"; touch "$KUBE_WORKER_WORKSPACE/made-here" && echo wrote; [ "$HOME" = "$KUBE_WORKER_WORKSPACE" ] && echo home',
+        ),
         { uids: { first: 2_100_000_200, last: 2_100_000_200 } },
       );
       expect(outcome.exitCode).toBe(0);
@@ -63,7 +65,11 @@ describe('the local runtime', () => {
     it.each([
       ['bash', 'bash', 'cd ~ && pwd >/dev/null && echo ok'],
       ['sh', 'sh', 'cd ~ && echo ok'],
-      ['python', 'python', 'import os, pathlib, tempfile\nassert pathlib.Path.home() == pathlib.Path(os.environ["KUBE_WORKER_WORKSPACE"])\ntempfile.TemporaryFile().close()\nprint("ok")'],
+      [
+        'python',
+        'python',
+        'import os, pathlib, tempfile\nassert pathlib.Path.home() == pathlib.Path(os.environ["KUBE_WORKER_WORKSPACE"])\ntempfile.TemporaryFile().close()\nprint("ok")',
+      ],
     ] as const)('runs %s scripts as a user with no passwd entry', async (_name, syntax, body) => {
       const { outcome, stdout } = await run({ script: { syntax, body } }, { uids: { first: 2_100_000_201, last: 2_100_000_201 } });
       expect(outcome.exitCode).toBe(0);
@@ -75,17 +81,25 @@ describe('the local runtime', () => {
       expect(stdout).toEqual(['65534', '65534']);
     });
 
-    it('refuses to start when it cannot run a process as the range\'s users, naming the setting', async () => {
+    it("refuses to start when it cannot run a process as the range's users, naming the setting", async () => {
       const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-range-'));
-      await expect(LocalRuntime.start({ workDir, baseEnv: BASE_ENV, uids: { first: 4_294_967_295, last: 4_294_967_295 } })).rejects.toThrow(/KUBE_WORKER_LOCAL_UIDS/);
+      await expect(LocalRuntime.start({ workDir, baseEnv: BASE_ENV, uids: { first: 4_294_967_295, last: 4_294_967_295 } })).rejects.toThrow(
+        /KUBE_WORKER_LOCAL_UIDS/,
+      );
     });
 
-    it('gives the script nothing of the executor\'s environment', async () => {
+    it("gives the script nothing of the executor's environment", async () => {
       const { stdout } = await run(bash('env | cut -d= -f1 | sort'));
-      expect(stdout.filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name))).toEqual(['HOME', 'KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE', 'LANG', 'PATH']);
+      expect(stdout.filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name))).toEqual([
+        'HOME',
+        'KUBE_WORKER_TICKET',
+        'KUBE_WORKER_WORKSPACE',
+        'LANG',
+        'PATH',
+      ]);
     });
 
-    it('keeps the executor\'s environ and its API token file from the script', async () => {
+    it("keeps the executor's environ and its API token file from the script", async () => {
       const stateDir = await mkdtemp(path.join(os.tmpdir(), 'kw-state-'));
       const { token, file } = await ensureToken(path.join(stateDir, '.kube-worker'));
       const { outcome, lines } = await run(bash(`cat /proc/${process.pid}/environ && echo READ-ENVIRON; cat ${file} && echo READ-TOKEN; exit 0`));
@@ -104,8 +118,8 @@ describe('the local runtime', () => {
     });
   });
 
-  describe('with the caller\'s variables', () => {
-    it('finds the interpreter with the executor\'s PATH, and gives the script the caller\'s', async () => {
+  describe("with the caller's variables", () => {
+    it("finds the interpreter with the executor's PATH, and gives the script the caller's", async () => {
       const { outcome, stdout } = await run(bash('echo "path=$PATH"', { PATH: '/nonexistent' }));
       expect(outcome).toMatchObject({ exitCode: 0 });
       expect(stdout).toEqual(['path=/nonexistent']);
@@ -118,7 +132,7 @@ describe('the local runtime', () => {
       expect(lines).toContainEqual({ stream: 'system', text: expect.stringMatching(/LD_PRELOAD.*not passed/) });
     });
 
-    it('keeps the product\'s own variables, whatever the caller sets', async () => {
+    it("keeps the product's own variables, whatever the caller sets", async () => {
       const { stdout, lines } = await run(bash('echo "$KUBE_WORKER_TICKET"', { KUBE_WORKER_TICKET: 'someone-else' }));
       expect(stdout).toEqual(['local-test']);
       expect(lines).toContainEqual({ stream: 'system', text: expect.stringMatching(/KUBE_WORKER_TICKET.*not passed/) });
@@ -134,7 +148,10 @@ describe('the local runtime', () => {
     });
 
     it('fails for a value containing NUL, naming the variable and never showing the value', async () => {
-      const { outcome } = await run({ script: { syntax: 'bash', body: 'echo started' }, variables: { SECRET: { value: 'top\0secret-value', sensitive: true } } });
+      const { outcome } = await run({
+        script: { syntax: 'bash', body: 'echo started' },
+        variables: { SECRET: { value: 'top\0secret-value', sensitive: true } },
+      });
       expect(outcome.failure).toMatchObject({ reason: 'RuntimeError', message: expect.stringMatching(/SECRET.*NUL/) });
       expect(JSON.stringify(outcome)).not.toMatch(/secret-value|top/);
     });
@@ -146,7 +163,7 @@ describe('the local runtime', () => {
     expect(lines[1]).toEqual({ stream: 'system', text: `The line above was truncated: ${100000 - 64 * 1024} of its 100000 bytes are not stored` });
   });
 
-  it('leaves the work dir reachable but not listable by the script\'s user', async () => {
+  it("leaves the work dir reachable but not listable by the script's user", async () => {
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-open-'));
     const { stdout } = await run(bash(`ls ${workDir} >/dev/null 2>&1 || echo cannot-list; cd "$KUBE_WORKER_WORKSPACE" && echo can-enter`), { workDir });
     expect(stdout).toEqual(['cannot-list', 'can-enter']);

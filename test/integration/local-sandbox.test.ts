@@ -51,7 +51,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
     await stack?.close();
   });
 
-  it('a script can neither read another running operation\'s environment or files, nor signal its processes', async () => {
+  it("a script can neither read another running operation's environment or files, nor signal its processes", async () => {
     stack = await startStack();
     const victim = await stack.submit(
       bash('echo "pid=$$"; echo "uid=$(id -u)"; sleep 300', {
@@ -84,7 +84,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
     expect((await stack.waitUntilDone(victim)).state).toBe('cancelled');
   }, 60_000);
 
-  it('ends at the script\'s own end with every detached process of its user killed', async () => {
+  it("ends at the script's own end with every detached process of its user killed", async () => {
     stack = await startStack();
     const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\necho "running=$(ps -o pid= -u "$(id -u)" | wc -l)"; echo done`));
     const status = await stack.waitUntilDone(ticket);
@@ -97,7 +97,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
     expect(processesOf(Number(printed(status, 'uid')))).toEqual([]);
   }, 60_000);
 
-  it('on cancel, stops every process of the operation\'s user, detached ones included', async () => {
+  it("on cancel, stops every process of the operation's user, detached ones included", async () => {
     stack = await startStack();
     const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\nsleep 300`));
     const running = await stack.waitFor(ticket, 'detached', (status) => status.logs.filter((line) => line.text.startsWith('sleeper=')).length === 4);
@@ -109,7 +109,7 @@ describe.skipIf(!root)('the local runtime under a root executor: one operation, 
     expect(processesOf(uid)).toEqual([]);
   }, 60_000);
 
-  it('on timeout, stops every process of the operation\'s user, detached ones included', async () => {
+  it("on timeout, stops every process of the operation's user, detached ones included", async () => {
     stack = await startStack();
     const ticket = await stack.submit(bash(`echo "uid=$(id -u)"\n${DETACHED}\nsleep 300`, { timeoutSeconds: 5 }));
     const status = await stack.waitUntilDone(ticket);

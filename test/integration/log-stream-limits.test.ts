@@ -12,7 +12,10 @@ describe('log streams (follows) are bounded', () => {
   afterAll(() => stack.close());
 
   const follow = (signal?: AbortSignal): Promise<Response> =>
-    fetch(`${stack.url}/api/v1/operations/${queued}/logs?follow=true`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: signal ?? AbortSignal.timeout(30_000) });
+    fetch(`${stack.url}/api/v1/operations/${queued}/logs?follow=true`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: signal ?? AbortSignal.timeout(30_000),
+    });
 
   it('refuses a follow past the limit with 503 and Retry-After, and takes one again once a follow ends', async () => {
     const first = new AbortController();
@@ -26,10 +29,15 @@ describe('log streams (follows) are bounded', () => {
     // Reading the status without following is never limited.
     expect((await stack.api('GET', `/api/v1/operations/${queued}/logs`)).status).toBe(200);
     first.abort();
-    await expect.poll(async () => {
-      const again = await follow(second.signal);
-      return again.status;
-    }, { timeout: 10_000 }).toBe(200);
+    await expect
+      .poll(
+        async () => {
+          const again = await follow(second.signal);
+          return again.status;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(200);
     second.abort();
   });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keys } from '../../core/keys.js';
 import { LogStore } from '../../core/log-store.js';
 
-describe('an operation\'s log writer', () => {
+describe("an operation's log writer", () => {
   let redis: Redis;
   let store: LogStore;
   const prefix = `kw-test-log-writer-${randomBytes(4).toString('hex')}`;
@@ -22,7 +22,7 @@ describe('an operation\'s log writer', () => {
     const limits = { maxLines: 1000, maxBytes: 1000 };
     const first = await store.openWriter('adopted', limits);
     first.append('stdout', 'a'.repeat(600));
-    first.note('the product\'s own lines do not count');
+    first.note("the product's own lines do not count");
     await first.close();
 
     const second = await store.openWriter('adopted', limits);
@@ -33,7 +33,7 @@ describe('an operation\'s log writer', () => {
 
     expect((await store.read('adopted', 0, 100)).map((line) => [line.stream, line.text.slice(0, 60)])).toEqual([
       ['stdout', 'a'.repeat(60)],
-      ['system', 'the product\'s own lines do not count'],
+      ['system', "the product's own lines do not count"],
       ['stdout', 'b'.repeat(60)],
       ['system', '1 log lines dropped: the limit is 1000 bytes per operation'],
       ['system', 'Succeeded'],

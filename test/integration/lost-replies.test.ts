@@ -43,7 +43,11 @@ describe.each(STEPS)('when the reply to $step is lost', ({ matches }) => {
     await stack.submit({ ticket, ...bash(`echo ran >> ${marker}; echo first; sleep 0.2; echo second; exit 3`) });
     await cut;
     const status = await stack.waitUntilDone(ticket);
-    expect({ state: status.state, exitCode: status.exitCode, reason: status.failure?.reason }).toEqual({ state: 'failed', exitCode: 3, reason: 'ScriptFailed' });
+    expect({ state: status.state, exitCode: status.exitCode, reason: status.failure?.reason }).toEqual({
+      state: 'failed',
+      exitCode: 3,
+      reason: 'ScriptFailed',
+    });
     const output = status.logs.filter((l) => l.stream === 'stdout').map((l) => l.text);
     expect(output).toEqual(['first', 'second']);
     expect(await readFile(marker, 'utf8')).toBe('ran\n');

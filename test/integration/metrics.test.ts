@@ -61,7 +61,9 @@ describe('/metrics', () => {
     await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
     expect((await metrics()).value('kube_worker_queue_depth', { ...pool, state: 'waiting' })).toBe(1);
     await stack.addExecutor();
-    await expect.poll(async () => (await metrics()).value('kube_worker_operations_total', { ...pool, outcome: 'cancelled', reason: 'Cancelled' }), SOON).toBe(1);
+    await expect
+      .poll(async () => (await metrics()).value('kube_worker_operations_total', { ...pool, outcome: 'cancelled', reason: 'Cancelled' }), SOON)
+      .toBe(1);
     const after = await metrics();
     expect(after.value('kube_worker_operation_queued_seconds_count')).toBe(0);
     expect(after.value('kube_worker_queue_depth', { ...pool, state: 'waiting' })).toBe(0);
@@ -75,6 +77,7 @@ describe('/metrics', () => {
     const declared = [...page.text.matchAll(/^# TYPE (kube_worker_\w+) (\w+)$/gm)].map(([, name, type]) => `${name} ${type}`);
     expect(documented.length).toBeGreaterThan(0);
     expect(declared.sort()).toEqual(documented.sort());
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) expect(page.text).toContain(`# TYPE ${name} `);
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds'])
+      expect(page.text).toContain(`# TYPE ${name} `);
   });
 });

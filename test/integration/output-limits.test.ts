@@ -18,7 +18,9 @@ describe('output a script cannot flood the log with', () => {
     expect(status.state).toBe('succeeded');
     const long = status.logs.find((l) => l.stream === 'stdout' && l.text.startsWith('xxx'))!;
     expect(Buffer.byteLength(long.text)).toBe(MAX_LINE_BYTES);
-    expect(status.logs.map((l) => l.text)).toContain(`The line above was truncated: ${40 * 1000 * 1000 - MAX_LINE_BYTES} of its ${40 * 1000 * 1000} bytes are not stored`);
+    expect(status.logs.map((l) => l.text)).toContain(
+      `The line above was truncated: ${40 * 1000 * 1000 - MAX_LINE_BYTES} of its ${40 * 1000 * 1000} bytes are not stored`,
+    );
     expect(status.logs.map((l) => l.text)).toContain('after');
     expect(storedBytes(status)).toBeLessThan(MAX_LINE_BYTES + 1024);
     expect(status.logs.at(-1)!.text).toBe('Succeeded');

@@ -47,14 +47,28 @@ describe('unpacking refuses what would leave the package folder', () => {
     ['a tar entry with an absolute name', () => rawTar([{ name: '/tmp/escaped.txt', type: 'file' }]), 'tar', /is an absolute path/],
     ['a tar link to an absolute path', () => tar([{ name: 'etc', link: '/etc' }]), 'tar', /links to the absolute path "\/etc"/],
     ['a tar link climbing out', () => tar([{ name: 'deep/up', link: '../../..' }]), 'tar', /links to "\.\.\/\.\.\/\.\.", outside its folder/],
-    ['a chain of links that each look inside', () => tar([{ name: 'here', link: '.' }, { name: 'out', link: 'here/..' }]), 'tar', /"out" links to "here\/\.\.", outside its folder/],
+    [
+      'a chain of links that each look inside',
+      () =>
+        tar([
+          { name: 'here', link: '.' },
+          { name: 'out', link: 'here/..' },
+        ]),
+      'tar',
+      /"out" links to "here\/\.\.", outside its folder/,
+    ],
     ['a tar hard link to a name outside', () => rawTar([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]), 'tar', /climbs out of its folder/],
     ['a tar hard link to an absolute path', () => rawTar([{ name: 'h', type: 'link', linkname: '/etc/passwd' }]), 'tar', /is an absolute path/],
     ['a fifo', () => rawTar([{ name: 'pipe', type: 'fifo' }]), 'tar', /is a fifo, which a package cannot hold/],
     ['a device', () => rawTar([{ name: 'dev', type: 'character-device', devmajor: 1, devminor: 3 }]), 'tar', /is a character-device/],
     ['a zip entry named with ../', () => Promise.resolve(zip([{ name: '../escaped.txt', content: 'x' }])), 'zip', /\.\.\/escaped\.txt/],
     ['a zip entry with an absolute name', () => Promise.resolve(zip([{ name: '/tmp/escaped.txt', content: 'x' }])), 'zip', /\/tmp\/escaped\.txt/],
-    ['a zip link climbing out', () => Promise.resolve(zip([{ name: 'up', link: '../../../etc' }])), 'zip', /"up" links to "\.\.\/\.\.\/\.\.\/etc", outside its folder/],
+    [
+      'a zip link climbing out',
+      () => Promise.resolve(zip([{ name: 'up', link: '../../../etc' }])),
+      'zip',
+      /"up" links to "\.\.\/\.\.\/\.\.\/etc", outside its folder/,
+    ],
   ])('%s', async (_what, make, format, message) => {
     await expect(unpack(await archive(await make()), folder, format, { remaining: 1e9 }, never)).rejects.toThrow(message);
     expect((await readdir(scratch)).sort()).toEqual(['archive', 'packages']);
@@ -64,7 +78,9 @@ describe('unpacking refuses what would leave the package folder', () => {
   it('stops an archive that unpacks to more than the limit (a bomb)', async () => {
     const bomb = gzipSync(await tar([{ name: 'zeros', content: '\0'.repeat(4 * 1024 * 1024) }]));
     expect(bomb.length).toBeLessThan(64 * 1024);
-    await expect(unpack(await archive(bomb), folder, 'tar.gz', { remaining: 1024 * 1024 }, never)).rejects.toThrow(/unpacks to more bytes than the operation may use/);
+    await expect(unpack(await archive(bomb), folder, 'tar.gz', { remaining: 1024 * 1024 }, never)).rejects.toThrow(
+      /unpacks to more bytes than the operation may use/,
+    );
   });
 
   it('stops when cancelled', async () => {
@@ -76,7 +92,11 @@ describe('unpacking refuses what would leave the package folder', () => {
   });
 
   it('keeps links that stay inside, and executable bits', async () => {
-    const entries: ArchiveEntry[] = [{ name: 'bin/run', content: '#!/bin/sh\n', mode: 0o755 }, { name: 'current', link: 'bin' }, { name: 'bin/self', link: '../bin/run' }];
+    const entries: ArchiveEntry[] = [
+      { name: 'bin/run', content: '#!/bin/sh\n', mode: 0o755 },
+      { name: 'current', link: 'bin' },
+      { name: 'bin/self', link: '../bin/run' },
+    ];
     const result = await unpack(await archive(await tar(entries, true)), folder, 'tar.gz', { remaining: 1e9 }, never);
     expect(result).toEqual({ files: 3, bytes: 10 });
     expect((await readdir(path.join(folder, 'current'))).sort()).toEqual(['run', 'self']);

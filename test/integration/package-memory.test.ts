@@ -32,7 +32,9 @@ afterAll(async () => {
 
 /** `paused`: a pause halfway makes the download outlast the progress interval on any machine. */
 const fetchGenerated = async (bytes: number, route: 'generated' | 'paused' = 'generated'): Promise<string[]> => {
-  const ticket = await stack.submit(bash(`wc -c < "$KUBE_WORKER_PACKAGE_BLOB/${bytes}"`, { packages: [{ name: 'blob', url: `${feedUrl}/${route}/${bytes}`, sha256: generatedSha256(bytes) }] }));
+  const ticket = await stack.submit(
+    bash(`wc -c < "$KUBE_WORKER_PACKAGE_BLOB/${bytes}"`, { packages: [{ name: 'blob', url: `${feedUrl}/${route}/${bytes}`, sha256: generatedSha256(bytes) }] }),
+  );
   const status = await stack.waitUntilDone(ticket, 300_000);
   const lines = status.logs.map((l) => `${l.stream}:${l.text}`);
   expect(status.state, lines.join('\n')).toBe('succeeded');
@@ -40,7 +42,7 @@ const fetchGenerated = async (bytes: number, route: 'generated' | 'paused' = 'ge
   return lines;
 };
 
-it('a 500 MB package is downloaded with the executor\'s memory flat', async () => {
+it("a 500 MB package is downloaded with the executor's memory flat", async () => {
   await fetchGenerated(5 * MiB); // warms up everything a download uses
   global.gc?.();
   const baseline = process.memoryUsage().rss;
@@ -53,7 +55,9 @@ it('a 500 MB package is downloaded with the executor\'s memory flat', async () =
     clearInterval(sampler);
   }
   const growth = peak - baseline;
-  process.stderr.write(`[package-memory] 500 MB package: rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, growth ${Math.round(growth / MiB)} MiB (allowed ${ALLOWED_GROWTH / MiB} MiB)\n`);
+  process.stderr.write(
+    `[package-memory] 500 MB package: rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, growth ${Math.round(growth / MiB)} MiB (allowed ${ALLOWED_GROWTH / MiB} MiB)\n`,
+  );
   expect(growth).toBeLessThan(ALLOWED_GROWTH);
   expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^system:Downloaded package blob: 477 MiB in .* SHA-256 verified$/)]));
   // A long download says how far it has got (every second in tests, every 5 s by default).

@@ -20,11 +20,38 @@ describe('packages on the local runtime', () => {
 
   beforeAll(async () => {
     feed = await startPackageServer();
-    stack = await startStack({ env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/files/,${feed.url}/generated/,${feed.url}/slow/,${feed.url}/truncated/,${feed.url}/loop,${feed.url}/redirect` } });
-    feed.files.set('app.tar.gz', await tar([{ name: 'app/', directory: true }, { name: 'app/run.sh', content: 'echo app runs\n', mode: 0o755 }, { name: 'README', content: 'the app\n' }], true));
-    feed.files.set('tools.zip', zip([{ name: 'bin/', directory: true }, { name: 'bin/tool', content: 'tool v1\n' }, { name: 'latest', link: 'bin/tool' }]));
+    stack = await startStack({
+      env: {
+        KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/files/,${feed.url}/generated/,${feed.url}/slow/,${feed.url}/truncated/,${feed.url}/loop,${feed.url}/redirect`,
+      },
+    });
+    feed.files.set(
+      'app.tar.gz',
+      await tar(
+        [
+          { name: 'app/', directory: true },
+          { name: 'app/run.sh', content: 'echo app runs\n', mode: 0o755 },
+          { name: 'README', content: 'the app\n' },
+        ],
+        true,
+      ),
+    );
+    feed.files.set(
+      'tools.zip',
+      zip([
+        { name: 'bin/', directory: true },
+        { name: 'bin/tool', content: 'tool v1\n' },
+        { name: 'latest', link: 'bin/tool' },
+      ]),
+    );
     feed.files.set('config.json', Buffer.from('{"env":"prod"}\n'));
-    feed.files.set('evil.zip', zip([{ name: 'ok.txt', content: 'fine' }, { name: '../escaped.txt', content: 'out' }]));
+    feed.files.set(
+      'evil.zip',
+      zip([
+        { name: 'ok.txt', content: 'fine' },
+        { name: '../escaped.txt', content: 'out' },
+      ]),
+    );
     feed.files.set('evil-link.tar', await tar([{ name: 'up', link: '../../..' }]));
     feed.files.set('not-a.zip', Buffer.from('this is no zip at all'));
   });
@@ -61,12 +88,17 @@ describe('packages on the local runtime', () => {
     // No download leftovers beside the packages.
     expect(log.filter((l) => l.startsWith('stdout:') && /^stdout:(app|tools|settings)$/.test(l))).toHaveLength(3);
     expect(log.filter((l) => l.startsWith('stdout:.'))).toEqual([]);
-    expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/^system:Downloading package app from http:\/\/127\.0\.0\.1:\d+\/files\/app\.tar\.gz$/)]));
+    expect(log).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^system:Downloading package app from http:\/\/127\.0\.0\.1:\d+\/files\/app\.tar\.gz$/)]),
+    );
     expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/^system:Downloaded package app: \d+ bytes in \d+\.\d s \(.*\/s\), SHA-256 verified$/)]));
     expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/^system:Unpacked package tools \(zip\): 2 files, 8 bytes$/)]));
   });
 
-  const failure = async (packages: unknown[], extra: Record<string, unknown> = {}): Promise<{ message: string; log: string[]; exitCode: number | undefined }> => {
+  const failure = async (
+    packages: unknown[],
+    extra: Record<string, unknown> = {},
+  ): Promise<{ message: string; log: string[]; exitCode: number | undefined }> => {
     const ticket = await stack.submit(bash('echo the script ran', { packages, ...extra }));
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('failed');
@@ -89,12 +121,18 @@ describe('packages on the local runtime', () => {
   it('a redirect off the allowed sources is not followed', async () => {
     const to = encodeURIComponent('http://127.0.0.2:1/elsewhere.tar.gz');
     const result = await failure([{ name: 'moved', url: `${feed.url}/redirect?to=${to}`, sha256: 'c'.repeat(64) }]);
-    expect(result.message).toBe('Package moved: it was redirected to http://127.0.0.2:1/elsewhere.tar.gz, which is not under any package source this worker allows');
+    expect(result.message).toBe(
+      'Package moved: it was redirected to http://127.0.0.2:1/elsewhere.tar.gz, which is not under any package source this worker allows',
+    );
   });
 
   it('a redirect that stays under the allowed sources is followed; the file keeps the name the operation asked for', async () => {
     const to = encodeURIComponent(`${feed.url}/files/config.json`);
-    const ticket = await stack.submit(bash('cat packages/settings/redirect', { packages: [{ name: 'settings', url: `${feed.url}/redirect?to=${to}`, sha256: sha256(feed.files.get('config.json')!), extract: 'none' }] }));
+    const ticket = await stack.submit(
+      bash('cat packages/settings/redirect', {
+        packages: [{ name: 'settings', url: `${feed.url}/redirect?to=${to}`, sha256: sha256(feed.files.get('config.json')!), extract: 'none' }],
+      }),
+    );
     const status = await stack.waitUntilDone(ticket);
     expect(status.state, lines(status).join('\n')).toBe('succeeded');
     expect(lines(status)).toContain('stdout:{"env":"prod"}');
@@ -104,7 +142,16 @@ describe('packages on the local runtime', () => {
     const source = { text: `${feed.url}/stalled/`, origin: feed.url, pathPrefix: '/stalled/', loopback: true };
     const destination = path.join(os.tmpdir(), `kw-stalled-${process.pid}`);
     const progress = { bytes: 0 };
-    const attempt = download({ url: `${feed.url}/stalled/100000`, headers: {}, sources: [source], destination, maxBytes: 1e6, signal: new AbortController().signal, progress, idleTimeoutMs: 500 });
+    const attempt = download({
+      url: `${feed.url}/stalled/100000`,
+      headers: {},
+      sources: [source],
+      destination,
+      maxBytes: 1e6,
+      signal: new AbortController().signal,
+      progress,
+      idleTimeoutMs: 500,
+    });
     await expect(attempt).rejects.toThrow(`${feed.url}/stalled/100000 sent nothing for 0.5s`);
     expect(progress.bytes).toBe(50000);
     await rm(destination, { force: true });
@@ -114,7 +161,15 @@ describe('packages on the local runtime', () => {
     // A feed named like any other whose name leads to this machine: the address is checked after the lookup.
     const origin = `http://localhost:${feed.port}`;
     const source = { text: `${origin}/files/`, origin, pathPrefix: '/files/', loopback: false };
-    const attempt = download({ url: `${origin}/files/config.json`, headers: {}, sources: [source], destination: path.join(os.tmpdir(), `kw-never-${process.pid}`), maxBytes: 1e6, signal: new AbortController().signal, progress: { bytes: 0 } });
+    const attempt = download({
+      url: `${origin}/files/config.json`,
+      headers: {},
+      sources: [source],
+      destination: path.join(os.tmpdir(), `kw-never-${process.pid}`),
+      maxBytes: 1e6,
+      signal: new AbortController().signal,
+      progress: { bytes: 0 },
+    });
     await expect(attempt).rejects.toThrow(`localhost resolves to 127.0.0.1, a loopback address, and the source ${origin}/files/ is not on a loopback host`);
     expect(feed.requests.some((r) => r.path === '/files/config.json' && r.headers.host === `localhost:${feed.port}`)).toBe(false);
   });
@@ -134,7 +189,9 @@ describe('packages on the local runtime', () => {
 
   it('a zip with ../ entries is refused and nothing escapes the workspace', async () => {
     const result = await failure([pkg('evil', 'evil.zip')]);
-    expect(result.message).toMatch(/^Package evil: (the archive entry "\.\.\/escaped\.txt" climbs out of its folder with \.\.|it is not a valid zip archive: invalid relative path: \.\.\/escaped\.txt)$/);
+    expect(result.message).toMatch(
+      /^Package evil: (the archive entry "\.\.\/escaped\.txt" climbs out of its folder with \.\.|it is not a valid zip archive: invalid relative path: \.\.\/escaped\.txt)$/,
+    );
   });
 
   it('a tar whose link points outside its folder is refused', async () => {
@@ -148,17 +205,31 @@ describe('packages on the local runtime', () => {
   });
 
   it('a package larger than KUBE_WORKER_PACKAGE_MAX_BYTES fails before it is all downloaded, whether or not its size is announced', async () => {
-    const small = await startStack({ executors: 0, env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/generated/,${feed.url}/chunked/`, KUBE_WORKER_PACKAGE_MAX_BYTES: '100000' } });
+    const small = await startStack({
+      executors: 0,
+      env: { KUBE_WORKER_PACKAGE_SOURCES: `${feed.url}/generated/,${feed.url}/chunked/`, KUBE_WORKER_PACKAGE_MAX_BYTES: '100000' },
+    });
     try {
       await small.addExecutor();
       const announced = await small.submit(bash('true', { packages: [{ name: 'big', url: `${feed.url}/generated/200000`, sha256: 'd'.repeat(64) }] }));
-      expect((await small.waitUntilDone(announced)).failure).toEqual({ reason: 'PackageFailed', message: 'Package big: it is 200000 bytes, more than the 100000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      expect((await small.waitUntilDone(announced)).failure).toEqual({
+        reason: 'PackageFailed',
+        message: 'Package big: it is 200000 bytes, more than the 100000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)',
+      });
       const chunked = await small.submit(bash('true', { packages: [{ name: 'big', url: `${feed.url}/chunked/${1024 ** 3}`, sha256: 'd'.repeat(64) }] }));
-      expect((await small.waitUntilDone(chunked, 15_000)).failure).toEqual({ reason: 'PackageFailed', message: 'Package big: it is larger than the 100000 bytes the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      expect((await small.waitUntilDone(chunked, 15_000)).failure).toEqual({
+        reason: 'PackageFailed',
+        message: 'Package big: it is larger than the 100000 bytes the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)',
+      });
       // Two packages share the limit: each fits, both do not.
       const half = 60_000;
-      const two = await small.submit(bash('true', { packages: ['one', 'two'].map((name) => ({ name, url: `${feed.url}/generated/${half}`, sha256: generatedSha256(half) })) }));
-      expect((await small.waitUntilDone(two)).failure).toEqual({ reason: 'PackageFailed', message: 'Package two: it is 60000 bytes, more than the 40000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)' });
+      const two = await small.submit(
+        bash('true', { packages: ['one', 'two'].map((name) => ({ name, url: `${feed.url}/generated/${half}`, sha256: generatedSha256(half) })) }),
+      );
+      expect((await small.waitUntilDone(two)).failure).toEqual({
+        reason: 'PackageFailed',
+        message: 'Package two: it is 60000 bytes, more than the 40000 the operation may still download (KUBE_WORKER_PACKAGE_MAX_BYTES)',
+      });
     } finally {
       await small.close();
     }
@@ -177,7 +248,9 @@ describe('packages on the local runtime', () => {
   it('a sensitive header reaches the feed and nothing else: not the log, the status or the queue', async () => {
     const secret = 'feed-api-key-5up3r-s3cr3t';
     const ticket = await stack.submit(
-      bash('env; cat packages/settings/config.json; echo "$X_KEY"', { packages: [pkg('settings', 'config.json', { headers: { 'X-Api-Key': { value: secret, sensitive: true } } })] }),
+      bash('env; cat packages/settings/config.json; echo "$X_KEY"', {
+        packages: [pkg('settings', 'config.json', { headers: { 'X-Api-Key': { value: secret, sensitive: true } } })],
+      }),
     );
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('succeeded');
@@ -203,7 +276,9 @@ describe('packages on the local runtime', () => {
   });
 
   it('cancel stops a download and the script never starts', async () => {
-    const ticket = await stack.submit(bash('echo the script ran', { packages: [{ name: 'slow', url: `${feed.url}/slow/${1024 ** 3}`, sha256: 'e'.repeat(64) }] }));
+    const ticket = await stack.submit(
+      bash('echo the script ran', { packages: [{ name: 'slow', url: `${feed.url}/slow/${1024 ** 3}`, sha256: 'e'.repeat(64) }] }),
+    );
     await stack.waitFor(ticket, 'downloading', (s) => s.logs.some((l) => l.text.startsWith('Downloading package slow: ')), 20_000);
     await stack.api('POST', `/api/v1/operations/${ticket}/cancel`);
     const status = await stack.waitUntilDone(ticket, 10_000);
@@ -211,7 +286,9 @@ describe('packages on the local runtime', () => {
   });
 
   it('the timeout stops a download', async () => {
-    const ticket = await stack.submit(bash('echo the script ran', { timeoutSeconds: 2, packages: [{ name: 'slow', url: `${feed.url}/slow/${1024 ** 3}`, sha256: 'e'.repeat(64) }] }));
+    const ticket = await stack.submit(
+      bash('echo the script ran', { timeoutSeconds: 2, packages: [{ name: 'slow', url: `${feed.url}/slow/${1024 ** 3}`, sha256: 'e'.repeat(64) }] }),
+    );
     const status = await stack.waitUntilDone(ticket, 15_000);
     expect(status).toMatchObject({ state: 'failed', exitCode: -44, failure: { reason: 'DeadlineExceeded' } });
     expect(lines(status)).not.toContain('stdout:the script ran');
@@ -219,7 +296,9 @@ describe('packages on the local runtime', () => {
 
   it('a package that is not unpacked is kept under the last segment of its URL', async () => {
     const bytes = 3 * 1024 * 1024 + 17;
-    const ticket = await stack.submit(bash(`wc -c < packages/blob/${bytes}`, { packages: [{ name: 'blob', url: `${feed.url}/generated/${bytes}`, sha256: generatedSha256(bytes) }] }));
+    const ticket = await stack.submit(
+      bash(`wc -c < packages/blob/${bytes}`, { packages: [{ name: 'blob', url: `${feed.url}/generated/${bytes}`, sha256: generatedSha256(bytes) }] }),
+    );
     const status = await stack.waitUntilDone(ticket);
     expect(status.state, lines(status).join('\n')).toBe('succeeded');
     expect(lines(status)).toContain(`stdout:${bytes}`);

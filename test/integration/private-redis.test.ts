@@ -108,7 +108,12 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
     server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 90_000;
-    while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (server.exitCode !== null || Date.now() > deadline) throw new Error(`start did not become ready:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -133,12 +138,18 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
     expect(output).not.toMatch(/redis:\/\/|password=/);
   });
 
-  it('a script that tries every port, every socket and the state folder reaches no operation\'s data', async () => {
+  it("a script that tries every port, every socket and the state folder reaches no operation's data", async () => {
     victim = `victim-${Date.now()}`;
     const secret = 'victim-secret-4471';
     expect(
-      (await api('POST', '/api/v1/operations', { ticket: victim, pool: 'default', script: { syntax: 'bash', body: 'sleep 60' }, variables: { DB_PASSWORD: { value: secret, sensitive: true } } }))
-        .status,
+      (
+        await api('POST', '/api/v1/operations', {
+          ticket: victim,
+          pool: 'default',
+          script: { syntax: 'bash', body: 'sleep 60' },
+          variables: { DB_PASSWORD: { value: secret, sensitive: true } },
+        })
+      ).status,
     ).toBe(202);
     await expect.poll(async () => (await api('GET', `/api/v1/operations/${victim}`)).body.state, { timeout: 30_000 }).toBe('running');
 
@@ -162,7 +173,9 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
     expect(lines.join('\n')).not.toContain(secret);
     // The executor's settings are not in the script's environment.
     const names = lines.filter((l) => l.startsWith('env ')).map((l) => l.slice(4));
-    expect(names.filter((n) => n === 'REDIS_URL' || n === 'PORT' || (n.startsWith('KUBE_WORKER_') && !['KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE'].includes(n)))).toEqual([]);
+    expect(
+      names.filter((n) => n === 'REDIS_URL' || n === 'PORT' || (n.startsWith('KUBE_WORKER_') && !['KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE'].includes(n))),
+    ).toEqual([]);
 
     // The payload was there all along, for the product's own clients (with the password).
     const password = /^requirepass (\S+)$/m.exec(readFileSync(path.join(stateDir, 'redis', 'redis.conf'), 'utf8'))![1]!;
@@ -183,11 +196,22 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
   }, 120_000);
 });
 
-describe('the executor\'s Redis URL and settings', () => {
-  it('never reach a script\'s environment, as compose\'s executor has them', async () => {
+describe("the executor's Redis URL and settings", () => {
+  it("never reach a script's environment, as compose's executor has them", async () => {
     const lines: string[] = [];
-    const writer = { append: (_stream: LogStream, text: string) => void lines.push(text), note: () => undefined, lastSequence: 0, close: async () => undefined } as unknown as LogWriter;
-    const executorEnv = { ...BASE_ENV, REDIS_URL: 'redis://:compose-password-1@redis:6379', KUBE_WORKER_API_TOKEN: 'token-0123456789abcdef', KUBE_WORKER_RUNTIME: 'local', KUBE_WORKER_PREFIX: 'kw' };
+    const writer = {
+      append: (_stream: LogStream, text: string) => void lines.push(text),
+      note: () => undefined,
+      lastSequence: 0,
+      close: async () => undefined,
+    } as unknown as LogWriter;
+    const executorEnv = {
+      ...BASE_ENV,
+      REDIS_URL: 'redis://:compose-password-1@redis:6379',
+      KUBE_WORKER_API_TOKEN: 'token-0123456789abcdef',
+      KUBE_WORKER_RUNTIME: 'local',
+      KUBE_WORKER_PREFIX: 'kw',
+    };
     const runtime = await LocalRuntime.start({ workDir: await mkdtemp(path.join(os.tmpdir(), 'kw-env-')), baseEnv: executorEnv });
     const outcome = await runtime.run({
       ticket: 'env-test',
@@ -201,7 +225,9 @@ describe('the executor\'s Redis URL and settings', () => {
     expect(outcome.exitCode).toBe(0);
     const names = lines.map((line) => line.split('=')[0]!);
     expect(names).toContain('PATH');
-    expect(names.filter((n) => n === 'REDIS_URL' || (n.startsWith('KUBE_WORKER_') && !['KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE'].includes(n)))).toEqual([]);
+    expect(names.filter((n) => n === 'REDIS_URL' || (n.startsWith('KUBE_WORKER_') && !['KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE'].includes(n)))).toEqual(
+      [],
+    );
     expect(lines.join('\n')).not.toContain('compose-password-1');
   });
 });

@@ -34,10 +34,22 @@ describe('README: the first five minutes', () => {
     const serverLines = block('server');
     expect(serverLines).toEqual(['npm ci', 'npm start']);
     const port = await freePort();
-    env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? os.tmpdir(), PORT: String(port), KUBE_WORKER_STATE_DIR: stateDir, KUBE_WORKER_WORK_DIR: path.join(stateDir, 'work'), npm_config_update_notifier: 'false' };
+    env = {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? os.tmpdir(),
+      PORT: String(port),
+      KUBE_WORKER_STATE_DIR: stateDir,
+      KUBE_WORKER_WORK_DIR: path.join(stateDir, 'work'),
+      npm_config_update_notifier: 'false',
+    };
     server = spawn('bash', ['-c', serverLines[1]!], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
     const deadline = Date.now() + 240_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (server.exitCode !== null || Date.now() > deadline) throw new Error('npm start did not become ready');
       await new Promise((r) => setTimeout(r, 500));
     }

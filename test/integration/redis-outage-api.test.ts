@@ -113,7 +113,10 @@ describe('a dispatcher given SIGTERM', () => {
   it('exits while a client follows a log that has nothing new', { timeout: 180_000 }, async () => {
     const dispatcher = await spawnDispatcher();
     const ticket = await stack.submit(bash('echo never runs: no executor'));
-    const follow = await fetch(`${dispatcher.url}/api/v1/operations/${ticket}/logs?follow=true`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(HANG) });
+    const follow = await fetch(`${dispatcher.url}/api/v1/operations/${ticket}/logs?follow=true`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: AbortSignal.timeout(HANG),
+    });
     expect(follow.status).toBe(200);
     const reading = follow.text().catch((error: Error) => error);
     await new Promise((r) => setTimeout(r, 200));

@@ -62,9 +62,17 @@ describe('sensitive values', () => {
     const set = (name: string, value: string): string =>
       `echo "##octopus[setVariable name='${b64(name)}' value='$(printf %s "${value}" | base64 -w0)' sensitive='${b64('False')}']"`;
     const ticket = await stack.submit(
-      bash([set('COPY', '$DB_PASSWORD'), set('DSN', 'postgres://app:$DB_PASSWORD@db/app'), set('HOST', 'db'), 'echo "dsn postgres://app:$DB_PASSWORD@db/app"'].join('\n'), {
-        variables: { DB_PASSWORD: { value: 'out-secret-5521', sensitive: true } },
-      }),
+      bash(
+        [
+          set('COPY', '$DB_PASSWORD'),
+          set('DSN', 'postgres://app:$DB_PASSWORD@db/app'),
+          set('HOST', 'db'),
+          'echo "dsn postgres://app:$DB_PASSWORD@db/app"',
+        ].join('\n'),
+        {
+          variables: { DB_PASSWORD: { value: 'out-secret-5521', sensitive: true } },
+        },
+      ),
     );
     const status = await stack.waitUntilDone(ticket);
     expect(status.state).toBe('succeeded');
@@ -76,7 +84,7 @@ describe('sensitive values', () => {
     expect(status.logs.map((l) => l.text)).toContain('dsn ********');
   });
 
-  it('the product\'s own lines and messages are never masked, even when a sensitive value is one of their words', async () => {
+  it("the product's own lines and messages are never masked, even when a sensitive value is one of their words", async () => {
     stack = await startStack();
     const ticket = await stack.submit(
       bash('echo "$WORD1 $WORD2 ran"; exit 3', { variables: { WORD1: { value: 'executor', sensitive: true }, WORD2: { value: 'script', sensitive: true } } }),

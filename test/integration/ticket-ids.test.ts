@@ -8,9 +8,29 @@ import { bash, startStack, type Stack } from './support/stack.js';
  * id (all digits). Each must be an ordinary ticket.
  */
 const HOSTILE_TICKETS = [
-  'wait', 'events', 'marker', 'active', 'delayed', 'prioritized', 'id', 'meta', 'paused', 'stalled-check',
-  'stalled', 'completed', 'failed', 'limiter', 'repeat', 'pc', 'de', 'metrics', 'waiting-children', 'lock',
-  '12345', '0', '007',
+  'wait',
+  'events',
+  'marker',
+  'active',
+  'delayed',
+  'prioritized',
+  'id',
+  'meta',
+  'paused',
+  'stalled-check',
+  'stalled',
+  'completed',
+  'failed',
+  'limiter',
+  'repeat',
+  'pc',
+  'de',
+  'metrics',
+  'waiting-children',
+  'lock',
+  '12345',
+  '0',
+  '007',
 ];
 
 describe('tickets that look like BullMQ keys or ids', () => {
@@ -52,10 +72,7 @@ describe('a second submission of a ticket with another body', () => {
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('KW_ERR_TICKET_CONFLICT');
     const { body } = await stack.api('GET', '/api/v1/queues');
-    expect(body.pools).toEqual([
-      expect.objectContaining({ pool: 'default', waiting: 1 }),
-      expect.objectContaining({ pool: 'other', waiting: 0 }),
-    ]);
+    expect(body.pools).toEqual([expect.objectContaining({ pool: 'default', waiting: 1 }), expect.objectContaining({ pool: 'other', waiting: 0 })]);
   });
 });
 

@@ -45,7 +45,13 @@ describe('an executor whose queue workers stop taking work', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const processMetrics = createProcessMetrics();
     const { connect, made } = watchedConnections();
-    executor = await startExecutor({ ...stack.config, redisUrl: stack.redisUrl }, localRuntime(stack.config.workDir), logger, createExecutorMetrics(processMetrics), connect);
+    executor = await startExecutor(
+      { ...stack.config, redisUrl: stack.redisUrl },
+      localRuntime(stack.config.workDir),
+      logger,
+      createExecutorMetrics(processMetrics),
+      connect,
+    );
     const restarts = async () => (await processMetrics.registry.getSingleMetric('kube_worker_queue_worker_restarts_total')!.get()).values[0]?.value ?? 0;
     return { made, lines, restarts };
   }
@@ -68,7 +74,11 @@ describe('an executor whose queue workers stop taking work', () => {
     const next = await stack.submit(bash('echo after'));
     expect((await stack.waitUntilDone(next, 15_000)).state).toBe('succeeded');
     const status = await stack.waitUntilDone(running, 30_000);
-    expect({ state: status.state, exitCode: status.exitCode, finished: status.logs.some((l) => l.text === 'finished') }).toEqual({ state: 'failed', exitCode: 3, finished: true });
+    expect({ state: status.state, exitCode: status.exitCode, finished: status.logs.some((l) => l.text === 'finished') }).toEqual({
+      state: 'failed',
+      exitCode: 3,
+      finished: true,
+    });
     expect((await readFile(marker, 'utf8')).trim().split('\n')).toEqual(['ran']);
     await rm(marker, { force: true });
     expect(await restarts()).toBe(1);

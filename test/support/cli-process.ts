@@ -19,7 +19,12 @@ export interface CliChild {
  * `env` is all it gets besides PATH and HOME. `keepOutput`: characters kept, for a process that logs
  * a flood. `user`: the uid and gid it runs as, when not the test's own.
  */
-export function spawnCli(command: 'dispatcher' | 'executor', env: Record<string, string>, keepOutput = Infinity, user?: { uid: number; gid: number }): CliChild {
+export function spawnCli(
+  command: 'dispatcher' | 'executor',
+  env: Record<string, string>,
+  keepOutput = Infinity,
+  user?: { uid: number; gid: number },
+): CliChild {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },

@@ -48,9 +48,7 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kw-own-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const persistence = options.aof
-    ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']
-    : ['--appendonly', 'no'];
+  const persistence = options.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'] : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const own: OwnRedis = {
     url,

@@ -6,14 +6,28 @@ import { bashCompletion, zshCompletion } from '../../cli/completion.js';
 import type { OperationStatus } from '../../core/contract/status.js';
 
 const NOW = Date.parse('2026-11-30T05:00:00Z');
-const operation = (fields: Partial<OperationStatus>): OperationStatus => ({ ticket: 't', pool: 'default', state: 'queued', logs: [], nextSequence: 0, timings: { queuedAt: '2026-11-30T04:59:00Z' }, ...fields });
+const operation = (fields: Partial<OperationStatus>): OperationStatus => ({
+  ticket: 't',
+  pool: 'default',
+  state: 'queued',
+  logs: [],
+  nextSequence: 0,
+  timings: { queuedAt: '2026-11-30T04:59:00Z' },
+  ...fields,
+});
 
 describe('kube-worker status as a table', () => {
   it('shows one row per operation: exit code, reason, age and how long it ran', () => {
     expect(
       statusTable(
         [
-          operation({ ticket: 'deploy-42', state: 'failed', exitCode: -44, failure: { reason: 'Unschedulable', message: 'no node' }, timings: { queuedAt: '2026-11-30T04:00:00Z', startedAt: '2026-11-30T04:00:05Z', finishedAt: '2026-11-30T04:15:05Z' } }),
+          operation({
+            ticket: 'deploy-42',
+            state: 'failed',
+            exitCode: -44,
+            failure: { reason: 'Unschedulable', message: 'no node' },
+            timings: { queuedAt: '2026-11-30T04:00:00Z', startedAt: '2026-11-30T04:00:05Z', finishedAt: '2026-11-30T04:15:05Z' },
+          }),
           operation({ ticket: 'runbook-7', pool: 'gpu', state: 'running', timings: { queuedAt: '2026-11-30T04:59:50Z', startedAt: '2026-11-30T04:59:52Z' } }),
           operation({ ticket: 'q', state: 'queued' }),
         ],
@@ -47,7 +61,7 @@ function bashOffers(...words: string[]): string[] {
 }
 
 describe('shell completion', () => {
-  it('bash completes commands, a command\'s options, and option values', () => {
+  it("bash completes commands, a command's options, and option values", () => {
     expect(bashOffers('')).toEqual([...COMMANDS.map((c) => c.name), '--help', '--version'].sort());
     expect(bashOffers('st')).toEqual(['start', 'status']);
     expect(bashOffers('submit', 'echo hi', '--w')).toEqual(['--wait']);

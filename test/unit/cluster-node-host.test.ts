@@ -24,7 +24,7 @@ COMMIT
 `;
 
 describe('the test cluster leaves the machine as it found it', () => {
-  it('deletes its own iptables rules and chains, and nobody else\'s', () => {
+  it("deletes its own iptables rules and chains, and nobody else's", () => {
     const { text, count } = iptablesCleanup(dump);
     expect(text.split('\n')).toEqual([
       '*filter',
@@ -61,7 +61,7 @@ describe('the test cluster leaves the machine as it found it', () => {
   });
 });
 
-describe('the test cluster\'s node', () => {
+describe("the test cluster's node", () => {
   it('keeps 8Gi of memory for pods whatever the machine has', () => {
     const gib = 1024 * 1024; // in kB
     expect(systemReservedMemory(`MemTotal:       ${24 * gib} kB\n`)).toBe(`${16 * 1024 - 100}Mi`);
@@ -71,10 +71,18 @@ describe('the test cluster\'s node', () => {
   it('runs on cgroup v1 with cgroupfs and no swap check, DNS at the kube-dns Service', () => {
     const p = nodePaths('/state');
     const c = kubeletConfig(p, {
-      pkiDir: '/state/pki', kubeletPort: 16250, kubeletHealthzPort: 1, proxyHealthzPort: 2, proxyMetricsPort: 3,
-      sandboxImage: 'x', plainHttpRegistries: [], systemReservedMemory: '1Mi',
+      pkiDir: '/state/pki',
+      kubeletPort: 16250,
+      kubeletHealthzPort: 1,
+      proxyHealthzPort: 2,
+      proxyMetricsPort: 3,
+      sandboxImage: 'x',
+      plainHttpRegistries: [],
+      systemReservedMemory: '1Mi',
     });
     expect(c).toMatchObject({ failCgroupV1: false, cgroupDriver: 'cgroupfs', failSwapOn: false, clusterDNS: ['10.0.0.10'], address: '10.250.0.1' });
-    expect(cniConfig(p)).toMatchObject({ plugins: [{ type: 'bridge', ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]], dataDir: '/state/node/ipam' } }, { type: 'loopback' }] });
+    expect(cniConfig(p)).toMatchObject({
+      plugins: [{ type: 'bridge', ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]], dataDir: '/state/node/ipam' } }, { type: 'loopback' }],
+    });
   });
 });

@@ -19,7 +19,11 @@ describe('dashboard and metrics settings', () => {
   });
 
   it.each<[string, NodeJS.ProcessEnv, Partial<Config>]>([
-    ['dashboard credentials', { KUBE_WORKER_DASHBOARD_USER: 'ops', KUBE_WORKER_DASHBOARD_PASSWORD: PASSWORD }, { dashboardUser: 'ops', dashboardPassword: PASSWORD }],
+    [
+      'dashboard credentials',
+      { KUBE_WORKER_DASHBOARD_USER: 'ops', KUBE_WORKER_DASHBOARD_PASSWORD: PASSWORD },
+      { dashboardUser: 'ops', dashboardPassword: PASSWORD },
+    ],
     ['a writable dashboard', { KUBE_WORKER_DASHBOARD_WRITE: 'true' }, { dashboardWrite: true }],
     ['no executor metrics listener', { KUBE_WORKER_METRICS_PORT: '0' }, { metricsPort: 0 }],
   ])('reads %s', (_case, env, expected) => {

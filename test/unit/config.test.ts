@@ -66,7 +66,11 @@ describe('readConfig', () => {
     ['the server URL from PORT', { PORT: '9000' }, { port: 9000, serverUrl: 'http://127.0.0.1:9000' }],
     ['a server URL without its trailing slash', { KUBE_WORKER_URL: 'https://kw.example.com/' }, { serverUrl: 'https://kw.example.com' }],
     ['a server URL over PORT', { PORT: '9000', KUBE_WORKER_URL: 'http://kw:8081/api/' }, { port: 9000, serverUrl: 'http://kw:8081/api' }],
-    ['bounds inclusively', { PORT: '65535', KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '0', KUBE_WORKER_LOG_MAX_LINES: '10' }, { port: 65535, shutdownGraceSeconds: 0, logMaxLines: 10 }],
+    [
+      'bounds inclusively',
+      { PORT: '65535', KUBE_WORKER_SHUTDOWN_GRACE_SECONDS: '0', KUBE_WORKER_LOG_MAX_LINES: '10' },
+      { port: 65535, shutdownGraceSeconds: 0, logMaxLines: 10 },
+    ],
   ])('reads %s', (_case, env, expected) => {
     expect(readConfig(env)).toMatchObject(expected);
   });

@@ -44,7 +44,9 @@ describe('DockerEngine.inRegistry', () => {
 describe('parseRef', () => {
   it('splits host, repository and tag', () => {
     expect(parseRef('127.0.0.1:16500/kube-worker-test/script-tools:0123456789abcdef')).toEqual({
-      host: '127.0.0.1:16500', repository: 'kube-worker-test/script-tools', tag: '0123456789abcdef',
+      host: '127.0.0.1:16500',
+      repository: 'kube-worker-test/script-tools',
+      tag: '0123456789abcdef',
     });
   });
 

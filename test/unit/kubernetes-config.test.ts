@@ -32,7 +32,10 @@ describe('the user scripts run as', () => {
   });
 
   it('can be chosen', () => {
-    expect(readConfig({ KUBE_WORKER_SCRIPT_RUN_AS_USER: '65532', KUBE_WORKER_SCRIPT_RUN_AS_GROUP: '65533' })).toMatchObject({ scriptRunAsUser: 65532, scriptRunAsGroup: 65533 });
+    expect(readConfig({ KUBE_WORKER_SCRIPT_RUN_AS_USER: '65532', KUBE_WORKER_SCRIPT_RUN_AS_GROUP: '65533' })).toMatchObject({
+      scriptRunAsUser: 65532,
+      scriptRunAsGroup: 65533,
+    });
   });
 
   it.each(['0', '-1', 'root'])('is never root or not a number: refuses %s', (value) => {

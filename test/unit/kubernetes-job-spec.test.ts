@@ -38,7 +38,11 @@ describe('the Job and Secret of an operation', () => {
   it('labels the Job, its pods and its Secret with their instance so they can be found and swept', () => {
     for (const labels of [job.metadata!.labels!, job.spec!.template.metadata!.labels!, secret.metadata!.labels!]) {
       expect(labels).toMatchObject({
-        'app.kubernetes.io/managed-by': 'kube-worker', 'kube-worker/instance': 'kw', 'kube-worker/ticket': 'deploy-42', 'kube-worker/pool': 'default', 'kube-worker/job': name,
+        'app.kubernetes.io/managed-by': 'kube-worker',
+        'kube-worker/instance': 'kw',
+        'kube-worker/ticket': 'deploy-42',
+        'kube-worker/pool': 'default',
+        'kube-worker/job': name,
       });
     }
     expect(job.metadata!.annotations!['kube-worker/ticket']).toBe('deploy-42');
@@ -64,7 +68,12 @@ describe('the Job and Secret of an operation', () => {
   it('uses the worker-tools image and default requests unless the operation names its own', () => {
     expect(container.image).toBe(settings.scriptImage);
     expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' } });
-    const own = buildScriptJob('t', { ...request, container: { image: 'ghcr.io/acme/tools:1.2', pullPolicy: 'Always' }, resources: { requests: { cpu: '2' }, limits: { memory: '1Gi' } } }, 60, settings);
+    const own = buildScriptJob(
+      't',
+      { ...request, container: { image: 'ghcr.io/acme/tools:1.2', pullPolicy: 'Always' }, resources: { requests: { cpu: '2' }, limits: { memory: '1Gi' } } },
+      60,
+      settings,
+    );
     const ownContainer = own.job.spec!.template.spec!.containers[0]!;
     expect(ownContainer.image).toBe('ghcr.io/acme/tools:1.2');
     expect(ownContainer.imagePullPolicy).toBe('Always');
@@ -73,14 +82,49 @@ describe('the Job and Secret of an operation', () => {
 
   // Defaults: requests 250m / 256Mi, limits as each row's deployment sets them.
   it.each<[string, Record<string, unknown>, Record<string, string>, unknown]>([
-    ['a memory limit alone, below the default request: the request is the limit', { limits: { memory: '64Mi' } }, {}, { requests: { cpu: '250m', memory: '64Mi' }, limits: { memory: '64Mi' } }],
-    ['a memory limit alone, above the default request: the default request', { limits: { memory: '1Gi' } }, {}, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } }],
+    [
+      'a memory limit alone, below the default request: the request is the limit',
+      { limits: { memory: '64Mi' } },
+      {},
+      { requests: { cpu: '250m', memory: '64Mi' }, limits: { memory: '64Mi' } },
+    ],
+    [
+      'a memory limit alone, above the default request: the default request',
+      { limits: { memory: '1Gi' } },
+      {},
+      { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+    ],
     ['a CPU limit alone, below the default request', { limits: { cpu: '100m' } }, {}, { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '100m' } }],
-    ['a request and a limit of its own: both as asked', { requests: { memory: '32Mi' }, limits: { memory: '64Mi' } }, {}, { requests: { cpu: '250m', memory: '32Mi' }, limits: { memory: '64Mi' } }],
-    ['a default limit below the default request: the request fits it', {}, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '128Mi' } }],
-    ['its own request under a default limit: as asked', { requests: { memory: '100Mi' } }, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '100Mi' }, limits: { memory: '128Mi' } }],
-    ['its own limit over a default limit: its own', { limits: { memory: '2Gi' } }, { scriptLimitsMemory: '128Mi' }, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } }],
-    ['no default request, a limit alone: no request', { limits: { cpu: '1' } }, { scriptRequestsCpu: undefined as unknown as string }, { requests: { memory: '256Mi' }, limits: { cpu: '1' } }],
+    [
+      'a request and a limit of its own: both as asked',
+      { requests: { memory: '32Mi' }, limits: { memory: '64Mi' } },
+      {},
+      { requests: { cpu: '250m', memory: '32Mi' }, limits: { memory: '64Mi' } },
+    ],
+    [
+      'a default limit below the default request: the request fits it',
+      {},
+      { scriptLimitsMemory: '128Mi' },
+      { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '128Mi' } },
+    ],
+    [
+      'its own request under a default limit: as asked',
+      { requests: { memory: '100Mi' } },
+      { scriptLimitsMemory: '128Mi' },
+      { requests: { cpu: '250m', memory: '100Mi' }, limits: { memory: '128Mi' } },
+    ],
+    [
+      'its own limit over a default limit: its own',
+      { limits: { memory: '2Gi' } },
+      { scriptLimitsMemory: '128Mi' },
+      { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } },
+    ],
+    [
+      'no default request, a limit alone: no request',
+      { limits: { cpu: '1' } },
+      { scriptRequestsCpu: undefined as unknown as string },
+      { requests: { memory: '256Mi' }, limits: { cpu: '1' } },
+    ],
   ])('resources: %s', (_case, resources, deployment, expected) => {
     const built = buildScriptJob('t', { ...request, resources } as OperationRequest, 60, { ...settings, ...deployment });
     expect(built.job.spec!.template.spec!.containers[0]!.resources).toEqual(expected);
@@ -105,7 +149,8 @@ describe('the Job and Secret of an operation', () => {
   });
 
   it('runs scripts as the user and group the deployment chooses', () => {
-    const chosen = buildScriptJob('t', request, 60, readConfig({ KUBE_WORKER_SCRIPT_RUN_AS_USER: '65532', KUBE_WORKER_SCRIPT_RUN_AS_GROUP: '65533' })).job.spec!.template.spec!;
+    const chosen = buildScriptJob('t', request, 60, readConfig({ KUBE_WORKER_SCRIPT_RUN_AS_USER: '65532', KUBE_WORKER_SCRIPT_RUN_AS_GROUP: '65533' })).job.spec!
+      .template.spec!;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
     expect(chosen.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65533 });
   });

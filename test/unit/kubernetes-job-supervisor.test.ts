@@ -12,7 +12,6 @@ import { outcomes } from '../../core/contract/outcomes.js';
 import { pod, POD } from './support/script-pod.js';
 import { HANDED_BACK, type RunContext } from '../../executor/runtime.js';
 
-
 interface OpenLog {
   container: string;
   follow: boolean;
@@ -36,7 +35,13 @@ function fakeCluster() {
       expect(podName).toBe(POD);
       let end = (): void => undefined;
       const done = new Promise<void>((resolve) => (end = resolve));
-      logs.push({ container, follow, end, write: (text, origin) => void (filter.take({ stream: 'stdout', text, at: Date.parse(origin), origin }) && onLine({ stream: 'stdout', text, at: Date.parse(origin), origin })) });
+      logs.push({
+        container,
+        follow,
+        end,
+        write: (text, origin) =>
+          void (filter.take({ stream: 'stdout', text, at: Date.parse(origin), origin }) && onLine({ stream: 'stdout', text, at: Date.parse(origin), origin })),
+      });
       return { done, stop: end };
     },
     deleteJob: vi.fn(async () => undefined),
@@ -53,8 +58,22 @@ function fakeCluster() {
 function fakeRun(readFetchLog = false) {
   const controller = new AbortController();
   const output = { system: vi.fn(), line: vi.fn() };
-  const context = { ticket: 't-1', request: {}, timeoutSeconds: 5, output, started: vi.fn(async () => undefined), signal: controller.signal } as unknown as RunContext;
-  const job = { context, settings: { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 }, cursor: undefined, readFetchLog, fetchCursor: undefined, logger: { warn: vi.fn(), debug: vi.fn() } as never };
+  const context = {
+    ticket: 't-1',
+    request: {},
+    timeoutSeconds: 5,
+    output,
+    started: vi.fn(async () => undefined),
+    signal: controller.signal,
+  } as unknown as RunContext;
+  const job = {
+    context,
+    settings: { podPendingTimeoutSeconds: 60, imagePullGraceSeconds: 20 },
+    cursor: undefined,
+    readFetchLog,
+    fetchCursor: undefined,
+    logger: { warn: vi.fn(), debug: vi.fn() } as never,
+  };
   return { job, output, context, abort: (reason: 'cancel' | 'shutdown') => controller.abort(reason) };
 }
 
@@ -68,7 +87,7 @@ describe('driving a script Job', () => {
     vi.useRealTimers();
   });
 
-  it('follows the script\'s log while it runs and ends once the log is in, letting go of the watch', async () => {
+  it("follows the script's log while it runs and ends once the log is in, letting go of the watch", async () => {
     const cluster = fakeCluster();
     const run = fakeRun();
     const outcome = driveJob(cluster.ports, run.job);
@@ -85,7 +104,7 @@ describe('driving a script Job', () => {
     expect(cluster.unsubscribe).toHaveBeenCalledOnce();
   });
 
-  it('reads the packages\' lines as system lines, then the script\'s', async () => {
+  it("reads the packages' lines as system lines, then the script's", async () => {
     const cluster = fakeCluster();
     const run = fakeRun(true);
     const outcome = driveJob(cluster.ports, run.job);
@@ -139,7 +158,9 @@ describe('driving a script Job', () => {
 
   it('ends at once when the watch replays a Job that already failed, and lets go of the watch', async () => {
     const cluster = fakeCluster();
-    cluster.replayOnSubscribe((l) => l.job({ spec: { template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } }));
+    cluster.replayOnSubscribe((l) =>
+      l.job({ spec: { template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } }),
+    );
     const run = fakeRun();
     await expect(driveJob(cluster.ports, run.job)).resolves.toEqual(outcomes.deadlineExceeded(5));
     expect(cluster.unsubscribe).toHaveBeenCalledOnce();

@@ -48,7 +48,7 @@ function startFollowing() {
 
 const tick = async (ms = 0): Promise<void> => void (await vi.advanceTimersByTimeAsync(ms));
 
-describe('following a container\'s log', () => {
+describe("following a container's log", () => {
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -109,7 +109,10 @@ describe('following a container\'s log', () => {
     await tick(LOG_DRAIN_MS - 100);
     reads[0]!.fail();
     await tick(LOG_DRAIN_MS);
-    expect(reads.map((r) => [r.follow, r.stopped])).toEqual([[true, false], [false, false]]);
+    expect(reads.map((r) => [r.follow, r.stopped])).toEqual([
+      [true, false],
+      [false, false],
+    ]);
     expect(onDone).not.toHaveBeenCalled();
     reads[1]!.end();
     await tick();

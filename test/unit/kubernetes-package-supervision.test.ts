@@ -21,7 +21,8 @@ const status = (phase: string, fetch: V1ContainerState, script: V1ContainerState
 });
 const initializing = { waiting: { reason: 'PodInitializing' } };
 const fetching = status('Pending', { running: {} }, initializing);
-const fetchFailed = (message?: string): V1Pod => status('Failed', { terminated: { exitCode: 1, reason: 'Error', ...(message ? { message } : {}) } }, initializing);
+const fetchFailed = (message?: string): V1Pod =>
+  status('Failed', { terminated: { exitCode: 1, reason: 'Error', ...(message ? { message } : {}) } }, initializing);
 const scriptRunning = status('Running', { terminated: { exitCode: 0 } }, { running: {} });
 const pod = (p: V1Pod): SupervisorEvent => ({ type: 'pod', pod: p });
 
@@ -38,9 +39,21 @@ function feed(events: SupervisorEvent[], readFetchLog = true): SupervisorAction[
 describe('the pod of an operation with packages', () => {
   it.each<[string, V1Pod, ReturnType<typeof viewPod>]>([
     ['fetching', fetching, { kind: 'waiting', reason: 'FetchingPackages', fetching: true }],
-    ['failed to fetch, with the reason it left', fetchFailed('Package app: answered HTTP 404'), { kind: 'failedBeforeStart', outcome: outcomes.packageFailed('Package app: answered HTTP 404') }],
-    ['failed to fetch, saying nothing', fetchFailed(), { kind: 'failedBeforeStart', outcome: outcomes.packageFailed('The packages could not be fetched: the fetch container exited with code 1 (Error)') }],
-    ['pulling the fetch image', status('Pending', { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } }, initializing), { kind: 'waiting', reason: 'ImagePullBackOff', message: 'no such image', pull: 'failing' }],
+    [
+      'failed to fetch, with the reason it left',
+      fetchFailed('Package app: answered HTTP 404'),
+      { kind: 'failedBeforeStart', outcome: outcomes.packageFailed('Package app: answered HTTP 404') },
+    ],
+    [
+      'failed to fetch, saying nothing',
+      fetchFailed(),
+      { kind: 'failedBeforeStart', outcome: outcomes.packageFailed('The packages could not be fetched: the fetch container exited with code 1 (Error)') },
+    ],
+    [
+      'pulling the fetch image',
+      status('Pending', { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } }, initializing),
+      { kind: 'waiting', reason: 'ImagePullBackOff', message: 'no such image', pull: 'failing' },
+    ],
     ['running its script after the fetch', scriptRunning, { kind: 'running' }],
   ])('reads as %s', (_what, p, view) => {
     expect(viewPod(p)).toEqual(view);
@@ -56,7 +69,7 @@ describe('the pod of an operation with packages', () => {
     expect(actions.filter((a) => a.type === 'system')).toEqual([{ type: 'system', text: 'Fetching packages (init container fetch)' }]);
   });
 
-  it('follows the fetch log from when the download runs, once, and the script\'s only once every package line is in', () => {
+  it("follows the fetch log from when the download runs, once, and the script's only once every package line is in", () => {
     const actions = feed([pod(fetching), pod(fetching), pod(scriptRunning), pod(scriptRunning)]);
     const kinds = actions.map((a) => a.type).filter((t) => t === 'readFetchLog' || t === 'fetchEnded' || t === 'followLogs');
     expect(kinds).toEqual(['readFetchLog', 'fetchEnded']);

@@ -11,12 +11,21 @@ import { FETCH_CONTAINER, SCRIPT_CONTAINER } from '../../executor/kubernetes/nam
 import type { FetchPlan } from '../../executor/packages/fetch-plan.js';
 
 const SECRET_HEADER = 'feed-key-do-not-show';
-const settings = readConfig({ KUBE_WORKER_PACKAGE_SOURCES: 'https://feed.example.com/packages/', KUBE_WORKER_FETCH_IMAGE: 'registry.example.com/kube-worker:0.1.0', KUBE_WORKER_PACKAGE_MAX_BYTES: '1000000' });
+const settings = readConfig({
+  KUBE_WORKER_PACKAGE_SOURCES: 'https://feed.example.com/packages/',
+  KUBE_WORKER_FETCH_IMAGE: 'registry.example.com/kube-worker:0.1.0',
+  KUBE_WORKER_PACKAGE_MAX_BYTES: '1000000',
+});
 const request: OperationRequest = {
   pool: 'default',
   script: { syntax: 'bash', body: 'ls "$KUBE_WORKER_PACKAGE_APP"' },
   packages: [
-    { name: 'app', url: 'https://feed.example.com/packages/app.tar.gz?sig=query-token', sha256: 'AB'.repeat(32), headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } } },
+    {
+      name: 'app',
+      url: 'https://feed.example.com/packages/app.tar.gz?sig=query-token',
+      sha256: 'AB'.repeat(32),
+      headers: { 'X-Api-Key': { value: SECRET_HEADER, sensitive: true } },
+    },
     { type: 'docker', image: 'ignored-by-this-check' },
   ],
 };
@@ -49,7 +58,15 @@ describe('the script pod of an operation with packages', () => {
     expect(plan).toEqual({
       sources: ['https://feed.example.com/packages/'],
       maxBytes: 1_000_000,
-      packages: [{ name: 'app', url: 'https://feed.example.com/packages/app.tar.gz?sig=query-token', sha256: 'ab'.repeat(32), format: 'tar.gz', headers: { 'X-Api-Key': SECRET_HEADER } }],
+      packages: [
+        {
+          name: 'app',
+          url: 'https://feed.example.com/packages/app.tar.gz?sig=query-token',
+          sha256: 'ab'.repeat(32),
+          format: 'tar.gz',
+          headers: { 'X-Api-Key': SECRET_HEADER },
+        },
+      ],
     });
     const fetchVolume = pod.volumes!.find((v) => v.name === 'fetch')!;
     expect(fetchVolume.secret).toEqual({ secretName: name, items: [{ key: FETCH_PLAN_KEY, path: FETCH_PLAN_KEY }], defaultMode: 0o444 });
@@ -59,7 +76,7 @@ describe('the script pod of an operation with packages', () => {
     expect(script.volumeMounts!.map((m) => m.name)).not.toContain('fetch');
   });
 
-  it('names each package\'s folder in a variable of the script', () => {
+  it("names each package's folder in a variable of the script", () => {
     expect(script.name).toBe(SCRIPT_CONTAINER);
     expect(script.env).toContainEqual({ name: 'KUBE_WORKER_PACKAGE_APP', value: '/kube-worker/workspace/packages/app' });
   });

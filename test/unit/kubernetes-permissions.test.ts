@@ -27,14 +27,28 @@ describe("the executor's Role", () => {
   });
 
   it('grants nothing else: no reading of Secrets, no reading of pods one by one', () => {
-    const granted = EXECUTOR_RULES.flatMap((rule) => rule.resources!.flatMap((resource) => rule.verbs.map((verb) => `${rule.apiGroups![0]}/${resource} ${verb}`)));
-    expect(granted.sort()).toEqual([
-      '/events list', '/events watch',
-      '/pods delete', '/pods list', '/pods watch', '/pods/log get',
-      '/secrets create', '/secrets delete',
-      'authorization.k8s.io/selfsubjectaccessreviews create',
-      'batch/jobs create', 'batch/jobs delete', 'batch/jobs get', 'batch/jobs list', 'batch/jobs patch', 'batch/jobs watch',
-    ].sort());
+    const granted = EXECUTOR_RULES.flatMap((rule) =>
+      rule.resources!.flatMap((resource) => rule.verbs.map((verb) => `${rule.apiGroups![0]}/${resource} ${verb}`)),
+    );
+    expect(granted.sort()).toEqual(
+      [
+        '/events list',
+        '/events watch',
+        '/pods delete',
+        '/pods list',
+        '/pods watch',
+        '/pods/log get',
+        '/secrets create',
+        '/secrets delete',
+        'authorization.k8s.io/selfsubjectaccessreviews create',
+        'batch/jobs create',
+        'batch/jobs delete',
+        'batch/jobs get',
+        'batch/jobs list',
+        'batch/jobs patch',
+        'batch/jobs watch',
+      ].sort(),
+    );
     for (const verb of ['get', 'list', 'watch']) expect(grants('', 'secrets', verb), `secrets ${verb}`).toBe(false);
     expect(grants('', 'pods', 'get')).toBe(false);
   });

@@ -5,7 +5,11 @@ const line = (origin: string, text = 'x'): PodLogLine => parsePodLogLine(`${orig
 
 describe('pod log lines', () => {
   it('splits the timestamp and tells stderr by its mark', () => {
-    expect(parsePodLogLine('2026-11-28T04:00:00.123456789Z hello world')).toMatchObject({ stream: 'stdout', text: 'hello world', origin: '2026-11-28T04:00:00.123456789Z' });
+    expect(parsePodLogLine('2026-11-28T04:00:00.123456789Z hello world')).toMatchObject({
+      stream: 'stdout',
+      text: 'hello world',
+      origin: '2026-11-28T04:00:00.123456789Z',
+    });
     expect(parsePodLogLine('2026-11-28T04:00:00Z \u001eoops')).toMatchObject({ stream: 'stderr', text: 'oops' });
     expect(parsePodLogLine('2026-11-28T04:00:00Z ')).toMatchObject({ text: '' });
     expect(parsePodLogLine('not a timestamp')).toBeUndefined();
@@ -47,11 +51,11 @@ describe('where an adopted run goes on reading', () => {
     expect(resumePoint(undefined)).toEqual({ fetch: undefined, fetchRead: false, script: undefined });
   });
 
-  it('goes on with the packages\' log after its last stored line, then the script\'s from the start', () => {
+  it("goes on with the packages' log after its last stored line, then the script's from the start", () => {
     expect(resumePoint({ origin: fetchLineOrigin(at), count: 2 })).toEqual({ fetch: { origin: at, count: 2 }, fetchRead: false, script: undefined });
   });
 
-  it('takes every package line as stored once a script line was (the packages\' log is read first)', () => {
+  it("takes every package line as stored once a script line was (the packages' log is read first)", () => {
     expect(resumePoint({ origin: at, count: 1 })).toEqual({ fetch: undefined, fetchRead: true, script: { origin: at, count: 1 } });
   });
 });

@@ -4,7 +4,14 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { SETTLE_MS, startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorState } from '../../executor/kubernetes/supervision.js';
+import {
+  SETTLE_MS,
+  startSupervision,
+  supervise,
+  type SupervisorAction,
+  type SupervisorEvent,
+  type SupervisorState,
+} from '../../executor/kubernetes/supervision.js';
 import { outcomes } from '../../core/contract/outcomes.js';
 import { pod, POD } from './support/script-pod.js';
 
@@ -21,7 +28,10 @@ const deletedRunning: SupervisorEvent = { type: 'podDeleted', pod: pod('Running'
 /** The Job started 10 s before NOW, its deadline (the run's 5 s timeout) passed; with or without the controller's verdict yet. */
 const job = (verdict: boolean): SupervisorEvent => ({
   type: 'job',
-  job: { spec: { template: {} }, status: { startTime: new Date(NOW - 10_000), ...(verdict ? { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } : {}) } } as V1Job,
+  job: {
+    spec: { template: {} },
+    status: { startTime: new Date(NOW - 10_000), ...(verdict ? { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } : {}) },
+  } as V1Job,
 });
 const timer = (name: 'pending' | 'pullGrace' | 'settle'): SupervisorEvent => ({ type: 'timer', timer: name });
 const cancel: SupervisorEvent = { type: 'abort', reason: 'cancel' };
@@ -48,10 +58,28 @@ describe('the phases of a script Job', () => {
       false,
       [
         ['while unscheduled, it stays pending', [], waiting('ContainerCreating'), { phase: 'pending' }, []],
-        ['a pull that fails arms the pull grace', [], waiting('ErrImagePull'), { phase: 'pending', pullGrace: true }, [{ type: 'startTimer', timer: 'pullGrace', ms: 20_000 }]],
+        [
+          'a pull that fails arms the pull grace',
+          [],
+          waiting('ErrImagePull'),
+          { phase: 'pending', pullGrace: true },
+          [{ type: 'startTimer', timer: 'pullGrace', ms: 20_000 }],
+        ],
         ['a pull that fails again does not arm it twice', [waiting('ErrImagePull')], waiting('ImagePullBackOff'), { phase: 'pending', pullGrace: true }, []],
-        ['a pull that stops failing disarms it', [waiting('ErrImagePull')], waiting('ContainerCreating'), { phase: 'pending', pullGrace: false }, [{ type: 'clearTimer', timer: 'pullGrace' }]],
-        ['the script running', [], running, { phase: 'running', log: 'following' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'started' }, { type: 'followLogs', podName: POD }]],
+        [
+          'a pull that stops failing disarms it',
+          [waiting('ErrImagePull')],
+          waiting('ContainerCreating'),
+          { phase: 'pending', pullGrace: false },
+          [{ type: 'clearTimer', timer: 'pullGrace' }],
+        ],
+        [
+          'the script running',
+          [],
+          running,
+          { phase: 'running', log: 'following' },
+          [{ type: 'clearTimer', timer: 'pending' }, { type: 'started' }, { type: 'followLogs', podName: POD }],
+        ],
         [
           'the script running after a failing pull also stops the pull grace',
           [waiting('ErrImagePull')],
@@ -68,9 +96,36 @@ describe('the phases of a script Job', () => {
         ],
         ['the pending timeout', [], timer('pending'), { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.unschedulable(60, 'no reason reported') }]],
         ['a pull grace timer that was disarmed', [], timer('pullGrace'), { phase: 'pending' }, []],
-        ['the pod deleted', [waiting('ContainerCreating')], deletedPending, { phase: 'vanished', started: false, log: 'none' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'startTimer', timer: 'settle', ms: SETTLE_MS }]],
-        ['the Job deleted', [], { type: 'jobDeleted' }, { phase: 'ended' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'finish', outcome: outcomes.podDeleted('Job') }]],
-        ['the Job’s deadline verdict', [], job(true), { phase: 'ended' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'finish', outcome: outcomes.deadlineExceeded(5) }]],
+        [
+          'the pod deleted',
+          [waiting('ContainerCreating')],
+          deletedPending,
+          { phase: 'vanished', started: false, log: 'none' },
+          [
+            { type: 'clearTimer', timer: 'pending' },
+            { type: 'startTimer', timer: 'settle', ms: SETTLE_MS },
+          ],
+        ],
+        [
+          'the Job deleted',
+          [],
+          { type: 'jobDeleted' },
+          { phase: 'ended' },
+          [
+            { type: 'clearTimer', timer: 'pending' },
+            { type: 'finish', outcome: outcomes.podDeleted('Job') },
+          ],
+        ],
+        [
+          'the Job’s deadline verdict',
+          [],
+          job(true),
+          { phase: 'ended' },
+          [
+            { type: 'clearTimer', timer: 'pending' },
+            { type: 'finish', outcome: outcomes.deadlineExceeded(5) },
+          ],
+        ],
         ['a Job update with no verdict', [], job(false), { phase: 'pending' }, []],
         ['a cancel', [waiting('ContainerCreating')], cancel, { phase: 'cancelling', started: false }, [{ type: 'deleteJob', podName: POD }]],
       ],
@@ -84,12 +139,37 @@ describe('the phases of a script Job', () => {
           [],
           fetching,
           { phase: 'fetching', packagesLog: 'following' },
-          [{ type: 'clearTimer', timer: 'pending' }, { type: 'system', text: 'Fetching packages (init container fetch)' }, { type: 'readFetchLog', podName: POD }],
+          [
+            { type: 'clearTimer', timer: 'pending' },
+            { type: 'system', text: 'Fetching packages (init container fetch)' },
+            { type: 'readFetchLog', podName: POD },
+          ],
         ],
         ['a pending timer that was stopped', [fetching], timer('pending'), { phase: 'fetching' }, []],
-        ['the Job deleted before the download was seen: no packages’ log to wait for', [], { type: 'jobDeleted' }, { phase: 'ended' }, [{ type: 'clearTimer', timer: 'pending' }, { type: 'finish', outcome: outcomes.podDeleted('Job') }]],
-        ['the download done and the script running: its log waits for the packages’ lines', [fetching], fetchedAndRunning, { phase: 'running', log: 'queued', packagesLog: 'draining' }, [{ type: 'fetchEnded' }, { type: 'started' }]],
-        ['the packages’ lines in: the script’s log is followed', [fetching, fetchedAndRunning], { type: 'fetchLogRead' }, { phase: 'running', log: 'following', packagesLog: 'read' }, [{ type: 'followLogs', podName: POD }]],
+        [
+          'the Job deleted before the download was seen: no packages’ log to wait for',
+          [],
+          { type: 'jobDeleted' },
+          { phase: 'ended' },
+          [
+            { type: 'clearTimer', timer: 'pending' },
+            { type: 'finish', outcome: outcomes.podDeleted('Job') },
+          ],
+        ],
+        [
+          'the download done and the script running: its log waits for the packages’ lines',
+          [fetching],
+          fetchedAndRunning,
+          { phase: 'running', log: 'queued', packagesLog: 'draining' },
+          [{ type: 'fetchEnded' }, { type: 'started' }],
+        ],
+        [
+          'the packages’ lines in: the script’s log is followed',
+          [fetching, fetchedAndRunning],
+          { type: 'fetchLogRead' },
+          { phase: 'running', log: 'following', packagesLog: 'read' },
+          [{ type: 'followLogs', podName: POD }],
+        ],
         [
           'a download ended before it was seen: its log is read, then the script’s',
           [],
@@ -97,8 +177,20 @@ describe('the phases of a script Job', () => {
           { phase: 'running', log: 'queued', packagesLog: 'draining' },
           [{ type: 'readFetchLog', podName: POD }, { type: 'fetchEnded' }, { type: 'clearTimer', timer: 'pending' }, { type: 'started' }],
         ],
-        ['the Job deleted while it downloads waits for the rest of the packages’ lines', [fetching], { type: 'jobDeleted' }, { phase: 'settling', log: 'done', packagesLog: 'draining' }, [{ type: 'fetchEnded' }]],
-        ['… which then ends it', [fetching, { type: 'jobDeleted' }], { type: 'fetchLogRead' }, { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.podDeleted('Job') }]],
+        [
+          'the Job deleted while it downloads waits for the rest of the packages’ lines',
+          [fetching],
+          { type: 'jobDeleted' },
+          { phase: 'settling', log: 'done', packagesLog: 'draining' },
+          [{ type: 'fetchEnded' }],
+        ],
+        [
+          '… which then ends it',
+          [fetching, { type: 'jobDeleted' }],
+          { type: 'fetchLogRead' },
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.podDeleted('Job') }],
+        ],
       ],
     ],
     [
@@ -106,10 +198,28 @@ describe('the phases of a script Job', () => {
       false,
       [
         ['the script running again', [running], running, { phase: 'running' }, []],
-        ['the script ending', [running], exited(3), { phase: 'settling', outcome: outcomes.scriptFailed(3), log: 'following', started: true }, [{ type: 'scriptEnded' }]],
+        [
+          'the script ending',
+          [running],
+          exited(3),
+          { phase: 'settling', outcome: outcomes.scriptFailed(3), log: 'following', started: true },
+          [{ type: 'scriptEnded' }],
+        ],
         ['the pending timer (already stopped)', [running], timer('pending'), { phase: 'running' }, []],
-        ['the pod deleted', [running], deletedRunning, { phase: 'vanished', started: true, log: 'following' }, [{ type: 'startTimer', timer: 'settle', ms: SETTLE_MS }]],
-        ['the Job’s deadline verdict', [running], job(true), { phase: 'settling', outcome: outcomes.deadlineExceeded(5), log: 'following' }, [{ type: 'scriptEnded' }]],
+        [
+          'the pod deleted',
+          [running],
+          deletedRunning,
+          { phase: 'vanished', started: true, log: 'following' },
+          [{ type: 'startTimer', timer: 'settle', ms: SETTLE_MS }],
+        ],
+        [
+          'the Job’s deadline verdict',
+          [running],
+          job(true),
+          { phase: 'settling', outcome: outcomes.deadlineExceeded(5), log: 'following' },
+          [{ type: 'scriptEnded' }],
+        ],
         ['the Job deleted', [running], { type: 'jobDeleted' }, { phase: 'settling', outcome: outcomes.podDeleted('Job') }, [{ type: 'scriptEnded' }]],
         ['a cancel', [running], cancel, { phase: 'cancelling', started: true }, [{ type: 'deleteJob', podName: POD }]],
         ['a shutdown', [running], { type: 'abort', reason: 'shutdown' }, { phase: 'ended' }, [{ type: 'handBack' }]],
@@ -126,9 +236,30 @@ describe('the phases of a script Job', () => {
           { phase: 'settling', outcome: outcomes.podDeleted('pod'), log: 'following' },
           [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }, { type: 'stopLogs' }],
         ],
-        ['no verdict and no log: PodDeleted at once', [deletedPending], timer('settle'), { phase: 'ended' }, [{ type: 'clearTimer', timer: 'settle' }, { type: 'finish', outcome: outcomes.podDeleted('pod') }]],
-        ['the Job’s verdict in time: its log is read to the end', [running, deletedRunning], job(true), { phase: 'settling', outcome: outcomes.deadlineExceeded(5) }, [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }]],
-        ['the Job deleted', [running, deletedRunning], { type: 'jobDeleted' }, { phase: 'settling', outcome: outcomes.podDeleted('Job') }, [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }]],
+        [
+          'no verdict and no log: PodDeleted at once',
+          [deletedPending],
+          timer('settle'),
+          { phase: 'ended' },
+          [
+            { type: 'clearTimer', timer: 'settle' },
+            { type: 'finish', outcome: outcomes.podDeleted('pod') },
+          ],
+        ],
+        [
+          'the Job’s verdict in time: its log is read to the end',
+          [running, deletedRunning],
+          job(true),
+          { phase: 'settling', outcome: outcomes.deadlineExceeded(5) },
+          [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }],
+        ],
+        [
+          'the Job deleted',
+          [running, deletedRunning],
+          { type: 'jobDeleted' },
+          { phase: 'settling', outcome: outcomes.podDeleted('Job') },
+          [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }],
+        ],
         ['a cancel after the script started', [running, deletedRunning], cancel, { phase: 'cancelling', started: true }, [{ type: 'deleteJob', podName: POD }]],
       ],
     ],
@@ -137,9 +268,27 @@ describe('the phases of a script Job', () => {
       false,
       [
         ['the whole log in', [running, exited(0)], { type: 'logsDone' }, { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.succeeded() }]],
-        ['a failure past the deadline waits for the Job’s verdict', [job(false), running, exited(137)], { type: 'logsDone' }, { phase: 'settling', awaitingVerdict: true }, [{ type: 'startTimer', timer: 'settle', ms: SETTLE_MS }]],
-        ['the verdict in time wins', [job(false), running, exited(137), { type: 'logsDone' }], job(true), { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.deadlineExceeded(5) }]],
-        ['no verdict in time keeps the exit code', [job(false), running, exited(137), { type: 'logsDone' }], timer('settle'), { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.scriptFailed(137) }]],
+        [
+          'a failure past the deadline waits for the Job’s verdict',
+          [job(false), running, exited(137)],
+          { type: 'logsDone' },
+          { phase: 'settling', awaitingVerdict: true },
+          [{ type: 'startTimer', timer: 'settle', ms: SETTLE_MS }],
+        ],
+        [
+          'the verdict in time wins',
+          [job(false), running, exited(137), { type: 'logsDone' }],
+          job(true),
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.deadlineExceeded(5) }],
+        ],
+        [
+          'no verdict in time keeps the exit code',
+          [job(false), running, exited(137), { type: 'logsDone' }],
+          timer('settle'),
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.scriptFailed(137) }],
+        ],
         ['the pod ending again changes nothing', [running, exited(0)], exited(3), { phase: 'settling', outcome: outcomes.succeeded() }, []],
         ['a cancel while the log is read', [running, exited(0)], cancel, { phase: 'cancelling', started: true }, [{ type: 'deleteJob', podName: POD }]],
       ],
@@ -152,7 +301,13 @@ describe('the phases of a script Job', () => {
         ['the Job deleted by the cancel itself', [running, cancel], { type: 'jobDeleted' }, { phase: 'cancelling' }, []],
         ['a second cancel', [running, cancel], cancel, { phase: 'cancelling' }, []],
         ['the deletion done', [running, cancel], { type: 'deleted' }, { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.cancelled('running') }]],
-        ['the deletion done before it started', [cancel], { type: 'deleted' }, { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.cancelled('before start') }]],
+        [
+          'the deletion done before it started',
+          [cancel],
+          { type: 'deleted' },
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.cancelled('before start') }],
+        ],
         ['a shutdown', [running, cancel], { type: 'abort', reason: 'shutdown' }, { phase: 'ended' }, [{ type: 'handBack' }]],
       ],
     ],

@@ -12,10 +12,13 @@ import { readConfig } from '../../core/config.js';
 function fakeNamespace(jobs: V1Job[]) {
   const deleted: string[] = [];
   const matches = (labels: Record<string, string> | undefined, selector: string | undefined): boolean =>
-    (selector ?? '').split(',').filter(Boolean).every((term) => {
-      const [key, value] = term.split('=');
-      return labels?.[key!] === value;
-    });
+    (selector ?? '')
+      .split(',')
+      .filter(Boolean)
+      .every((term) => {
+        const [key, value] = term.split('=');
+        return labels?.[key!] === value;
+      });
   const api = {
     namespace: 'shared',
     call: <T>(_verb: string, request: () => Promise<T>) => request(),

@@ -26,7 +26,11 @@ describe('LineSplitter', () => {
     ['an unterminated last line ending in CR', ['a\nlast\r'], ['a', 'last']],
     ['nothing for no input', [], []],
     ['nothing for empty chunks', ['', ''], []],
-    ['a three-byte character split across chunks', [Buffer.concat([Buffer.from('price '), EURO.subarray(0, 1)]), EURO.subarray(1, 2), Buffer.concat([EURO.subarray(2), Buffer.from('5\n')])], ['price €5']],
+    [
+      'a three-byte character split across chunks',
+      [Buffer.concat([Buffer.from('price '), EURO.subarray(0, 1)]), EURO.subarray(1, 2), Buffer.concat([EURO.subarray(2), Buffer.from('5\n')])],
+      ['price €5'],
+    ],
     ['a four-byte character split before a newline', [EMOJI.subarray(0, 3), Buffer.concat([EMOJI.subarray(3), Buffer.from('\n')])], ['😀']],
     ['a multi-byte character split in an unterminated line', [Buffer.from('ü'.repeat(3)).subarray(0, 3), Buffer.from('ü'.repeat(3)).subarray(3)], ['üüü']],
     ['a truncated character at the end as a replacement character', [Buffer.concat([Buffer.from('x'), EURO.subarray(0, 2)])], ['x\ufffd']],
@@ -59,7 +63,14 @@ describe('LineSplitter', () => {
     };
 
     it.each<[string, (string | Buffer)[], [string, number][]]>([
-      ['is kept up to the cap and the rest counted', ['abcdefghij\nok\n'], [['abcd', 6], ['ok', 0]]],
+      [
+        'is kept up to the cap and the rest counted',
+        ['abcdefghij\nok\n'],
+        [
+          ['abcd', 6],
+          ['ok', 0],
+        ],
+      ],
       ['is cut across chunks', ['ab', 'cdef', 'gh\n'], [['abcd', 4]]],
       ['is cut when unterminated', ['abcdefg'], [['abcd', 3]]],
       ['at exactly the cap is whole', ['abcd\n'], [['abcd', 0]]],

@@ -36,17 +36,39 @@ describe('how log lines look', () => {
 
   it('shows time, level, message and the other fields, nested ones flattened', () => {
     const time = new Date(2026, 10, 30, 4, 5, 6, 7).getTime();
-    const line = JSON.stringify({ level: 40, time, pid: 1, hostname: 'h', service: 'kube-worker', name: 'kube-worker', msg: 'slow request', req: { method: 'GET', url: '/api/v1/queues' }, reason: 'two words', pools: ['a', 'b'] });
+    const line = JSON.stringify({
+      level: 40,
+      time,
+      pid: 1,
+      hostname: 'h',
+      service: 'kube-worker',
+      name: 'kube-worker',
+      msg: 'slow request',
+      req: { method: 'GET', url: '/api/v1/queues' },
+      reason: 'two words',
+      pools: ['a', 'b'],
+    });
     expect(prettyLine(line, false)).toBe('04:05:06.007 WARN  slow request req.method=GET req.url=/api/v1/queues reason="two words" pools=["a","b"]\n');
   });
 
-  it('prints an error\'s stack under its line', () => {
-    const line = JSON.stringify({ level: 50, time: 0, msg: 'error during shutdown', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at close (x.js:1:1)' } });
+  it("prints an error's stack under its line", () => {
+    const line = JSON.stringify({
+      level: 50,
+      time: 0,
+      msg: 'error during shutdown',
+      err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at close (x.js:1:1)' },
+    });
     expect(prettyLine(line, false)).toMatch(/ERROR error during shutdown\n {4}Error: boom\n {8}at close \(x\.js:1:1\)\n$/);
   });
 
   it('shows the control characters of a message, a field and a stack instead of sending them to the terminal', () => {
-    const line = JSON.stringify({ level: 50, time: 0, msg: 'failed \x1b[2K\r', ticket: 'a\x1b[1Ab', err: { message: 'x', stack: 'Error: quoted \x1b]0;t\x07\n    at y' } });
+    const line = JSON.stringify({
+      level: 50,
+      time: 0,
+      msg: 'failed \x1b[2K\r',
+      ticket: 'a\x1b[1Ab',
+      err: { message: 'x', stack: 'Error: quoted \x1b]0;t\x07\n    at y' },
+    });
     const pretty = prettyLine(line, false);
     expect(pretty).toMatch(/ERROR failed \^\[\[2K\^M ticket=a\^\[\[1Ab\n {4}Error: quoted \^\[\]0;t\^G\n {8}at y\n$/);
     // eslint-disable-next-line no-control-regex -- no control character may be left but the newlines
@@ -77,7 +99,8 @@ describe('redaction, in either format', () => {
     await expect.poll(() => readFileSync(file, 'utf8').split('\n').filter(Boolean).length).toBe(4);
     const written = readFileSync(file, 'utf8');
     expect(written).toContain('[redacted]');
-    for (const secret of ['AAAA1111', 'BBBB2222', 'CCCC3333', 'DDDD4444', 'EEEE5555', 'FFFF6666', 'GGGG7777', 'HHHH8888']) expect(written).not.toContain(secret);
+    for (const secret of ['AAAA1111', 'BBBB2222', 'CCCC3333', 'DDDD4444', 'EEEE5555', 'FFFF6666', 'GGGG7777', 'HHHH8888'])
+      expect(written).not.toContain(secret);
     if (format === 'pretty') expect(written).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}request req\.headers\.authorization=\[redacted\]$/m);
     else expect(JSON.parse(written.split('\n')[0]!)).toMatchObject({ msg: 'request', req: { headers: { authorization: '[redacted]' } } });
   });

@@ -42,7 +42,9 @@ describe('checkOperation', () => {
         variables: { Version: { value: '1.2.3' }, Password: { value: 's3cret', sensitive: true } },
         container: { image: 'ghcr.io/acme/tools:1.2', pullPolicy: 'IfNotPresent' },
         resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-        packages: [{ type: 'NuGet', id: 'Acme.Web', name: 'web', url: 'https://feed.example.com/nuget/Acme.Web.1.0.0.nupkg', sha256: '0'.repeat(64), extract: 'zip' }],
+        packages: [
+          { type: 'NuGet', id: 'Acme.Web', name: 'web', url: 'https://feed.example.com/nuget/Acme.Web.1.0.0.nupkg', sha256: '0'.repeat(64), extract: 'zip' },
+        ],
         requires: [],
       }),
     ],
@@ -52,13 +54,33 @@ describe('checkOperation', () => {
   });
 
   it.each<[string, OperationRequest, ErrorCode, string]>([
-    ['a script over 1 MiB', operation({ script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) } }), 'KW_ERR_TOO_LARGE', 'script, files and variables'],
-    ['files that add up to more than 1 MiB', operation({ files: [{ name: 'big.bin', content: 'A'.repeat(1_400_000) }] }), 'KW_ERR_TOO_LARGE', 'script, files and variables'],
-    ['variables that add up to more than 1 MiB', operation({ variables: { BIG: { value: 'v'.repeat(MAX_PAYLOAD_BYTES) } } }), 'KW_ERR_TOO_LARGE', 'script, files and variables'],
+    [
+      'a script over 1 MiB',
+      operation({ script: { syntax: 'bash', body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) } }),
+      'KW_ERR_TOO_LARGE',
+      'script, files and variables',
+    ],
+    [
+      'files that add up to more than 1 MiB',
+      operation({ files: [{ name: 'big.bin', content: 'A'.repeat(1_400_000) }] }),
+      'KW_ERR_TOO_LARGE',
+      'script, files and variables',
+    ],
+    [
+      'variables that add up to more than 1 MiB',
+      operation({ variables: { BIG: { value: 'v'.repeat(MAX_PAYLOAD_BYTES) } } }),
+      'KW_ERR_TOO_LARGE',
+      'script, files and variables',
+    ],
     ['a pool this worker does not serve', operation({ pool: 'windows' }), 'KW_ERR_UNKNOWN_POOL', 'pool: "windows"'],
     ['a docker package', operation({ packages: [{ type: 'docker', image: 'nginx:1' }] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'packages: "nginx:1"'],
     ['a Docker package in another case', operation({ packages: [{ type: 'Docker', id: 'redis' }] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'packages: "redis"'],
-    ['a package with nothing to fetch it by (no longer ignored)', operation({ packages: [{ type: 'NuGet', id: 'Acme.Web' }] }), 'KW_ERR_INVALID_PACKAGE', 'a package needs name, url and sha256'],
+    [
+      'a package with nothing to fetch it by (no longer ignored)',
+      operation({ packages: [{ type: 'NuGet', id: 'Acme.Web' }] }),
+      'KW_ERR_INVALID_PACKAGE',
+      'a package needs name, url and sha256',
+    ],
     ['an inline container build', operation({ container: { build: { dockerfile: 'FROM alpine' } } }), 'KW_ERR_DOCKER_UNSUPPORTED', 'container.build'],
     ['a requirement of docker', operation({ requires: ['docker'] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'requires'],
     ['a requirement of Docker in another case', operation({ requires: ['Docker'] }), 'KW_ERR_DOCKER_UNSUPPORTED', 'requires'],
@@ -69,8 +91,18 @@ describe('checkOperation', () => {
     ['a negative memory limit', operation({ resources: { limits: { memory: '-1' } } }), 'KW_ERR_INVALID_QUANTITY', 'resources.limits.memory'],
     ['a zero cpu limit', operation({ resources: { limits: { cpu: '0' } } }), 'KW_ERR_INVALID_QUANTITY', 'resources.limits.cpu'],
     ['a memory quantity with a bare suffix', operation({ resources: { requests: { memory: 'Mi' } } }), 'KW_ERR_INVALID_QUANTITY', 'resources.requests.memory'],
-    ['a cpu request above its limit', operation({ resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }), 'KW_ERR_INVALID_QUANTITY', 'resources: the cpu request 2'],
-    ['a memory request above its limit', operation({ resources: { requests: { memory: '1Gi' }, limits: { memory: '1000Mi' } } }), 'KW_ERR_INVALID_QUANTITY', 'resources: the memory request 1Gi'],
+    [
+      'a cpu request above its limit',
+      operation({ resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }),
+      'KW_ERR_INVALID_QUANTITY',
+      'resources: the cpu request 2',
+    ],
+    [
+      'a memory request above its limit',
+      operation({ resources: { requests: { memory: '1Gi' }, limits: { memory: '1000Mi' } } }),
+      'KW_ERR_INVALID_QUANTITY',
+      'resources: the memory request 1Gi',
+    ],
     ['a file that climbs out of the workspace', operation({ files: [{ name: '../x', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "../x"'],
     ['a file with an absolute path', operation({ files: [{ name: '/etc/passwd', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "/etc/passwd"'],
     ['a file that climbs out after normalisation', operation({ files: [{ name: 'a/../../b', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "a/../../b"'],
@@ -78,11 +110,41 @@ describe('checkOperation', () => {
     ['a file name ending in a slash', operation({ files: [{ name: 'dir/', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "dir/"'],
     ['a file name with a backslash', operation({ files: [{ name: 'a\\b', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "a\\b"'],
     ['a file name with a NUL byte', operation({ files: [{ name: 'a\0b', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files:'],
-    ['the same file twice', operation({ files: [{ name: 'a.txt', content: '' }, { name: 'a.txt', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "a.txt" is given twice'],
-    ['the same file twice under another spelling', operation({ files: [{ name: 'a/b', content: '' }, { name: './a//b', content: '' }] }), 'KW_ERR_INVALID_FILE', 'files: "./a//b" is given twice'],
-    ['file content that is not base64', operation({ files: [{ name: 'a.txt', content: 'not base64!' }] }), 'KW_ERR_INVALID_FILE', 'files: the content of "a.txt"'],
+    [
+      'the same file twice',
+      operation({
+        files: [
+          { name: 'a.txt', content: '' },
+          { name: 'a.txt', content: '' },
+        ],
+      }),
+      'KW_ERR_INVALID_FILE',
+      'files: "a.txt" is given twice',
+    ],
+    [
+      'the same file twice under another spelling',
+      operation({
+        files: [
+          { name: 'a/b', content: '' },
+          { name: './a//b', content: '' },
+        ],
+      }),
+      'KW_ERR_INVALID_FILE',
+      'files: "./a//b" is given twice',
+    ],
+    [
+      'file content that is not base64',
+      operation({ files: [{ name: 'a.txt', content: 'not base64!' }] }),
+      'KW_ERR_INVALID_FILE',
+      'files: the content of "a.txt"',
+    ],
     ['base64 content of a wrong length', operation({ files: [{ name: 'a.txt', content: 'YWJ' }] }), 'KW_ERR_INVALID_FILE', 'files: the content of "a.txt"'],
-    ['base64 content with padding in the middle', operation({ files: [{ name: 'a.txt', content: 'YQ==YQ==' }] }), 'KW_ERR_INVALID_FILE', 'files: the content of "a.txt"'],
+    [
+      'base64 content with padding in the middle',
+      operation({ files: [{ name: 'a.txt', content: 'YQ==YQ==' }] }),
+      'KW_ERR_INVALID_FILE',
+      'files: the content of "a.txt"',
+    ],
   ])('refuses %s with %s', (_case, request, code, field) => {
     const error = refusal(request);
     expect(error.code).toBe(code);
@@ -158,7 +220,16 @@ describe('the 1 MiB limit', () => {
   it.each<[string, OperationRequest]>([
     ['a script alone', operation()],
     ['quoted arguments', operation({ arguments: ["it's", "'''", 'plain', ''] })],
-    ['files with and without padding', operation({ files: [{ name: 'a', content: 'YQ==' }, { name: 'b', content: 'YWI=' }, { name: 'c', content: 'YWJj' }] })],
+    [
+      'files with and without padding',
+      operation({
+        files: [
+          { name: 'a', content: 'YQ==' },
+          { name: 'b', content: 'YWI=' },
+          { name: 'c', content: 'YWJj' },
+        ],
+      }),
+    ],
     ['variables', operation({ variables: { A: { value: 'é€' }, B: { value: '' } } })],
   ])('counts at least what the Secret holds for %s', (_case, request) => {
     expect(secretBytes(request)).toBeGreaterThanOrEqual(realSecretBytes(request));
@@ -182,8 +253,12 @@ describe('files that would collide in the workspace', () => {
     operation({ files: files.map(file), packages: [{ name: 'app', url: 'https://feed.example.com/nuget/app.tar.gz', sha256: '0'.repeat(64) }] });
 
   it.each<[string, OperationRequest, string]>([
-    ["the local runtime's script", operation({ files: [file('.kube-worker/script.sh')] }), "files: \".kube-worker/script.sh\" cannot be placed: .kube-worker/ is kube-worker's own folder"],
-    ['anything under kube-worker\'s own folder', operation({ files: [file('.kube-worker/other')] }), 'files: ".kube-worker/other" cannot be placed'],
+    [
+      "the local runtime's script",
+      operation({ files: [file('.kube-worker/script.sh')] }),
+      'files: ".kube-worker/script.sh" cannot be placed: .kube-worker/ is kube-worker\'s own folder',
+    ],
+    ["anything under kube-worker's own folder", operation({ files: [file('.kube-worker/other')] }), 'files: ".kube-worker/other" cannot be placed'],
     ["kube-worker's own folder spelled another way", operation({ files: [file('./x/../.kube-worker/script.py')] }), 'cannot be placed'],
     ["kube-worker's own folder in another case", operation({ files: [file('.Kube-Worker/script.sh')] }), 'cannot be placed'],
     ["a file on kube-worker's own folder", operation({ files: [file('.kube-worker')] }), 'files: ".kube-worker" cannot be placed'],
@@ -192,7 +267,11 @@ describe('files that would collide in the workspace', () => {
     ['a file on the folder that holds the packages', withPackage(['packages']), 'files: "packages" cannot be placed'],
     ['a file and a folder of the same name', operation({ files: [file('a'), file('a/b')] }), 'files: "a" and "a/b" cannot both be given'],
     ['a folder and then a file of the same name', operation({ files: [file('a/b/c'), file('a/b')] }), 'files: "a/b" and "a/b/c" cannot both be given'],
-    ['a file and a folder of the same name spelled another way', operation({ files: [file('./a'), file('a//b')] }), 'files: "a" and "a/b" cannot both be given'],
+    [
+      'a file and a folder of the same name spelled another way',
+      operation({ files: [file('./a'), file('a//b')] }),
+      'files: "a" and "a/b" cannot both be given',
+    ],
   ])('refuses %s', (_case, request, message) => {
     const error = refusal(request);
     expect(error.code).toBe('KW_ERR_INVALID_FILE');
@@ -202,7 +281,7 @@ describe('files that would collide in the workspace', () => {
 
   it.each<[string, OperationRequest]>([
     ['files beside the packages folder', withPackage(['packages/other/readme.txt', 'package', 'app'])],
-    ['a folder named like kube-worker\'s but not it', operation({ files: [file('kube-worker/script.sh'), file('.kube-worker2/x')] })],
+    ["a folder named like kube-worker's but not it", operation({ files: [file('kube-worker/script.sh'), file('.kube-worker2/x')] })],
     ['files named packages/… when no package is declared', operation({ files: [file('packages/app/x')] })],
     ['files that share a folder', operation({ files: [file('a/b'), file('a/c'), file('ab')] })],
   ])('accepts %s', (_case, request) => {
@@ -212,7 +291,9 @@ describe('files that would collide in the workspace', () => {
 
 describe('sensitive values too short to be masked', () => {
   const header = (value: string, sensitive: boolean): OperationRequest =>
-    operation({ packages: [{ name: 'app', url: 'https://feed.example.com/nuget/app.tar.gz', sha256: '0'.repeat(64), headers: { 'X-Api-Key': { value, sensitive } } }] });
+    operation({
+      packages: [{ name: 'app', url: 'https://feed.example.com/nuget/app.tar.gz', sha256: '0'.repeat(64), headers: { 'X-Api-Key': { value, sensitive } } }],
+    });
 
   it.each(['a', 'ab', 'abc', '€€€'])('refuses a sensitive variable of %j, naming the variable and never its value', (value) => {
     const error = refusal(operation({ variables: { DB_PASSWORD: { value, sensitive: true } } }));

@@ -6,7 +6,11 @@ import { parseSource, type PackageSource } from '../../core/package-sources.js';
 
 const SHA = 'ab'.repeat(32);
 const policy: OperationPolicy = { pools: ['default'], packageSources: [parseSource('https://feed.example.com/packages/') as PackageSource] };
-const withPackages = (packages: unknown[]): OperationRequest => ({ pool: 'default', script: { syntax: 'bash', body: 'true' }, packages: packages as OperationRequest['packages'] });
+const withPackages = (packages: unknown[]): OperationRequest => ({
+  pool: 'default',
+  script: { syntax: 'bash', body: 'true' },
+  packages: packages as OperationRequest['packages'],
+});
 const refusal = (request: OperationRequest, p: OperationPolicy = policy): KubeWorkerError => {
   try {
     checkOperation(request, p);
@@ -41,14 +45,25 @@ describe('packages at submit time', () => {
     expect(error.message).toMatch(message);
   });
 
-  it('never quotes a header value or the URL\'s query back', () => {
-    const error = refusal(withPackages([{ name: 'app', url: 'https://elsewhere.example.com/app.tar.gz?token=s3cr3t', sha256: SHA, headers: { 'X-Key': { value: 'v\nalue-s3cr3t' } } }]));
+  it("never quotes a header value or the URL's query back", () => {
+    const error = refusal(
+      withPackages([
+        { name: 'app', url: 'https://elsewhere.example.com/app.tar.gz?token=s3cr3t', sha256: SHA, headers: { 'X-Key': { value: 'v\nalue-s3cr3t' } } },
+      ]),
+    );
     expect(error.message).not.toContain('s3cr3t');
   });
 
   it('refuses two packages whose names make the same variable', () => {
     const url = 'https://feed.example.com/packages/app.tar.gz';
-    expect(refusal(withPackages([{ name: 'my-app', url, sha256: SHA }, { name: 'my_app', url, sha256: SHA }])).message).toMatch(/both become KUBE_WORKER_PACKAGE_MY_APP/);
+    expect(
+      refusal(
+        withPackages([
+          { name: 'my-app', url, sha256: SHA },
+          { name: 'my_app', url, sha256: SHA },
+        ]),
+      ).message,
+    ).toMatch(/both become KUBE_WORKER_PACKAGE_MY_APP/);
   });
 
   it('still refuses Docker packages as needing Docker', () => {
@@ -58,6 +73,8 @@ describe('packages at submit time', () => {
   it('counts packages, headers and all, against the Secret', () => {
     const bare = secretBytes(withPackages([]));
     const header = 'k'.repeat(5000);
-    expect(secretBytes(withPackages([{ name: 'app', url: 'https://feed.example.com/packages/app.tar.gz', sha256: SHA, headers: { 'X-Key': { value: header } } }]))).toBeGreaterThan(bare + 5000);
+    expect(
+      secretBytes(withPackages([{ name: 'app', url: 'https://feed.example.com/packages/app.tar.gz', sha256: SHA, headers: { 'X-Key': { value: header } } }])),
+    ).toBeGreaterThan(bare + 5000);
   });
 });

@@ -28,7 +28,11 @@ describe('queue errors an executor reports', () => {
     errors.report(new Error('first'));
     errors.report(new Error('second'));
     errors.close();
-    expect(lines.map((l) => l.err ? (l.err as { message: string }).message : `${String(l.error)} ×${String(l.repeated)}`)).toEqual(['first', 'first ×1', 'second']);
+    expect(lines.map((l) => (l.err ? (l.err as { message: string }).message : `${String(l.error)} ×${String(l.repeated)}`))).toEqual([
+      'first',
+      'first ×1',
+      'second',
+    ]);
   });
 
   it('stops fetching for a while when errors come in a tight loop, longer each time, then fetches again', () => {

@@ -3,31 +3,46 @@ import { readConfig, type ConfigError } from '../../core/config.js';
 import { parseRedisUrl, redactedRedisUrl, sentinelOptions } from '../../core/redis-url.js';
 
 describe('REDIS_URL', () => {
-  it.each([
-    ['redis://127.0.0.1:6379/2'],
-    ['rediss://user:pw@redis.example:6380'],
-    ['/tmp/kw/redis.sock?password=abc'],
-  ])('leaves %s to ioredis as one endpoint', (url) => {
-    expect(parseRedisUrl(url)).toEqual({ kind: 'url', url });
-  });
+  it.each([['redis://127.0.0.1:6379/2'], ['rediss://user:pw@redis.example:6380'], ['/tmp/kw/redis.sock?password=abc']])(
+    'leaves %s to ioredis as one endpoint',
+    (url) => {
+      expect(parseRedisUrl(url)).toEqual({ kind: 'url', url });
+    },
+  );
 
   it.each([
     [
       'redis+sentinel://s1:26379,s2:26380,s3/mymaster',
-      { sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }, { host: 's3', port: 26379 }], name: 'mymaster', db: 0 },
+      {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+          { host: 's3', port: 26379 },
+        ],
+        name: 'mymaster',
+        db: 0,
+      },
     ],
     ['redis+sentinel://:p%40ss@10.0.0.1:26379/kw/3', { sentinels: [{ host: '10.0.0.1', port: 26379 }], name: 'kw', db: 3, password: 'p@ss' }],
     ['redis+sentinel://app:secret@[::1]:26379/kw', { sentinels: [{ host: '::1', port: 26379 }], name: 'kw', db: 0, username: 'app', password: 'secret' }],
-  ])('reads the Sentinels, master name, db and data nodes\' credentials of %s', (url, expected) => {
+  ])("reads the Sentinels, master name, db and data nodes' credentials of %s", (url, expected) => {
     expect(parseRedisUrl(url)).toEqual({ kind: 'sentinel', ...expected });
   });
 
-  it('connects to the primary the Sentinels name, with the Sentinels\' own password apart and a failover detector', () => {
+  it("connects to the primary the Sentinels name, with the Sentinels' own password apart and a failover detector", () => {
     const target = parseRedisUrl('redis+sentinel://:data@s1:26379,s2:26379/kw/1');
     if (target.kind !== 'sentinel') throw new Error('not a sentinel target');
     expect(sentinelOptions(target, 'sentinel-pw')).toMatchObject({
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }],
-      name: 'kw', role: 'master', db: 1, password: 'data', sentinelPassword: 'sentinel-pw', failoverDetector: true,
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'kw',
+      role: 'master',
+      db: 1,
+      password: 'data',
+      sentinelPassword: 'sentinel-pw',
+      failoverDetector: true,
     });
     expect(sentinelOptions(target, undefined)).not.toHaveProperty('sentinelPassword');
   });
@@ -50,7 +65,7 @@ describe('REDIS_URL', () => {
     expect(error?.message).not.toContain('hunter22');
   });
 
-  it('takes a Sentinel URL and the Sentinels\' password as settings', () => {
+  it("takes a Sentinel URL and the Sentinels' password as settings", () => {
     expect(readConfig({ REDIS_URL: 'redis+sentinel://s1:26379/kw', KUBE_WORKER_REDIS_SENTINEL_PASSWORD: 'pw' })).toMatchObject({
       redisUrl: 'redis+sentinel://s1:26379/kw',
       redisSentinelPassword: 'pw',

@@ -48,7 +48,7 @@ describe('ScriptOutput', () => {
   });
 
   describe('masking', () => {
-    it('masks the script\'s lines and whatever is asked, but never the product\'s own lines', () => {
+    it("masks the script's lines and whatever is asked, but never the product's own lines", () => {
       const { output: out, lines } = output(['executor', 'Succeeded']);
       out.system('Picked up by executor vm-1 (local runtime)');
       out.line('stdout', 'the executor said Succeeded');

@@ -8,11 +8,14 @@ describe('scriptVariables', () => {
     expect(scriptVariables(vars({ A: '1', PATH: '/opt/bin', LDAP_HOST: 'x' }))).toEqual({ passed: { A: '1', PATH: '/opt/bin', LDAP_HOST: 'x' }, skipped: [] });
   });
 
-  it.each([['KUBE_WORKER_TICKET'], ['KUBE_WORKER_WORKSPACE'], ['KUBE_WORKER_ANYTHING'], ['LD_PRELOAD'], ['LD_LIBRARY_PATH'], ['LD_AUDIT']])('does not pass %s, and says why', (name) => {
-    const result = scriptVariables(vars({ [name]: 'x', B: '2' }));
-    expect(result.passed).toEqual({ B: '2' });
-    expect(result.skipped).toEqual([expect.stringContaining(`Variable ${name} is not passed`)]);
-  });
+  it.each([['KUBE_WORKER_TICKET'], ['KUBE_WORKER_WORKSPACE'], ['KUBE_WORKER_ANYTHING'], ['LD_PRELOAD'], ['LD_LIBRARY_PATH'], ['LD_AUDIT']])(
+    'does not pass %s, and says why',
+    (name) => {
+      const result = scriptVariables(vars({ [name]: 'x', B: '2' }));
+      expect(result.passed).toEqual({ B: '2' });
+      expect(result.skipped).toEqual([expect.stringContaining(`Variable ${name} is not passed`)]);
+    },
+  );
 
   it.each([
     ['an empty name', { '': 'x' }, /empty name/],

@@ -11,9 +11,17 @@ describe('parseServiceMessage', () => {
       { name: 'setVariable', attributes: { name: 'Version', value: '1.2.3', sensitive: 'False' } },
     ],
     ['a message without attributes', '##octopus[stdout-warning]', { name: 'stdout-warning', attributes: {} }],
-    ['surrounding whitespace', "  ##octopus[stdout-verbose]  \r", { name: 'stdout-verbose', attributes: {} }],
-    ['extra spaces between attributes', `##octopus[createArtifact   path='${b64('out/a.zip')}'  name='${b64('a.zip')}' ]`, { name: 'createArtifact', attributes: { path: 'out/a.zip', name: 'a.zip' } }],
-    ['UTF-8 values', `##octopus[setVariable name='${b64('Grüße')}' value='${b64('€ 5')}']`, { name: 'setVariable', attributes: { name: 'Grüße', value: '€ 5' } }],
+    ['surrounding whitespace', '  ##octopus[stdout-verbose]  \r', { name: 'stdout-verbose', attributes: {} }],
+    [
+      'extra spaces between attributes',
+      `##octopus[createArtifact   path='${b64('out/a.zip')}'  name='${b64('a.zip')}' ]`,
+      { name: 'createArtifact', attributes: { path: 'out/a.zip', name: 'a.zip' } },
+    ],
+    [
+      'UTF-8 values',
+      `##octopus[setVariable name='${b64('Grüße')}' value='${b64('€ 5')}']`,
+      { name: 'setVariable', attributes: { name: 'Grüße', value: '€ 5' } },
+    ],
     ['an empty attribute value', "##octopus[setVariable name='TmFtZQ==' value='']", { name: 'setVariable', attributes: { name: 'Name', value: '' } }],
   ])('parses %s', (_case, line, expected) => {
     expect(parseServiceMessage(line)).toEqual(expected);
@@ -38,8 +46,16 @@ describe('parseServiceMessage', () => {
 
 describe('asSetVariable', () => {
   it.each([
-    ['a non-sensitive variable', `name='${b64('Version')}' value='${b64('1.2.3')}' sensitive='${b64('False')}'`, { name: 'Version', value: '1.2.3', sensitive: false }],
-    ['a sensitive variable', `name='${b64('Password')}' value='${b64('s3cret')}' sensitive='${b64('True')}'`, { name: 'Password', value: 's3cret', sensitive: true }],
+    [
+      'a non-sensitive variable',
+      `name='${b64('Version')}' value='${b64('1.2.3')}' sensitive='${b64('False')}'`,
+      { name: 'Version', value: '1.2.3', sensitive: false },
+    ],
+    [
+      'a sensitive variable',
+      `name='${b64('Password')}' value='${b64('s3cret')}' sensitive='${b64('True')}'`,
+      { name: 'Password', value: 's3cret', sensitive: true },
+    ],
     ['sensitive written in lower case', `name='${b64('P')}' value='${b64('x')}' sensitive='${b64('true')}'`, { name: 'P', value: 'x', sensitive: true }],
     ['no sensitive attribute as not sensitive', `name='${b64('A')}' value='${b64('b')}'`, { name: 'A', value: 'b', sensitive: false }],
     ['no value as an empty value', `name='${b64('A')}'`, { name: 'A', value: '', sensitive: false }],

@@ -2,9 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { diagnose, type Observation, type WaitingSince } from '../../executor/worker-watchdog.js';
 
 const STALL_MS = 10_000;
-const pool = (waiting: number, extra: Partial<Observation['pools'][number]> = {}) => ({ pool: 'default', waiting, running: 0, paused: false, lastTakenAt: 0, ...extra });
+const pool = (waiting: number, extra: Partial<Observation['pools'][number]> = {}) => ({
+  pool: 'default',
+  waiting,
+  running: 0,
+  paused: false,
+  lastTakenAt: 0,
+  ...extra,
+});
 const at = (now: number, pools: Observation['pools'], extra: Partial<Observation> = {}): Observation => ({
-  now, connection: 'ready', since: 0, primaryAnswers: true, concurrency: 4, pools, ...extra,
+  now,
+  connection: 'ready',
+  since: 0,
+  primaryAnswers: true,
+  concurrency: 4,
+  pools,
+  ...extra,
 });
 
 /** Runs observations through one watchdog's memory; the reasons it gives, in order. */
@@ -29,7 +42,10 @@ describe('the queue watchdog', () => {
     ['they are full', [at(1000, [pool(3, { running: 4 })]), at(11_000, [pool(3, { running: 4 })])]],
     ['the queue or the worker is paused', [at(1000, [pool(3, { paused: true })]), at(11_000, [pool(3, { paused: true })])]],
     ['the queue emptied in between', [at(1000, [pool(3)]), at(6000, [pool(0)]), at(11_000, [pool(3)])]],
-    ['the primary does not answer (Redis is away, not the workers)', [at(1000, [pool(3)], { primaryAnswers: false }), at(11_000, [pool(3)], { primaryAnswers: false })]],
+    [
+      'the primary does not answer (Redis is away, not the workers)',
+      [at(1000, [pool(3)], { primaryAnswers: false }), at(11_000, [pool(3)], { primaryAnswers: false })],
+    ],
     ['the workers are new', [at(1000, [pool(3)], { since: 5000 }), at(11_000, [pool(3)], { since: 5000 })]],
   ])('leaves workers alone when %s', (_why, observations) => {
     expect(run(observations)).toEqual(observations.map(() => undefined));

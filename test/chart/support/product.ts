@@ -21,7 +21,9 @@ export const SETTING_NAMES: ReadonlySet<string> = new Set(SETTINGS.map((setting)
 
 /** The default README.md's Settings table gives a variable. */
 export function readmeDefault(name: string): string {
-  const row = readFileSync('README.md', 'utf8').split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+  const row = readFileSync('README.md', 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith(`| \`${name}\` |`));
   const value = row?.split('|')[2]?.trim();
   if (!value) throw new Error(`README.md's Settings table has no row for ${name}`);
   return value;

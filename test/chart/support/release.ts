@@ -63,7 +63,10 @@ export interface PortForward {
  */
 export function portForwardFromNotes(notes: string): Promise<PortForward> {
   const line = notesLine(notes, 'kubectl port-forward').replace(/\s*&$/, '');
-  const args = line.split(/\s+/).slice(1).map((a) => a.replace(/^\d+:(\d+)$/, ':$1'));
+  const args = line
+    .split(/\s+/)
+    .slice(1)
+    .map((a) => a.replace(/^\d+:(\d+)$/, ':$1'));
   const child: ChildProcess = spawn('kubectl', [...args, '--address', '127.0.0.1'], { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let said = '';

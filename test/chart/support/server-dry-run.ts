@@ -47,7 +47,8 @@ export type DryRunOutcome = { accepted: true } | { accepted: false; unknownApi: 
 /** Dry-runs the creation of one object; `unknownApi` when the server does not serve its kind (a CRD not installed). */
 export async function dryRunCreate(kc: k8s.KubeConfig, object: KubeObject): Promise<DryRunOutcome> {
   const discovery = await call(kc, 'GET', groupPath(object.apiVersion));
-  const resource = discovery.status === 200 ? (discovery.body.resources as k8s.V1APIResource[]).find((r) => r.kind === object.kind && !r.name.includes('/')) : undefined;
+  const resource =
+    discovery.status === 200 ? (discovery.body.resources as k8s.V1APIResource[]).find((r) => r.kind === object.kind && !r.name.includes('/')) : undefined;
   if (!resource) {
     if (discovery.status === 200 || discovery.status === 404) return { accepted: false, unknownApi: true };
     throw new Error(`discovery of ${object.apiVersion} answered ${discovery.status}: ${JSON.stringify(discovery.body)}`);

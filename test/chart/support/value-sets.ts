@@ -15,7 +15,12 @@ export const EVERYTHING = {
   dispatcher: {
     port: 9090,
     autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 12 },
-    ingress: { enabled: true, className: 'nginx', hosts: [{ host: 'kube-worker.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }], tls: [{ secretName: 'kube-worker-tls', hosts: ['kube-worker.example.com'] }] },
+    ingress: {
+      enabled: true,
+      className: 'nginx',
+      hosts: [{ host: 'kube-worker.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }],
+      tls: [{ secretName: 'kube-worker-tls', hosts: ['kube-worker.example.com'] }],
+    },
     nodeSelector: { 'kubernetes.io/os': 'linux' },
   },
   executor: {

@@ -94,7 +94,12 @@ export function statusOf(err: unknown): number {
 }
 
 function dnsName(prefix: string): string {
-  const base = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'e2e';
+  const base =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'e2e';
   return `${base}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -103,15 +108,20 @@ export async function createNamespace(kc: k8s.KubeConfig, prefix: string, timeou
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const name = dnsName(`e2e-${prefix}`);
   await core.createNamespace({ body: { metadata: { name, labels: { 'kube-worker.io/e2e': 'true' } } } });
-  await eventually(`ServiceAccount ${name}/default`, async () => {
-    try {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      return true;
-    } catch (err) {
-      if (statusOf(err) === 404) return false;
-      throw err;
-    }
-  }, timeoutMs, 100);
+  await eventually(
+    `ServiceAccount ${name}/default`,
+    async () => {
+      try {
+        await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw err;
+      }
+    },
+    timeoutMs,
+    100,
+  );
   return name;
 }
 

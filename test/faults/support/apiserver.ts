@@ -30,10 +30,12 @@ export async function restartApiserver(): Promise<void> {
   const argv = nulSeparated(`/proc/${pid}/cmdline`);
   if (!argv.some((arg) => arg.startsWith('--etcd-servers='))) throw new Error(`pid ${pid} from ${pidFile} is not the kube-apiserver: ${argv.join(' ')}`);
   const binary = readlinkSync(`/proc/${pid}/exe`);
-  const env = Object.fromEntries(nulSeparated(`/proc/${pid}/environ`).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    nulSeparated(`/proc/${pid}/environ`).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 
   process.kill(pid, 'SIGTERM');
-  for (const deadline = Date.now() + 30_000; alive(pid); ) {
+  for (const deadline = Date.now() + 30_000; alive(pid);) {
     if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -43,7 +45,7 @@ export async function restartApiserver(): Promise<void> {
   closeSync(out);
   child.unref();
   writeFileSync(pidFile, String(child.pid));
-  for (const deadline = Date.now() + 90_000; (await apiGet('/readyz')).status !== 200; ) {
+  for (const deadline = Date.now() + 90_000; (await apiGet('/readyz')).status !== 200;) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the kube-apiserver did not come back; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -4,10 +4,7 @@
  */
 import { TOKEN } from './cli-process.js';
 
-export type Outcome =
-  | { kind: 'answer'; status: number; body: unknown }
-  | { kind: 'timeout' }
-  | { kind: 'connection'; message: string };
+export type Outcome = { kind: 'answer'; status: number; body: unknown } | { kind: 'timeout' } | { kind: 'connection'; message: string };
 
 /** How long a request may take before the test counts it as a hang. */
 export const CLIENT_TIMEOUT_MS = 5_000;

@@ -25,10 +25,12 @@ export async function markerFile(): Promise<string> {
 }
 
 /** A bash operation that counts its run in `marker`, then works for `seconds`. */
-export const countedOperation = (marker: string, seconds: number) => (ticket: string): Record<string, unknown> => ({
-  pool: 'default',
-  script: { syntax: 'bash', body: `echo ${ticket} >> ${marker}\nsleep ${seconds}\necho done` },
-});
+export const countedOperation =
+  (marker: string, seconds: number) =>
+  (ticket: string): Record<string, unknown> => ({
+    pool: 'default',
+    script: { syntax: 'bash', body: `echo ${ticket} >> ${marker}\nsleep ${seconds}\necho done` },
+  });
 
 export interface Figures {
   /** Operations answered 202 (or 200 on a retry of the same body). */

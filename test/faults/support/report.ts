@@ -14,7 +14,9 @@ export function report(fault: string, load: Load, figures: Figures, seconds: Rec
       `  outcomes ${JSON.stringify(figures.outcomes)}\n  requests ${JSON.stringify(tally)}` +
       (figures.lostExamples.length ? `\n  lost e.g. ${figures.lostExamples.join('; ')}` : '') +
       (firstHang ? `\n  first hang: ${firstHang.phase} ${firstHang.what}` : '') +
-      (firstUnexpected ? `\n  first unexpected: ${firstUnexpected.phase} ${firstUnexpected.what} ${JSON.stringify(firstUnexpected.outcome).slice(0, 400)}` : ''),
+      (firstUnexpected
+        ? `\n  first unexpected: ${firstUnexpected.phase} ${firstUnexpected.what} ${JSON.stringify(firstUnexpected.outcome).slice(0, 400)}`
+        : ''),
   );
 }
 

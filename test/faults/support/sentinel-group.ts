@@ -61,7 +61,15 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
 
 /** Runs one command on a short-lived connection; undefined when the node does not answer. */
 async function ask<T>(port: number, command: string, ...args: Array<string | number>): Promise<T | undefined> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000 });
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -79,7 +87,22 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
   const sentinels: Array<{ port: number; child: ChildProcess }> = [];
 
   const startNode = async (node: Node, replicaOf: number | undefined): Promise<void> => {
-    const args = ['--bind', '127.0.0.1', '--port', String(node.port), '--dir', node.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
+    const args = [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(node.port),
+      '--dir',
+      node.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+    ];
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     node.child = spawn('redis-server', args, { stdio: 'ignore' });
     node.running = true;
@@ -173,7 +196,8 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
     freeze: (node) => void (node as Node).child?.kill('SIGSTOP'),
     thaw: (node) => void (node as Node).child?.kill('SIGCONT'),
     async preferReplica(to) {
-      for (const node of nodes.filter((n) => n.running)) await ask(node.port, 'CONFIG', 'SET', 'replica-priority', to === undefined || node === to ? '100' : '0');
+      for (const node of nodes.filter((n) => n.running))
+        await ask(node.port, 'CONFIG', 'SET', 'replica-priority', to === undefined || node === to ? '100' : '0');
     },
     async replicasInSync(count, timeoutMs = 30_000) {
       await waitUntil(

@@ -7,13 +7,14 @@ interface Sample {
 }
 
 export class Samples {
-  constructor(readonly text: string, private readonly samples: Sample[]) {}
+  constructor(
+    readonly text: string,
+    private readonly samples: Sample[],
+  ) {}
 
   /** The sum of every sample of `name` whose labels include `labels` (0 when there is none). */
   value(name: string, labels: Record<string, string> = {}): number {
-    return this.samples
-      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((sum, s) => sum + s.value, 0);
+    return this.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
   }
 
   /** Whether the page declares the metric, samples or not. */

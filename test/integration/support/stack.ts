@@ -58,7 +58,9 @@ export const localRuntime =
     });
 
 /** `executorRedisUrl`: where executors reach that same Redis, when it is not `redisUrl` (through a proxy). */
-export async function startStack(options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string } = {}): Promise<Stack> {
+export async function startStack(
+  options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string } = {},
+): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
   // Scripts of a root executor run as other users, who must be let through to the work dirs below.

@@ -5,12 +5,14 @@ import { appendFileSync } from 'node:fs';
 import Module, { register } from 'node:module';
 
 const file = process.env.RECORD_MODULES_TO;
-register(`data:text/javascript,${encodeURIComponent(`
+register(
+  `data:text/javascript,${encodeURIComponent(`
 import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) {
   appendFileSync(${JSON.stringify(file)}, url + '\\n');
   return next(url, context);
-}`)}`);
+}`)}`,
+);
 const loadCommonJs = Module._load;
 Module._load = function (request, parent, isMain) {
   appendFileSync(file, `${Module._resolveFilename(request, parent, isMain)}\n`);

@@ -29,7 +29,7 @@ function expand(set: string): string[] {
 function parse(pattern: string): Atom[] {
   const atoms: Atom[] = [];
   const source = pattern.replace(/^\^/, '').replace(/\$$/, '');
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     let chars: string[];
     if (source[i] === '[') {
       const end = source.indexOf(']', i + 1);

@@ -7,7 +7,10 @@ import type { Random } from './random.js';
 import { generate, hostile, interestingStrings, mutate, RESERVED_NAMES, SAFE_BODIES, SAFE_PREFIX, withNesting, type Json, type Schema } from './values.js';
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; schema: Schema }>; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ in: string; name: string; schema: Schema }>; requestBody?: { content: Record<string, { schema: Schema }> } }>
+  >;
   components: { schemas: Record<string, Schema> };
 }
 
@@ -47,15 +50,44 @@ function encode(text: string): string {
   }
 }
 
-const CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'APPLICATION/JSON', 'application/problem+json', 'application/json, text/plain', 'application/xml', ''];
-const BROKEN_BODIES = ['', 'null', '[]', '"text"', '0', 'NaN', '{', '{"pool":', '{"pool":"default"}}', '\ufeff{}', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}', '\u0000'];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=latin1',
+  'application/json; charset=utf-16',
+  'APPLICATION/JSON',
+  'application/problem+json',
+  'application/json, text/plain',
+  'application/xml',
+  '',
+];
+const BROKEN_BODIES = [
+  '',
+  'null',
+  '[]',
+  '"text"',
+  '0',
+  'NaN',
+  '{',
+  '{"pool":',
+  '{"pool":"default"}}',
+  '\ufeff{}',
+  '{"__proto__":{"admin":true}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  '\u0000',
+];
 
 export class RequestFactory {
   private readonly endpoints: Endpoint[];
   /** Tickets this run chose for its submissions, so later reads, cancels and deletes hit real operations. */
   private readonly tickets: string[] = [];
 
-  constructor(private readonly doc: OpenApiDocument, private readonly pools: string[], private readonly token: string) {
+  constructor(
+    private readonly doc: OpenApiDocument,
+    private readonly pools: string[],
+    private readonly token: string,
+  ) {
     this.endpoints = endpoints(doc);
   }
 
@@ -86,7 +118,16 @@ export class RequestFactory {
 
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (random.chance(0.04)) {
-      const auth = random.pick(['', 'Bearer', 'Bearer ', `Bearer ${this.token}x`, `bearer ${this.token}`, `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${'x'.repeat(10_000)}`, `Bearer ${this.token.slice(0, -1)}`]);
+      const auth = random.pick([
+        '',
+        'Bearer',
+        'Bearer ',
+        `Bearer ${this.token}x`,
+        `bearer ${this.token}`,
+        `Basic ${Buffer.from('a:b').toString('base64')}`,
+        `Bearer ${'x'.repeat(10_000)}`,
+        `Bearer ${this.token.slice(0, -1)}`,
+      ]);
       if (auth) headers.authorization = auth;
       else delete headers.authorization;
       how.push('authorization');

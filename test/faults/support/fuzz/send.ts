@@ -26,20 +26,23 @@ export function send(baseUrl: string, request: FuzzRequest, timeoutMs: number): 
     };
     let outgoing: http.ClientRequest;
     try {
-      outgoing = http.request({ host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers, agent: false }, (response) => {
-        const contentType = String(response.headers['content-type'] ?? '');
-        if (contentType.startsWith('text/event-stream')) {
-          settle({ kind: 'answer', status: response.statusCode ?? 0, contentType, body: '' });
-          response.destroy();
-          return;
-        }
-        let body = '';
-        response.on('data', (chunk: Buffer) => {
-          if (body.length < KEPT_BODY) body += chunk.toString();
-        });
-        response.on('end', () => settle({ kind: 'answer', status: response.statusCode ?? 0, contentType, body: body.slice(0, KEPT_BODY) }));
-        response.on('error', (error) => settle({ kind: 'connection', message: error.message }));
-      });
+      outgoing = http.request(
+        { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers, agent: false },
+        (response) => {
+          const contentType = String(response.headers['content-type'] ?? '');
+          if (contentType.startsWith('text/event-stream')) {
+            settle({ kind: 'answer', status: response.statusCode ?? 0, contentType, body: '' });
+            response.destroy();
+            return;
+          }
+          let body = '';
+          response.on('data', (chunk: Buffer) => {
+            if (body.length < KEPT_BODY) body += chunk.toString();
+          });
+          response.on('end', () => settle({ kind: 'answer', status: response.statusCode ?? 0, contentType, body: body.slice(0, KEPT_BODY) }));
+          response.on('error', (error) => settle({ kind: 'connection', message: error.message }));
+        },
+      );
     } catch (error) {
       return resolve({ kind: 'unsendable', message: (error as Error).message });
     }

@@ -30,15 +30,70 @@ export interface Schema {
 
 /** Key names of BullMQ's queue (a job id equal to one of them shares its key), and of JavaScript objects. */
 export const RESERVED_NAMES = [
-  'wait', 'waiting', 'active', 'delayed', 'prioritized', 'paused', 'completed', 'failed', 'events', 'meta', 'id',
-  'marker', 'stalled', 'stalled-check', 'limiter', 'repeat', 'pc', 'de', 'metrics', 'lock', 'logs', 'priority',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
+  'wait',
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'paused',
+  'completed',
+  'failed',
+  'events',
+  'meta',
+  'id',
+  'marker',
+  'stalled',
+  'stalled-check',
+  'limiter',
+  'repeat',
+  'pc',
+  'de',
+  'metrics',
+  'lock',
+  'logs',
+  'priority',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
 ];
 const DIGITS = ['0', '1', '12345', '007', '4294967296', '99999999999999999999999'];
-const UNICODE = ['é', 'ß', '日本語', '🚀', 'e\u0301', '\u202eevil', '\ufeffbom', '\ud800', '\udfff', '\u2028', 'Ä'.repeat(70), '\u0000', 'a\u0000b', '\n', '\r\n', '\t'];
+const UNICODE = [
+  'é',
+  'ß',
+  '日本語',
+  '🚀',
+  'e\u0301',
+  '\u202eevil',
+  '\ufeffbom',
+  '\ud800',
+  '\udfff',
+  '\u2028',
+  'Ä'.repeat(70),
+  '\u0000',
+  'a\u0000b',
+  '\n',
+  '\r\n',
+  '\t',
+];
 const SYNTAX = ['', ' ', '..', '../x', '%00', '%2F', '$(id)', '`id`', '${HOME}', "'", '"', '\\', '*', '{}', 'null', 'true', 'NaN', '-1', '1e999', 'a=b', '=x'];
 /** Environment names a caller should not be able to set, or that break a runtime. */
-const ENV_NAMES = ['PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'KUBE_WORKER_TICKET', 'KUBE_WORKER_WORKSPACE', 'HOME', 'IFS', 'BASH_ENV', 'ENV', 'A=B', '', '1X', 'REDIS_URL'];
+const ENV_NAMES = [
+  'PATH',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'KUBE_WORKER_TICKET',
+  'KUBE_WORKER_WORKSPACE',
+  'HOME',
+  'IFS',
+  'BASH_ENV',
+  'ENV',
+  'A=B',
+  '',
+  '1X',
+  'REDIS_URL',
+];
 const NUMBERS: Json[] = [0, -1, 1, -0, 0.5, 1e-7, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 18446744073709551616, 1e308, -1e308];
 const WRONG_TYPES: Json[] = [null, true, false, 0, -1, 1.5, '', 'text', [], {}, [1, 'a', null], { a: 1 }];
 /** A fresh copy each time: mutate() changes values in place, and a shared one could come to hold itself. */
@@ -114,7 +169,8 @@ export function generate(schema: Schema, context: GenerateContext, name = '', de
         if (s.required?.includes(key) || random.chance(0.35)) value[key] = generate(property, context, key, depth + 1);
       }
       if (typeof s.additionalProperties === 'object') {
-        for (let i = random.int(0, 3); i > 0; i -= 1) value[matching('^[A-Z_][A-Z0-9_]{0,10}$', random)] = generate(s.additionalProperties, context, '', depth + 1);
+        for (let i = random.int(0, 3); i > 0; i -= 1)
+          value[matching('^[A-Z_][A-Z0-9_]{0,10}$', random)] = generate(s.additionalProperties, context, '', depth + 1);
       }
       return value;
     }
@@ -126,7 +182,11 @@ export function generate(schema: Schema, context: GenerateContext, name = '', de
 /** A string of `length` characters drawn from a hostile alphabet. */
 function hostileText(random: Random, length: number): string {
   const alphabet = random.pick(['x', 'é', '🚀', '\u0000', '"', '\\', ' ', '\n']);
-  return random.chance(0.5) ? alphabet.repeat(length) : Array.from({ length: Math.min(length, 4096) }, () => random.pick(interestingStrings)).join('').slice(0, length);
+  return random.chance(0.5)
+    ? alphabet.repeat(length)
+    : Array.from({ length: Math.min(length, 4096) }, () => random.pick(interestingStrings))
+        .join('')
+        .slice(0, length);
 }
 
 /**
@@ -174,9 +234,13 @@ export function hostile(random: Random): Json {
 export function mutate(value: Json, random: Random): Json {
   const nodes: Array<{ parent: Json[] | Record<string, Json>; key: string | number }> = [];
   // Without recursion: an earlier mutation may have nested a value 100,000 deep.
-  for (const pending: Json[] = [value]; pending.length > 0; ) {
+  for (const pending: Json[] = [value]; pending.length > 0;) {
     const node = pending.pop()!;
-    const children: Array<[string | number, Json]> = Array.isArray(node) ? node.map((child, i) => [i, child]) : node && typeof node === 'object' ? Object.entries(node) : [];
+    const children: Array<[string | number, Json]> = Array.isArray(node)
+      ? node.map((child, i) => [i, child])
+      : node && typeof node === 'object'
+        ? Object.entries(node)
+        : [];
     for (const [key, child] of children) {
       nodes.push({ parent: node as Json[] | Record<string, Json>, key });
       pending.push(child);
@@ -186,7 +250,8 @@ export function mutate(value: Json, random: Random): Json {
   const { parent, key } = random.pick(nodes);
   const action = random.int(0, 9);
   if (action === 0 && !Array.isArray(parent)) delete parent[key as string];
-  else if (action === 1 && !Array.isArray(parent)) parent[random.pick([...RESERVED_NAMES, ...ENV_NAMES, 'unknown'])] = random.chance(0.5) ? hostile(random) : { value: String(hostile(random)) };
+  else if (action === 1 && !Array.isArray(parent))
+    parent[random.pick([...RESERVED_NAMES, ...ENV_NAMES, 'unknown'])] = random.chance(0.5) ? hostile(random) : { value: String(hostile(random)) };
   else (parent as Record<string, Json>)[key as string] = hostile(random);
   return value;
 }
