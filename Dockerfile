@@ -16,6 +16,7 @@ COPY core core
 COPY dispatcher dispatcher
 COPY executor executor
 COPY cli cli
+COPY client client
 COPY build build
 RUN npm run build
 

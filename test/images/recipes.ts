@@ -110,6 +110,7 @@ export const recipes: Record<ImageName, ImageRecipe> = {
       'dispatcher',
       'executor',
       'cli',
+      'client',
       'build',
     ],
     bases: { NODE_IMAGE: 'node' },
