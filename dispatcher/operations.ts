@@ -136,6 +136,9 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
   } catch (error) {
     // Sent after the add on the same connection, so it runs after the add if the add runs at all.
     retryInBackground(deps, 'taking back the record of a submission whose job could not be added', { ticket }, async () => {
+      // An add that failed inside Redis may leave the job's hash half written (a script's writes
+      // before its error stay): a job in no state of the queue is no job, and would keep the record.
+      if ((await deps.queues.jobState(request.pool, jobId)) === 'unknown') await deps.queues.remove(request.pool, jobId);
       await deps.store.abandon(ticket, jobId, deps.queues.jobKey(request.pool, jobId));
       return true;
     });

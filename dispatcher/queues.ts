@@ -70,6 +70,13 @@ export class PoolQueues {
     await queue.add(JOB_NAME, data, jobOptions(jobId, this.retentionSeconds));
   }
 
+  /** Where the job is in its queue (BullMQ's getJobState): 'unknown' when it is in none. */
+  async jobState(pool: string, jobId: string): Promise<string> {
+    const queue = this.queues.get(pool);
+    if (!queue) throw new Error(`no queue for pool ${pool}`);
+    return queue.getJobState(jobId);
+  }
+
   /** The Redis key of a job's hash. */
   jobKey(pool: string, jobId: string): string {
     const queue = this.queues.get(pool);

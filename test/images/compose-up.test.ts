@@ -88,7 +88,11 @@ describeImages('docker-compose.yml brought up', () => {
         env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBE_WORKER_API_TOKEN: token },
       },
     );
-    expect(r.stdout).toContain('hello world from 1000');
+    // The executor runs as root in its container, so the script runs as a user of its own from the
+    // range (KUBE_WORKER_LOCAL_UIDS), never as root nor as the executor's image user.
+    const uid = Number(/hello world from (\d+)/.exec(r.stdout)?.[1]);
+    expect(uid).toBeGreaterThanOrEqual(2_000_000_000);
+    expect(uid).toBeLessThanOrEqual(2_000_009_999);
     expect(r.status, r.stderr).toBe(3);
   });
 });
