@@ -1,8 +1,53 @@
 /** Redis connections. Nothing connects at import time; callers own and close what they create. */
 import { Redis, type Command, type RedisOptions } from 'ioredis';
+import { backoffMs } from './delay.js';
 import { parseRedisUrl, sentinelOptions } from './redis-url.js';
 
 export type { Redis };
+
+/**
+ * A connection that only we can end. ioredis reconnects a connection that drops, but some of its
+ * paths end one for good (status `end`, which nothing reconnects). Behind Sentinel this happens on a
+ * failover noticed while the connection is already reconnecting: the failover detector closes the
+ * connector in the middle of its connect, and a rejected connect ends the client. Commands sent
+ * before that then wait forever in its resend queue, and new ones fail at once. So a connection
+ * that ends without our `quit` or `disconnect` connects again (after a short, growing pause), and
+ * resends what it held as after any reconnect. Its duplicates (BullMQ's blocking connections, the
+ * dispatcher's followers) are made the same way.
+ */
+class ReconnectingRedis extends Redis {
+  private closedByUs = false;
+  private reopened = 0;
+
+  /** `url`: redis:// or rediss://; undefined when `options` say where (Sentinel, a duplicate). */
+  constructor(url: string | undefined, options: RedisOptions) {
+    super(url as string, options);
+    this.on('ready', () => (this.reopened = 0));
+    this.on('end', () => {
+      if (this.closedByUs) return;
+      setTimeout(
+        () => {
+          if (!this.closedByUs && this.status === 'end') this.connect().catch(() => undefined);
+        },
+        backoffMs(this.reopened++, 100, 2000),
+      ).unref();
+    });
+  }
+
+  override disconnect(reconnect = false): void {
+    if (!reconnect) this.closedByUs = true;
+    super.disconnect(reconnect);
+  }
+
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    if (command.name === 'quit') this.closedByUs = true;
+    return super.sendCommand(command, stream);
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    return new ReconnectingRedis(undefined, { ...this.options, ...override });
+  }
+}
 
 /**
  * A connection whose commands, when several are issued in one turn of the event loop, leave in one
@@ -13,7 +58,7 @@ export type { Redis };
  * every script defined on the connection — BullMQ defines dozens — and that garbage cost more than
  * the system calls it saved. Commands a pipeline sends (with a `stream`) pass through as they are.
  */
-class CoalescingRedis extends Redis {
+class CoalescingRedis extends ReconnectingRedis {
   override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
     if (!stream && this.status === 'ready' && this.stream.writableCorked === 0) {
       // The socket corked here is the one uncorked, even if a reconnect replaced it meanwhile.
@@ -51,8 +96,10 @@ export function connectRedis(
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   };
   const target = parseRedisUrl(url);
-  const Client = options.coalesceWrites ? CoalescingRedis : Redis;
-  return target.kind === 'sentinel' ? new Client({ ...sentinelOptions(target, options.sentinelPassword), ...settings }) : new Client(target.url, settings);
+  const Client = options.coalesceWrites ? CoalescingRedis : ReconnectingRedis;
+  return target.kind === 'sentinel'
+    ? new Client(undefined, { ...sentinelOptions(target, options.sentinelPassword), ...settings })
+    : new Client(target.url, settings);
 }
 
 /** True for the errors of a Redis that cannot be reached or cannot serve now: worth a 503 and a retry. */
