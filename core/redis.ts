@@ -34,6 +34,12 @@ class ReconnectingRedis extends Redis {
     });
   }
 
+  override connect(callback?: () => void): Promise<void> {
+    // Closing and connecting again (BullMQ does so to interrupt a blocking read) makes it ours again.
+    this.closedByUs = false;
+    return super.connect(callback);
+  }
+
   override disconnect(reconnect = false): void {
     if (!reconnect) this.closedByUs = true;
     super.disconnect(reconnect);

@@ -13,6 +13,7 @@ import { ensureToken } from '../api-token.js';
 import { startPrivateRedis } from '../private-redis.js';
 import { runtimeFactory } from '../runtime-choice.js';
 import { onShutdown } from '../shutdown.js';
+import { outliveRedisFaults } from '../stray-rejections.js';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
@@ -27,6 +28,7 @@ async function runExecutor(config: Config, redisUrl: string, logger: Logger, env
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(config.logLevel, 'kube-worker', 1, config.logFormat);
+  outliveRedisFaults(logger);
   const closers: Array<() => Promise<void>> = [];
   let redisUrl = config.redisUrl;
   if (!redisUrl) {
@@ -65,6 +67,7 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
 
 export async function dispatcher(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'kube-worker-dispatcher', 1, config.logFormat);
+  outliveRedisFaults(logger);
   const server = await buildDispatcher({ ...config, redisUrl: config.redisUrl ?? DEFAULT_REDIS }, logger);
   onShutdown(logger, [() => server.close()]);
   await listen(server, config);
@@ -72,6 +75,7 @@ export async function dispatcher(config: Config): Promise<void> {
 
 export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(config.logLevel, 'kube-worker-executor', 1, config.logFormat);
+  outliveRedisFaults(logger);
   const metrics = createProcessMetrics();
   const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics));
   let closing = false;

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { call } from './support/client.js';
 import { startProcesses, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle, type Figures } from './support/ledger.js';
@@ -67,6 +67,16 @@ async function redisState(group: SentinelGroup, prefix: string): Promise<Record<
   }
 }
 
+/** What a failed run leaves to read: each process's output and what Redis holds. */
+async function keepEvidence(group: SentinelGroup, processes: Processes): Promise<void> {
+  const kept = path.join(os.tmpdir(), `kw-sentinel-failover-${Date.now()}`);
+  const all = [...processes.dispatchers.map((p, i) => [`dispatcher-${i}`, p] as const), ...processes.executors.map((p, i) => [`executor-${i}`, p] as const)];
+  await Promise.all(all.map(([name, p]) => writeFile(`${kept}-${name}.log`, p.output())));
+  const state = await redisState(group, processes.deployment.prefix).catch((error: Error) => ({ unreadable: error.message }));
+  await writeFile(`${kept}-redis.json`, JSON.stringify(state, null, 1));
+  console.error(`the processes' output and what Redis held are in ${kept}-*`);
+}
+
 interface Phase {
   figures: Figures;
   load: Load;
@@ -79,7 +89,8 @@ interface Phase {
 describe('Redis behind Sentinel, failing over during 500 submissions', () => {
   let group: SentinelGroup | undefined;
   let processes: Processes | undefined;
-  afterEach(async () => {
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail' && group && processes) await keepEvidence(group, processes);
     await processes?.close();
     await group?.remove();
   });
@@ -111,16 +122,6 @@ describe('Redis behind Sentinel, failing over during 500 submissions', () => {
     const clock = stopwatch();
     group = await startSentinelGroup();
     processes = await startProcesses(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
-    onTestFailed(async () => {
-      const kept = path.join(os.tmpdir(), `kw-sentinel-failover-${Date.now()}`);
-      const all = [
-        ...processes!.dispatchers.map((p, i) => [`dispatcher-${i}`, p] as const),
-        ...processes!.executors.map((p, i) => [`executor-${i}`, p] as const),
-      ];
-      await Promise.all(all.map(([name, p]) => writeFile(`${kept}-${name}.log`, p.output())));
-      await writeFile(`${kept}-redis.json`, JSON.stringify(await redisState(group!, processes!.deployment.prefix), null, 1));
-      console.error(`the processes' output is in ${kept}-*.log`);
-    });
     clock.lap('start');
     const first = group.nodes[0]!;
     expect((await group.primary()).port).toBe(first.port);

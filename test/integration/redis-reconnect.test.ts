@@ -58,6 +58,18 @@ describe('a connection ended by ioredis rather than by us', () => {
     expect(await heard).toBe('after');
   });
 
+  it('connects again after its owner closed it and connected it again (BullMQ does, to interrupt a blocking read)', async () => {
+    const redis = open();
+    await redis.ping();
+    const ended = new Promise((resolve) => redis.once('end', resolve));
+    redis.disconnect();
+    await ended;
+    await redis.connect();
+    await endMidConnect(redis);
+    await expect.poll(() => redis.status, { timeout: 10_000 }).toBe('ready');
+    expect(await redis.ping()).toBe('PONG');
+  });
+
   it('stays closed when we close it', async () => {
     const quitted = open();
     const disconnected = open();
