@@ -14,9 +14,14 @@
  * submission: WAIT on a primary without replicas would wait its whole timeout for nothing. Behind
  * Sentinel the primary has replicas by design: one is waited for even while none is connected (a
  * replica link cut is exactly when an acknowledged write would be lost), so that is a 503.
+ *
+ * On a Redis Cluster each shard replicates on its own, and WAIT counts the replicas of the node it
+ * is sent to. So there each pool waits for its own shard: the mark is written in the pool's slot,
+ * and WAIT sent on the same node connection, to the primary that serves that slot now.
  */
-import { Command } from 'ioredis';
-import type { Redis } from './redis.js';
+import { Cluster, Command, type Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 
 /** How long the replica count is trusted before it is read again. */
 const REFRESH_MS = 5_000;
@@ -42,6 +47,55 @@ export function connectedReplicas(info: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** The primary a shard's rounds go to: one Redis, or the node of a cluster that serves the mark's slot. */
+interface ShardLink {
+  /** The node connection to mark and WAIT on, and a name for the primary it is (changes after a failover). */
+  primary(): Promise<{ node: Redis; name: string }>;
+}
+
+/**
+ * Waits for the replicas of the primary a submission or a result wrote to: the one Redis, or on a
+ * cluster the primary of the pool's shard.
+ */
+export class ReplicaAcks {
+  private readonly shards = new Map<string, ShardAcks>();
+
+  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Pick<Keys, 'pool' | 'replicationMark'>,
+    private readonly settings: ReplicaAcksSettings,
+  ) {
+    if (!(redis instanceof Cluster)) this.shards.set('', new ShardAcks(redis, keys.replicationMark, async () => ({ node: redis, name: '' }), settings));
+  }
+
+  /** Whether the replicas of `pool`'s shard have every write finished before this call (see ShardAcks.confirm). */
+  confirm(pool: string): Promise<boolean> {
+    const { redis } = this;
+    if (!(redis instanceof Cluster)) return this.shards.get('')!.confirm();
+    let shard = this.shards.get(pool);
+    if (!shard) {
+      const markKey = this.keys.pool(pool).replicationMark;
+      let slot: number | undefined;
+      const primary = async (): Promise<{ node: Redis; name: string }> => {
+        slot ??= Number(await redis.cluster('KEYSLOT', markKey));
+        const name = redis.slots[slot]?.[0];
+        const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === name);
+        if (!node || !name) throw new Error(`CLUSTERDOWN no primary is known for the slot of ${markKey}`);
+        return { node, name };
+      };
+      shard = new ShardAcks(redis, markKey, primary, this.settings);
+      this.shards.set(pool, shard);
+    }
+    return shard.confirm();
+  }
+
+  close(): void {
+    for (const shard of this.shards.values()) shard.close();
+    this.redis.disconnect();
+  }
+}
+
 /**
  * WAIT blocks the connection it is sent on, so it has a connection of its own: other commands
  * never queue behind it. WAIT counts the writes of the client that sends it, so each round first
@@ -49,7 +103,7 @@ export function connectedReplicas(info: string): number {
  * finished before the round began. A submission waits for the first round that begins after
  * its writes; rounds run one at a time and each covers every submission waiting when it began.
  */
-export class ReplicaAcks {
+class ShardAcks {
   private replicas: number | undefined;
   private readAt = 0;
   /** The most replicas seen connected to this primary, and when. */
@@ -59,18 +113,17 @@ export class ReplicaAcks {
   private waiting: Array<{ resolve(acknowledged: number): void; reject(error: Error): void }> = [];
   private round: Promise<void> | undefined;
 
-  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  /** The primary the last round went to: another one means a failover. */
+  private primaryName: string | undefined;
+
   constructor(
-    private readonly redis: Redis,
+    redis: RedisClient,
     private readonly markKey: string,
+    private readonly link: ShardLink['primary'],
     private readonly settings: ReplicaAcksSettings,
   ) {
     // Another primary after a failover: read its replicas afresh, before anything waits on them.
-    redis.on('ready', () => {
-      this.replicas = undefined;
-      this.seen = { count: 0, at: 0 };
-      if (settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
-    });
+    redis.on('ready', () => this.forget());
     // Read now and then even while nothing is written, so that a replica whose link is down at the
     // moment of a write is still remembered.
     if (settings.waitMs > 0) this.refresh = setInterval(() => void this.replicaCount().catch(() => undefined), REFRESH_MS).unref();
@@ -81,6 +134,23 @@ export class ReplicaAcks {
    * or at least one once the wait is over (at once when the primary has none, or when waiting is
    * off); false when none confirms within the wait — what was written may or may not be kept.
    */
+  private forget(): void {
+    this.replicas = undefined;
+    this.seen = { count: 0, at: 0 };
+    if (this.settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
+  }
+
+  /** The primary to mark and WAIT on; a primary other than the last one's replicas are read afresh. */
+  private async primary(): Promise<Redis> {
+    const { node, name } = await this.link();
+    if (this.primaryName !== undefined && name !== this.primaryName) {
+      this.replicas = undefined;
+      this.seen = { count: 0, at: 0 };
+    }
+    this.primaryName = name;
+    return node;
+  }
+
   async confirm(): Promise<boolean> {
     if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return true;
     const acknowledged = await new Promise<number>((resolve, reject) => {
@@ -96,11 +166,12 @@ export class ReplicaAcks {
       this.waiting = [];
       try {
         const replicas = await this.replicaCount();
-        await this.redis.set(this.markKey, Date.now());
+        const node = await this.primary();
+        await node.set(this.markKey, Date.now());
         // WAIT blocks for up to waitMs by design; the connection's command timeout must not cut it first.
         const wait = new Command('wait', [Math.max(replicas, 1), this.settings.waitMs], { replyEncoding: 'utf8' });
         wait.setTimeout(this.settings.waitMs + this.settings.commandTimeoutMs);
-        const acknowledged = (await this.redis.sendCommand(wait)) as number;
+        const acknowledged = (await node.sendCommand(wait)) as number;
         // Fewer than asked: a replica may have gone; count them again.
         if (acknowledged < replicas) this.replicas = undefined;
         for (const waiter of covered) waiter.resolve(acknowledged);
@@ -113,8 +184,8 @@ export class ReplicaAcks {
 
   private async replicaCount(): Promise<number> {
     if (this.replicas !== undefined && Date.now() - this.readAt < REFRESH_MS) return this.replicas;
-    this.reading ??= this.redis
-      .info('replication')
+    this.reading ??= this.primary()
+      .then((node) => node.info('replication'))
       .then((info) => {
         const now = Date.now();
         const connected = connectedReplicas(info);
@@ -129,6 +200,5 @@ export class ReplicaAcks {
 
   close(): void {
     clearInterval(this.refresh);
-    this.redis.disconnect();
   }
 }

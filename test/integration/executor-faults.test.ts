@@ -48,7 +48,7 @@ describe('a cancel whose message is lost', () => {
     // Flag the record as the dispatcher does, but publish nothing: the message was lost.
     const redis = new Redis(stack.redisUrl);
     try {
-      const outcome = await new OperationStore(redis, keys(stack.config.prefix)).cancel(ticket, 60);
+      const outcome = await new OperationStore(redis, keys(stack.config.prefix)).cancel({ ticket, pool: 'default' }, 60);
       expect(outcome.kind).toBe('signalled');
     } finally {
       await redis.quit();
