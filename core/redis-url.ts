@@ -144,6 +144,8 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
     slotsRefreshTimeout: 2000,
+    // Also now and then: a connection that only subscribes or waits hears of no failover otherwise.
+    slotsRefreshInterval: 5000,
     clusterRetryStrategy: (attempts: number) => Math.min(attempts * 100, 1000),
   };
 }

@@ -49,8 +49,11 @@ export function connectedReplicas(info: string): number {
 
 /** The primary a shard's rounds go to: one Redis, or the node of a cluster that serves the mark's slot. */
 interface ShardLink {
-  /** The node connection to mark and WAIT on, and a name for the primary it is (changes after a failover). */
-  primary(): Promise<{ node: Redis; name: string }>;
+  /**
+   * Writes the mark, and answers the node connection it went to (to WAIT on) and a name for the
+   * primary that is (another one after a failover). `mark` false: only finds the primary.
+   */
+  primary(mark: boolean): Promise<{ node: Redis; name: string }>;
 }
 
 /**
@@ -66,7 +69,13 @@ export class ReplicaAcks {
     private readonly keys: Pick<Keys, 'pool' | 'replicationMark'>,
     private readonly settings: ReplicaAcksSettings,
   ) {
-    if (!(redis instanceof Cluster)) this.shards.set('', new ShardAcks(redis, keys.replicationMark, async () => ({ node: redis, name: '' }), settings));
+    if (!(redis instanceof Cluster)) {
+      const primary = async (mark: boolean): Promise<{ node: Redis; name: string }> => {
+        if (mark) await redis.set(keys.replicationMark, Date.now());
+        return { node: redis, name: '' };
+      };
+      this.shards.set('', new ShardAcks(redis, primary, settings));
+    }
   }
 
   /** Whether the replicas of `pool`'s shard have every write finished before this call (see ShardAcks.confirm). */
@@ -77,14 +86,20 @@ export class ReplicaAcks {
     if (!shard) {
       const markKey = this.keys.pool(pool).replicationMark;
       let slot: number | undefined;
-      const primary = async (): Promise<{ node: Redis; name: string }> => {
+      // The mark goes through the cluster's routing, which follows a failover (MOVED, a node gone);
+      // WAIT then goes on the connection of the node that routing sent it to.
+      const primary = async (mark: boolean): Promise<{ node: Redis; name: string }> => {
+        if (mark) await redis.set(markKey, Date.now());
         slot ??= Number(await redis.cluster('KEYSLOT', markKey));
         const name = redis.slots[slot]?.[0];
         const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === name);
-        if (!node || !name) throw new Error(`CLUSTERDOWN no primary is known for the slot of ${markKey}`);
+        if (!node || !name) {
+          redis.refreshSlotsCache();
+          throw new Error(`CLUSTERDOWN no primary is known for the slot of ${markKey}`);
+        }
         return { node, name };
       };
-      shard = new ShardAcks(redis, markKey, primary, this.settings);
+      shard = new ShardAcks(redis, primary, this.settings);
       this.shards.set(pool, shard);
     }
     return shard.confirm();
@@ -118,7 +133,6 @@ class ShardAcks {
 
   constructor(
     redis: RedisClient,
-    private readonly markKey: string,
     private readonly link: ShardLink['primary'],
     private readonly settings: ReplicaAcksSettings,
   ) {
@@ -140,9 +154,9 @@ class ShardAcks {
     if (this.settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
   }
 
-  /** The primary to mark and WAIT on; a primary other than the last one's replicas are read afresh. */
-  private async primary(): Promise<Redis> {
-    const { node, name } = await this.link();
+  /** The primary to WAIT on, once marked; a primary other than the last one's replicas are read afresh. */
+  private async primary(mark: boolean): Promise<Redis> {
+    const { node, name } = await this.link(mark);
     if (this.primaryName !== undefined && name !== this.primaryName) {
       this.replicas = undefined;
       this.seen = { count: 0, at: 0 };
@@ -165,9 +179,13 @@ class ShardAcks {
       const covered = this.waiting;
       this.waiting = [];
       try {
+        const node = await this.primary(true);
         const replicas = await this.replicaCount();
-        const node = await this.primary();
-        await node.set(this.markKey, Date.now());
+        if (replicas === 0) {
+          // Another primary since (a failover), and it has no replica: there is nothing to wait for.
+          for (const waiter of covered) waiter.resolve(1);
+          continue;
+        }
         // WAIT blocks for up to waitMs by design; the connection's command timeout must not cut it first.
         const wait = new Command('wait', [Math.max(replicas, 1), this.settings.waitMs], { replyEncoding: 'utf8' });
         wait.setTimeout(this.settings.waitMs + this.settings.commandTimeoutMs);
@@ -184,7 +202,7 @@ class ShardAcks {
 
   private async replicaCount(): Promise<number> {
     if (this.replicas !== undefined && Date.now() - this.readAt < REFRESH_MS) return this.replicas;
-    this.reading ??= this.primary()
+    this.reading ??= this.primary(false)
       .then((node) => node.info('replication'))
       .then((info) => {
         const now = Date.now();
