@@ -66,8 +66,7 @@ export class LogStore {
    * own (a follower's), never the shared command connection.
    */
   async waitFor(blocking: RedisClient, op: OperationRef, afterSequence: number, limit: number, blockMs: number): Promise<LogLine[]> {
-    const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.key(op), `${afterSequence}-0`)) as
-      [string, StreamEntry[]][] | null;
+    const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.key(op), `${afterSequence}-0`)) as [string, StreamEntry[]][] | null;
     return reply?.[0]?.[1].map(toLine) ?? [];
   }
 

@@ -71,7 +71,8 @@ function credentialsOf(credentials: string | undefined): { username?: string; pa
 
 function parseClusterUrl(url: string): RedisTarget {
   const cluster = /^redis\+cluster:\/\/(?:([^@/]*)@)?([^/?#]*)\/?$/.exec(url);
-  if (!cluster) throw new RedisUrlError(`REDIS_URL must read redis+cluster://[user:password@]host1:port1,host2:port2,... (no database), not "${redactedRedisUrl(url)}"`);
+  if (!cluster)
+    throw new RedisUrlError(`REDIS_URL must read redis+cluster://[user:password@]host1:port1,host2:port2,... (no database), not "${redactedRedisUrl(url)}"`);
   const [, credentials, hosts] = cluster;
   const nodes = hosts!
     .split(',')
@@ -86,7 +87,9 @@ export function parseRedisUrl(url: string): RedisTarget {
   if (url.startsWith('redis+cluster://')) return parseClusterUrl(url);
   const sentinel = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/]*)\/([^/?#]*)(?:\/(\d+))?\/?$/.exec(url);
   if (!url.startsWith('redis+sentinel://')) {
-    throw new RedisUrlError(`REDIS_URL must start with redis://, rediss://, redis+sentinel:// or redis+cluster://, not "${redactedRedisUrl(url).split('@').pop()}"`);
+    throw new RedisUrlError(
+      `REDIS_URL must start with redis://, rediss://, redis+sentinel:// or redis+cluster://, not "${redactedRedisUrl(url).split('@').pop()}"`,
+    );
   }
   if (!sentinel)
     throw new RedisUrlError(

@@ -123,7 +123,12 @@ export async function startExecutor(
     metrics,
     settings,
   };
-  const workers = startQueueWorkers({ ...settings, queuePrefix: (pool) => keys.pool(pool).queuePrefix }, { connect: () => connectAs('kube-worker-executor-queue'), primary: redis }, deps, log);
+  const workers = startQueueWorkers(
+    { ...settings, queuePrefix: (pool) => keys.pool(pool).queuePrefix },
+    { connect: () => connectAs('kube-worker-executor-queue'), primary: redis },
+    deps,
+    log,
+  );
   const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
   const heartbeat = startHeartbeat(registry, info, () => [...workers.deliveries.keys()], log);
   log.info({ pools: settings.pools, concurrency: settings.concurrency, runtime: runtime.name }, 'executor started');

@@ -174,7 +174,9 @@ export function startQueueWorkers(
   const retiring = new Set<Promise<void>>();
 
   // The queues, on the executor's own connection, for the watchdog's reads.
-  const queues = new Map(settings.pools.map((pool) => [pool, new Queue(queueName(pool), { connection: connections.primary, prefix: settings.queuePrefix(pool) })]));
+  const queues = new Map(
+    settings.pools.map((pool) => [pool, new Queue(queueName(pool), { connection: connections.primary, prefix: settings.queuePrefix(pool) })]),
+  );
   for (const queue of queues.values()) queue.on('error', () => undefined);
   const observe = async (): Promise<Observation> => {
     const pools = await Promise.all(

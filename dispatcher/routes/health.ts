@@ -27,7 +27,9 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
       const role = await Promise.race([primaryOrReplica(options.redis), late]);
       if (role === false) return reply.code(503).send({ status: 'redis unreachable' });
       if (role === 'primary') return { status: 'ready' };
-      return reply.code(503).send({ status: role === 'replica' ? 'redis is a replica; no primary answers' : 'the redis cluster is not ok: a shard has no primary' });
+      return reply
+        .code(503)
+        .send({ status: role === 'replica' ? 'redis is a replica; no primary answers' : 'the redis cluster is not ok: a shard has no primary' });
     } catch {
       return reply.code(503).send({ status: 'redis unreachable' });
     } finally {

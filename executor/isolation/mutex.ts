@@ -116,7 +116,12 @@ export class Mutexes {
    * free at first. Throws MutexTimeoutError after `timeoutSeconds`; stops waiting when `signal`
    * aborts (with its StopReason) or the executor closes ('shutdown').
    */
-  async acquire(name: string, mode: LockMode, op: OperationRef, options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void }): Promise<Acquired> {
+  async acquire(
+    name: string,
+    mode: LockMode,
+    op: OperationRef,
+    options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void },
+  ): Promise<Acquired> {
     const k = this.keys.mutex(name);
     const holder = holderOf(op);
     const take = mode === 'exclusive' ? this.redis.kwMutexLockExclusive.bind(this.redis) : this.redis.kwMutexLockShared.bind(this.redis);

@@ -5,8 +5,12 @@
  * SIGKILLed halfway through, so that its replica takes over.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { keys } from '../../core/keys.js';
+import { call } from './support/client.js';
 import { startProcesses, type Processes } from './support/deployment.js';
 import { countedOperation, firstStartAfter, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
@@ -14,6 +18,22 @@ import { askNode, startRedisCluster, type ClusterNode, type RedisCluster } from 
 import { report, stopwatch } from './support/report.js';
 
 const PER_POOL = 100;
+
+/** Per pool, the seconds from `from` (ms) to the last end of its operations, read back from their timings. */
+async function lastEndByPool(dispatcherUrl: string, tickets: string[], poolOf: (ticket: string) => string, from: number): Promise<Record<string, number>> {
+  const last: Record<string, number> = {};
+  for (let i = 0; i < tickets.length; i += 16) {
+    await Promise.all(
+      tickets.slice(i, i + 16).map(async (ticket) => {
+        const outcome = await call(dispatcherUrl, 'GET', `/api/v1/operations/${ticket}?limit=1`);
+        const finishedAt = outcome.kind === 'answer' ? Date.parse((outcome.body as { timings?: { finishedAt?: string } }).timings?.finishedAt ?? '') : NaN;
+        const pool = poolOf(ticket);
+        if (Number.isFinite(finishedAt)) last[pool] = Math.max(last[pool] ?? -Infinity, Math.round((finishedAt - from) / 100) / 10);
+      }),
+    );
+  }
+  return last;
+}
 
 /** Three pool names whose slots are served by three different primaries, with each one's primary. */
 async function poolsOnEveryPrimary(cluster: RedisCluster, prefix: string): Promise<Array<{ pool: string; primary: ClusterNode }>> {
@@ -34,13 +54,28 @@ describe('a Redis Cluster failing over during 300 submissions to 3 pools', () =>
     await cluster?.remove();
   });
 
-  it('keeps each pool on its own primary; every accepted operation ends once, and clients get an answer within 10 s', async () => {
+  // Minutes: six Redis nodes and four processes start on a machine busy with other tests.
+  it('keeps each pool on its own primary; every accepted operation ends once, and clients get an answer within 10 s', { timeout: 480_000 }, async () => {
     const clock = stopwatch();
     cluster = await startRedisCluster();
     const prefix = `c${randomBytes(4).toString('hex')}`;
     const pools = await poolsOnEveryPrimary(cluster, prefix);
     const env = { KUBE_WORKER_POOLS: pools.map((p) => p.pool).join(',') };
-    processes = await startProcesses(cluster.url, { dispatchers: 2, executors: 2, prefix }, { ...env, KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' }, env);
+    processes = await startProcesses(
+      cluster.url,
+      { dispatchers: 2, executors: 2, prefix },
+      { ...env, KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' },
+      env,
+    );
+    onTestFailed(async () => {
+      const kept = path.join(os.tmpdir(), `kw-redis-cluster-${Date.now()}`);
+      const all = [
+        ...processes!.dispatchers.map((p, i) => [`dispatcher-${i}`, p] as const),
+        ...processes!.executors.map((p, i) => [`executor-${i}`, p] as const),
+      ];
+      await Promise.all(all.map(([name, p]) => writeFile(`${kept}-${name}.log`, p.output())));
+      console.error(`the processes' output is in ${kept}-*.log`);
+    });
     clock.lap('start');
 
     const dispatchers = processes.dispatchers.map((d) => d.url);
@@ -48,7 +83,14 @@ describe('a Redis Cluster failing over during 300 submissions to 3 pools', () =>
     const counted = countedOperation(marker, 0.2);
     const poolOf = (ticket: string): string => pools[Number(ticket.slice(ticket.lastIndexOf('-') + 1)) % pools.length]!.pool;
     const count = PER_POOL * pools.length;
-    const load = new Load({ dispatchers, count, clients: 6, pauseMs: 40, operation: (ticket) => ({ ...counted(ticket), pool: poolOf(ticket) }), ticketPrefix: 'cluster' });
+    const load = new Load({
+      dispatchers,
+      count,
+      clients: 6,
+      pauseMs: 40,
+      operation: (ticket) => ({ ...counted(ticket), pool: poolOf(ticket) }),
+      ticketPrefix: 'cluster',
+    });
     await Promise.race([load.whenAccepted(Math.floor(count / 2)), load.done]);
 
     // Each pool's records and queue are on its own primary: the slot of its hash tag holds its keys.
@@ -83,6 +125,7 @@ describe('a Redis Cluster failing over during 300 submissions to 3 pools', () =>
     );
     clock.lap('settle');
     const newWorkSeconds = firstStart === undefined ? undefined : (firstStart - promoted) / 1000;
+    console.info(`[faults] last end after the promotion, s: ${JSON.stringify(await lastEndByPool(dispatchers[0]!, [...load.accepted], poolOf, promoted))}`);
     console.info(`[faults] pools on primaries: ${JSON.stringify(placed)}`);
     report('Cluster: a primary SIGKILLed', load, figures, { ...clock.laps, failover: (promoted - at) / 1000, newWork: newWorkSeconds ?? -1 });
 

@@ -19,7 +19,10 @@ describe('an executor given a job it must not run as delivered', () => {
     const marker = `/tmp/kw-foreign-${Date.now()}`;
     const ticket = await stack.submit(bash(`echo ran >> ${marker}`));
     // The same ticket delivered on another pool's queue, as a conflicting submission once did.
-    const other = new Queue<OperationJobData>(queueName('other'), { connection: { url: stack.redisUrl }, prefix: keys(stack.config.prefix).pool('other').queuePrefix });
+    const other = new Queue<OperationJobData>(queueName('other'), {
+      connection: { url: stack.redisUrl },
+      prefix: keys(stack.config.prefix).pool('other').queuePrefix,
+    });
     try {
       await other.add(JOB_NAME, { ticket, pool: 'other', syntax: 'bash' }, jobOptions(ticket, 60));
       const job = (await other.getJobs(['waiting']))[0]!;

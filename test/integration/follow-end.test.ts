@@ -52,7 +52,12 @@ describe('the end of an operation, heard by dispatchers', () => {
     const names = keys(stack.config.prefix);
     const deaf = new OperationStore(redis, { ...names, pool: (pool) => ({ ...names.pool(pool), finishedChannel: `${stack.config.prefix}:nobody` }) });
     expect(
-      await deaf.recordResult({ ticket, pool: 'default' }, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60),
+      await deaf.recordResult(
+        { ticket, pool: 'default' },
+        '',
+        { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } },
+        60,
+      ),
     ).toBe('recorded');
 
     const text = await follow;

@@ -48,9 +48,28 @@ describe('REDIS_URL', () => {
   });
 
   it.each([
-    ['redis+cluster://n1:7000,n2:7001,n3', { nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }, { host: 'n3', port: 6379 }] }],
+    [
+      'redis+cluster://n1:7000,n2:7001,n3',
+      {
+        nodes: [
+          { host: 'n1', port: 7000 },
+          { host: 'n2', port: 7001 },
+          { host: 'n3', port: 6379 },
+        ],
+      },
+    ],
     ['redis+cluster://:p%40ss@10.0.0.1:7000/', { nodes: [{ host: '10.0.0.1', port: 7000 }], password: 'p@ss' }],
-    ['redis+cluster://app:secret@[::1]:7000,[::1]:7001', { nodes: [{ host: '::1', port: 7000 }, { host: '::1', port: 7001 }], username: 'app', password: 'secret' }],
+    [
+      'redis+cluster://app:secret@[::1]:7000,[::1]:7001',
+      {
+        nodes: [
+          { host: '::1', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+        username: 'app',
+        password: 'secret',
+      },
+    ],
   ])('reads the cluster nodes and credentials of %s', (url, expected) => {
     expect(parseRedisUrl(url)).toEqual({ kind: 'cluster', ...expected });
   });
@@ -59,7 +78,10 @@ describe('REDIS_URL', () => {
     const target = parseRedisUrl('redis+cluster://app:pw@n1:7000,n2:7000');
     if (target.kind !== 'cluster') throw new Error('not a cluster target');
     const options = clusterOptions(target, 'kube-worker-test', { maxRetriesPerRequest: null });
-    expect(options).toMatchObject({ shardedSubscribers: true, redisOptions: { username: 'app', password: 'pw', connectionName: 'kube-worker-test', maxRetriesPerRequest: null } });
+    expect(options).toMatchObject({
+      shardedSubscribers: true,
+      redisOptions: { username: 'app', password: 'pw', connectionName: 'kube-worker-test', maxRetriesPerRequest: null },
+    });
     expect(options.clusterRetryStrategy?.(1, new Error('down'))).toBeGreaterThan(0);
   });
 

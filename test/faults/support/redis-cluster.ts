@@ -55,7 +55,15 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
 
 /** Runs one command on a short-lived connection to one node; undefined when it does not answer. */
 export async function askNode<T>(port: number, command: string, ...args: Array<string | number>): Promise<T | undefined> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000 });
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
