@@ -29,11 +29,11 @@ export const SETTINGS = [
     key: 'redisUrl',
     defaultNote: 'private redis-server for `start`, else redis://127.0.0.1:6379',
     description:
-      "Redis connection URL: redis://[user:password@]host:port[/db], rediss:// for TLS, or redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db] for the Sentinels of a primary and its replicas (the password is the data nodes'; see Redis deployments).",
+      "Redis connection URL: redis://[user:password@]host:port[/db], rediss:// for TLS, redis+sentinel://[user:password@]host1:port1,host2:port2,.../<master name>[/db] for the Sentinels of a primary and its replicas (the password is the data nodes'), or redis+cluster://[user:password@]host1:port1,host2:port2,... for some nodes of a Redis Cluster (see Redis deployments).",
     parse: (raw) => {
       if (raw === undefined || raw === '') return undefined;
       try {
-        if (raw.startsWith('/')) throw new RedisUrlError('REDIS_URL must start with redis://, rediss:// or redis+sentinel://, not a path');
+        if (raw.startsWith('/')) throw new RedisUrlError('REDIS_URL must start with redis://, rediss://, redis+sentinel:// or redis+cluster://, not a path');
         parseRedisUrl(raw);
       } catch (error) {
         if (error instanceof RedisUrlError) throw new ConfigError(error.message);

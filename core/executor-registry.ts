@@ -4,7 +4,7 @@
  * executor is running, so that an executor handed one of them again (after an outage or a pause
  * longer than the queue lock) can tell a live run from a lost one.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 export const HEARTBEAT_MS = 5000;
@@ -23,7 +23,7 @@ export interface ExecutorInfo {
 
 export class ExecutorRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -6,10 +6,10 @@
  * Entry fields: s = stream (o stdout, e stderr, y system), t = text, a = time (ms since epoch), and
  * k = where the line came from (a pod log's own timestamp), so that following can resume there.
  */
-import type { Redis } from 'ioredis';
 import type { LogLine, LogStream } from './contract/status.js';
-import type { Keys } from './keys.js';
+import type { Keys, OperationRef } from './keys.js';
 import { withLuaCommands } from './lua-commands.js';
+import type { RedisClient } from './redis.js';
 
 const STREAM_CODE: Record<LogStream, string> = { stdout: 'o', stderr: 'e', system: 'y' };
 const CODE_STREAM: Record<string, LogStream> = { o: 'stdout', e: 'stderr', y: 'system' };
@@ -28,7 +28,7 @@ export function encodeLine(stream: LogStream, text: string, at: number, origin?:
   return fields;
 }
 
-type AppendingRedis = Redis & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
+type AppendingRedis = RedisClient & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
 
 function toLine([id, fields]: StreamEntry): LogLine {
   const value: Record<string, string> = {};
@@ -45,15 +45,19 @@ export class LogStore {
   private readonly redis: AppendingRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.redis = withLuaCommands<{ kwAppendLog: number }>(redis, LUA);
   }
 
   /** Lines with a sequence number above `afterSequence`, at most `limit` of them. */
-  async read(ticket: string, afterSequence: number, limit: number): Promise<LogLine[]> {
-    const entries = (await this.redis.xrange(this.keys.log(ticket), `${afterSequence + 1}-0`, '+', 'COUNT', limit)) as StreamEntry[];
+  private key(op: OperationRef): string {
+    return this.keys.pool(op.pool).log(op.ticket);
+  }
+
+  async read(op: OperationRef, afterSequence: number, limit: number): Promise<LogLine[]> {
+    const entries = (await this.redis.xrange(this.key(op), `${afterSequence + 1}-0`, '+', 'COUNT', limit)) as StreamEntry[];
     return entries.map(toLine);
   }
 
@@ -61,15 +65,14 @@ export class LogStore {
    * Waits up to `blockMs` for lines after `afterSequence`. Blocks its connection: give it one of its
    * own (a follower's), never the shared command connection.
    */
-  async waitFor(blocking: Redis, ticket: string, afterSequence: number, limit: number, blockMs: number): Promise<LogLine[]> {
-    const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.keys.log(ticket), `${afterSequence}-0`)) as
-      [string, StreamEntry[]][] | null;
+  async waitFor(blocking: RedisClient, op: OperationRef, afterSequence: number, limit: number, blockMs: number): Promise<LogLine[]> {
+    const reply = (await blocking.xread('COUNT', limit, 'BLOCK', blockMs, 'STREAMS', this.key(op), `${afterSequence}-0`)) as [string, StreamEntry[]][] | null;
     return reply?.[0]?.[1].map(toLine) ?? [];
   }
 
   /** The last sequence number written, 0 when there is none. */
-  async lastSequence(ticket: string): Promise<number> {
-    const last = (await this.redis.xrevrange(this.keys.log(ticket), '+', '-', 'COUNT', 1)) as StreamEntry[];
+  async lastSequence(op: OperationRef): Promise<number> {
+    const last = (await this.redis.xrevrange(this.key(op), '+', '-', 'COUNT', 1)) as StreamEntry[];
     return last[0] ? Number.parseInt(last[0][0], 10) : 0;
   }
 
@@ -77,8 +80,8 @@ export class LogStore {
    * The origin of the last line that has one, and how many stored lines share it: where to resume
    * following a source without repeating a line. Undefined when no line has an origin.
    */
-  async lastOrigin(ticket: string, scan = 500): Promise<{ origin: string; count: number } | undefined> {
-    const entries = (await this.redis.xrevrange(this.keys.log(ticket), '+', '-', 'COUNT', scan)) as StreamEntry[];
+  async lastOrigin(op: OperationRef, scan = 500): Promise<{ origin: string; count: number } | undefined> {
+    const entries = (await this.redis.xrevrange(this.key(op), '+', '-', 'COUNT', scan)) as StreamEntry[];
     let origin: string | undefined;
     let count = 0;
     for (const [, fields] of entries) {
@@ -96,19 +99,19 @@ export class LogStore {
    * A writer that continues after the last line already stored (e.g. after a restart).
    * `onWritten` hears of each line it stores, for the log line metric.
    */
-  async openWriter(ticket: string, limits: LogLimits, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
-    const seq = await this.lastSequence(ticket);
-    return new LogWriter(this.redis, this.keys.log(ticket), seq, seq > 0 ? await this.outputBytes(ticket) : 0, limits, onWritten);
+  async openWriter(op: OperationRef, limits: LogLimits, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
+    const seq = await this.lastSequence(op);
+    return new LogWriter(this.redis, this.key(op), seq, seq > 0 ? await this.outputBytes(op) : 0, limits, onWritten);
   }
 
   /**
    * Bytes of script output (not the product's own lines) already stored: what an operation adopted
    * after a restart has used of its byte limit. Read in pages; a log holds at most the limit.
    */
-  private async outputBytes(ticket: string, page = 1000): Promise<number> {
+  private async outputBytes(op: OperationRef, page = 1000): Promise<number> {
     let total = 0;
     for (let after = 0; ;) {
-      const entries = (await this.redis.xrange(this.keys.log(ticket), `${after + 1}-0`, '+', 'COUNT', page)) as StreamEntry[];
+      const entries = (await this.redis.xrange(this.key(op), `${after + 1}-0`, '+', 'COUNT', page)) as StreamEntry[];
       for (const entry of entries) {
         const line = toLine(entry);
         if (line.stream !== 'system') total += Buffer.byteLength(line.text);

@@ -7,7 +7,7 @@
  * Files are read when a store first defines its commands on a connection, never at import time.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 const COMMAND_FILE = /^([a-z][a-zA-Z]*)-(\d+)\.lua$/;
 const INCLUDE = /^--@include ([a-z][a-zA-Z-]*)$/gm;
@@ -43,12 +43,12 @@ const commandName = (name: string): string => `kw${name[0]!.toUpperCase()}${name
  * Defines the commands of `folder` on `redis` (once per connection) and returns it typed with
  * them: `T` names each command and the reply it gives.
  */
-export function withLuaCommands<T extends Record<string, unknown>>(
-  redis: Redis,
+export function withLuaCommands<T extends Record<string, unknown>, R extends RedisClient = RedisClient>(
+  redis: R,
   folder: URL,
-): Redis & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> } {
+): R & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> } {
   for (const { name, numberOfKeys, lua } of luaCommands(folder)) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
   }
-  return redis as Redis & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> };
+  return redis as R & { [K in keyof T]: (...args: (string | number)[]) => Promise<T[K]> };
 }

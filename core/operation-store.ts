@@ -2,16 +2,21 @@
  * The record of each operation in Redis: its state, timings and result, and (until it ends) its full
  * request. Every transition is one Lua script, so that submit, claim, cancel and the result never race:
  * whichever comes first wins and the others see its outcome. Each script that ends an operation
- * also publishes its ticket on `<prefix>:finished`.
+ * also publishes its ticket on its pool's `finished` channel.
+ *
+ * A record lives in its pool's hash slot (core/keys.ts), so every method names the operation with
+ * its pool (an OperationRef). Who knows only the ticket (the API) asks `locate` first: the ticket
+ * index names the pool of each ticket, and is kept here beside the record it points to.
  *
  *   state  queued → pending (an executor took it) → running (the script started) → succeeded | failed | cancelled
  */
-import type { Redis } from 'ioredis';
+import { publishCommand } from './channels.js';
 import { describeOutcome, outcomes, type Outcome } from './contract/outcomes.js';
 import type { Failure, OperationState, OutputVariables } from './contract/status.js';
-import type { Keys } from './keys.js';
+import type { Keys, OperationRef } from './keys.js';
 import { encodeLine } from './log-store.js';
 import { withLuaCommands } from './lua-commands.js';
+import type { RedisClient } from './redis.js';
 
 export interface OperationRecord {
   ticket: string;
@@ -37,7 +42,11 @@ export interface OperationResult extends Outcome {
   outputVariables?: OutputVariables;
 }
 
-export type CreateReply = { created: true } | { created: false; state: OperationState; bodyHash: string; jobId: string | undefined };
+export type CreateReply =
+  | { created: true }
+  | { created: false; state: OperationState; bodyHash: string; jobId: string | undefined }
+  /** The ticket is another pool's (its record, or a submission of it under way there). */
+  | { created: false; otherPool: string };
 
 export type Claim =
   | { kind: 'missing' }
@@ -71,12 +80,23 @@ type Commands = {
   kwClaim: string[];
   kwTakeOver: TakeOverReply;
   kwMarkRunning: number;
-  kwRecordResult: RecordReply;
+  kwRecordResult: [RecordReply, string];
   kwCancel: string[];
   kwRequeue: number;
   kwPassOn: number;
-  kwRelease: ReleaseReply;
+  kwRelease: [ReleaseReply, string?];
+  kwTicketClaim: [string, string, string];
+  kwTicketOwn: number;
+  kwTicketEnd: number;
 };
+
+/** How long a ticket's index entry lives when its submission never creates the record (the dispatcher died). */
+const CLAIM_TTL_MS = 10 * 60_000;
+/**
+ * An index entry that names another pool where no record is, is a submission under way there for
+ * this long; past it, it was left behind (its dispatcher died between the two writes) and is replaced.
+ */
+const CLAIM_UNDER_WAY_MS = 60_000;
 
 const LUA = new URL('./lua/', import.meta.url);
 
@@ -85,39 +105,72 @@ const toNumber = (value: string | undefined): number | undefined => (value === u
 export class OperationStore {
   private readonly redis;
 
+  private readonly publish: 'publish' | 'spublish';
+
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.redis = withLuaCommands<Commands>(redis, LUA);
+    this.publish = publishCommand(redis);
   }
 
-  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
+  /**
+   * Creates the record in its pool, once per ticket. The ticket's index entry is claimed first
+   * (another pool's ticket is refused there), and names the record once it exists.
+   */
+  async create(op: OperationRef, fields: { bodyHash: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
+    const holder = await this.claimTicket(op, fields.jobId, fields.now);
+    if (holder !== op.pool) return { created: false, otherPool: holder };
+    const k = this.keys.pool(op.pool);
     const reply = await this.redis.kwCreate(
-      this.keys.operation(ticket),
-      this.keys.payload(ticket),
+      k.operation(op.ticket),
+      k.payload(op.ticket),
       fields.bodyHash,
-      fields.pool,
+      op.pool,
       fields.taskId ?? '',
       fields.now,
       fields.payload,
       fields.jobId,
     );
-    if (reply[0] === 'created') return { created: true };
+    if (reply[0] === 'created') {
+      await this.redis.kwTicketOwn(this.keys.ticket(op.ticket), op.pool, fields.jobId, fields.now);
+      return { created: true };
+    }
     return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '', jobId: reply[3] || undefined };
+  }
+
+  /** The pool whose submission holds the ticket now: `op.pool` when it is free or already this pool's. */
+  private async claimTicket(op: OperationRef, jobId: string, now: number): Promise<string> {
+    const index = this.keys.ticket(op.ticket);
+    const [pool, job, at] = await this.redis.kwTicketClaim(index, op.pool, jobId, now, CLAIM_TTL_MS, '');
+    if (pool === op.pool) return pool;
+    // Another pool's: its record, or its submission under way; else an entry left behind, replaced.
+    if ((await this.redis.exists(this.keys.pool(pool).operation(op.ticket))) === 1 || now - Number(at) < CLAIM_UNDER_WAY_MS) return pool;
+    const [after] = await this.redis.kwTicketClaim(index, op.pool, jobId, now, CLAIM_TTL_MS, job);
+    return after;
+  }
+
+  /** The operation a ticket names (its pool read from the ticket index), or undefined when none does. */
+  async locate(ticket: string): Promise<OperationRef | undefined> {
+    const pool = await this.redis.hget(this.keys.ticket(ticket), 'pool');
+    return pool ? { ticket, pool } : undefined;
   }
 
   /** Removes a record still queued under `jobId` (its job was never added); false when there is none. */
   /** `jobKey`: the hash of the submission's BullMQ job; while it exists the record stays. */
-  async abandon(ticket: string, jobId: string, jobKey: string): Promise<boolean> {
-    return (await this.redis.kwAbandon(this.keys.operation(ticket), this.keys.payload(ticket), jobKey, jobId)) === 1;
+  async abandon(op: OperationRef, jobId: string, jobKey: string): Promise<boolean> {
+    const k = this.keys.pool(op.pool);
+    const removed = (await this.redis.kwAbandon(k.operation(op.ticket), k.payload(op.ticket), jobKey, jobId)) === 1;
+    if (removed) await this.redis.kwTicketEnd(this.keys.ticket(op.ticket), jobId, 0);
+    return removed;
   }
 
-  async get(ticket: string): Promise<OperationRecord | undefined> {
-    const hash = await this.redis.hgetall(this.keys.operation(ticket));
+  async get(op: OperationRef): Promise<OperationRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.pool(op.pool).operation(op.ticket));
     if (!hash.state) return undefined;
     return {
-      ticket,
+      ticket: op.ticket,
       pool: hash.pool ?? '',
       taskId: hash.taskId,
       state: hash.state as OperationState,
@@ -135,8 +188,8 @@ export class OperationStore {
     };
   }
 
-  async state(ticket: string): Promise<OperationState | undefined> {
-    return ((await this.redis.hget(this.keys.operation(ticket), 'state')) ?? undefined) as OperationState | undefined;
+  async state(op: OperationRef): Promise<OperationState | undefined> {
+    return ((await this.redis.hget(this.keys.pool(op.pool).operation(op.ticket), 'state')) ?? undefined) as OperationState | undefined;
   }
 
   /**
@@ -145,8 +198,9 @@ export class OperationStore {
    * delivery that claims a queued operation owns its run, and only the owner marks it running and
    * records its result. Another delivery owns it only through `takeOver`.
    */
-  async claim(ticket: string, pool: string, executorId: string, delivery: string, now = Date.now()): Promise<Claim> {
-    const reply = await this.redis.kwClaim(this.keys.operation(ticket), this.keys.payload(ticket), executorId, now, pool, delivery);
+  async claim(op: OperationRef, executorId: string, delivery: string, now = Date.now()): Promise<Claim> {
+    const k = this.keys.pool(op.pool);
+    const reply = await this.redis.kwClaim(k.operation(op.ticket), k.payload(op.ticket), executorId, now, op.pool, delivery);
     switch (reply[0]) {
       case 'missing':
         return { kind: 'missing' };
@@ -172,20 +226,19 @@ export class OperationStore {
    * Makes `delivery` the owner of a run that `previousDelivery` owned (its executor is gone, or
    * handed it back). `lost`: another delivery took it first; `ended`: it has a result already.
    */
-  async takeOver(ticket: string, executorId: string, delivery: string, previousDelivery: string): Promise<TakeOverReply> {
-    return this.redis.kwTakeOver(this.keys.operation(ticket), executorId, delivery, previousDelivery);
+  async takeOver(op: OperationRef, executorId: string, delivery: string, previousDelivery: string): Promise<TakeOverReply> {
+    return this.redis.kwTakeOver(this.keys.pool(op.pool).operation(op.ticket), executorId, delivery, previousDelivery);
   }
 
-  async markRunning(ticket: string, delivery: string, now = Date.now()): Promise<boolean> {
-    return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now, delivery)) === 1;
+  async markRunning(op: OperationRef, delivery: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.kwMarkRunning(this.keys.pool(op.pool).operation(op.ticket), now, delivery)) === 1;
   }
 
-  /** Those of `tickets` whose cancellation was asked for. */
-  async cancelsRequested(tickets: readonly string[]): Promise<string[]> {
-    const pipeline = this.redis.pipeline();
-    for (const ticket of tickets) pipeline.hget(this.keys.operation(ticket), 'cancel');
-    const replies = (await pipeline.exec()) ?? [];
-    return tickets.filter((_ticket, i) => replies[i]?.[1] === '1');
+  /** The tickets of those of `ops` whose cancellation was asked for. */
+  async cancelsRequested(ops: readonly OperationRef[]): Promise<string[]> {
+    // One read each (not a pipeline): on a cluster they go to several shards.
+    const flags = await Promise.all(ops.map((op) => this.redis.hget(this.keys.pool(op.pool).operation(op.ticket), 'cancel')));
+    return ops.filter((_op, i) => flags[i] === '1').map((op) => op.ticket);
   }
 
   /**
@@ -193,41 +246,51 @@ export class OperationStore {
    * publishes the ticket on the finished channel, so that dispatchers following its log end at once.
    * Only for the delivery that owns the run (`fenced` otherwise); `delivery` '' records whoever owns it.
    */
-  async recordResult(ticket: string, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<RecordReply> {
-    return this.redis.kwRecordResult(
-      this.keys.operation(ticket),
-      this.keys.payload(ticket),
-      this.keys.log(ticket),
+  async recordResult(op: OperationRef, delivery: string, result: OperationResult, retentionSeconds: number, now = Date.now()): Promise<RecordReply> {
+    const k = this.keys.pool(op.pool);
+    const [reply, jobId] = await this.redis.kwRecordResult(
+      k.operation(op.ticket),
+      k.payload(op.ticket),
+      k.log(op.ticket),
       result.state,
       result.exitCode,
       result.failure ? JSON.stringify(result.failure) : '',
       result.outputVariables && Object.keys(result.outputVariables).length > 0 ? JSON.stringify(result.outputVariables) : '',
       now,
       retentionSeconds,
-      this.keys.finishedChannel,
-      ticket,
+      k.finishedChannel,
+      op.ticket,
       delivery,
+      this.publish,
       ...encodeLine('system', describeOutcome(result), now),
     );
+    // The index entry expires with the record (sent again with the result when its reply was lost).
+    if (reply === 'recorded' || reply === 'again') await this.redis.kwTicketEnd(this.keys.ticket(op.ticket), jobId, retentionSeconds);
+    return reply;
   }
 
   /** A queued operation is cancelled at once; a started one is flagged for its executor to stop. */
-  async cancel(ticket: string, retentionSeconds: number, now = Date.now()): Promise<CancelReply> {
+  async cancel(op: OperationRef, retentionSeconds: number, now = Date.now()): Promise<CancelReply> {
     const cancelled = outcomes.cancelled('before start');
+    const k = this.keys.pool(op.pool);
     const reply = await this.redis.kwCancel(
-      this.keys.operation(ticket),
-      this.keys.payload(ticket),
-      this.keys.log(ticket),
+      k.operation(op.ticket),
+      k.payload(op.ticket),
+      k.log(op.ticket),
       now,
       retentionSeconds,
       cancelled.exitCode,
       JSON.stringify(cancelled.failure),
-      this.keys.finishedChannel,
-      ticket,
+      k.finishedChannel,
+      op.ticket,
+      this.publish,
       ...encodeLine('system', describeOutcome(cancelled), now),
     );
     if (reply[0] === 'missing') return { kind: 'missing' };
-    if (reply[0] === 'cancelled') return { kind: 'cancelled', state: 'cancelled' };
+    if (reply[0] === 'cancelled') {
+      await this.redis.kwTicketEnd(this.keys.ticket(op.ticket), reply[2] ?? '', retentionSeconds);
+      return { kind: 'cancelled', state: 'cancelled' };
+    }
     return { kind: reply[0] as 'finished' | 'signalled', state: reply[1] as OperationState };
   }
 
@@ -235,20 +298,23 @@ export class OperationStore {
    * Undoes this executor's claim of an operation whose script it never started (it was handed back
    * while waiting for its mutex), so the next executor claims it afresh instead of taking it as lost.
    */
-  async requeue(ticket: string, executorId: string): Promise<boolean> {
-    return (await this.redis.kwRequeue(this.keys.operation(ticket), executorId)) === 1;
+  async requeue(op: OperationRef, executorId: string): Promise<boolean> {
+    return (await this.redis.kwRequeue(this.keys.pool(op.pool).operation(op.ticket), executorId)) === 1;
   }
 
   /**
    * Passes an unfinished operation whose run was handed back on to no one: the next delivery takes
    * it over without waiting for this executor.
    */
-  async passOn(ticket: string, executorId: string): Promise<boolean> {
-    return (await this.redis.kwPassOn(this.keys.operation(ticket), executorId)) === 1;
+  async passOn(op: OperationRef, executorId: string): Promise<boolean> {
+    return (await this.redis.kwPassOn(this.keys.pool(op.pool).operation(op.ticket), executorId)) === 1;
   }
 
-  /** Deletes the record and logs of a finished operation. */
-  async release(ticket: string): Promise<ReleaseReply> {
-    return this.redis.kwRelease(this.keys.operation(ticket), this.keys.payload(ticket), this.keys.log(ticket));
+  /** Deletes the record and logs of a finished operation, and its index entry. */
+  async release(op: OperationRef): Promise<ReleaseReply> {
+    const k = this.keys.pool(op.pool);
+    const [reply, jobId] = await this.redis.kwRelease(k.operation(op.ticket), k.payload(op.ticket), k.log(op.ticket));
+    if (reply === 'released') await this.redis.kwTicketEnd(this.keys.ticket(op.ticket), jobId ?? '', 0);
+    return reply;
   }
 }

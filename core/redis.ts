@@ -1,9 +1,21 @@
 /** Redis connections. Nothing connects at import time; callers own and close what they create. */
-import { Redis, type Command, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 import { backoffMs } from './delay.js';
-import { parseRedisUrl, sentinelOptions } from './redis-url.js';
+import { clusterOptions, parseRedisUrl, sentinelOptions } from './redis-url.js';
 
-export type { Redis };
+export type { Cluster, Redis };
+
+/** A connection to one Redis (alone or behind Sentinel), or a client of a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** A new connection like `client` (with the same settings), under another name when one is given. */
+export function duplicateOf(client: RedisClient, name?: string): RedisClient {
+  if (client instanceof Cluster) return client.duplicate(undefined, name ? { redisOptions: { ...client.options.redisOptions, connectionName: name } } : {});
+  return client.duplicate(name ? { connectionName: name } : {});
+}
+
+/** Whether the client is ready for commands (a cluster: its slot map read and its nodes connected). */
+export const isReady = (client: RedisClient): boolean => client.status === 'ready';
 
 /**
  * A connection that only we can end. ioredis reconnects a connection that drops, but some of its
@@ -87,13 +99,15 @@ class CoalescingRedis extends ReconnectingRedis {
  *
  * Every connection, and every duplicate of one, follows the primary: a write refused with READONLY
  * (the node it holds was made a replica by a failover) closes it, and it reconnects to whatever is
- * the primary now, sending that command again.
+ * the primary now, sending that command again. A cluster client (`redis+cluster://`) follows each
+ * shard's primary the same way, from the cluster's own slot map; it does not coalesce writes (its
+ * commands go to several nodes).
  */
 export function connectRedis(
   url: string,
   name: string,
   options: { coalesceWrites?: boolean; commandTimeoutMs?: number; sentinelPassword?: string } = {},
-): Redis {
+): RedisClient {
   const settings: RedisOptions = {
     maxRetriesPerRequest: null,
     connectionName: name,
@@ -102,6 +116,10 @@ export function connectRedis(
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   };
   const target = parseRedisUrl(url);
+  if (target.kind === 'cluster') {
+    const { connectionName: _name, lazyConnect: _lazy, ...nodeSettings } = settings;
+    return new Cluster(target.nodes, clusterOptions(target, name, nodeSettings));
+  }
   const Client = options.coalesceWrites ? CoalescingRedis : ReconnectingRedis;
   return target.kind === 'sentinel'
     ? new Client(undefined, { ...sentinelOptions(target, options.sentinelPassword), ...settings })
@@ -110,7 +128,7 @@ export function connectRedis(
 
 /** True for the errors of a Redis that cannot be reached or cannot serve now: worth a 503 and a retry. */
 export function isRedisUnavailable(error: Error): boolean {
-  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command|All sentinels are unreachable|NOREPLICAS/.test(
+  return /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|READONLY|LOADING|MASTERDOWN|BUSY |OOM command|All sentinels are unreachable|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections/.test(
     error.message,
   );
 }

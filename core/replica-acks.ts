@@ -14,9 +14,14 @@
  * submission: WAIT on a primary without replicas would wait its whole timeout for nothing. Behind
  * Sentinel the primary has replicas by design: one is waited for even while none is connected (a
  * replica link cut is exactly when an acknowledged write would be lost), so that is a 503.
+ *
+ * On a Redis Cluster each shard replicates on its own, and WAIT counts the replicas of the node it
+ * is sent to. So there each pool waits for its own shard: the mark is written in the pool's slot,
+ * and WAIT sent on the same node connection, to the primary that serves that slot now.
  */
-import { Command } from 'ioredis';
-import type { Redis } from './redis.js';
+import { Cluster, Command, type Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 
 /** How long the replica count is trusted before it is read again. */
 const REFRESH_MS = 5_000;
@@ -42,6 +47,70 @@ export function connectedReplicas(info: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** The primary a shard's rounds go to: one Redis, or the node of a cluster that serves the mark's slot. */
+interface ShardLink {
+  /**
+   * Writes the mark, and answers the node connection it went to (to WAIT on) and a name for the
+   * primary that is (another one after a failover). `mark` false: only finds the primary.
+   */
+  primary(mark: boolean): Promise<{ node: Redis; name: string }>;
+}
+
+/**
+ * Waits for the replicas of the primary a submission or a result wrote to: the one Redis, or on a
+ * cluster the primary of the pool's shard.
+ */
+export class ReplicaAcks {
+  private readonly shards = new Map<string, ShardAcks>();
+
+  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Pick<Keys, 'pool' | 'replicationMark'>,
+    private readonly settings: ReplicaAcksSettings,
+  ) {
+    if (!(redis instanceof Cluster)) {
+      const primary = async (mark: boolean): Promise<{ node: Redis; name: string }> => {
+        if (mark) await redis.set(keys.replicationMark, Date.now());
+        return { node: redis, name: '' };
+      };
+      this.shards.set('', new ShardAcks(redis, primary, settings));
+    }
+  }
+
+  /** Whether the replicas of `pool`'s shard have every write finished before this call (see ShardAcks.confirm). */
+  confirm(pool: string): Promise<boolean> {
+    const { redis } = this;
+    if (!(redis instanceof Cluster)) return this.shards.get('')!.confirm();
+    let shard = this.shards.get(pool);
+    if (!shard) {
+      const markKey = this.keys.pool(pool).replicationMark;
+      let slot: number | undefined;
+      // The mark goes through the cluster's routing, which follows a failover (MOVED, a node gone);
+      // WAIT then goes on the connection of the node that routing sent it to.
+      const primary = async (mark: boolean): Promise<{ node: Redis; name: string }> => {
+        if (mark) await redis.set(markKey, Date.now());
+        slot ??= Number(await redis.cluster('KEYSLOT', markKey));
+        const name = redis.slots[slot]?.[0];
+        const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === name);
+        if (!node || !name) {
+          redis.refreshSlotsCache();
+          throw new Error(`CLUSTERDOWN no primary is known for the slot of ${markKey}`);
+        }
+        return { node, name };
+      };
+      shard = new ShardAcks(redis, primary, this.settings);
+      this.shards.set(pool, shard);
+    }
+    return shard.confirm();
+  }
+
+  close(): void {
+    for (const shard of this.shards.values()) shard.close();
+    this.redis.disconnect();
+  }
+}
+
 /**
  * WAIT blocks the connection it is sent on, so it has a connection of its own: other commands
  * never queue behind it. WAIT counts the writes of the client that sends it, so each round first
@@ -49,7 +118,7 @@ export function connectedReplicas(info: string): number {
  * finished before the round began. A submission waits for the first round that begins after
  * its writes; rounds run one at a time and each covers every submission waiting when it began.
  */
-export class ReplicaAcks {
+class ShardAcks {
   private replicas: number | undefined;
   private readAt = 0;
   /** The most replicas seen connected to this primary, and when. */
@@ -59,18 +128,16 @@ export class ReplicaAcks {
   private waiting: Array<{ resolve(acknowledged: number): void; reject(error: Error): void }> = [];
   private round: Promise<void> | undefined;
 
-  /** `redis`: a connection of the ack check's own (its duplicates inherit the command timeout). */
+  /** The primary the last round went to: another one means a failover. */
+  private primaryName: string | undefined;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly markKey: string,
+    redis: RedisClient,
+    private readonly link: ShardLink['primary'],
     private readonly settings: ReplicaAcksSettings,
   ) {
     // Another primary after a failover: read its replicas afresh, before anything waits on them.
-    redis.on('ready', () => {
-      this.replicas = undefined;
-      this.seen = { count: 0, at: 0 };
-      if (settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
-    });
+    redis.on('ready', () => this.forget());
     // Read now and then even while nothing is written, so that a replica whose link is down at the
     // moment of a write is still remembered.
     if (settings.waitMs > 0) this.refresh = setInterval(() => void this.replicaCount().catch(() => undefined), REFRESH_MS).unref();
@@ -81,6 +148,23 @@ export class ReplicaAcks {
    * or at least one once the wait is over (at once when the primary has none, or when waiting is
    * off); false when none confirms within the wait — what was written may or may not be kept.
    */
+  private forget(): void {
+    this.replicas = undefined;
+    this.seen = { count: 0, at: 0 };
+    if (this.settings.waitMs > 0) void this.replicaCount().catch(() => undefined);
+  }
+
+  /** The primary to WAIT on, once marked; a primary other than the last one's replicas are read afresh. */
+  private async primary(mark: boolean): Promise<Redis> {
+    const { node, name } = await this.link(mark);
+    if (this.primaryName !== undefined && name !== this.primaryName) {
+      this.replicas = undefined;
+      this.seen = { count: 0, at: 0 };
+    }
+    this.primaryName = name;
+    return node;
+  }
+
   async confirm(): Promise<boolean> {
     if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return true;
     const acknowledged = await new Promise<number>((resolve, reject) => {
@@ -95,12 +179,17 @@ export class ReplicaAcks {
       const covered = this.waiting;
       this.waiting = [];
       try {
+        const node = await this.primary(true);
         const replicas = await this.replicaCount();
-        await this.redis.set(this.markKey, Date.now());
+        if (replicas === 0) {
+          // Another primary since (a failover), and it has no replica: there is nothing to wait for.
+          for (const waiter of covered) waiter.resolve(1);
+          continue;
+        }
         // WAIT blocks for up to waitMs by design; the connection's command timeout must not cut it first.
         const wait = new Command('wait', [Math.max(replicas, 1), this.settings.waitMs], { replyEncoding: 'utf8' });
         wait.setTimeout(this.settings.waitMs + this.settings.commandTimeoutMs);
-        const acknowledged = (await this.redis.sendCommand(wait)) as number;
+        const acknowledged = (await node.sendCommand(wait)) as number;
         // Fewer than asked: a replica may have gone; count them again.
         if (acknowledged < replicas) this.replicas = undefined;
         for (const waiter of covered) waiter.resolve(acknowledged);
@@ -113,8 +202,8 @@ export class ReplicaAcks {
 
   private async replicaCount(): Promise<number> {
     if (this.replicas !== undefined && Date.now() - this.readAt < REFRESH_MS) return this.replicas;
-    this.reading ??= this.redis
-      .info('replication')
+    this.reading ??= this.primary(false)
+      .then((node) => node.info('replication'))
       .then((info) => {
         const now = Date.now();
         const connected = connectedReplicas(info);
@@ -129,6 +218,5 @@ export class ReplicaAcks {
 
   close(): void {
     clearInterval(this.refresh);
-    this.redis.disconnect();
   }
 }

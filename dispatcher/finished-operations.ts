@@ -1,13 +1,16 @@
 /**
  * The dispatcher hears that an operation ended: the script that records a result also publishes the
- * ticket on `<prefix>:finished` (OperationStore.finish), and log followers waiting on that ticket
- * wake at once instead of at their next check.
+ * ticket on its pool's `finished` channel (OperationStore.recordResult), and log followers waiting
+ * on that ticket wake at once instead of at their next check. On a cluster the channels are sharded
+ * (core/channels.ts): each pool's is served by the shard that holds the pool's records.
  *
  * A message can be missed — published while this subscriber reconnects — so a waiter must still
  * re-check the record by itself now and then; the message only makes the end prompt. The
  * subscription is opened with the first waiter, so a dispatcher nobody follows pays nothing for it.
  */
-import type { Redis } from '../core/redis.js';
+import { subscribe } from '../core/channels.js';
+import type { OperationRef } from '../core/keys.js';
+import type { RedisClient } from '../core/redis.js';
 
 export interface FinishedWait {
   /** Resolves when the operation is heard to end. */
@@ -18,16 +21,22 @@ export interface FinishedWait {
 
 export class FinishedOperations {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  private readonly channels: Set<string>;
 
-  /** `connect`: a connection of its own, which this subscribes on. `onError`: its errors (it reconnects by itself). */
+  /**
+   * `connect`: a connection of its own, which this subscribes on. `channels`: each pool's finished
+   * channel. `onError`: its errors (it reconnects by itself).
+   */
   constructor(
-    private readonly connect: () => Redis,
-    private readonly channel: string,
+    private readonly connect: () => RedisClient,
+    channels: readonly string[],
     private readonly onError: (error: Error) => void,
-  ) {}
+  ) {
+    this.channels = new Set(channels);
+  }
 
-  wait(ticket: string): FinishedWait {
+  wait({ ticket }: OperationRef): FinishedWait {
     this.subscribe();
     let wake!: () => void;
     const ended = new Promise<void>((resolve) => (wake = resolve));
@@ -47,14 +56,13 @@ export class FinishedOperations {
     if (this.subscriber) return;
     const subscriber = (this.subscriber = this.connect());
     subscriber.on('error', this.onError);
-    subscriber.on('message', (channel: string, ticket: string) => {
-      if (channel !== this.channel) return;
+    // ioredis subscribes again after a reconnect (or a failover); a failure here is reported and followers fall back on their checks.
+    subscribe(subscriber, [...this.channels], (channel, ticket) => {
+      if (!this.channels.has(channel)) return;
       const waiting = this.waiters.get(ticket);
       this.waiters.delete(ticket);
       for (const wake of waiting ?? []) wake();
-    });
-    // ioredis subscribes again after a reconnect; a failure here is reported and followers fall back on their checks.
-    subscriber.subscribe(this.channel).catch(this.onError);
+    }).catch(this.onError);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LogLine } from '../core/contract/status.js';
 import { isTerminal } from '../core/contract/status.js';
-import type { Redis } from '../core/redis.js';
+import type { RedisClient } from '../core/redis.js';
 import type { Follows } from './follows.js';
 import { findOperation, type OperationsDependencies } from './operations.js';
 
@@ -18,7 +18,7 @@ const KEEP_ALIVE_MS = 15_000;
 
 export interface FollowOptions {
   /** A connection of its own for each follower, which blocks on it. */
-  connectFollower(): Redis;
+  connectFollower(): RedisClient;
   follows: Follows;
   /** A follow that has sent no line for this long ends (the client resumes with Last-Event-ID). */
   idleMs: number;
@@ -31,7 +31,8 @@ export async function followLogs(
   reply: FastifyReply,
 ): Promise<void> {
   const { ticket } = request.params;
-  await findOperation(deps, ticket); // 404 before the stream starts
+  const { pool } = await findOperation(deps, ticket); // 404 before the stream starts
+  const op = { ticket, pool };
   let stop = (): void => undefined;
   let leave = (): void => undefined;
   if (request.query.follow) {
@@ -65,7 +66,7 @@ export async function followLogs(
     after = lines[lines.length - 1]!.seq;
   };
 
-  const finished = follower ? deps.finished.wait(ticket) : undefined;
+  const finished = follower ? deps.finished.wait(op) : undefined;
   let ended: Promise<'ended'> | undefined = finished?.ended.then(() => 'ended' as const);
   let waiting: Promise<LogLine[]> | undefined;
   try {
@@ -74,11 +75,11 @@ export async function followLogs(
     while (!closed) {
       // The state is read before the lines (sent together, Redis runs them in order): once it is
       // terminal, every line is already stored.
-      const [record, first] = await Promise.all([deps.store.get(ticket), deps.logs.read(ticket, after, PAGE)]);
+      const [record, first] = await Promise.all([deps.store.get(op), deps.logs.read(op, after, PAGE)]);
       let page = first;
       send(page);
       while (page.length === PAGE && !closed) {
-        page = await deps.logs.read(ticket, after, PAGE);
+        page = await deps.logs.read(op, after, PAGE);
         send(page);
       }
       if (!record || isTerminal(record.state) || !follower) {
@@ -88,7 +89,7 @@ export async function followLogs(
         out.write(`event: end\ndata: ${JSON.stringify(end)}\n\n`);
         break;
       }
-      waiting ??= deps.logs.waitFor(follower, ticket, after, PAGE, WAIT_MS).catch(() => [] as LogLine[]);
+      waiting ??= deps.logs.waitFor(follower, op, after, PAGE, WAIT_MS).catch(() => [] as LogLine[]);
       const woke = await Promise.race(ended ? [waiting, ended] : [waiting]);
       if (woke === 'ended') {
         // Read the record again at once; the read still blocked is dropped with the connection.

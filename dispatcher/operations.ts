@@ -8,6 +8,7 @@ import type { Accepted, LogLine, OperationStatus } from '../core/contract/status
 import { KubeWorkerError } from '../core/errors.js';
 import type { LogStore } from '../core/log-store.js';
 import { checkOperation, type OperationPolicy } from '../core/operation-rules.js';
+import type { OperationRef } from '../core/keys.js';
 import type { OperationRecord, OperationStore } from '../core/operation-store.js';
 import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
@@ -26,7 +27,7 @@ export interface OperationsDependencies {
   policy: OperationPolicy;
   retentionSeconds: number;
   /** Tells the executors that a started operation should stop. */
-  publishCancel(ticket: string): Promise<void>;
+  publishCancel(op: OperationRef): Promise<void>;
   /** For what goes wrong after the answer has left (cleaning up a failed submission or a released job). */
   log: Pick<Logger, 'warn'>;
 }
@@ -119,16 +120,17 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
     ...(request.taskId ? { taskId: request.taskId } : {}),
     ...(request.container?.image ? { image: request.container.image } : {}),
   };
-  const outcome = await deps.store.create(ticket, { bodyHash, pool: request.pool, taskId: request.taskId, payload: body, jobId, now: Date.now() });
+  const op = { ticket, pool: request.pool };
+  const outcome = await deps.store.create(op, { bodyHash, taskId: request.taskId, payload: body, jobId, now: Date.now() });
   if (!outcome.created) {
-    if (outcome.bodyHash !== bodyHash) {
+    if ('otherPool' in outcome || outcome.bodyHash !== bodyHash) {
       throw new KubeWorkerError(
         'KW_ERR_TICKET_CONFLICT',
         `ticket "${ticket}" was already submitted with a different operation; use a new ticket, or send exactly the same body to retry`,
       );
     }
     if (outcome.state === 'queued' && outcome.jobId) await deps.queues.enqueue(data, outcome.jobId);
-    await confirmKept(deps, ticket);
+    await confirmKept(deps, op);
     return { created: false, accepted: { ticket, state: outcome.state } };
   }
   try {
@@ -139,18 +141,18 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
       // An add that failed inside Redis may leave the job's hash half written (a script's writes
       // before its error stay): a job in no state of the queue is no job, and would keep the record.
       if ((await deps.queues.jobState(request.pool, jobId)) === 'unknown') await deps.queues.remove(request.pool, jobId);
-      await deps.store.abandon(ticket, jobId, deps.queues.jobKey(request.pool, jobId));
+      await deps.store.abandon(op, jobId, deps.queues.jobKey(request.pool, jobId));
       return true;
     });
     throw error;
   }
-  await confirmKept(deps, ticket);
+  await confirmKept(deps, op);
   return { created: true, accepted: { ticket, state: 'queued' } };
 }
 
 /** A 503 when no replica confirmed the submission in time: it may or may not be kept. */
-async function confirmKept(deps: OperationsDependencies, ticket: string): Promise<void> {
-  if (await deps.replicas.confirm()) return;
+async function confirmKept(deps: OperationsDependencies, { ticket, pool }: OperationRef): Promise<void> {
+  if (await deps.replicas.confirm(pool)) return;
   throw new KubeWorkerError(
     'KW_ERR_NOT_REPLICATED',
     `operation "${ticket}" reached the primary Redis, but no replica confirmed it in time: it may or may not be kept (a failover now would lose it). ` +
@@ -158,8 +160,10 @@ async function confirmKept(deps: OperationsDependencies, ticket: string): Promis
   );
 }
 
+/** The operation a ticket names, wherever its pool keeps it: 404 when none does. */
 export async function findOperation(deps: OperationsDependencies, ticket: string): Promise<OperationRecord> {
-  const record = await deps.store.get(ticket);
+  const op = await deps.store.locate(ticket);
+  const record = op && (await deps.store.get(op));
   if (!record) throw new KubeWorkerError('KW_ERR_NOT_FOUND', `no operation has ticket "${ticket}" (it may have been completed with DELETE or expired)`);
   return record;
 }
@@ -167,21 +171,22 @@ export async function findOperation(deps: OperationsDependencies, ticket: string
 export async function readStatus(deps: OperationsDependencies, ticket: string, afterSequence: number, limit: number): Promise<OperationStatus> {
   // Logs are read after the record so that a finished record's lines are all there.
   const record = await findOperation(deps, ticket);
-  const logs = await deps.logs.read(ticket, afterSequence, limit);
+  const logs = await deps.logs.read(record, afterSequence, limit);
   return toStatus(record, logs, afterSequence);
 }
 
 /** `ended`: the operation had finished before, and the cancel changed nothing. */
 export async function cancelOperation(deps: OperationsDependencies, ticket: string): Promise<{ ended: boolean; accepted: Accepted }> {
-  const outcome = await deps.store.cancel(ticket, deps.retentionSeconds);
-  if (outcome.kind === 'missing') throw new KubeWorkerError('KW_ERR_NOT_FOUND', `no operation has ticket "${ticket}"`);
-  if (outcome.kind === 'signalled') await deps.publishCancel(ticket);
+  const op = await deps.store.locate(ticket);
+  const outcome = op ? await deps.store.cancel(op, deps.retentionSeconds) : ({ kind: 'missing' } as const);
+  if (!op || outcome.kind === 'missing') throw new KubeWorkerError('KW_ERR_NOT_FOUND', `no operation has ticket "${ticket}"`);
+  if (outcome.kind === 'signalled') await deps.publishCancel(op);
   return { ended: outcome.kind === 'finished', accepted: { ticket, state: outcome.state } };
 }
 
 export async function releaseOperation(deps: OperationsDependencies, ticket: string): Promise<void> {
   const record = await findOperation(deps, ticket);
-  const outcome = await deps.store.release(ticket);
+  const outcome = await deps.store.release(record);
   if (outcome === 'missing') throw new KubeWorkerError('KW_ERR_NOT_FOUND', `no operation has ticket "${ticket}"`);
   if (outcome === 'not-finished') {
     throw new KubeWorkerError('KW_ERR_NOT_FINISHED', `operation "${ticket}" is ${record.state}; cancel it or wait for it to finish before completing it`);

@@ -6,7 +6,8 @@ import { Queue } from 'bullmq';
 import { QUEUE_STATES, type PoolDepth } from '../core/contract/queues.js';
 import { KubeWorkerError } from '../core/errors.js';
 import { JOB_NAME, jobOptions, queueName, type OperationJobData } from '../core/queue.js';
-import type { Redis } from '../core/redis.js';
+import type { Keys } from '../core/keys.js';
+import type { RedisClient } from '../core/redis.js';
 
 /** Depths are read on every scrape; past this, Redis counts as unreachable rather than slow. */
 const DEPTH_DEADLINE_MS = 2000;
@@ -16,14 +17,15 @@ export class PoolQueues {
 
   /** `onError` hears every error the Redis clients report (they reconnect by themselves). */
   constructor(
-    redis: Redis,
-    prefix: string,
+    redis: RedisClient,
+    keys: Pick<Keys, 'pool'>,
     pools: readonly string[],
     private readonly retentionSeconds: number,
     onError: (error: Error) => void,
   ) {
     for (const pool of pools) {
-      const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix });
+      // Each pool's queue under the pool's hash tag: on a cluster its keys share a slot with its records.
+      const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix: keys.pool(pool).queuePrefix });
       queue.on('error', onError);
       this.queues.set(pool, queue);
     }

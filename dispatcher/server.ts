@@ -17,7 +17,8 @@ import { LogStore } from '../core/log-store.js';
 import { createProcessMetrics, registerQueueDepth, type ProcessMetrics } from '../core/metrics.js';
 import { MAX_PAYLOAD_BYTES } from '../core/operation-rules.js';
 import { OperationStore } from '../core/operation-store.js';
-import { connectRedis, type Redis } from '../core/redis.js';
+import { publish } from '../core/channels.js';
+import { connectRedis, duplicateOf, type RedisClient } from '../core/redis.js';
 import { parseRedisUrl } from '../core/redis-url.js';
 import { ReplicaAcks } from '../core/replica-acks.js';
 import { FinishedOperations } from './finished-operations.js';
@@ -86,7 +87,7 @@ const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
-  const redis: Redis = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', {
+  const redis: RedisClient = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', {
     coalesceWrites: true,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     sentinelPassword: settings.redisSentinelPassword,
@@ -101,7 +102,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
  */
 /** `expectReplicas`: the Redis is a primary with replicas (Sentinel), so a submission waits for one to confirm it. */
 export async function dispatcherOn(
-  redis: Redis,
+  redis: RedisClient,
   settings: Omit<DispatcherSettings, 'redisUrl'> & { expectReplicas: boolean },
   logger: Logger,
   metrics: ProcessMetrics,
@@ -109,8 +110,12 @@ export async function dispatcherOn(
   const keys = redisKeys(settings.prefix);
   const follows = new Follows(settings.maxFollows);
   const countError = (): void => metrics.redisErrors.inc({ component: 'dispatcher' });
-  const queues = new PoolQueues(redis, settings.prefix, settings.pools, settings.retentionSeconds, countError);
-  const finished = new FinishedOperations(() => redis.duplicate(), keys.finishedChannel, countError);
+  const queues = new PoolQueues(redis, keys, settings.pools, settings.retentionSeconds, countError);
+  const finished = new FinishedOperations(
+    () => duplicateOf(redis),
+    settings.pools.map((pool) => keys.pool(pool).finishedChannel),
+    countError,
+  );
   registerQueueDepth(metrics, () => queues.depths());
   let shuttingDown = false;
 
@@ -138,7 +143,7 @@ export async function dispatcherOn(
   await app.register(apiDocs);
 
   // WAIT blocks its connection: the replica check has one of its own (core/replica-acks.ts).
-  const replicas = new ReplicaAcks(redis.duplicate({ connectionName: 'kube-worker-dispatcher-replicas' }), keys.replicationMark, {
+  const replicas = new ReplicaAcks(duplicateOf(redis, 'kube-worker-dispatcher-replicas'), keys, {
     waitMs: settings.redisWaitMs,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     expectReplicas: settings.expectReplicas,
@@ -156,9 +161,7 @@ export async function dispatcherOn(
       packageSources: settings.packageSources,
     },
     retentionSeconds: settings.retentionSeconds,
-    publishCancel: async (ticket) => {
-      await redis.publish(keys.cancelChannel, ticket);
-    },
+    publishCancel: (op) => publish(redis, keys.pool(op.pool).cancelChannel, op.ticket),
     log: logger,
   };
 
@@ -172,7 +175,7 @@ export async function dispatcherOn(
   }
   await app.register(async (api) => {
     await api.register(bearerAuth, { tokens: settings.apiTokens });
-    await api.register(operationRoutes, { deps, follow: { connectFollower: () => redis.duplicate(), follows, idleMs: settings.followIdleSeconds * 1000 } });
+    await api.register(operationRoutes, { deps, follow: { connectFollower: () => duplicateOf(redis), follows, idleMs: settings.followIdleSeconds * 1000 } });
     await api.register(workerRoutes, { pools: settings.pools, registry: new ExecutorRegistry(redis, keys) });
     await api.register(queueRoutes, { queues });
   });

@@ -1,53 +1,55 @@
 /**
  * Cancellation reaching the executor that runs an operation: the dispatcher flags the record and
- * publishes the ticket; the executor holding it aborts the run. One subscriber per executor.
+ * publishes the ticket on the pool's cancel channel; the executor holding it aborts the run. One
+ * subscriber per executor, on the channels of the pools it serves (sharded on a cluster).
  *
  * A message is lost when it is published while the subscriber is away (a reconnect), so the record's
  * flag is the truth and the message only makes it quick: the flags of every running operation are
  * read again after each (re)subscription and every RECHECK_MS.
  */
-import type { Redis } from 'ioredis';
+import { subscribe } from '../core/channels.js';
+import type { OperationRef } from '../core/keys.js';
+import type { RedisClient } from '../core/redis.js';
 import type { StopReason } from './runtime.js';
 
 /** The longest a cancel whose message was lost waits to be noticed. */
 const RECHECK_MS = 2000;
 
-/** Those of `tickets` whose record says cancel. */
-export type CancelFlags = (tickets: readonly string[]) => Promise<string[]>;
+/** The tickets of those of `ops` whose record says cancel. */
+export type CancelFlags = (ops: readonly OperationRef[]) => Promise<string[]>;
 
 export class CancelSignals {
-  private readonly running = new Map<string, AbortController>();
-  private subscriber: Redis | undefined;
+  private readonly running = new Map<string, { op: OperationRef; controller: AbortController }>();
+  private subscriber: RedisClient | undefined;
   private recheckTimer: NodeJS.Timeout | undefined;
   /** While Redis is away a read waits for it; one at a time, not one per tick. */
   private rechecking = false;
 
-  /** `onError`: a recheck that could not read the flags (it is tried again at the next one). */
+  /** `channels`: the cancel channel of each pool served. `onError`: a recheck that could not read the flags (it is tried again at the next one). */
   constructor(
-    private readonly channel: string,
+    private readonly channels: readonly string[],
     private readonly flags: CancelFlags,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  async start(connection: Redis): Promise<void> {
+  async start(connection: RedisClient): Promise<void> {
     this.subscriber = connection;
-    connection.on('message', (channel: string, ticket: string) => {
-      if (channel === this.channel) this.stop(ticket, 'cancel');
-    });
     // ioredis subscribes again by itself after a reconnect; what was published meanwhile is gone.
     connection.on('ready', () => void this.recheck());
-    await connection.subscribe(this.channel);
+    await subscribe(connection, this.channels, (channel, ticket) => {
+      if (this.channels.includes(channel)) this.stop(ticket, 'cancel');
+    });
     this.recheckTimer = setInterval(() => void this.recheck(), RECHECK_MS);
     this.recheckTimer.unref();
   }
 
   /** Stops every run whose record asks for it. */
   async recheck(): Promise<void> {
-    const tickets = [...this.running.keys()];
-    if (tickets.length === 0 || this.rechecking) return;
+    const ops = [...this.running.values()].map((run) => run.op);
+    if (ops.length === 0 || this.rechecking) return;
     this.rechecking = true;
     try {
-      for (const ticket of await this.flags(tickets)) this.stop(ticket, 'cancel');
+      for (const ticket of await this.flags(ops)) this.stop(ticket, 'cancel');
     } catch (error) {
       this.onError(error);
     } finally {
@@ -56,9 +58,9 @@ export class CancelSignals {
   }
 
   /** The controller whose signal stops this ticket's run. */
-  register(ticket: string): AbortController {
+  register(op: OperationRef): AbortController {
     const controller = new AbortController();
-    this.running.set(ticket, controller);
+    this.running.set(op.ticket, { op, controller });
     return controller;
   }
 
@@ -67,7 +69,7 @@ export class CancelSignals {
   }
 
   stop(ticket: string, reason: StopReason): void {
-    const controller = this.running.get(ticket);
+    const controller = this.running.get(ticket)?.controller;
     if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 

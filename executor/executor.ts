@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../core/config.js';
 import { ExecutorRegistry } from '../core/executor-registry.js';
+import { isTerminal, type OperationState } from '../core/contract/status.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import { LogStore } from '../core/log-store.js';
 import { OperationStore } from '../core/operation-store.js';
-import { connectRedis, type Redis } from '../core/redis.js';
+import { connectRedis, type RedisClient } from '../core/redis.js';
 import { parseRedisUrl } from '../core/redis-url.js';
 import { ReplicaAcks } from '../core/replica-acks.js';
 import { VERSION } from '../core/version.js';
@@ -24,6 +25,9 @@ import type { ProcessDependencies } from './process-operation.js';
 import { startQueueWorkers } from './queue-workers.js';
 import type { Runtime } from './runtime.js';
 import { shutDown } from './shutdown.js';
+
+/** Whether an operation in `state` has ended: its record final, or gone. */
+const isEnded = (state: OperationState | undefined): boolean => state === undefined || isTerminal(state);
 
 export type ExecutorSettings = Pick<
   Config,
@@ -64,7 +68,7 @@ export async function startExecutor(
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
-  const connectAs = (name: string): Redis => connect(settings.redisUrl, name, { sentinelPassword: settings.redisSentinelPassword });
+  const connectAs = (name: string): RedisClient => connect(settings.redisUrl, name, { sentinelPassword: settings.redisSentinelPassword });
   const redis = connectAs('kube-worker-executor');
   let connectedSince = Date.now();
   redis.on('ready', () => (connectedSince = Date.now()));
@@ -81,8 +85,8 @@ export async function startExecutor(
     throw error;
   }
   const cancels = new CancelSignals(
-    keys.cancelChannel,
-    (tickets) => store.cancelsRequested(tickets),
+    settings.pools.map((pool) => keys.pool(pool).cancelChannel),
+    (ops) => store.cancelsRequested(ops),
     (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'),
   );
   const cancelConnection = connectAs('kube-worker-executor-cancel');
@@ -92,7 +96,7 @@ export async function startExecutor(
   const stopping = new AbortController();
 
   // A result is kept once a replica has it: WAIT, on a connection of its own (core/replica-acks.ts).
-  const replicas = new ReplicaAcks(connectAs('kube-worker-executor-replicas'), keys.replicationMark, {
+  const replicas = new ReplicaAcks(connectAs('kube-worker-executor-replicas'), keys, {
     waitMs: settings.redisWaitMs,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel',
@@ -103,10 +107,10 @@ export async function startExecutor(
     logs,
     replicas,
     // The lease outlives the queue lock that protects the run, so a run always has one or the other.
-    mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal }),
+    mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal, ended: async (op) => isEnded(await store.state(op)) }),
     cancels,
-    previousRun: (ticket, previousExecutor) =>
-      awaitPreviousRun(ticket, previousExecutor, {
+    previousRun: (op, previousExecutor) =>
+      awaitPreviousRun(op, previousExecutor, {
         executorId: id,
         store,
         registry,
@@ -119,7 +123,12 @@ export async function startExecutor(
     metrics,
     settings,
   };
-  const workers = startQueueWorkers(settings, { connect: () => connectAs('kube-worker-executor-queue'), primary: redis }, deps, log);
+  const workers = startQueueWorkers(
+    { ...settings, queuePrefix: (pool) => keys.pool(pool).queuePrefix },
+    { connect: () => connectAs('kube-worker-executor-queue'), primary: redis },
+    deps,
+    log,
+  );
   const info = { id, pools: settings.pools, runtime: runtime.name, concurrency: settings.concurrency, version: VERSION, problems: [] };
   const heartbeat = startHeartbeat(registry, info, () => [...workers.deliveries.keys()], log);
   log.info({ pools: settings.pools, concurrency: settings.concurrency, runtime: runtime.name }, 'executor started');

@@ -14,6 +14,7 @@
  */
 import { delay } from '../core/delay.js';
 import { STALE_AFTER_MS, type ExecutorRegistry } from '../core/executor-registry.js';
+import type { OperationRef } from '../core/keys.js';
 import type { OperationStore } from '../core/operation-store.js';
 
 /**
@@ -37,9 +38,10 @@ export interface PreviousRunDependencies {
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-export async function awaitPreviousRun(ticket: string, previousExecutor: string, deps: PreviousRunDependencies): Promise<PreviousRun> {
+export async function awaitPreviousRun(op: OperationRef, previousExecutor: string, deps: PreviousRunDependencies): Promise<PreviousRun> {
+  const { ticket } = op;
   for (;;) {
-    const state = await deps.store.state(ticket);
+    const state = await deps.store.state(op);
     if (state === undefined || FINAL.has(state)) return 'ended';
     if (previousExecutor === deps.executorId) {
       if (!deps.runningHere(ticket)) return 'gone';

@@ -22,6 +22,7 @@ import type { RecordReply, OperationStore } from '../core/operation-store.js';
 import { isRedisUnavailable } from '../core/redis.js';
 import { backoffMs, delay } from '../core/delay.js';
 import type { OperationJobData } from '../core/queue.js';
+import type { OperationRef } from '../core/keys.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js';
@@ -40,7 +41,7 @@ export interface ProcessDependencies {
   /** Whether the primary's replicas have what was written so far (core/replica-acks.ts). */
   replicas: Pick<ReplicaAcks, 'confirm'>;
   /** On a redelivery: waits while the previous executor may still be running it (previous-run.ts). */
-  previousRun(ticket: string, previousExecutor: string): Promise<PreviousRun>;
+  previousRun(op: OperationRef, previousExecutor: string): Promise<PreviousRun>;
   runtime: Runtime;
   logger: Logger;
   metrics: ExecutorMetrics;
@@ -76,13 +77,14 @@ function masked(outcome: Outcome, output: ScriptOutput): Outcome {
 // what is left.
 
 async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, deps: ProcessDependencies): Promise<RunOutcome> {
+  const op = { ticket: context.ticket, pool: request.pool };
   const isolation = request.isolation;
   const mutexName = isolation?.mutexName ?? `pool:${request.pool}`;
   const mode = isolation?.level === 'full' ? 'exclusive' : 'shared';
   const waitFrom = Date.now();
   let acquired;
   try {
-    acquired = await deps.mutexes.acquire(mutexName, mode, context.ticket, {
+    acquired = await deps.mutexes.acquire(mutexName, mode, op, {
       timeoutSeconds: Math.min(isolation?.mutexTimeoutSeconds ?? context.timeoutSeconds, context.timeoutSeconds),
       signal: context.signal,
       onWait: () => context.output.system(`Waiting for ${mode === 'exclusive' ? 'exclusive' : 'shared'} use of mutex "${mutexName}"…`),
@@ -94,7 +96,7 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
   if ('stopped' in acquired) {
     if (acquired.stopped === 'cancel') return outcomes.cancelled('waiting for its mutex');
     // Nothing of it ran here: back to the queue as it came (or, when adopting, for the next adopter).
-    await (adopt ? deps.store.passOn(context.ticket, deps.executorId) : deps.store.requeue(context.ticket, deps.executorId));
+    await (adopt ? deps.store.passOn(op, deps.executorId) : deps.store.requeue(op, deps.executorId));
     context.output.system(`Executor ${deps.executorId} stopped while this waited for mutex "${mutexName}"; another executor takes it`);
     return HANDED_BACK;
   }
@@ -113,7 +115,7 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     if (isHandedBack(outcome)) {
       // The run goes on: its hold stays for the executor that adopts it, which takes it without waiting for this one.
       lease.handOver();
-      await deps.store.passOn(context.ticket, deps.executorId);
+      await deps.store.passOn(op, deps.executorId);
     }
     return outcome;
   } finally {
@@ -143,7 +145,7 @@ export async function processOperation(
 ): Promise<Processed> {
   // Registered before the claim: a cancel published from now on reaches this run, and one
   // published earlier is in the record's flag, which the claim reads.
-  const controller = deps.cancels.register(ticket);
+  const controller = deps.cancels.register({ ticket, pool });
   try {
     return await claimAndRun(ticket, pool, delivery, controller, deps);
   } finally {
@@ -155,7 +157,8 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   const log = deps.logger.child({ ticket });
   const { metrics } = deps;
   const claimedAt = Date.now();
-  const claim = await deps.store.claim(ticket, pool, deps.executorId, delivery, claimedAt);
+  const op = { ticket, pool };
+  const claim = await deps.store.claim(op, deps.executorId, delivery, claimedAt);
   if (claim.kind === 'foreign') {
     const why = `the record of ticket "${ticket}" belongs to pool "${claim.pool}", not to "${pool}" whose queue delivered it; not run`;
     log.warn({ pool, recordPool: claim.pool }, why);
@@ -170,7 +173,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   }
   if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
   if (claim.kind === 'reclaimed') {
-    const previous = claim.previousExecutor ? await deps.previousRun(ticket, claim.previousExecutor) : 'gone';
+    const previous = claim.previousExecutor ? await deps.previousRun(op, claim.previousExecutor) : 'gone';
     // Waiting took nothing: back to the queue, still the previous executor's.
     if (previous === 'closing') return { kind: 'handed-back' };
     if (previous === 'ended') {
@@ -178,7 +181,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
       log.info({ previousExecutor: claim.previousExecutor }, why);
       return { kind: 'skipped', why, refused: false };
     }
-    const taken = await deps.store.takeOver(ticket, deps.executorId, delivery, claim.previousDelivery);
+    const taken = await deps.store.takeOver(op, deps.executorId, delivery, claim.previousDelivery);
     if (taken !== 'taken') {
       const why = taken === 'ended' ? 'delivered again, but it has ended meanwhile' : 'delivered again, but another delivery took it over first';
       log.info({ previousExecutor: claim.previousExecutor }, why);
@@ -189,7 +192,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const writer = await deps.logs.openWriter(ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
+  const writer = await deps.logs.openWriter(op, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
     metrics.logLines.inc({ pool, stream }),
   );
   const output = new ScriptOutput(writer, sensitiveValues(request));
@@ -200,7 +203,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     timeoutSeconds: request.timeoutSeconds ?? deps.settings.defaultTimeoutSeconds,
     output,
     started: async () => {
-      if (!(await deps.store.markRunning(ticket, delivery))) return;
+      if (!(await deps.store.markRunning(op, delivery))) return;
       runningSince = Date.now();
       metrics.pendingSeconds.observe({ pool }, seconds(claimedAt, runningSince));
     },
@@ -251,7 +254,7 @@ export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>
 }
 
 async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<RecordReply> {
-  const writer = await deps.logs.openWriter(run.ticket, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
+  const writer = await deps.logs.openWriter(run, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
     deps.metrics.logLines.inc({ pool: run.pool, stream }),
   );
   return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
@@ -292,10 +295,10 @@ async function record(
   let unconfirmed = 0;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const reply = await deps.store.recordResult(ticket, delivery, result, deps.settings.retentionSeconds);
+      const reply = await deps.store.recordResult({ ticket, pool }, delivery, result, deps.settings.retentionSeconds);
       // The first reply says what this delivery did; a write again only makes sure it is kept.
       recorded ??= reply;
-      if (reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm())) break;
+      if (reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm(pool))) break;
       unconfirmed += 1;
       if (unconfirmed >= UNCONFIRMED_TRIES) {
         log.warn('no replica confirmed the result; a failover now could lose it');

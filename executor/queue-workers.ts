@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import { queueName, type OperationJobData } from '../core/queue.js';
-import type { Redis } from '../core/redis.js';
+import type { RedisClient } from '../core/redis.js';
 import { processOperation, recordFault, recordStalled, type ProcessDependencies } from './process-operation.js';
 import { watchQueueErrors, type QueueErrors } from './queue-errors.js';
 import { startWorkerWatchdog, watchdogTimings, type Observation, type WatchdogTimings } from './worker-watchdog.js';
@@ -22,7 +22,8 @@ import { startWorkerWatchdog, watchdogTimings, type Observation, type WatchdogTi
 const RETRY_UNCLAIMED_MS = 1000;
 
 export interface QueueWorkerSettings {
-  prefix: string;
+  /** BullMQ's prefix for a pool's queue (its hash tag, core/keys.ts). */
+  queuePrefix(pool: string): string;
   pools: string[];
   concurrency: number;
   lockDurationMs: number;
@@ -37,14 +38,14 @@ export interface QueueWorkers {
 
 export interface QueueConnections {
   /** A new connection for a set of workers (BullMQ duplicates it for its blocking fetches). */
-  connect(): Redis;
+  connect(): RedisClient;
   /** The executor's own connection: the watchdog reads the queues and pings the primary on it. */
-  primary: Redis;
+  primary: RedisClient;
 }
 
 /** The workers of every pool, on one connection: replaced together when the watchdog says so. */
 interface Generation {
-  redis: Redis;
+  redis: RedisClient;
   workers: Worker<OperationJobData, void>[];
   errors: QueueErrors[];
   since: number;
@@ -125,7 +126,7 @@ export function startQueueWorkers(
   const makeWorker = (pool: string, generation: Generation): Worker<OperationJobData, void> => {
     const worker = new Worker<OperationJobData, void>(queueName(pool), (job, token) => processor(job, token, generation), {
       connection: generation.redis,
-      prefix: settings.prefix,
+      prefix: settings.queuePrefix(pool),
       concurrency: settings.concurrency,
       lockDuration: settings.lockDurationMs,
       stalledInterval: Math.max(500, Math.floor(settings.lockDurationMs / 2)),
@@ -173,7 +174,9 @@ export function startQueueWorkers(
   const retiring = new Set<Promise<void>>();
 
   // The queues, on the executor's own connection, for the watchdog's reads.
-  const queues = new Map(settings.pools.map((pool) => [pool, new Queue(queueName(pool), { connection: connections.primary, prefix: settings.prefix })]));
+  const queues = new Map(
+    settings.pools.map((pool) => [pool, new Queue(queueName(pool), { connection: connections.primary, prefix: settings.queuePrefix(pool) })]),
+  );
   for (const queue of queues.values()) queue.on('error', () => undefined);
   const observe = async (): Promise<Observation> => {
     const pools = await Promise.all(

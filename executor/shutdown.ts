@@ -8,7 +8,7 @@
 import { delay } from '../core/delay.js';
 import type { ExecutorRegistry } from '../core/executor-registry.js';
 import type { Logger } from '../core/logger.js';
-import type { Redis } from '../core/redis.js';
+import type { RedisClient } from '../core/redis.js';
 import type { CancelSignals } from './cancel-signals.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { QueueWorkers } from './queue-workers.js';
@@ -19,8 +19,8 @@ const CLOSE_MS = 2000;
 
 export interface RunningExecutor {
   id: string;
-  redis: Redis;
-  cancelConnection: Redis;
+  redis: RedisClient;
+  cancelConnection: RedisClient;
   /** The replica check's own connection. */
   replicas: { close(): void };
   registry: ExecutorRegistry;
@@ -35,7 +35,7 @@ export interface RunningExecutor {
 }
 
 /** Whether Redis answers a PING within a second (a stopped one refuses; a frozen one is silent). */
-const answers = (redis: Redis): Promise<boolean> =>
+const answers = (redis: RedisClient): Promise<boolean> =>
   Promise.race([
     redis.ping().then(
       () => true,

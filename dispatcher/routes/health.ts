@@ -1,13 +1,15 @@
 /**
  * Liveness and readiness for probes: alive while the process runs; ready while the primary Redis
- * answers and it is not shutting down. A replica answers too, but cannot take a submission: while
- * the connection holds one (a failover under way), it is not ready.
+ * answers (on a cluster: the cluster says it is ok, and a node answers) and it is not shutting
+ * down. A replica answers too, but cannot take a submission: while the connection holds one (a
+ * failover under way), it is not ready.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from '../../core/redis.js';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../../core/redis.js';
 
 export interface HealthOptions {
-  redis: Redis;
+  redis: RedisClient;
   isShuttingDown(): boolean;
   /** Longer than this, and Redis counts as unreachable. */
   pingTimeoutMs: number;
@@ -24,7 +26,10 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
     try {
       const role = await Promise.race([primaryOrReplica(options.redis), late]);
       if (role === false) return reply.code(503).send({ status: 'redis unreachable' });
-      return role === 'primary' ? { status: 'ready' } : reply.code(503).send({ status: 'redis is a replica; no primary answers' });
+      if (role === 'primary') return { status: 'ready' };
+      return reply
+        .code(503)
+        .send({ status: role === 'replica' ? 'redis is a replica; no primary answers' : 'the redis cluster is not ok: a shard has no primary' });
     } catch {
       return reply.code(503).send({ status: 'redis unreachable' });
     } finally {
@@ -33,8 +38,19 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
   });
 }
 
-/** What ROLE says the connected node is; a Redis that does not allow ROLE (some managed ones) answered, so it counts as the primary. */
-async function primaryOrReplica(redis: Redis): Promise<'primary' | 'replica'> {
+/**
+ * What ROLE says the connected node is; a Redis that does not allow ROLE (some managed ones) answered, so it counts as the primary.
+ * A cluster is ready when it says so itself (`cluster_state:ok`: every slot has a primary that
+ * answers) and a primary answers a PING: a shard whose primary failed, before its replica is
+ * promoted, makes the cluster not ok.
+ */
+async function primaryOrReplica(redis: RedisClient): Promise<'primary' | 'replica' | 'cluster down'> {
+  if (redis instanceof Cluster) {
+    const info = await redis.cluster('INFO');
+    if (!/^cluster_state:ok/m.test(info)) return 'cluster down';
+    await redis.ping();
+    return 'primary';
+  }
   try {
     const [role] = (await redis.role()) as [string, ...unknown[]];
     return role === 'master' ? 'primary' : 'replica';

@@ -1,6 +1,6 @@
 /**
  * A reader-writer lock in Redis, shared by every executor: `full` isolation takes it exclusively,
- * `none` takes it shared. The holder is the operation (its ticket), not the executor, and a waiting
+ * `none` takes it shared. The holder is the operation (its pool and ticket), not the executor, and a waiting
  * writer marks itself so new readers hold back and writers are not starved.
  *
  * The guarantee: two operations never hold one mutex exclusively at the same time, whatever their
@@ -25,16 +25,24 @@
  * a script still going then — its executor paused longer than that, or killed while the script
  * outlives it — is unsupervised, and overlaps the next holder until its executor resumes and stops it.
  *
- * Redis keys (core/keys.ts), read and written only by the scripts below:
- *   holder   hash    ticket, token, until (ms): the exclusive hold
- *   readers  zset    "<ticket>|<token>" scored by lease expiry (ms): the shared holds
- *   waiting  string  ticket of a writer that waits (PX): new readers hold back
+ * Breaking a hold: the mutex's keys live in a slot of their own (a mutex is named freely and
+ * shared by pools), and an operation's record in its pool's slot, so no script reads both. A hold
+ * whose lease ran out stays held; a waiter asks which holds have run out (mutexExpired), reads
+ * their operations' records itself, and ends those whose operation has ended (mutexBreak), each only
+ * if it is still that hold with its lease still run out — a renewal meanwhile keeps it. An ended
+ * operation never runs again, so what was read stays true.
+ *
+ * Redis keys (core/keys.ts), read and written only by the scripts in ./lua/ (each states its
+ * KEYS and ARGV); a holder is named "<pool>|<ticket>":
+ *   holder   hash    holder, token, until (ms): the exclusive hold
+ *   readers  zset    "<holder>|<token>" scored by lease expiry (ms): the shared holds
+ *   waiting  string  holder of a writer that waits (PX): new readers hold back
  *   fence    string  counter of tokens
- * The scripts also read `<prefix>:op:<ticket>` `state` of a holder whose lease ran out (ARGV opPrefix).
  */
-import type { Redis } from 'ioredis';
 import { backoffMs, delay } from '../../core/delay.js';
-import type { Keys } from '../../core/keys.js';
+import type { Keys, MutexKeys, OperationRef } from '../../core/keys.js';
+import { withLuaCommands } from '../../core/lua-commands.js';
+import type { RedisClient } from '../../core/redis.js';
 import type { StopReason } from '../runtime.js';
 
 export type LockMode = 'exclusive' | 'shared';
@@ -64,136 +72,68 @@ export interface Lease {
 
 export type Acquired = { lease: Lease } | { stopped: StopReason };
 
-const PRELUDE = `
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local function ended(ticket)
-  local state = redis.call('HGET', ARGV[3] .. ticket, 'state')
-  return not state or state == 'succeeded' or state == 'failed' or state == 'cancelled'
-end
--- The exclusive holder's ticket, or nil when free; a stale hold is removed.
-local function currentHolder(key)
-  local h = redis.call('HMGET', key, 'ticket', 'until')
-  if not h[1] then return nil end
-  if tonumber(h[2]) > now or not ended(h[1]) then return h[1] end
-  redis.call('DEL', key)
-  return nil
-end
-local function pruneReaders(key)
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', now)) do
-    if ended(string.match(member, '^(.*)|')) then redis.call('ZREM', key, member) end
-  end
-end`;
+/** The replies of the commands in ./lua/. */
+type Commands = {
+  kwMutexLockExclusive: number;
+  kwMutexLockShared: number;
+  kwMutexRenew: number;
+  kwMutexUnlock: number;
+  kwMutexExpired: string[];
+  kwMutexBreak: number;
+};
 
-const SCRIPTS = {
-  /** KEYS: holder, readers, waiting, fence. ARGV: ticket, lease ms, opPrefix. Returns the token, or 0. */
-  kwMutexLockExclusive: {
-    numberOfKeys: 4,
-    lua: `${PRELUDE}
-pruneReaders(KEYS[2])
-local holder = currentHolder(KEYS[1])
-if (not holder or holder == ARGV[1]) and redis.call('ZCARD', KEYS[2]) == 0 then
-  local token = redis.call('INCR', KEYS[4])
-  redis.call('HSET', KEYS[1], 'ticket', ARGV[1], 'token', token, 'until', now + tonumber(ARGV[2]))
-  if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-  return token
-end
-local waiting = redis.call('GET', KEYS[3])
-if not waiting or waiting == ARGV[1] then redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2]) end
-return 0`,
-  },
-  /** KEYS: holder, readers, waiting, fence. ARGV: ticket, lease ms, opPrefix. Returns the token, or 0. */
-  kwMutexLockShared: {
-    numberOfKeys: 4,
-    lua: `${PRELUDE}
-pruneReaders(KEYS[2])
-if currentHolder(KEYS[1]) then return 0 end
-local waiting = redis.call('GET', KEYS[3])
-if waiting and waiting ~= ARGV[1] then return 0 end
-local token = redis.call('INCR', KEYS[4])
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1] .. '|' .. token)
-return token`,
-  },
-  /**
-   * KEYS: holder, readers. ARGV: ticket, token, lease ms, mode.
-   * Returns 1 renewed, -1 held again by the same operation under a newer token, 0 gone.
-   */
-  kwMutexRenew: {
-    numberOfKeys: 2,
-    lua: `
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local untilMs = now + tonumber(ARGV[3])
-if ARGV[4] == 'exclusive' then
-  local h = redis.call('HMGET', KEYS[1], 'ticket', 'token')
-  if h[1] == ARGV[1] and h[2] == ARGV[2] then
-    redis.call('HSET', KEYS[1], 'until', untilMs)
-    return 1
-  end
-  if h[1] == ARGV[1] then return -1 end
-  return 0
-end
-local member = ARGV[1] .. '|' .. ARGV[2]
-if redis.call('ZSCORE', KEYS[2], member) then
-  redis.call('ZADD', KEYS[2], untilMs, member)
-  return 1
-end
-for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if string.match(other, '^(.*)|') == ARGV[1] then return -1 end
-end
-return 0`,
-  },
-  /** KEYS: holder, readers, waiting. ARGV: ticket, token (0 for a waiter that never held it). */
-  kwMutexUnlock: {
-    numberOfKeys: 3,
-    lua: `
-local h = redis.call('HMGET', KEYS[1], 'ticket', 'token')
-if h[1] == ARGV[1] and h[2] == ARGV[2] then redis.call('DEL', KEYS[1]) end
-redis.call('ZREM', KEYS[2], ARGV[1] .. '|' .. ARGV[2])
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return 1`,
-  },
-} as const;
+const LUA = new URL('./lua/', import.meta.url);
 
-type ScriptedRedis = Redis & Record<keyof typeof SCRIPTS, (...args: (string | number)[]) => Promise<number>>;
+/** A hold's holder: the operation, by pool and ticket (neither holds '|'). */
+const holderOf = (op: OperationRef): string => `${op.pool}|${op.ticket}`;
+const operationOf = (holder: string): OperationRef => {
+  const bar = holder.indexOf('|');
+  return { pool: holder.slice(0, bar), ticket: holder.slice(bar + 1) };
+};
 
 export interface MutexOptions {
   /** How long a hold lasts without renewal; renewed every third of it. Never shorter than the queue lock. */
   leaseMs: number;
   /** Aborted when the executor stops: waiters give up with `stopped: 'shutdown'`. */
   closing: AbortSignal;
+  /** Whether an operation has ended: its record is final, or gone. */
+  ended(op: OperationRef): Promise<boolean>;
 }
 
 export class Mutexes {
-  private readonly redis: ScriptedRedis;
+  private readonly redis;
 
   constructor(
-    redis: Redis,
-    private readonly keys: Keys,
+    redis: RedisClient,
+    private readonly keys: Pick<Keys, 'mutex'>,
     private readonly options: MutexOptions,
   ) {
-    for (const [name, script] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, script);
-    }
-    this.redis = redis as ScriptedRedis;
+    this.redis = withLuaCommands<Commands>(redis, LUA);
   }
 
   /**
-   * Waits for the lock as `holder` (the operation's ticket). `onWait` is called once if it is not
+   * Waits for the lock as `op` (the operation). `onWait` is called once if it is not
    * free at first. Throws MutexTimeoutError after `timeoutSeconds`; stops waiting when `signal`
    * aborts (with its StopReason) or the executor closes ('shutdown').
    */
-  async acquire(name: string, mode: LockMode, holder: string, options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void }): Promise<Acquired> {
+  async acquire(
+    name: string,
+    mode: LockMode,
+    op: OperationRef,
+    options: { timeoutSeconds: number; signal: AbortSignal; onWait: () => void },
+  ): Promise<Acquired> {
     const k = this.keys.mutex(name);
+    const holder = holderOf(op);
     const take = mode === 'exclusive' ? this.redis.kwMutexLockExclusive.bind(this.redis) : this.redis.kwMutexLockShared.bind(this.redis);
-    const opPrefix = this.keys.operation('');
     const signals = [options.signal, this.options.closing];
     const deadline = Date.now() + options.timeoutSeconds * 1000;
     let waited = false;
     let attempt = 0;
     while (!signals.some((s) => s.aborted)) {
-      const token = await take(k.holder, k.readers, k.waiting, k.fence, holder, this.options.leaseMs, opPrefix);
+      const token = await take(k.holder, k.readers, k.waiting, k.fence, holder, this.options.leaseMs);
       if (token > 0) return { lease: this.lease(k, holder, token, mode) };
+      // Held: holds left by operations that have ended are ended, and then it is tried again at once.
+      if (await this.breakEnded(k)) continue;
       if (!waited) {
         waited = true;
         options.onWait();
@@ -210,7 +150,17 @@ export class Mutexes {
     return { stopped: shutdown ? 'shutdown' : 'cancel' };
   }
 
-  private lease(k: ReturnType<Keys['mutex']>, holder: string, token: number, mode: LockMode): Lease {
+  /** Ends the holds whose lease ran out and whose operation has ended; whether it ended any. */
+  private async breakEnded(k: MutexKeys): Promise<boolean> {
+    const expired = await this.redis.kwMutexExpired(k.holder, k.readers);
+    const ended: string[] = [];
+    for (let i = 0; i + 1 < expired.length; i += 2) {
+      if (await this.options.ended(operationOf(expired[i]!))) ended.push(expired[i]!, expired[i + 1]!);
+    }
+    return ended.length > 0 && (await this.redis.kwMutexBreak(k.holder, k.readers, ...ended)) > 0;
+  }
+
+  private lease(k: MutexKeys, holder: string, token: number, mode: LockMode): Lease {
     const lost = new AbortController();
     let renewing = false;
     const renew = async (): Promise<void> => {

@@ -103,7 +103,7 @@ export class KubernetesRuntime implements Runtime {
 
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
     // An adopted run goes on from what the executor that started it stored of each log.
-    const from = resumePoint(await this.logs.lastOrigin(context.ticket));
+    const from = resumePoint(await this.logs.lastOrigin({ ticket: context.ticket, pool: context.request.pool }));
     const readFetchLog = packageSpecs(context.request.packages).length > 0 && !from.fetchRead;
     return superviseJob({
       api: this.api,

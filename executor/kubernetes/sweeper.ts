@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import type { OperationStore } from '../../core/operation-store.js';
 import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
-import { ANNOTATION_TICKET, instanceSelector, LABEL_INSTANCE } from './names.js';
+import { ANNOTATION_TICKET, instanceSelector, LABEL_INSTANCE, LABEL_POOL } from './names.js';
 
 export async function sweepOnce(api: KubeApi, instance: string, store: OperationStore, logger: Logger): Promise<number> {
   const { namespace } = api;
@@ -19,8 +19,9 @@ export async function sweepOnce(api: KubeApi, instance: string, store: Operation
   for (const job of jobs.items) {
     const name = job.metadata!.name!;
     const ticket = job.metadata?.annotations?.[ANNOTATION_TICKET];
-    if (!ticket || job.metadata?.labels?.[LABEL_INSTANCE] !== instance) continue;
-    const state = await store.state(ticket);
+    const pool = job.metadata?.labels?.[LABEL_POOL];
+    if (!ticket || !pool || job.metadata?.labels?.[LABEL_INSTANCE] !== instance) continue;
+    const state = await store.state({ ticket, pool });
     if (state !== undefined && !isTerminal(state)) continue;
     await deleteJob(api, name, 'released').then(
       () => {

@@ -242,7 +242,7 @@ describeHelm('the Helm chart', () => {
         sentinelMaster: 'mymaster',
         databaseIndex: '2',
         sentinelPasswordFromEnv: 'KUBE_WORKER_REDIS_SENTINEL_PASSWORD',
-        listName: 'kw:default:wait',
+        listName: '{kw:default}:default:wait',
         listLength: '4',
       },
       authenticationRef: { name: 'redis-auth' },
@@ -264,6 +264,28 @@ describeHelm('the Helm chart', () => {
         executor: { keda: { enabled: true, sentinelAddresses: 's-0:26379' } },
       }),
     ).rejects.toThrow(/executor.keda.sentinelMaster is required/);
+  });
+
+  it('has KEDA follow the same Redis Cluster: a redis-cluster trigger on the nodes of the URL, or of the values when the URL is in a Secret', async () => {
+    const url = 'redis+cluster://:data-pw@node-0.redis:6379,node-1.redis:6379,node-2.redis:6379';
+    const keda = { enabled: true, authenticationRef: 'redis-auth' };
+    const objects = await render({ redis: { enabled: false }, externalRedis: { url }, executor: { keda } });
+    expect(readConfig(containerEnv(objects, dispatcherOf(objects)))).toMatchObject({ redisUrl: url });
+    const [trigger] = find(objects, 'ScaledObject', `${NAME}-executor`).spec.triggers;
+    expect(trigger).toEqual({
+      type: 'redis-cluster',
+      metadata: { addresses: 'node-0.redis:6379,node-1.redis:6379,node-2.redis:6379', listName: '{kw:default}:default:wait', listLength: '4' },
+      authenticationRef: { name: 'redis-auth' },
+    });
+    const bySecret = await render({
+      redis: { enabled: false },
+      externalRedis: { existingSecret: 'my-redis' },
+      executor: { keda: { ...keda, clusterAddresses: 'n-0:6379,n-1:6379' } },
+    });
+    expect(find(bySecret, 'ScaledObject', `${NAME}-executor`).spec.triggers[0]).toMatchObject({
+      type: 'redis-cluster',
+      metadata: { addresses: 'n-0:6379,n-1:6379' },
+    });
   });
 
   it('refuses to render without any Redis, saying what to set', async () => {
@@ -334,7 +356,7 @@ describeHelm('the Helm chart', () => {
     const scaled = find(objects, 'ScaledObject', `${NAME}-executor`);
     expect(scaled.spec.scaleTargetRef).toEqual({ name: `${NAME}-executor` });
     // One trigger per pool, on the BullMQ list of its waiting operations.
-    expect(scaled.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['acme:default:wait', 'acme:gpu-jobs:wait']);
+    expect(scaled.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['{acme:default}:default:wait', '{acme:gpu-jobs}:gpu-jobs:wait']);
     expect(scaled.spec.triggers[0].metadata).toMatchObject({
       address: `${NAME}-redis.${NAMESPACE}.svc:6379`,
       passwordFromEnv: 'REDIS_PASSWORD',

@@ -10,43 +10,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call } from './support/client.js';
+import { keys } from '../../core/keys.js';
 import { startProcesses, type Processes } from './support/deployment.js';
-import { countedOperation, markerFile, settle, type Figures } from './support/ledger.js';
+import { countedOperation, firstStartAfter, markerFile, settle, type Figures } from './support/ledger.js';
 import { Load } from './support/load.js';
 import { report, stopwatch } from './support/report.js';
 import { startSentinelGroup, type SentinelGroup } from './support/sentinel-group.js';
 
-/** When the first operation started after `after` (ms), read back from the operations' timings. */
-async function firstStartAfter(dispatcherUrl: string, tickets: Iterable<string>, after: number): Promise<number | undefined> {
-  let first: number | undefined;
-  const all = [...tickets];
-  for (let i = 0; i < all.length; i += 16) {
-    await Promise.all(
-      all.slice(i, i + 16).map(async (ticket) => {
-        const outcome = await call(dispatcherUrl, 'GET', `/api/v1/operations/${ticket}?limit=1`);
-        const startedAt = outcome.kind === 'answer' ? Date.parse((outcome.body as { timings?: { startedAt?: string } }).timings?.startedAt ?? '') : NaN;
-        if (startedAt > after && (first === undefined || startedAt < first)) first = startedAt;
-      }),
-    );
-  }
-  return first;
-}
-
 /** What Redis holds of the deployment: records by state, the queue's lists, the mutexes; kept when the test fails. */
 async function redisState(group: SentinelGroup, prefix: string): Promise<Record<string, unknown>> {
   const redis = new Redis((await group.primary()).url, { maxRetriesPerRequest: 1 });
+  const pool = keys(prefix).pool('default');
   try {
     const states: Record<string, number> = {};
     const samples: Record<string, Record<string, string>> = {};
-    for await (const batch of redis.scanStream({ match: `${prefix}:op:*`, count: 1000 }) as AsyncIterable<string[]>) {
-      for (const key of batch.filter((k) => k.split(':').length === 3)) {
+    for await (const batch of redis.scanStream({ match: pool.operation('*'), count: 1000 }) as AsyncIterable<string[]>) {
+      for (const key of batch.filter((k) => !/:(payload|log)$/.test(k))) {
         const record = await redis.hgetall(key);
         states[record.state ?? '?'] = (states[record.state ?? '?'] ?? 0) + 1;
         if (record.state === 'pending' || record.state === 'running') samples[key] ??= record;
       }
     }
-    const queue = `${prefix}:default`;
+    const queue = `${pool.queuePrefix}:default`;
     const lists = Object.fromEntries(
       await Promise.all(
         ['wait', 'active', 'paused']
@@ -54,11 +39,11 @@ async function redisState(group: SentinelGroup, prefix: string): Promise<Record<
           .concat(['delayed', 'prioritized', 'completed', 'failed'].map(async (z) => [z, await redis.zcard(`${queue}:${z}`)] as const)),
       ),
     );
-    const mutex = await redis.zrange(`${prefix}:mutex:pool:default:readers`, 0, -1, 'WITHSCORES');
+    const mutex = await redis.zrange(keys(prefix).mutex('pool:default').readers, 0, -1, 'WITHSCORES');
     return {
       states,
       lists,
-      executors: await redis.zrange(`${prefix}:executors`, 0, -1, 'WITHSCORES'),
+      executors: await redis.zrange(keys(prefix).executors, 0, -1, 'WITHSCORES'),
       readers: mutex.length / 2,
       samples: Object.entries(samples).slice(0, 10),
     };

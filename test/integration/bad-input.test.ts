@@ -70,7 +70,7 @@ describe('bad input is refused with a clear problem and nothing is queued', () =
     expect(body.pools).toEqual(['default']);
     const redisKeys = await import('ioredis').then(async ({ Redis }) => {
       const redis = new Redis(stack.redisUrl);
-      const found = await redis.keys(`${stack.config.prefix}:op:*`);
+      const found = await redis.keys(`{${stack.config.prefix}:*}:op:*`);
       await redis.quit();
       return found;
     });

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { VERSION } from '../../core/version.js';
+import { deploymentKeys } from '../support/deployment-keys.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -124,7 +125,7 @@ describe('server logs', () => {
       process.kill(-child.pid!, 'SIGTERM');
       await exited;
       const redis = new Redis(redisUrl);
-      const keys = await redis.keys(`${prefix}:*`);
+      const keys = await deploymentKeys(redis, prefix);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();
     }

@@ -19,7 +19,10 @@ describe('an executor given a job it must not run as delivered', () => {
     const marker = `/tmp/kw-foreign-${Date.now()}`;
     const ticket = await stack.submit(bash(`echo ran >> ${marker}`));
     // The same ticket delivered on another pool's queue, as a conflicting submission once did.
-    const other = new Queue<OperationJobData>(queueName('other'), { connection: { url: stack.redisUrl }, prefix: stack.config.prefix });
+    const other = new Queue<OperationJobData>(queueName('other'), {
+      connection: { url: stack.redisUrl },
+      prefix: keys(stack.config.prefix).pool('other').queuePrefix,
+    });
     try {
       await other.add(JOB_NAME, { ticket, pool: 'other', syntax: 'bash' }, jobOptions(ticket, 60));
       const job = (await other.getJobs(['waiting']))[0]!;
@@ -48,7 +51,7 @@ describe('a cancel whose message is lost', () => {
     // Flag the record as the dispatcher does, but publish nothing: the message was lost.
     const redis = new Redis(stack.redisUrl);
     try {
-      const outcome = await new OperationStore(redis, keys(stack.config.prefix)).cancel(ticket, 60);
+      const outcome = await new OperationStore(redis, keys(stack.config.prefix)).cancel({ ticket, pool: 'default' }, 60);
       expect(outcome.kind).toBe('signalled');
     } finally {
       await redis.quit();
@@ -67,7 +70,7 @@ describe('an executor facing the same error over and over', () => {
     stack = await startStack({ executors: 0 });
     // A key of the queue holding the wrong type: every fetch of the pool fails with WRONGTYPE.
     const redis = new Redis(stack.redisUrl);
-    await redis.hset(`${stack.config.prefix}:${queueName('default')}:prioritized`, 'poison', '1');
+    await redis.hset(`${keys(stack.config.prefix).pool('default').queuePrefix}:${queueName('default')}:prioritized`, 'poison', '1');
     await redis.quit();
 
     const lines: string[] = [];

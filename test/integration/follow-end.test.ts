@@ -19,20 +19,22 @@ describe('the end of an operation, heard by dispatchers', () => {
     const redis = new Redis(stack.redisUrl);
     closers.push(() => redis.quit());
     const store = new OperationStore(redis, names);
-    await store.create('heard', { bodyHash: 'h', pool: 'default', payload: '{}', jobId: 'heard.1', now: Date.now() });
+    const heard = { ticket: 'heard', pool: 'default' };
+    const channel = names.pool('default').finishedChannel;
+    await store.create(heard, { bodyHash: 'h', payload: '{}', jobId: 'heard.1', now: Date.now() });
     const finished = new FinishedOperations(
       () => new Redis(stack.redisUrl),
-      names.finishedChannel,
+      [channel],
       (error) => {
         throw error;
       },
     );
     closers.push(() => finished.close());
-    const other = finished.wait('someone-else');
-    const wait = finished.wait('heard');
-    await expect.poll(async () => ((await redis.pubsub('NUMSUB', names.finishedChannel)) as [string, number])[1]).toBe(1);
+    const other = finished.wait({ ticket: 'someone-else', pool: 'default' });
+    const wait = finished.wait(heard);
+    await expect.poll(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]).toBe(1);
 
-    expect(await store.recordResult('heard', '', { state: 'succeeded', exitCode: 0 }, 60)).toBe('recorded');
+    expect(await store.recordResult(heard, '', { state: 'succeeded', exitCode: 0 }, 60)).toBe('recorded');
     await wait.ended;
     const still = await Promise.race([other.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
     expect(still).toBe('waiting');
@@ -47,9 +49,15 @@ describe('the end of an operation, heard by dispatchers', () => {
     // Recorded as the executor does, but the message goes to a channel no dispatcher hears.
     const redis = new Redis(stack.redisUrl);
     closers.push(() => redis.quit());
-    const deaf = new OperationStore(redis, { ...keys(stack.config.prefix), finishedChannel: `${stack.config.prefix}:nobody` });
+    const names = keys(stack.config.prefix);
+    const deaf = new OperationStore(redis, { ...names, pool: (pool) => ({ ...names.pool(pool), finishedChannel: `${stack.config.prefix}:nobody` }) });
     expect(
-      await deaf.recordResult(ticket, '', { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } }, 60),
+      await deaf.recordResult(
+        { ticket, pool: 'default' },
+        '',
+        { state: 'failed', exitCode: 3, failure: { reason: 'ScriptFailed', message: 'The script exited with code 3' } },
+        60,
+      ),
     ).toBe('recorded');
 
     const text = await follow;

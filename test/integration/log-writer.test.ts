@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keys } from '../../core/keys.js';
 import { LogStore } from '../../core/log-store.js';
+import { deploymentKeys } from '../support/deployment-keys.js';
 
 describe("an operation's log writer", () => {
   let redis: Redis;
@@ -13,25 +14,26 @@ describe("an operation's log writer", () => {
     store = new LogStore(redis, keys(prefix));
   });
   afterAll(async () => {
-    const stored = await redis.keys(`${prefix}:*`);
+    const stored = await deploymentKeys(redis, prefix);
     if (stored.length > 0) await redis.del(...stored);
     redis.disconnect();
   });
 
   it('opened again after a restart (an adopted operation) goes on from the bytes already stored, not from zero', async () => {
+    const adopted = { ticket: 'adopted', pool: 'default' };
     const limits = { maxLines: 1000, maxBytes: 1000 };
-    const first = await store.openWriter('adopted', limits);
+    const first = await store.openWriter(adopted, limits);
     first.append('stdout', 'a'.repeat(600));
     first.note("the product's own lines do not count");
     await first.close();
 
-    const second = await store.openWriter('adopted', limits);
+    const second = await store.openWriter(adopted, limits);
     second.append('stdout', 'b'.repeat(300));
     second.append('stderr', 'c'.repeat(300));
     second.note('Succeeded');
     await second.close();
 
-    expect((await store.read('adopted', 0, 100)).map((line) => [line.stream, line.text.slice(0, 60)])).toEqual([
+    expect((await store.read(adopted, 0, 100)).map((line) => [line.stream, line.text.slice(0, 60)])).toEqual([
       ['stdout', 'a'.repeat(60)],
       ['system', "the product's own lines do not count"],
       ['stdout', 'b'.repeat(60)],

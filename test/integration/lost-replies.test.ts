@@ -38,7 +38,7 @@ describe.each(STEPS)('when the reply to $step is lost', ({ matches }) => {
     stack = await startStack({ executorRedisUrl: cutter.url });
     marker = path.join(os.tmpdir(), `kw-lost-reply-${process.pid}-${Date.now()}`);
     const ticket = `lost-reply-${Date.now()}`;
-    const k = keys(stack.config.prefix);
+    const k = keys(stack.config.prefix).pool('default');
     const cut = cutter.cutAfter(matches({ op: k.operation(ticket), payload: k.payload(ticket), log: k.log(ticket), finished: k.finishedChannel }));
     await stack.submit({ ticket, ...bash(`echo ran >> ${marker}; echo first; sleep 0.2; echo second; exit 3`) });
     await cut;

@@ -12,6 +12,7 @@ import { download } from '../../executor/packages/download.js';
 import { sha256, tar, zip } from '../support/archives.js';
 import { generatedSha256, startPackageServer, type PackageServer } from '../support/package-server.js';
 import { bash, startStack, type Stack } from './support/stack.js';
+import { deploymentKeys } from '../support/deployment-keys.js';
 
 describe('packages on the local runtime', () => {
   let feed: PackageServer;
@@ -260,7 +261,7 @@ describe('packages on the local runtime', () => {
     const redis = new Redis(stack.redisUrl);
     try {
       let dump = '';
-      for (const key of await redis.keys(`${stack.config.prefix}:*`)) {
+      for (const key of await deploymentKeys(redis, stack.config.prefix)) {
         const type = await redis.type(key);
         if (type === 'string') dump += await redis.get(key);
         if (type === 'hash') dump += JSON.stringify(await redis.hgetall(key));

@@ -6,7 +6,7 @@ describe('a connection that coalesces writes', () => {
   let redis: Redis;
   const key = `kw-test-coalescing-${process.pid}`;
   beforeAll(async () => {
-    redis = connectRedis(inject('redisUrl'), 'kw-test-coalescing', { coalesceWrites: true });
+    redis = connectRedis(inject('redisUrl'), 'kw-test-coalescing', { coalesceWrites: true }) as Redis;
     await redis.ping();
   });
   afterAll(async () => {

@@ -19,7 +19,7 @@ async function endMidConnect(redis: Redis): Promise<void> {
 describe('a connection ended by ioredis rather than by us', () => {
   const opened: Redis[] = [];
   const open = (): Redis => {
-    const redis = connectRedis(inject('redisUrl'), 'kw-test-reconnect');
+    const redis = connectRedis(inject('redisUrl'), 'kw-test-reconnect') as Redis; // a redis:// URL: one Redis, never a Cluster
     redis.on('error', () => undefined);
     opened.push(redis);
     return redis;

@@ -14,20 +14,21 @@ describe('taking back the record of a submission whose job could not be added', 
     stack = await startStack({ executors: 0 });
     const redis = new Redis(stack.redisUrl);
     const store = new OperationStore(redis, keys(stack.config.prefix));
-    const queue = new Queue<OperationJobData>(queueName('default'), { connection: redis, prefix: stack.config.prefix });
+    const queue = new Queue<OperationJobData>(queueName('default'), { connection: redis, prefix: keys(stack.config.prefix).pool('default').queuePrefix });
     const jobId = jobIdFor('took-back', 'n1');
-    const create = { bodyHash: 'h', pool: 'default', payload: '{}', jobId, now: Date.now() };
+    const create = { bodyHash: 'h', payload: '{}', jobId, now: Date.now() };
+    const tookBack = { ticket: 'took-back', pool: 'default' };
     try {
       // No job: the create is undone.
-      await store.create('took-back', create);
-      expect(await store.abandon('took-back', jobId, queue.toKey(jobId))).toBe(true);
-      expect(await store.get('took-back')).toBeUndefined();
+      await store.create(tookBack, create);
+      expect(await store.abandon(tookBack, jobId, queue.toKey(jobId))).toBe(true);
+      expect(await store.get(tookBack)).toBeUndefined();
 
       // The job exists: a retry found the record and added the job before the take-back ran.
-      await store.create('took-back', create);
+      await store.create(tookBack, create);
       await queue.add(JOB_NAME, { ticket: 'took-back', pool: 'default', syntax: 'bash' }, jobOptions(jobId, 60));
-      expect(await store.abandon('took-back', jobId, queue.toKey(jobId))).toBe(false);
-      expect((await store.get('took-back'))?.state).toBe('queued');
+      expect(await store.abandon(tookBack, jobId, queue.toKey(jobId))).toBe(false);
+      expect((await store.get(tookBack))?.state).toBe('queued');
     } finally {
       await queue.close();
       redis.disconnect();

@@ -16,7 +16,7 @@ import { bash, localRuntime, startStack, type Stack } from './support/stack.js';
 function watchedConnections(): { connect: typeof connectRedis; made: Array<{ name: string; redis: Redis; duplicates: Redis[] }> } {
   const made: Array<{ name: string; redis: Redis; duplicates: Redis[] }> = [];
   const connect: typeof connectRedis = (url, name, options) => {
-    const redis = connectRedis(url, name, options);
+    const redis = connectRedis(url, name, options) as Redis;
     const entry = { name, redis, duplicates: [] as Redis[] };
     const duplicate = redis.duplicate.bind(redis);
     redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {

@@ -87,7 +87,7 @@ describe('readConfig', () => {
   });
 
   it.each<[NodeJS.ProcessEnv, string, string]>([
-    [{ REDIS_URL: 'http://redis:6379' }, 'REDIS_URL', 'redis://, rediss:// or redis+sentinel://'],
+    [{ REDIS_URL: 'http://redis:6379' }, 'REDIS_URL', 'redis://, rediss://, redis+sentinel:// or redis+cluster://'],
     [{ KUBE_WORKER_PREFIX: 'has space' }, 'KUBE_WORKER_PREFIX', '"has space"'],
     [{ KUBE_WORKER_PREFIX: 'p'.repeat(33) }, 'KUBE_WORKER_PREFIX', '1-32'],
     [{ KUBE_WORKER_API_TOKEN: 'short' }, 'KUBE_WORKER_API_TOKEN', 'token 1 is shorter than 16'],

@@ -33,7 +33,8 @@ function fakeNamespace(jobs: V1Job[]) {
 const request = { pool: 'default', script: { syntax: 'bash' as const, body: 'true' } };
 const jobOf = (instance: string, ticket: string): V1Job => buildScriptJob(ticket, request, 60, readConfig({ KUBE_WORKER_INSTANCE: instance })).job;
 /** Both releases know no operation "deploy-1": to each, the Job looks left behind. */
-const store = (states: Record<string, OperationState> = {}) => ({ state: async (ticket: string) => states[ticket] }) as unknown as OperationStore;
+const store = (states: Record<string, OperationState> = {}) =>
+  ({ state: async ({ ticket }: { ticket: string }) => states[ticket] }) as unknown as OperationStore;
 
 describe('the sweeper', () => {
   it("removes its own instance's leftover Jobs and never another instance's, even for the same ticket", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig, type ConfigError } from '../../core/config.js';
-import { parseRedisUrl, redactedRedisUrl, sentinelOptions } from '../../core/redis-url.js';
+import { clusterOptions, parseRedisUrl, redactedRedisUrl, sentinelOptions } from '../../core/redis-url.js';
 
 describe('REDIS_URL', () => {
   it.each([['redis://127.0.0.1:6379/2'], ['rediss://user:pw@redis.example:6380'], ['/tmp/kw/redis.sock?password=abc']])(
@@ -48,12 +48,53 @@ describe('REDIS_URL', () => {
   });
 
   it.each([
+    [
+      'redis+cluster://n1:7000,n2:7001,n3',
+      {
+        nodes: [
+          { host: 'n1', port: 7000 },
+          { host: 'n2', port: 7001 },
+          { host: 'n3', port: 6379 },
+        ],
+      },
+    ],
+    ['redis+cluster://:p%40ss@10.0.0.1:7000/', { nodes: [{ host: '10.0.0.1', port: 7000 }], password: 'p@ss' }],
+    [
+      'redis+cluster://app:secret@[::1]:7000,[::1]:7001',
+      {
+        nodes: [
+          { host: '::1', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+        username: 'app',
+        password: 'secret',
+      },
+    ],
+  ])('reads the cluster nodes and credentials of %s', (url, expected) => {
+    expect(parseRedisUrl(url)).toEqual({ kind: 'cluster', ...expected });
+  });
+
+  it('connects to a cluster with the credentials on every node, sharded subscribers, and reconnecting nodes', () => {
+    const target = parseRedisUrl('redis+cluster://app:pw@n1:7000,n2:7000');
+    if (target.kind !== 'cluster') throw new Error('not a cluster target');
+    const options = clusterOptions(target, 'kube-worker-test', { maxRetriesPerRequest: null });
+    expect(options).toMatchObject({
+      shardedSubscribers: true,
+      redisOptions: { username: 'app', password: 'pw', connectionName: 'kube-worker-test', maxRetriesPerRequest: null },
+    });
+    expect(options.clusterRetryStrategy?.(1, new Error('down'))).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['redis+cluster://', /names no cluster node/],
+    ['redis+cluster://n1:7000/0', /no database/],
+    ['redis+cluster://:hunter22@n1:99999', /not a cluster node address/],
     ['redis+sentinel://s1:26379', /master name/],
     ['redis+sentinel://s1:26379/', /no master/],
     ['redis+sentinel:///kw', /names no Sentinel/],
     ['redis+sentinel://s1:99999/kw', /not a Sentinel address/],
     ['redis+sentinel://:hunter22@s1:26379/kw/notadb', /redis\+sentinel:\/\/\*\*\*@s1/],
-    ['http://:hunter22@redis:6379', /must start with redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//],
+    ['http://:hunter22@redis:6379', /must start with redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\//],
   ])('refuses %s, saying why and never quoting the password', (url, message) => {
     let error: Error | undefined;
     try {
@@ -77,5 +118,6 @@ describe('REDIS_URL', () => {
   it('hides passwords when it names a URL', () => {
     expect(redactedRedisUrl('redis+sentinel://u:pw@s1:26379/kw')).toBe('redis+sentinel://***@s1:26379/kw');
     expect(redactedRedisUrl('/tmp/redis.sock?password=pw')).toBe('/tmp/redis.sock?password=***');
+    expect(redactedRedisUrl('redis+cluster://:pw@n1:7000,n2:7000')).toBe('redis+cluster://***@n1:7000,n2:7000');
   });
 });

@@ -17,12 +17,13 @@ export interface Processes {
 
 export async function startProcesses(
   redisUrl: string,
-  counts: { dispatchers: number; executors: number },
+  /** `prefix`: the deployment's key prefix; a new one unless given. */
+  counts: { dispatchers: number; executors: number; prefix?: string },
   executorEnv: Record<string, string> = {},
   dispatcherEnv: Record<string, string> = {},
 ): Promise<Processes> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'kw-faults-work-'));
-  const deployment: Deployment = { redisUrl, prefix: `f${randomBytes(4).toString('hex')}`, workDir };
+  const deployment: Deployment = { redisUrl, prefix: counts.prefix ?? `f${randomBytes(4).toString('hex')}`, workDir };
   const all: CliProcess[] = [];
   const started = async (starting: Promise<CliProcess>): Promise<CliProcess> => {
     const process = await starting;

@@ -90,3 +90,19 @@ export async function settle(dispatcherUrl: string, accepted: Set<string>, marke
     lostExamples: lost.slice(0, 5).map((t) => `${t}: ${last.get(t)}`),
   };
 }
+
+/** When the first operation started after `after` (ms), read back from the operations' timings. */
+export async function firstStartAfter(dispatcherUrl: string, tickets: Iterable<string>, after: number): Promise<number | undefined> {
+  let first: number | undefined;
+  const all = [...tickets];
+  for (let i = 0; i < all.length; i += 16) {
+    await Promise.all(
+      all.slice(i, i + 16).map(async (ticket) => {
+        const outcome = await call(dispatcherUrl, 'GET', `/api/v1/operations/${ticket}?limit=1`);
+        const startedAt = outcome.kind === 'answer' ? Date.parse((outcome.body as { timings?: { startedAt?: string } }).timings?.startedAt ?? '') : NaN;
+        if (startedAt > after && (first === undefined || startedAt < first)) first = startedAt;
+      }),
+    );
+  }
+  return first;
+}

@@ -16,6 +16,7 @@ import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js'
 import { startExecutor, type Executor, type RuntimeFactory } from '../../../executor/executor.js';
 import { LocalRuntime } from '../../../executor/local/local-runtime.js';
 import type { OperationStatus } from '../../../core/contract/status.js';
+import { deploymentKeys } from '../../support/deployment-keys.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
@@ -144,7 +145,7 @@ export async function startStack(
       for (const executor of executors) await executor.close();
       await dispatcher.close();
       const redis = new Redis(redisUrl);
-      const keys = await redis.keys(`${prefix}:*`);
+      const keys = await deploymentKeys(redis, prefix);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();
     },
