@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { describeOutcome, outcomes, type Outcome } from './contract/outcomes.js';
 import type { Failure, OperationState, OutputVariables } from './contract/status.js';
+import type { Moment, RunMoment } from './contract/timeline.js';
 import type { Keys } from './keys.js';
 import { encodeLine } from './log-store.js';
 import { withLuaCommands } from './lua-commands.js';
@@ -31,6 +32,41 @@ export interface OperationRecord {
   delivery?: string;
   /** The BullMQ job id this submission was enqueued with (jobIdFor); absent on records older than it. */
   jobId?: string;
+  /** The moments seen so far (ms), see contract/timeline.ts. */
+  timeline: RecordedTimeline;
+}
+
+export type RecordedTimeline = Partial<Record<Moment, number>> & { imagePullSeconds?: number };
+
+/**
+ * The record's field for each moment. Four are the fields the record's own transitions write
+ * (create, claim, markRunning, the result); the runtime's moments have one write each (`moment`).
+ */
+const MOMENT_FIELDS: Record<Moment, string> = {
+  accepted: 'acceptedAt',
+  queued: 'queuedAt',
+  picked: 'claimedAt',
+  jobCreated: 'jobCreatedAt',
+  podScheduled: 'podScheduledAt',
+  imagePulled: 'imagePulledAt',
+  started: 'startedAt',
+  firstLine: 'firstLineAt',
+  scriptEnded: 'scriptEndedAt',
+  recorded: 'finishedAt',
+};
+const PULL_SECONDS_FIELD = 'imagePullSeconds';
+
+function recordedTimeline(hash: Record<string, string>): RecordedTimeline {
+  const timeline: RecordedTimeline = {};
+  for (const [moment, field] of Object.entries(MOMENT_FIELDS) as [Moment, string][]) {
+    const at = toNumber(hash[field]);
+    if (at !== undefined) timeline[moment] = at;
+  }
+  // Records written before `acceptedAt` was: the submission was accepted as it was queued.
+  timeline.accepted ??= timeline.queued;
+  const pullSeconds = toNumber(hash[PULL_SECONDS_FIELD]);
+  if (pullSeconds !== undefined) timeline.imagePullSeconds = pullSeconds;
+  return timeline;
 }
 
 export interface OperationResult extends Outcome {
@@ -76,6 +112,7 @@ type Commands = {
   kwRequeue: number;
   kwPassOn: number;
   kwRelease: ReleaseReply;
+  kwMoment: number;
 };
 
 const LUA = new URL('./lua/', import.meta.url);
@@ -92,7 +129,11 @@ export class OperationStore {
     this.redis = withLuaCommands<Commands>(redis, LUA);
   }
 
-  async create(ticket: string, fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
+  /** `acceptedAt`: when the submission reached the dispatcher; `now` by default. */
+  async create(
+    ticket: string,
+    fields: { bodyHash: string; pool: string; taskId?: string; payload: string; jobId: string; now: number; acceptedAt?: number },
+  ): Promise<CreateReply> {
     const reply = await this.redis.kwCreate(
       this.keys.operation(ticket),
       this.keys.payload(ticket),
@@ -102,6 +143,7 @@ export class OperationStore {
       fields.now,
       fields.payload,
       fields.jobId,
+      fields.acceptedAt ?? fields.now,
     );
     if (reply[0] === 'created') return { created: true };
     return { created: false, state: reply[1] as OperationState, bodyHash: reply[2] ?? '', jobId: reply[3] || undefined };
@@ -132,6 +174,7 @@ export class OperationStore {
       executor: hash.executor,
       delivery: hash.delivery,
       jobId: hash.job,
+      timeline: recordedTimeline(hash),
     };
   }
 
@@ -178,6 +221,15 @@ export class OperationStore {
 
   async markRunning(ticket: string, delivery: string, now = Date.now()): Promise<boolean> {
     return (await this.redis.kwMarkRunning(this.keys.operation(ticket), now, delivery)) === 1;
+  }
+
+  /**
+   * Records a moment of the run the first time it is seen (a moment seen again keeps its first
+   * time), until the operation ends. False when it was not written.
+   */
+  async moment(ticket: string, moment: RunMoment, at = Date.now()): Promise<boolean> {
+    const more = moment.name === 'imagePulled' ? [PULL_SECONDS_FIELD, moment.pullSeconds] : [];
+    return (await this.redis.kwMoment(this.keys.operation(ticket), MOMENT_FIELDS[moment.name], at, ...more)) === 1;
   }
 
   /** Those of `tickets` whose cancellation was asked for. */

@@ -9,6 +9,7 @@ import type { ClusterWatch, JobListener } from './cluster-watch.js';
 import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
+import { eventMoment, podMoments } from './pod-moments.js';
 import { CursorFilter, fetchLineOrigin, LogFollower, readPodLog, type LogCursor, type LogRead, type PodLogLine } from './pod-log.js';
 import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorSettings, type TimerName } from './supervision.js';
 
@@ -106,11 +107,18 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
     begin.actions.forEach(perform);
     // The subscription may replay a finished pod at once, and so end the run before it returns.
     const stopWatching = ports.subscribe({
-      pod: (pod) => dispatch({ type: 'pod', pod }),
+      pod: (pod) => {
+        podMoments(pod).forEach((moment) => context.moment(moment));
+        dispatch({ type: 'pod', pod });
+      },
       podDeleted: (pod) => dispatch({ type: 'podDeleted', pod }),
       job: (job) => dispatch({ type: 'job', job }),
       jobDeleted: () => dispatch({ type: 'jobDeleted' }),
-      event: (event) => dispatch({ type: 'event', event }),
+      event: (event) => {
+        const moment = eventMoment(event);
+        if (moment) context.moment(moment);
+        dispatch({ type: 'event', event });
+      },
     });
     if (over.signal.aborted) stopWatching();
     else over.signal.addEventListener('abort', stopWatching);
