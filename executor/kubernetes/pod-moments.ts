@@ -2,16 +2,20 @@
  * The timeline's Kubernetes moments in what the shared watch already sees of a run (pure): its pod
  * bound to a node, the script's image on the node, the script's container ended. Reading the same
  * pod again gives the same moments; the run keeps the first sighting (executor/run-timeline.ts).
+ * The script's start is the supervision's own (RunContext.started): a pod is read for its binding
+ * before that step and for its end after it, so that a pod first seen ended was bound, started and
+ * ended in that order.
  */
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { RunMoment } from '../../core/contract/timeline.js';
 import { SCRIPT_CONTAINER } from './names.js';
 
-export function podMoments(pod: V1Pod): RunMoment[] {
-  const moments: RunMoment[] = [];
-  if (pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True')) moments.push({ name: 'podScheduled' });
-  if (pod.status?.containerStatuses?.some((c) => c.name === SCRIPT_CONTAINER && c.state?.terminated)) moments.push({ name: 'scriptEnded' });
-  return moments;
+export function podBound(pod: V1Pod): RunMoment | undefined {
+  return pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True') ? { name: 'podScheduled' } : undefined;
+}
+
+export function scriptEnded(pod: V1Pod): RunMoment | undefined {
+  return pod.status?.containerStatuses?.some((c) => c.name === SCRIPT_CONTAINER && c.state?.terminated) ? { name: 'scriptEnded' } : undefined;
 }
 
 /** The kubelet's Pulled event of the script's container: how long the pull took, 0 when the image was there. */

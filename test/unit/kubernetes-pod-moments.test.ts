@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from '../../executor/kubernetes/names.js';
-import { eventMoment, podMoments, pulledIn } from '../../executor/kubernetes/pod-moments.js';
+import { eventMoment, podBound, pulledIn, scriptEnded } from '../../executor/kubernetes/pod-moments.js';
 import { pod } from './support/script-pod.js';
 
 const scheduled = (p: V1Pod, status: 'True' | 'False' = 'True'): V1Pod => ({
@@ -24,7 +24,7 @@ describe("a run's Kubernetes moments", () => {
     ['a script that ended', scheduled(pod('Succeeded', { terminated: { exitCode: 0 } })), ['podScheduled', 'scriptEnded']],
     ['a packages download that ended, the script not started', scheduled(pod('Pending', undefined, { terminated: { exitCode: 0 } })), ['podScheduled']],
   ])('reads %s', (_case, p, moments) => {
-    expect(podMoments(p).map((m) => m.name)).toEqual(moments);
+    expect([podBound(p), scriptEnded(p)].filter((m) => m !== undefined).map((m) => m.name)).toEqual(moments);
   });
 
   it.each<[string, string, number | undefined]>([
