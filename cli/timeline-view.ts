@@ -3,7 +3,7 @@
  * before it, so that the slow step stands out; the image pull says how long the pull itself took.
  */
 import type { OperationStatus } from '../client/index.js';
-import { MOMENTS, type Moment } from '../core/contract/timeline.js';
+import { MOMENTS, type Moment } from '../core/contract/moments.js';
 import { formatElapsed } from './status-line.js';
 
 type Timeline = OperationStatus['timeline'];

@@ -19,22 +19,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const MOMENTS = [
-  'accepted',
-  'queued',
-  'picked',
-  'jobCreated',
-  'podScheduled',
-  'imagePulled',
-  'started',
-  'firstLine',
-  'scriptEnded',
-  'recorded',
-] as const;
-export type Moment = (typeof MOMENTS)[number];
-
-/** The moments a runtime reports while it runs a script (RunContext.moment); the others come with the record's own writes. */
-export type RunMoment = { name: 'jobCreated' | 'podScheduled' | 'firstLine' | 'scriptEnded' } | { name: 'imagePulled'; pullSeconds: number };
+export { MOMENTS, type Moment, type RunMoment } from './moments.js';
 
 const at = (description: string) => Type.String({ format: 'date-time', description });
 
