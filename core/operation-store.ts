@@ -9,10 +9,13 @@
 import type { Redis } from 'ioredis';
 import { describeOutcome, outcomes, type Outcome } from './contract/outcomes.js';
 import type { Failure, OperationState, OutputVariables } from './contract/status.js';
-import type { Moment, RunMoment } from './contract/timeline.js';
+import type { RunMoment } from './contract/timeline.js';
 import type { Keys } from './keys.js';
 import { encodeLine } from './log-store.js';
 import { withLuaCommands } from './lua-commands.js';
+import { momentFields, recordedTimeline, type RecordedTimeline } from './timeline-record.js';
+
+export type { RecordedTimeline };
 
 export interface OperationRecord {
   ticket: string;
@@ -34,39 +37,6 @@ export interface OperationRecord {
   jobId?: string;
   /** The moments seen so far (ms), see contract/timeline.ts. */
   timeline: RecordedTimeline;
-}
-
-export type RecordedTimeline = Partial<Record<Moment, number>> & { imagePullSeconds?: number };
-
-/**
- * The record's field for each moment. Four are the fields the record's own transitions write
- * (create, claim, markRunning, the result); the runtime's moments have one write each (`moment`).
- */
-const MOMENT_FIELDS: Record<Moment, string> = {
-  accepted: 'acceptedAt',
-  queued: 'queuedAt',
-  picked: 'claimedAt',
-  jobCreated: 'jobCreatedAt',
-  podScheduled: 'podScheduledAt',
-  imagePulled: 'imagePulledAt',
-  started: 'startedAt',
-  firstLine: 'firstLineAt',
-  scriptEnded: 'scriptEndedAt',
-  recorded: 'finishedAt',
-};
-const PULL_SECONDS_FIELD = 'imagePullSeconds';
-
-function recordedTimeline(hash: Record<string, string>): RecordedTimeline {
-  const timeline: RecordedTimeline = {};
-  for (const [moment, field] of Object.entries(MOMENT_FIELDS) as [Moment, string][]) {
-    const at = toNumber(hash[field]);
-    if (at !== undefined) timeline[moment] = at;
-  }
-  // Records written before `acceptedAt` was: the submission was accepted as it was queued.
-  timeline.accepted ??= timeline.queued;
-  const pullSeconds = toNumber(hash[PULL_SECONDS_FIELD]);
-  if (pullSeconds !== undefined) timeline.imagePullSeconds = pullSeconds;
-  return timeline;
 }
 
 export interface OperationResult extends Outcome {
@@ -228,8 +198,7 @@ export class OperationStore {
    * time), until the operation ends. False when it was not written.
    */
   async moment(ticket: string, moment: RunMoment, at = Date.now()): Promise<boolean> {
-    const more = moment.name === 'imagePulled' ? [PULL_SECONDS_FIELD, moment.pullSeconds] : [];
-    return (await this.redis.kwMoment(this.keys.operation(ticket), MOMENT_FIELDS[moment.name], at, ...more)) === 1;
+    return (await this.redis.kwMoment(this.keys.operation(ticket), ...momentFields(moment, at))) === 1;
   }
 
   /** Those of `tickets` whose cancellation was asked for. */
