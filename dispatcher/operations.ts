@@ -115,8 +115,9 @@ export function toTimeline({ imagePullSeconds, ...moments }: RecordedTimeline): 
  *
  * The answer, new or a retry, waits until a replica has the record and the job (replica-acks.ts):
  * what is acknowledged survives a failover. A retry that finds the record confirms it the same way.
+ *
+ * `receivedAt`: when the request reached the dispatcher, the timeline's `accepted`.
  */
-/** `receivedAt`: when the request reached the dispatcher, the timeline's `accepted`. */
 export async function submitOperation(
   deps: OperationsDependencies,
   request: OperationRequest,
