@@ -2,8 +2,8 @@
 # One image for both sides: `docker run IMAGE dispatcher` or `docker run IMAGE executor`.
 
 # The Node.js image both stages start from. Another one with the same layout (node and npm on PATH,
-# a user 1000, apt-get) can stand in: `docker build --build-arg NODE_IMAGE=my-mirror/node:20 .`
-ARG NODE_IMAGE=node:20-bookworm-slim
+# a user 1000, apt-get) can stand in: `docker build --build-arg NODE_IMAGE=my-mirror/node:24 .`
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build: compile the TypeScript with every dependency present.
 FROM ${NODE_IMAGE} AS build

@@ -326,6 +326,61 @@ export interface components {
                 /** Format: date-time */
                 finishedAt?: string;
             };
+            /** @description The moments that explain where the time went, each the first time it was seen (by the clock of the dispatcher or executor that saw it); those that do not apply (the Kubernetes ones on the local runtime) or have not come yet are absent. */
+            timeline: {
+                /**
+                 * Format: date-time
+                 * @description The submission reached the dispatcher.
+                 */
+                accepted: string;
+                /**
+                 * Format: date-time
+                 * @description Its record was written and its job added: it waits for an executor.
+                 */
+                queued: string;
+                /**
+                 * Format: date-time
+                 * @description An executor took it.
+                 */
+                picked?: string;
+                /**
+                 * Format: date-time
+                 * @description Kubernetes: the script's Job was created.
+                 */
+                jobCreated?: string;
+                /**
+                 * Format: date-time
+                 * @description Kubernetes: its pod was bound to a node.
+                 */
+                podScheduled?: string;
+                /**
+                 * Format: date-time
+                 * @description Kubernetes: the node had the script's image.
+                 */
+                imagePulled?: string;
+                /** @description How long the image pull took by the kubelet; 0 when the image was on the node already. */
+                imagePullSeconds?: number;
+                /**
+                 * Format: date-time
+                 * @description The script started: its container, or its local process.
+                 */
+                started?: string;
+                /**
+                 * Format: date-time
+                 * @description The script wrote its first line of output.
+                 */
+                firstLine?: string;
+                /**
+                 * Format: date-time
+                 * @description The script's container or process ended.
+                 */
+                scriptEnded?: string;
+                /**
+                 * Format: date-time
+                 * @description The outcome was recorded.
+                 */
+                recorded?: string;
+            };
         };
         QueueDepths: {
             pools: {

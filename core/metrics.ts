@@ -11,6 +11,8 @@
  *   executor    kube_worker_operation_queued_seconds          histogram  pool
  *   executor    kube_worker_operation_pending_seconds         histogram  pool
  *   executor    kube_worker_operation_run_seconds             histogram  pool, outcome
+ *   executor    kube_worker_operation_pod_start_seconds       histogram  pool
+ *   executor    kube_worker_operation_image_pull_seconds      histogram  pool
  *   executor    kube_worker_operations_in_flight              gauge      executor, pool
  *   executor    kube_worker_kubernetes_requests_total         counter    verb, code
  *   executor    kube_worker_log_lines_total                   counter    pool, stream
@@ -34,6 +36,10 @@ export interface ExecutorMetrics {
   queuedSeconds: Histogram<'pool'>;
   pendingSeconds: Histogram<'pool'>;
   runSeconds: Histogram<'pool' | 'outcome'>;
+  /** Kubernetes: from the Job created until its script started. */
+  podStartSeconds: Histogram<'pool'>;
+  /** Kubernetes: the kubelet's pull of the script's image, 0 when the node had it. */
+  imagePullSeconds: Histogram<'pool'>;
   inFlight: Gauge<'executor' | 'pool'>;
   /** Incremented by the Kubernetes runtime for each API call it makes. */
   kubernetesRequests: Counter<'verb' | 'code'>;
@@ -44,6 +50,8 @@ export interface ExecutorMetrics {
 
 /** From a tenth of a second (a warm executor) to three hours (a long deployment step). */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10_800];
+/** A pod's start and an image pull: from an image on the node (0) to the longest pending timeout worth waiting. */
+const POD_BUCKETS = [0.1, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
 
 export function createProcessMetrics(): ProcessMetrics {
   const registry = new Registry();
@@ -86,6 +94,20 @@ export function createExecutorMetrics({ registry, redisErrors }: ProcessMetrics)
       help: 'Time from the script starting until the operation ended, by pool and outcome.',
       labelNames: ['pool', 'outcome'] as const,
       buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    podStartSeconds: new Histogram({
+      name: 'kube_worker_operation_pod_start_seconds',
+      help: "Kubernetes: time from the script's Job being created until its script started (scheduling, image pull, packages).",
+      labelNames: ['pool'] as const,
+      buckets: POD_BUCKETS,
+      registers,
+    }),
+    imagePullSeconds: new Histogram({
+      name: 'kube_worker_operation_image_pull_seconds',
+      help: "Kubernetes: how long the kubelet took to pull the script's image, as it reports; 0 when the image was on the node.",
+      labelNames: ['pool'] as const,
+      buckets: POD_BUCKETS,
       registers,
     }),
     inFlight: new Gauge({

@@ -13,10 +13,14 @@
 import { publishCommand } from './channels.js';
 import { describeOutcome, outcomes, type Outcome } from './contract/outcomes.js';
 import type { Failure, OperationState, OutputVariables } from './contract/status.js';
+import type { RunMoment } from './contract/timeline.js';
 import type { Keys, OperationRef } from './keys.js';
 import { encodeLine } from './log-store.js';
 import { withLuaCommands } from './lua-commands.js';
 import type { RedisClient } from './redis.js';
+import { momentFields, recordedTimeline, type RecordedTimeline } from './timeline-record.js';
+
+export type { RecordedTimeline };
 
 export interface OperationRecord {
   ticket: string;
@@ -36,6 +40,8 @@ export interface OperationRecord {
   delivery?: string;
   /** The BullMQ job id this submission was enqueued with (jobIdFor); absent on records older than it. */
   jobId?: string;
+  /** The moments seen so far (ms), see contract/timeline.ts. */
+  timeline: RecordedTimeline;
 }
 
 export interface OperationResult extends Outcome {
@@ -88,6 +94,7 @@ type Commands = {
   kwTicketClaim: [string, string, string];
   kwTicketOwn: number;
   kwTicketEnd: number;
+  kwMoment: number;
 };
 
 /** How long a ticket's index entry lives when its submission never creates the record (the dispatcher died). */
@@ -118,8 +125,12 @@ export class OperationStore {
   /**
    * Creates the record in its pool, once per ticket. The ticket's index entry is claimed first
    * (another pool's ticket is refused there), and names the record once it exists.
+   * `acceptedAt`: when the submission reached the dispatcher; `now` by default.
    */
-  async create(op: OperationRef, fields: { bodyHash: string; taskId?: string; payload: string; jobId: string; now: number }): Promise<CreateReply> {
+  async create(
+    op: OperationRef,
+    fields: { bodyHash: string; taskId?: string; payload: string; jobId: string; now: number; acceptedAt?: number },
+  ): Promise<CreateReply> {
     const holder = await this.claimTicket(op, fields.jobId, fields.now);
     if (holder !== op.pool) return { created: false, otherPool: holder };
     const k = this.keys.pool(op.pool);
@@ -132,6 +143,7 @@ export class OperationStore {
       fields.now,
       fields.payload,
       fields.jobId,
+      fields.acceptedAt ?? fields.now,
     );
     if (reply[0] === 'created') {
       await this.redis.kwTicketOwn(this.keys.ticket(op.ticket), op.pool, fields.jobId, fields.now);
@@ -185,6 +197,7 @@ export class OperationStore {
       executor: hash.executor,
       delivery: hash.delivery,
       jobId: hash.job,
+      timeline: recordedTimeline(hash),
     };
   }
 
@@ -232,6 +245,14 @@ export class OperationStore {
 
   async markRunning(op: OperationRef, delivery: string, now = Date.now()): Promise<boolean> {
     return (await this.redis.kwMarkRunning(this.keys.pool(op.pool).operation(op.ticket), now, delivery)) === 1;
+  }
+
+  /**
+   * Records a moment of the run the first time it is seen (a moment seen again keeps its first
+   * time), until the operation ends. False when it was not written.
+   */
+  async moment(op: OperationRef, moment: RunMoment, at = Date.now()): Promise<boolean> {
+    return (await this.redis.kwMoment(this.keys.pool(op.pool).operation(op.ticket), ...momentFields(moment, at))) === 1;
   }
 
   /** The tickets of those of `ops` whose cancellation was asked for. */

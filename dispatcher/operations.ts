@@ -5,11 +5,12 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { Accepted, LogLine, OperationStatus } from '../core/contract/status.js';
+import { MOMENTS, type Moment, type Timeline } from '../core/contract/timeline.js';
 import { KubeWorkerError } from '../core/errors.js';
 import type { LogStore } from '../core/log-store.js';
 import { checkOperation, type OperationPolicy } from '../core/operation-rules.js';
 import type { OperationRef } from '../core/keys.js';
-import type { OperationRecord, OperationStore } from '../core/operation-store.js';
+import type { OperationRecord, OperationStore, RecordedTimeline } from '../core/operation-store.js';
 import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
 import type { FinishedOperations } from './finished-operations.js';
@@ -91,7 +92,16 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
       ...(record.startedAt ? { startedAt: iso(record.startedAt) } : {}),
       ...(record.finishedAt ? { finishedAt: iso(record.finishedAt) } : {}),
     },
+    timeline: toTimeline(record.timeline),
   };
+}
+
+/** The moments in the order they happen, as date-times. */
+export function toTimeline({ imagePullSeconds, ...moments }: RecordedTimeline): Timeline {
+  const timeline: Partial<Record<Moment, string>> = {};
+  for (const moment of MOMENTS) if (moments[moment] !== undefined) timeline[moment] = iso(moments[moment]);
+  const { accepted, queued, ...rest } = timeline;
+  return { accepted: accepted!, queued: queued!, ...rest, ...(imagePullSeconds !== undefined ? { imagePullSeconds } : {}) };
 }
 
 /**
@@ -106,8 +116,14 @@ export function toStatus(record: OperationRecord, logs: LogLine[], afterSequence
  *
  * The answer, new or a retry, waits until a replica has the record and the job (replica-acks.ts):
  * what is acknowledged survives a failover. A retry that finds the record confirms it the same way.
+ *
+ * `receivedAt`: when the request reached the dispatcher, the timeline's `accepted`.
  */
-export async function submitOperation(deps: OperationsDependencies, request: OperationRequest): Promise<{ created: boolean; accepted: Accepted }> {
+export async function submitOperation(
+  deps: OperationsDependencies,
+  request: OperationRequest,
+  receivedAt = Date.now(),
+): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
   const ticket = request.ticket ?? newTicket();
   const body = JSON.stringify(request);
@@ -121,7 +137,7 @@ export async function submitOperation(deps: OperationsDependencies, request: Ope
     ...(request.container?.image ? { image: request.container.image } : {}),
   };
   const op = { ticket, pool: request.pool };
-  const outcome = await deps.store.create(op, { bodyHash, taskId: request.taskId, payload: body, jobId, now: Date.now() });
+  const outcome = await deps.store.create(op, { bodyHash, taskId: request.taskId, payload: body, jobId, now: Date.now(), acceptedAt: receivedAt });
   if (!outcome.created) {
     if ('otherPool' in outcome || outcome.bodyHash !== bodyHash) {
       throw new KubeWorkerError(

@@ -30,6 +30,7 @@ import type { PreviousRun } from './previous-run.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
+import { RunTimeline } from './run-timeline.js';
 import { HANDED_BACK, isHandedBack, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
 export interface ProcessDependencies {
@@ -195,7 +196,8 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   const writer = await deps.logs.openWriter(op, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
     metrics.logLines.inc({ pool, stream }),
   );
-  const output = new ScriptOutput(writer, sensitiveValues(request));
+  const timeline = new RunTimeline(op, { store: deps.store, metrics, logger: log });
+  const output = new ScriptOutput(writer, sensitiveValues(request), () => timeline.moment({ name: 'firstLine' }));
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
   const context: RunContext = {
     ticket,
@@ -206,7 +208,9 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
       if (!(await deps.store.markRunning(op, delivery))) return;
       runningSince = Date.now();
       metrics.pendingSeconds.observe({ pool }, seconds(claimedAt, runningSince));
+      timeline.started(runningSince);
     },
+    moment: (moment) => timeline.moment(moment),
     signal: controller.signal,
     ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
   };

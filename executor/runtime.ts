@@ -6,6 +6,7 @@
 import type { OperationRequest } from '../core/contract/operation.js';
 import type { OperationState } from '../core/contract/status.js';
 import type { Outcome } from '../core/contract/outcomes.js';
+import type { RunMoment } from '../core/contract/timeline.js';
 import type { ScriptOutput } from './output/script-output.js';
 
 /** Why a run is being stopped early. */
@@ -18,6 +19,8 @@ export interface RunContext {
   output: ScriptOutput;
   /** Call once the script itself has started, so the operation shows as running. */
   started(): Promise<void>;
+  /** A moment of the operation's timeline seen now (contract/timeline.ts); the first sighting counts, later ones are ignored. */
+  moment(moment: RunMoment): void;
   /** Aborted with a StopReason when the operation is cancelled or the executor stops. */
   signal: AbortSignal;
   /** On a redelivery, the state the operation had reached under the executor that was lost. */

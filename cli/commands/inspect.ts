@@ -5,6 +5,7 @@ import { ApiError } from '../api-client.js';
 import { EXIT, exitCodeOfApiError } from '../exit-codes.js';
 import { printLine } from '../follow.js';
 import { formatElapsed } from '../status-line.js';
+import { timelineLines } from '../timeline-view.js';
 import { forStream } from '../../core/terminal-text.js';
 import { connectClient } from './client.js';
 
@@ -40,9 +41,14 @@ export function statusTable(operations: readonly OperationStatus[], now = Date.n
   );
 }
 
-/** What the table leaves out of a single operation: why it failed, its output variables, then its log. */
+/** What the table leaves out of a single operation: its timeline, why it failed, its output variables, then its log. */
 function printDetails(operation: OperationStatus): void {
   const shown = (text: string): string => forStream(process.stdout, text);
+  process.stdout.write(
+    `\nTimeline:\n${timelineLines(operation.timeline)
+      .map((line) => `  ${line}\n`)
+      .join('')}`,
+  );
   if (operation.failure) process.stdout.write(`\nFailure: ${operation.failure.reason}: ${shown(operation.failure.message)}\n`);
   const variables = Object.entries(operation.outputVariables ?? {});
   if (variables.length > 0) {

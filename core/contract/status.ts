@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Ticket } from './operation.js';
+import { Timeline } from './timeline.js';
 
 export const STATES = ['queued', 'pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationState = (typeof STATES)[number];
@@ -85,6 +86,7 @@ export const OperationStatus = Type.Object(
       description: 'Pass as afterSequence on the next call to read the lines that follow.',
     }),
     timings: Timings,
+    timeline: Timeline,
   },
   { $id: 'OperationStatus' },
 );

@@ -29,14 +29,34 @@ export const STATUS_EXAMPLES: Record<string, Example> = {
     ],
     nextSequence: 3,
     timings: { queuedAt: '2026-12-06T10:00:01.020Z', startedAt: '2026-12-06T10:00:01.150Z', finishedAt: '2026-12-06T10:00:01.235Z' },
+    timeline: {
+      accepted: '2026-12-06T10:00:01.018Z',
+      queued: '2026-12-06T10:00:01.020Z',
+      picked: '2026-12-06T10:00:01.112Z',
+      started: '2026-12-06T10:00:01.150Z',
+      firstLine: '2026-12-06T10:00:01.180Z',
+      scriptEnded: '2026-12-06T10:00:01.226Z',
+      recorded: '2026-12-06T10:00:01.235Z',
+    },
   }),
-  running: example<OperationStatus>('Running, read with afterSequence=2: no new line yet', {
+  running: example<OperationStatus>('Running on Kubernetes, read with afterSequence=2: no new line yet', {
     ticket: TICKET,
     pool: 'default',
     state: 'running',
     logs: [],
     nextSequence: 2,
-    timings: { queuedAt: '2026-12-06T10:00:01.020Z', startedAt: '2026-12-06T10:00:01.150Z' },
+    timings: { queuedAt: '2026-12-06T10:00:01.020Z', startedAt: '2026-12-06T10:00:04.310Z' },
+    timeline: {
+      accepted: '2026-12-06T10:00:01.018Z',
+      queued: '2026-12-06T10:00:01.020Z',
+      picked: '2026-12-06T10:00:01.112Z',
+      jobCreated: '2026-12-06T10:00:01.161Z',
+      podScheduled: '2026-12-06T10:00:01.204Z',
+      imagePulled: '2026-12-06T10:00:03.950Z',
+      imagePullSeconds: 2.71,
+      started: '2026-12-06T10:00:04.310Z',
+      firstLine: '2026-12-06T10:00:04.402Z',
+    },
   }),
 };
 

@@ -84,7 +84,9 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
       },
     },
     async (request, reply) => {
-      const { created, accepted } = await submitOperation(deps, request.body);
+      // When the request arrived, before its body was read and checked: the timeline's `accepted`.
+      const receivedAt = Math.floor(Date.now() - reply.elapsedTime);
+      const { created, accepted } = await submitOperation(deps, request.body, receivedAt);
       request.log.info(
         { ticket: accepted.ticket, pool: request.body.pool, taskId: request.body.taskId, created },
         created ? 'operation accepted' : 'operation resubmitted',

@@ -3,12 +3,14 @@
  * supervision.ts. It turns what the shared watch sees, what the log followers report, its timers
  * and a cancel into events, and the reducer's actions into calls. It holds no decision of its own.
  */
+import type { RunMoment } from '../../core/contract/timeline.js';
 import type { Logger } from '../../core/logger.js';
 import { HANDED_BACK, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch, JobListener } from './cluster-watch.js';
 import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
+import { eventMoment, podBound, scriptEnded } from './pod-moments.js';
 import { CursorFilter, fetchLineOrigin, LogFollower, readPodLog, type LogCursor, type LogRead, type PodLogLine } from './pod-log.js';
 import { startSupervision, supervise, type SupervisorAction, type SupervisorEvent, type SupervisorSettings, type TimerName } from './supervision.js';
 
@@ -103,14 +105,23 @@ export function driveJob(ports: JobPorts, job: SupervisedJob): Promise<RunOutcom
       resolve(result);
     }
 
+    const moment = (seen: RunMoment | undefined): void => void (seen && context.moment(seen));
+
     begin.actions.forEach(perform);
     // The subscription may replay a finished pod at once, and so end the run before it returns.
     const stopWatching = ports.subscribe({
-      pod: (pod) => dispatch({ type: 'pod', pod }),
+      pod: (pod) => {
+        moment(podBound(pod));
+        dispatch({ type: 'pod', pod });
+        moment(scriptEnded(pod));
+      },
       podDeleted: (pod) => dispatch({ type: 'podDeleted', pod }),
       job: (job) => dispatch({ type: 'job', job }),
       jobDeleted: () => dispatch({ type: 'jobDeleted' }),
-      event: (event) => dispatch({ type: 'event', event }),
+      event: (event) => {
+        moment(eventMoment(event));
+        dispatch({ type: 'event', event });
+      },
     });
     if (over.signal.aborted) stopWatching();
     else over.signal.addEventListener('abort', stopWatching);

@@ -87,6 +87,7 @@ export class KubernetesRuntime implements Runtime {
       await this.release(context.ticket).catch(() => undefined);
       return outcomes.jobRefused(error.message);
     }
+    context.moment({ name: 'jobCreated' });
     context.output.system(`Created Job ${name} in namespace ${namespace} (image ${job.spec!.template.spec!.containers[0]!.image})`);
     return { name };
   }

@@ -244,6 +244,7 @@ export class LocalRuntime implements Runtime {
       if (context.signal.aborted) onAbort();
 
       const ended = await exitOf(child, () => void context.started());
+      if (!('error' in ended)) context.moment({ name: 'scriptEnded' });
       // What the script left behind, and its watchdog, may still hold its pipes: end them with it —
       // with a user of its own all of them, otherwise those still in its process group.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');

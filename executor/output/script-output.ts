@@ -18,16 +18,24 @@ import { asSetVariable, parseServiceMessage } from './service-messages.js';
 export class ScriptOutput {
   private readonly masker: Masker;
   private readonly variables: OutputVariables = {};
+  private firstLine: (() => void) | undefined;
 
+  /** `onFirstLine`: called at the script's first line (the timeline's firstLine). */
   constructor(
     private readonly writer: LogWriter,
     sensitiveValues: Iterable<string>,
+    onFirstLine?: () => void,
   ) {
+    this.firstLine = onFirstLine;
     this.masker = new Masker(sensitiveValues);
   }
 
   /** `droppedBytes`: how much of the line was cut off before it got here (see LineSplitter). */
   line(stream: 'stdout' | 'stderr', text: string, at?: number, origin?: string, droppedBytes = 0): void {
+    if (this.firstLine) {
+      this.firstLine();
+      this.firstLine = undefined;
+    }
     if (text.startsWith('##octopus[')) {
       const message = parseServiceMessage(text);
       const variable = message && asSetVariable(message);

@@ -37,9 +37,9 @@ describe('the Dockerfile', () => {
     commands = await cliCommands();
   });
 
-  it('builds in one stage and runs from another, both on Node 20 by default', () => {
+  it('builds in one stage and runs from another, both on Node 24 by default', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(expandArgs(stage.from, args)).toMatch(/^node:20[.-]/);
+    for (const stage of stages) expect(expandArgs(stage.from, args)).toMatch(/^node:24[.-]/);
     expect(expandArgs(runtime.from, args)).toMatch(/slim/);
     expect(all(runtime, 'COPY').map((i) => i.text)).toContainEqual(expect.stringMatching(new RegExp(`^--from=${build.name} /app/dist `)));
   });

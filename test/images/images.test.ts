@@ -57,10 +57,10 @@ describeImages('test images', () => {
     expect(out.split('\n')).toEqual(['sh', '42', '[1,2]', expect.stringMatching(/^curl \d/), 'certs', 'e3b0c442', '1000', '/home/worker', 'home-writable']);
   });
 
-  it('node: Node.js 20 or newer and npm, user node 1000', () => {
+  it('node: Node.js 24 and npm, user node 1000', () => {
     const [node, npm, id] = run(image('node'), 'sh', '-c', 'node --version; npm --version; id -u node').split('\n');
     expect(node).toBe(`v${versions.node.version}`);
-    expect(Number(node!.slice(1).split('.')[0])).toBeGreaterThanOrEqual(20);
+    expect(node!.split('.')[0]).toBe('v24');
     expect(npm).toBe(versions.npm.version);
     expect(id).toBe('1000');
   });

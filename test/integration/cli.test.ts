@@ -121,6 +121,16 @@ describe('the kube-worker CLI', () => {
     const [header, row] = status.stdout.split('\n');
     expect(header).toMatch(/^TICKET +POOL +STATE +EXIT CODE +REASON +AGE +DURATION$/);
     expect(row).toMatch(/^cli-ticket-1 +default +cancelled +-43 +Cancelled +\d+s +\d+s$/);
+    // Its timeline: the first moment's date-time, then how long each step took.
+    const timeline = status.stdout.split('Timeline:\n')[1]!.split('\n\n')[0]!.split('\n');
+    expect(timeline).toEqual([
+      expect.stringMatching(/^ {2}accepted +\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      expect.stringMatching(/^ {2}queued +\+\d+ms$/),
+      expect.stringMatching(/^ {2}picked by an executor +\+[\d.]+m?s$/),
+      expect.stringMatching(/^ {2}started +\+[\d.]+m?s$/),
+      expect.stringMatching(/^ {2}script ended +\+[\d.]+m?s$/),
+      expect.stringMatching(/^ {2}result recorded +\+[\d.]+m?s +[\d.]+m?s in all$/),
+    ]);
   });
 
   it("status --output json prints the API's status document, for scripts", async () => {

@@ -37,6 +37,7 @@ async function run(request: Partial<OperationRequest>, options: Partial<LocalRun
     timeoutSeconds: 30,
     output: new ScriptOutput(writer, []),
     started: async () => undefined,
+    moment: () => undefined,
     signal: new AbortController().signal,
   });
   return { outcome, lines, stdout: lines.filter((l) => l.stream === 'stdout').map((l) => l.text) };

@@ -218,6 +218,7 @@ describe("the executor's Redis URL and settings", () => {
       timeoutSeconds: 30,
       output: new ScriptOutput(writer, []),
       started: async () => undefined,
+      moment: () => undefined,
       signal: new AbortController().signal,
     });
     await runtime.close();

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { statusTable } from '../../cli/commands/inspect.js';
+import { formatDuration, timelineLines } from '../../cli/timeline-view.js';
 import { COMMANDS, commandUsage, usage } from '../../cli/command-table.js';
 import { bashCompletion, zshCompletion } from '../../cli/completion.js';
 import type { OperationStatus } from '../../core/contract/status.js';
@@ -13,6 +14,7 @@ const operation = (fields: Partial<OperationStatus>): OperationStatus => ({
   logs: [],
   nextSequence: 0,
   timings: { queuedAt: '2026-11-30T04:59:00Z' },
+  timeline: { accepted: '2026-11-30T04:59:00Z', queued: '2026-11-30T04:59:00Z' },
   ...fields,
 });
 
@@ -42,6 +44,75 @@ describe('kube-worker status as a table', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('kube-worker status: the timeline', () => {
+  it.each<[number, string]>([
+    [0, '0ms'],
+    [7.4, '7ms'],
+    [999, '999ms'],
+    [1000, '1.00s'],
+    [1254, '1.25s'],
+    [59_994, '59.99s'],
+    [245_000, '4m05s'],
+    [3_720_000, '1h02m'],
+    [-3, '0ms'],
+  ])('writes %s ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('shows each moment of a Kubernetes run as the time since the one before, the image pull with how long it took, and the total', () => {
+    expect(
+      timelineLines({
+        accepted: '2026-12-06T10:00:01.018Z',
+        queued: '2026-12-06T10:00:01.020Z',
+        picked: '2026-12-06T10:00:01.112Z',
+        jobCreated: '2026-12-06T10:00:01.161Z',
+        podScheduled: '2026-12-06T10:00:01.204Z',
+        imagePulled: '2026-12-06T10:00:03.950Z',
+        imagePullSeconds: 2.71,
+        started: '2026-12-06T10:00:04.310Z',
+        firstLine: '2026-12-06T10:00:04.402Z',
+        scriptEnded: '2026-12-06T10:01:09.402Z',
+        recorded: '2026-12-06T10:01:09.450Z',
+      }),
+    ).toEqual([
+      'accepted               2026-12-06T10:00:01.018Z',
+      'queued                 +2ms',
+      'picked by an executor  +92ms',
+      'Job created            +49ms',
+      'pod scheduled          +43ms',
+      'image pulled           +2.75s     pulled in 2.71s',
+      'started                +360ms',
+      'first line             +92ms',
+      'script ended           +1m05s',
+      'result recorded        +48ms      1m08s in all',
+    ]);
+  });
+
+  it('shows the moments a local run has, a clock a little behind as 0ms, and an image already on the node as such', () => {
+    expect(
+      timelineLines({
+        accepted: '2026-12-06T10:00:01.018Z',
+        queued: '2026-12-06T10:00:01.020Z',
+        picked: '2026-12-06T10:00:01.010Z',
+        started: '2026-12-06T10:00:01.150Z',
+      }),
+    ).toEqual([
+      'accepted               2026-12-06T10:00:01.018Z',
+      'queued                 +2ms',
+      'picked by an executor  +0ms',
+      'started                +140ms     132ms in all',
+    ]);
+    expect(
+      timelineLines({
+        accepted: '2026-12-06T10:00:01.018Z',
+        queued: '2026-12-06T10:00:01.020Z',
+        imagePulled: '2026-12-06T10:00:01.518Z',
+        imagePullSeconds: 0,
+      }),
+    ).toEqual(['accepted      2026-12-06T10:00:01.018Z', 'queued        +2ms', 'image pulled  +498ms     image on the node already, 500ms in all']);
   });
 });
 

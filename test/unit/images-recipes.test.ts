@@ -40,8 +40,8 @@ describe('test image recipes', () => {
     if (Object.keys(recipe.bases).length === 0) expect(froms.every((f) => f === 'scratch')).toBe(true);
   });
 
-  it('pins Node.js 20 or newer and every downloaded package by its integrity', () => {
-    expect(Number(versions.node.version.split('.')[0])).toBeGreaterThanOrEqual(20);
+  it('pins Node.js 24, as the product image has it, and every downloaded package by its integrity', () => {
+    expect(versions.node.version.split('.')[0]).toBe('24');
     for (const f of dockerfileRecipes.flatMap((r) => (r.make.kind === 'dockerfile' ? r.make.fetch : []))) {
       if (f.kind === 'npm') expect(f.integrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
       if (f.kind === 'go') expect(f.pkg === '.' || /@v\d+\.\d+\.\d+$/.test(f.pkg), f.pkg).toBe(true);

@@ -64,6 +64,7 @@ function fakeRun(readFetchLog = false) {
     timeoutSeconds: 5,
     output,
     started: vi.fn(async () => undefined),
+    moment: vi.fn(),
     signal: controller.signal,
   } as unknown as RunContext;
   const job = {
@@ -102,6 +103,28 @@ describe('driving a script Job', () => {
     await expect(outcome).resolves.toEqual(outcomes.succeeded());
     expect(run.output.line).toHaveBeenCalledWith('stdout', 'hello', Date.parse('2026-01-01T00:00:01Z'), '2026-01-01T00:00:01Z');
     expect(cluster.unsubscribe).toHaveBeenCalledOnce();
+  });
+
+  it("reports the timeline's moments in what the watch shows: the pod bound, the script's image pulled, the script ended", async () => {
+    const cluster = fakeCluster();
+    const run = fakeRun();
+    const outcome = driveJob(cluster.ports, run.job);
+    const bound = (p: ReturnType<typeof pod>) => ({ ...p, status: { ...p.status, conditions: [{ type: 'PodScheduled', status: 'True' }] } });
+    cluster.watch().pod(bound(pod('Pending', { waiting: { reason: 'ContainerCreating' } })));
+    cluster.watch().event({
+      metadata: { uid: 'e-1' },
+      involvedObject: { kind: 'Pod', name: POD, fieldPath: `spec.containers{${SCRIPT_CONTAINER}}` },
+      reason: 'Pulled',
+      message: 'Successfully pulled image "x" in 1.5s (1.5s including waiting)',
+    });
+    cluster.watch().pod(bound(pod('Running', { running: {} })));
+    cluster.watch().pod(bound(pod('Succeeded', { terminated: { exitCode: 0 } })));
+    cluster.logs[0]!.end();
+    await expect(outcome).resolves.toEqual(outcomes.succeeded());
+    // The same moment seen in each update is the run timeline's to keep once.
+    expect(new Set(vi.mocked(run.context.moment).mock.calls.map(([moment]) => JSON.stringify(moment)))).toEqual(
+      new Set([{ name: 'podScheduled' }, { name: 'imagePulled', pullSeconds: 1.5 }, { name: 'scriptEnded' }].map((m) => JSON.stringify(m))),
+    );
   });
 
   it("reads the packages' lines as system lines, then the script's", async () => {

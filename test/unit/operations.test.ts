@@ -14,6 +14,7 @@ const record = (extra: Partial<OperationRecord> = {}): OperationRecord => ({
   bodyHash: 'hash',
   queuedAt: QUEUED,
   cancelRequested: false,
+  timeline: { accepted: QUEUED - 2, queued: QUEUED },
   ...extra,
 });
 
@@ -28,6 +29,7 @@ describe('toStatus', () => {
       logs: [],
       nextSequence: 0,
       timings: { queuedAt: '2025-01-02T03:04:05.678Z' },
+      timeline: { accepted: '2025-01-02T03:04:05.676Z', queued: '2025-01-02T03:04:05.678Z' },
     });
   });
 
@@ -43,6 +45,7 @@ describe('toStatus', () => {
           exitCode: 1,
           failure: { reason: 'ScriptFailed', message: 'exit 1' },
           outputVariables: { Version: { value: '1.2.3', sensitive: false } },
+          timeline: { accepted: QUEUED - 2, queued: QUEUED, picked: QUEUED + 100, started: STARTED, scriptEnded: FINISHED - 10, recorded: FINISHED },
         }),
         logs,
         0,
@@ -58,7 +61,48 @@ describe('toStatus', () => {
       logs,
       nextSequence: 2,
       timings: { queuedAt: '2025-01-02T03:04:05.678Z', startedAt: '2025-01-02T03:04:07.178Z', finishedAt: '2025-01-02T03:05:07.178Z' },
+      timeline: {
+        accepted: '2025-01-02T03:04:05.676Z',
+        queued: '2025-01-02T03:04:05.678Z',
+        picked: '2025-01-02T03:04:05.778Z',
+        started: '2025-01-02T03:04:07.178Z',
+        scriptEnded: '2025-01-02T03:05:07.168Z',
+        recorded: '2025-01-02T03:05:07.178Z',
+      },
     });
+  });
+
+  it("gives a Kubernetes run's timeline in the order of its moments, with how long the image pull took", () => {
+    const timeline = toStatus(
+      record({
+        state: 'running',
+        timeline: {
+          firstLine: QUEUED + 9000,
+          imagePullSeconds: 4.2,
+          started: QUEUED + 8000,
+          imagePulled: QUEUED + 7000,
+          podScheduled: QUEUED + 1000,
+          jobCreated: QUEUED + 500,
+          picked: QUEUED + 100,
+          queued: QUEUED,
+          accepted: QUEUED,
+        },
+      }),
+      [],
+      0,
+    ).timeline;
+    expect(Object.keys(timeline)).toEqual([
+      'accepted',
+      'queued',
+      'picked',
+      'jobCreated',
+      'podScheduled',
+      'imagePulled',
+      'started',
+      'firstLine',
+      'imagePullSeconds',
+    ]);
+    expect(timeline).toMatchObject({ podScheduled: '2025-01-02T03:04:06.678Z', imagePullSeconds: 4.2 });
   });
 
   it.each<[string, LogLine[], number, number]>([

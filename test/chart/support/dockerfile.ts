@@ -33,7 +33,7 @@ export function globalArgs(source: string): Record<string, string | undefined> {
   return args;
 }
 
-/** A FROM image with the build arguments' defaults put in (`${NODE_IMAGE}` → `node:20-…`). */
+/** A FROM image with the build arguments' defaults put in (`${NODE_IMAGE}` → `node:24-…`). */
 export function expandArgs(image: string, args: Record<string, string | undefined>): string {
   return image.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => args[name] ?? '');
 }
