@@ -419,7 +419,27 @@ async function nodeImages(): Promise<{ pause: string; coredns: string }> {
 }
 
 /** Brings the cluster up (building first if needed); returns at once when it already runs. */
+/**
+ * Starts the cluster, or finds it running. One start at a time on this machine: two starts side by
+ * side (CI and a developer's shell) would write the same certificates and ports; the second waits
+ * for the first, then finds the cluster it started.
+ */
 export async function up(): Promise<ClusterInfo> {
+  const lock = join(cacheRoot, 'up.lock');
+  for (const started = Date.now(); ; await new Promise((resolve) => setTimeout(resolve, 1000))) {
+    const attempt = tryLock(lock);
+    if (attempt.taken) break;
+    // The first start may be building the cluster from source: that alone can take an hour on a busy machine.
+    if (Date.now() - started > 150 * 60_000) throw new Error(`cluster start lock ${lock} held by pid ${attempt.owner} for too long`);
+  }
+  try {
+    return await upAlone();
+  } finally {
+    unlock(lock);
+  }
+}
+
+async function upAlone(): Promise<ClusterInfo> {
   const server = `https://${apiHost}:${ports.apiserver}`;
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
     kubeconfig: kubeconfigPath,
