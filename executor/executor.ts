@@ -47,8 +47,8 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** Makes the executor's runtime; given the stores, which a runtime may need to resume a run. */
-export type RuntimeFactory = (stores: { operations: OperationStore; logs: LogStore }) => Promise<Runtime>;
+/** Makes the executor's runtime; given the operation store, in which a runtime may look for what it left (the sweeper). */
+export type RuntimeFactory = (stores: { operations: OperationStore }) => Promise<Runtime>;
 
 /**
  * `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it.
@@ -73,7 +73,7 @@ export async function startExecutor(
   const registry = new ExecutorRegistry(redis, keys);
   let runtime: Runtime;
   try {
-    runtime = await createRuntime({ operations: store, logs });
+    runtime = await createRuntime({ operations: store });
   } catch (error) {
     // Say why on /api/v1/worker too, not only in this process's log.
     await registry.refuse(id, (error as Error).message).catch(() => undefined);

@@ -22,7 +22,7 @@ import type { RecordReply, OperationStore } from '../core/operation-store.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
-import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js';
+import { outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
@@ -60,7 +60,7 @@ function sensitiveValues(request: OperationRequest): string[] {
  * one message every later path takes (status, log, the queue's failed reason).
  */
 function masked(outcome: Outcome, output: ScriptOutput): Outcome {
-  if (!outcome.failure || inOwnWords(outcome)) return outcome;
+  if (!outcome.failure || outcome.ownWords) return outcome;
   return { ...outcome, failure: { ...outcome.failure, message: output.mask(outcome.failure.message) } };
 }
 
@@ -203,6 +203,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     },
     signal: controller.signal,
     ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
+    ...(writer.lastOrigin ? { storedOrigin: writer.lastOrigin } : {}),
   };
 
   let ran: RunOutcome;
