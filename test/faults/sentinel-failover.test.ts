@@ -5,13 +5,13 @@
  * as a replica and a second failover moves the primary back to it (the other replica made unfit
  * for promotion, the new primary SIGKILLed), under load again.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './support/client.js';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { useDeployment, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle, type Figures } from './support/ledger.js';
 import { Load } from './support/load.js';
 import { report, stopwatch } from './support/report.js';
-import { startSentinelGroup, type SentinelGroup } from './support/sentinel-group.js';
+import type { RedisNode, SentinelGroup } from './support/sentinel-group.js';
 
 /** When the first operation started after `after` (ms), read back from the operations' timings. */
 async function firstStartAfter(dispatcherUrl: string, tickets: Iterable<string>, after: number): Promise<number | undefined> {
@@ -39,20 +39,21 @@ interface Phase {
 }
 
 describe('Redis behind Sentinel, failing over during 500 submissions', () => {
+  const start = useDeployment();
   let group: SentinelGroup | undefined;
   let processes: Processes | undefined;
-  afterEach(async () => {
-    await processes?.close();
-    await group?.remove();
-  });
 
-  async function underLoad(fault: string, count: number, failover: () => Promise<{ at: number; promoted: number }>): Promise<Phase> {
+  /** `count` submissions; a third of the way through, the primary `victim` names is SIGKILLed and a replica promoted. */
+  async function underLoad(fault: string, count: number, victim: () => Promise<RedisNode>): Promise<Phase> {
     const dispatchers = processes!.dispatchers.map((d) => d.url);
     const marker = await markerFile();
     const load = new Load({ dispatchers, count, clients: 4, pauseMs: 40, operation: countedOperation(marker, 0.2), ticketPrefix: fault });
     await Promise.race([load.whenAccepted(Math.floor(count / 3)), load.done]);
     load.phase = 'failover';
-    const { at, promoted } = await failover();
+    const primary = await victim();
+    const at = Date.now();
+    await group!.kill(primary, 'SIGKILL');
+    const { at: promoted } = await group!.promotion(primary);
     load.phase = 'after';
     await load.done;
     const figures = await settle(dispatchers[0]!, load.accepted, marker, 90_000);
@@ -75,41 +76,24 @@ describe('Redis behind Sentinel, failing over during 500 submissions', () => {
   // test to loosen: see issue 19's note.
   it.skip('every accepted operation ends once, clients get an answer within 10 s, and executors take new work within 30 s of each promotion', async () => {
     const clock = stopwatch();
-    group = await startSentinelGroup();
-    processes = await startProcesses(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
+    group = await start.sentinelGroup();
+    processes = await start.processes(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
     clock.lap('start');
     const first = group.nodes[0]!;
     expect((await group.primary()).port).toBe(first.port);
 
-    const killed = await underLoad('sentinel-kill', 500, async () => {
-      const at = Date.now();
-      await group!.kill(first, 'SIGKILL');
-      const { at: promoted } = await group!.promotion(first);
-      return { at, promoted };
-    });
-    clock.lap('first failover');
-    report('Sentinel: primary SIGKILLed', killed.load, killed.figures, {
-      ...clock.laps,
-      failover: killed.failoverSeconds,
-      newWork: killed.newWorkSeconds ?? -1,
-    });
+    const failOver = async (title: string, lap: string, ...load: Parameters<typeof underLoad>): Promise<Phase> => {
+      const phase = await underLoad(...load);
+      clock.lap(lap);
+      report(title, phase.load, phase.figures, { ...clock.laps, failover: phase.failoverSeconds, newWork: phase.newWorkSeconds ?? -1 });
+      return phase;
+    };
 
+    const killed = await failOver('Sentinel: primary SIGKILLed', 'first failover', 'sentinel-kill', 500, async () => first);
     await group.restartAsReplica(first);
     await group.replicasInSync(2);
     await group.preferReplica(first);
-    const back = await underLoad('sentinel-back', 200, async () => {
-      const second = await group!.primary();
-      const at = Date.now();
-      await group!.kill(second, 'SIGKILL');
-      const { at: promoted } = await group!.promotion(second);
-      return { at, promoted };
-    });
-    clock.lap('second failover');
-    report('Sentinel: failover back to the first node', back.load, back.figures, {
-      ...clock.laps,
-      failover: back.failoverSeconds,
-      newWork: back.newWorkSeconds ?? -1,
-    });
+    const back = await failOver('Sentinel: failover back to the first node', 'second failover', 'sentinel-back', 200, () => group!.primary());
     expect((await group.primary()).port).toBe(first.port);
 
     expectKept(killed);
