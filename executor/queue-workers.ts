@@ -32,6 +32,38 @@ export interface QueueWorkers {
   close(): Promise<void>;
 }
 
+/** Processes one delivery; throws what BullMQ must hear (a failed job, a delay). */
+async function processDelivery(
+  job: Job<OperationJobData>,
+  delivery: string,
+  token: string | undefined,
+  deps: ProcessDependencies,
+  log: Logger,
+): Promise<'done' | 'handed-back'> {
+  let processed;
+  try {
+    processed = await processOperation(job.data, delivery, deps);
+  } catch (error) {
+    // A fault of this executor's (Redis refused a command, a defect), not an outcome: a failed
+    // job is never delivered again, so the operation is ended here, or, when this delivery did
+    // not get as far as owning it, delivered again shortly.
+    log.error({ err: error, ticket: job.data.ticket }, 'the executor failed while handling an operation');
+    if (await recordFault(job.data, delivery, error as Error, deps)) throw new UnrecoverableError((error as Error).message);
+    await job.moveToDelayed(Date.now() + RETRY_UNCLAIMED_MS, token);
+    throw new DelayedError();
+  }
+  if (processed.kind === 'handed-back') return 'handed-back';
+  if (processed.kind === 'skipped') {
+    if (processed.refused) throw new UnrecoverableError(processed.why);
+    return 'done';
+  }
+  // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
+  // outcome, never something to retry. The result itself is in the record, not in the job.
+  const { outcome } = processed;
+  if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
+  return 'done';
+}
+
 export function startQueueWorkers(
   settings: QueueWorkerSettings,
   connections: QueueConnections,
@@ -54,7 +86,7 @@ export function startQueueWorkers(
     deliveries.set(ticket, (deliveries.get(ticket) ?? 0) + 1);
     const delivery = token ?? `${deps.executorId}:${randomBytes(6).toString('hex')}`;
     try {
-      const processed = await process(job, delivery, token);
+      const processed = await processDelivery(job, delivery, token, deps, log);
       if (processed === 'handed-back') {
         // Back to the queue at once: the next executor adopts the running Job.
         await job.moveToWait(token);
@@ -69,32 +101,6 @@ export function startQueueWorkers(
       if (left > 0) deliveries.set(ticket, left);
       else deliveries.delete(ticket);
     }
-  };
-
-  /** Processes one delivery; throws what BullMQ must hear (a failed job, a delay). */
-  const process = async (job: Job<OperationJobData>, delivery: string, token: string | undefined): Promise<'done' | 'handed-back'> => {
-    let processed;
-    try {
-      processed = await processOperation(job.data, delivery, deps);
-    } catch (error) {
-      // A fault of this executor's (Redis refused a command, a defect), not an outcome: a failed
-      // job is never delivered again, so the operation is ended here, or, when this delivery did
-      // not get as far as owning it, delivered again shortly.
-      log.error({ err: error, ticket: job.data.ticket }, 'the executor failed while handling an operation');
-      if (await recordFault(job.data, delivery, error as Error, deps)) throw new UnrecoverableError((error as Error).message);
-      await job.moveToDelayed(Date.now() + RETRY_UNCLAIMED_MS, token);
-      throw new DelayedError();
-    }
-    if (processed.kind === 'handed-back') return 'handed-back';
-    if (processed.kind === 'skipped') {
-      if (processed.refused) throw new UnrecoverableError(processed.why);
-      return 'done';
-    }
-    // A failed or cancelled operation fails its job, so the dashboard shows it as failed; it is an
-    // outcome, never something to retry. The result itself is in the record, not in the job.
-    const { outcome } = processed;
-    if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.failure?.message ?? `exit code ${outcome.exitCode}`}`);
-    return 'done';
   };
 
   const makeWorker = (pool: string, generation: Generation): Worker<OperationJobData, void> => {
