@@ -1,7 +1,8 @@
 /**
- * An executor: one BullMQ worker per pool it serves (queue-workers.ts), each running up to
- * `concurrency` operations (process-operation.ts), a heartbeat (heartbeat.ts), and a shutdown that
- * never throws (shutdown.ts). This file wires them together.
+ * An executor: one BullMQ worker per pool it serves (queue-workers.ts; replaced when they stop
+ * taking work, worker-generations.ts), each running up to `concurrency` operations
+ * (process-operation.ts, which records through record-result.ts), a heartbeat (heartbeat.ts), and a
+ * shutdown that never throws (shutdown.ts). This file wires them together.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
