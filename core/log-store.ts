@@ -30,6 +30,21 @@ export function encodeLine(stream: LogStream, text: string, at: number, origin?:
 
 type AppendingRedis = RedisClient & { kwAppendLog(key: string, ...entries: string[]): Promise<number> };
 
+/** One field of an entry, by its name. */
+function fieldOf([, fields]: StreamEntry, name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/**
+ * Where a source's lines stored so far end: the origin of the last line that has one, and how many
+ * stored lines share it, so that following that source again resumes without repeating a line.
+ */
+export interface LogOrigin {
+  origin: string;
+  count: number;
+}
+
 function toLine([id, fields]: StreamEntry): LogLine {
   const value: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
@@ -77,47 +92,34 @@ export class LogStore {
   }
 
   /**
-   * The origin of the last line that has one, and how many stored lines share it: where to resume
-   * following a source without repeating a line. Undefined when no line has an origin.
-   */
-  async lastOrigin(op: OperationRef, scan = 500): Promise<{ origin: string; count: number } | undefined> {
-    const entries = (await this.redis.xrevrange(this.key(op), '+', '-', 'COUNT', scan)) as StreamEntry[];
-    let origin: string | undefined;
-    let count = 0;
-    for (const [, fields] of entries) {
-      let value: string | undefined;
-      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'k') value = fields[i + 1];
-      if (value === undefined) continue;
-      if (origin === undefined) origin = value;
-      if (value !== origin) break;
-      count += 1;
-    }
-    return origin === undefined ? undefined : { origin, count };
-  }
-
-  /**
    * A writer that continues after the last line already stored (e.g. after a restart).
    * `onWritten` hears of each line it stores, for the log line metric.
    */
   async openWriter(op: OperationRef, limits: LogLimits, onWritten?: (stream: LogStream) => void): Promise<LogWriter> {
     const seq = await this.lastSequence(op);
-    return new LogWriter(this.redis, this.key(op), seq, seq > 0 ? await this.outputBytes(op) : 0, limits, onWritten);
+    const stored = seq > 0 ? await this.storedSoFar(op) : { bytes: 0, lastOrigin: undefined };
+    return new LogWriter(this.redis, this.key(op), seq, stored.bytes, stored.lastOrigin, limits, onWritten);
   }
 
   /**
-   * Bytes of script output (not the product's own lines) already stored: what an operation adopted
-   * after a restart has used of its byte limit. Read in pages; a log holds at most the limit.
+   * What an operation adopted after a restart has stored already: the bytes of script output (not
+   * the product's own lines), which count against its byte limit, and the last origin. Read in
+   * pages; a log holds at most the limit.
    */
-  private async outputBytes(op: OperationRef, page = 1000): Promise<number> {
-    let total = 0;
+  private async storedSoFar(op: OperationRef, page = 1000): Promise<{ bytes: number; lastOrigin: LogOrigin | undefined }> {
+    let bytes = 0;
+    let lastOrigin: LogOrigin | undefined;
     for (let after = 0; ;) {
       const entries = (await this.redis.xrange(this.key(op), `${after + 1}-0`, '+', 'COUNT', page)) as StreamEntry[];
       for (const entry of entries) {
         const line = toLine(entry);
-        if (line.stream !== 'system') total += Buffer.byteLength(line.text);
+        if (line.stream !== 'system') bytes += Buffer.byteLength(line.text);
         after = line.seq;
+        const origin = fieldOf(entry, 'k');
+        // Lines without an origin (the product's own) stand between a source's lines without ending their run.
+        if (origin !== undefined) lastOrigin = origin === lastOrigin?.origin ? { origin, count: lastOrigin.count + 1 } : { origin, count: 1 };
       }
-      if (entries.length < page) return total;
+      if (entries.length < page) return { bytes, lastOrigin };
     }
   }
 }
@@ -150,6 +152,8 @@ export class LogWriter {
     private seq: number,
     /** Bytes of output stored so far. */
     private bytes: number,
+    /** Where the lines stored before this writer opened end (see LogOrigin); undefined when none has an origin. */
+    readonly lastOrigin: LogOrigin | undefined,
     private readonly limits: LogLimits,
     private readonly onWritten?: (stream: LogStream) => void,
   ) {}
@@ -158,7 +162,7 @@ export class LogWriter {
     return this.seq;
   }
 
-  /** A line of output, stored while within the limits. `origin` marks where it came from (see LogStore.lastOrigin). */
+  /** A line of output, stored while within the limits. `origin` marks where it came from (see LogOrigin). */
   append(stream: LogStream, text: string, at = Date.now(), origin?: string): void {
     const size = Buffer.byteLength(text);
     if (this.seq >= this.limits.maxLines) this.drop(`${this.limits.maxLines} lines`);

@@ -1,7 +1,8 @@
 /**
- * An executor: one BullMQ worker per pool it serves (queue-workers.ts), each running up to
- * `concurrency` operations (process-operation.ts), a heartbeat (heartbeat.ts), and a shutdown that
- * never throws (shutdown.ts). This file wires them together.
+ * An executor: one BullMQ worker per pool it serves (queue-workers.ts; replaced when they stop
+ * taking work, worker-generations.ts), each running up to `concurrency` operations
+ * (process-operation.ts, which records through record-result.ts), a heartbeat (heartbeat.ts), and a
+ * shutdown that never throws (shutdown.ts). This file wires them together.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -51,8 +52,8 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** Makes the executor's runtime; given the stores, which a runtime may need to resume a run. */
-export type RuntimeFactory = (stores: { operations: OperationStore; logs: LogStore }) => Promise<Runtime>;
+/** Makes the executor's runtime; given the operation store, in which a runtime may look for what it left (the sweeper). */
+export type RuntimeFactory = (stores: { operations: OperationStore }) => Promise<Runtime>;
 
 /**
  * `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it.
@@ -77,7 +78,7 @@ export async function startExecutor(
   const registry = new ExecutorRegistry(redis, keys);
   let runtime: Runtime;
   try {
-    runtime = await createRuntime({ operations: store, logs });
+    runtime = await createRuntime({ operations: store });
   } catch (error) {
     // Say why on /api/v1/worker too, not only in this process's log.
     await registry.refuse(id, (error as Error).message).catch(() => undefined);

@@ -9,7 +9,7 @@
  * is gone, and from then on the old owner's writes are refused. So a command sent twice (its reply
  * lost in a Redis restart) is told from a second delivery, and a run has one owner at a time.
  *
- * This is the one writer of an operation's final state (`record`): runtimes only say how a run
+ * This is the one writer of an operation's final state (through record-result.ts): runtimes only say how a run
  * ended, and the executor's stalled-job handler records through `recordStalled`. The record tells
  * every dispatcher that the operation ended (see OperationStore.recordResult).
  */
@@ -19,17 +19,16 @@ import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import type { RecordReply, OperationStore } from '../core/operation-store.js';
-import { isRedisUnavailable } from '../core/redis.js';
-import { backoffMs, delay } from '../core/delay.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { OperationRef } from '../core/keys.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
-import { inOwnWords, outcomes, type Outcome } from '../core/contract/outcomes.js';
+import { outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
+import { recordResult, secondsBetween, type RunIdentity } from './record-result.js';
 import { RunTimeline } from './run-timeline.js';
 import { HANDED_BACK, isHandedBack, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
 
@@ -63,7 +62,7 @@ function sensitiveValues(request: OperationRequest): string[] {
  * one message every later path takes (status, log, the queue's failed reason).
  */
 function masked(outcome: Outcome, output: ScriptOutput): Outcome {
-  if (!outcome.failure || inOwnWords(outcome)) return outcome;
+  if (!outcome.failure || outcome.ownWords) return outcome;
   return { ...outcome, failure: { ...outcome.failure, message: output.mask(outcome.failure.message) } };
 }
 
@@ -128,8 +127,6 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
 }
 // ── end of isolation ──────────────────────────────────────────────────────────────────────────
 
-const seconds = (from: number, to: number): number => Math.max(0, to - from) / 1000;
-
 /** What became of a delivered job: run and recorded, handed back to the queue, or not this executor's to run. */
 export type Processed =
   | { kind: 'finished'; outcome: Outcome }
@@ -172,7 +169,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     log.info({ claim: claim.kind }, 'operation ended before it started; skipping');
     return { kind: 'skipped', why: `the operation was ${claim.kind === 'missing' ? 'released' : claim.state} before it started`, refused: false };
   }
-  if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, seconds(claim.queuedAt, claimedAt));
+  if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, secondsBetween(claim.queuedAt, claimedAt));
   if (claim.kind === 'reclaimed') {
     const previous = claim.previousExecutor ? await deps.previousRun(op, claim.previousExecutor) : 'gone';
     // Waiting took nothing: back to the queue, still the previous executor's.
@@ -207,12 +204,13 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     started: async () => {
       if (!(await deps.store.markRunning(op, delivery))) return;
       runningSince = Date.now();
-      metrics.pendingSeconds.observe({ pool }, seconds(claimedAt, runningSince));
+      metrics.pendingSeconds.observe({ pool }, secondsBetween(claimedAt, runningSince));
       timeline.started(runningSince);
     },
     moment: (moment) => timeline.moment(moment),
     signal: controller.signal,
     ...(claim.kind === 'reclaimed' ? { previousState: claim.previousState } : {}),
+    ...(writer.lastOrigin ? { storedOrigin: writer.lastOrigin } : {}),
   };
 
   let ran: RunOutcome;
@@ -234,7 +232,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     return { kind: 'handed-back' };
   }
   const outcome = masked(ran, output);
-  await record({ ticket, pool, delivery }, outcome, output, deps, runningSince);
+  await recordResult({ ticket, pool, delivery }, outcome, output, deps, runningSince);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
   return { kind: 'finished', outcome };
@@ -261,68 +259,5 @@ async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: Proces
   const writer = await deps.logs.openWriter(run, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
     deps.metrics.logLines.inc({ pool: run.pool, stream }),
   );
-  return record(run, outcome, new ScriptOutput(writer, []), deps, undefined);
-}
-
-/** Which run a result is for: the operation and the delivery that owns it ('' for whichever does). */
-interface RunIdentity {
-  ticket: string;
-  pool: string;
-  delivery: string;
-}
-
-/** How long recording waits between tries while Redis cannot take the result. */
-const RECORD_RETRY_MS = { first: 250, max: 5000 };
-/** Tries at a result that the primary took but no replica confirmed, before the executor moves on. */
-const UNCONFIRMED_TRIES = 12;
-
-/**
- * The one place a final state is written: the run's lines are stored, then the record takes the
- * result and the line that says it (OperationStore.recordResult).
- * The result is kept trying while Redis cannot take it (restarting, failing over): a result given
- * up on would leave its operation running for ever. Log lines that cannot be stored do not stop it.
- * A result the primary took is written again until a replica has it too (a failover then keeps
- * it; finish is the same command for the same delivery, so a second write changes nothing), for a
- * while: a primary whose replicas stay away only delays the executor so long.
- */
-async function record(
-  { ticket, pool, delivery }: RunIdentity,
-  outcome: Outcome,
-  output: ScriptOutput,
-  deps: ProcessDependencies,
-  runningSince: number | undefined,
-): Promise<RecordReply> {
-  const log = deps.logger.child({ ticket });
-  await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
-  const result = { ...outcome, outputVariables: output.outputVariables };
-  let recorded: RecordReply | undefined;
-  let unconfirmed = 0;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const reply = await deps.store.recordResult({ ticket, pool }, delivery, result, deps.settings.retentionSeconds);
-      // The first reply says what this delivery did; a write again only makes sure it is kept.
-      recorded ??= reply;
-      if (reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm(pool))) break;
-      unconfirmed += 1;
-      if (unconfirmed >= UNCONFIRMED_TRIES) {
-        log.warn('no replica confirmed the result; a failover now could lose it');
-        break;
-      }
-      log.warn('no replica confirmed the result yet; writing it again');
-    } catch (error) {
-      if (!isRedisUnavailable(error as Error)) throw error;
-      const wait = backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max);
-      log.warn({ err: error, retryInMs: wait }, 'Redis cannot take the result now; trying again');
-      await delay(wait);
-    }
-  }
-  if (recorded === 'ended' || recorded === 'fenced') {
-    log.warn(recorded === 'ended' ? 'the operation had already ended; its first result stands' : 'another delivery took this run over; its result stands');
-    return recorded;
-  }
-  deps.metrics.operations.inc({ pool, outcome: outcome.state, reason: outcome.failure?.reason ?? '' });
-  deps.metrics.logLines.inc({ pool, stream: 'system' }); // the line saying the outcome, stored with the result
-  if (runningSince !== undefined) deps.metrics.runSeconds.observe({ pool, outcome: outcome.state }, seconds(runningSince, Date.now()));
-  log.info({ state: outcome.state, exitCode: outcome.exitCode, reason: outcome.failure?.reason }, 'operation finished');
-  return recorded;
+  return recordResult(run, outcome, new ScriptOutput(writer, []), deps, undefined);
 }

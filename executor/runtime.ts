@@ -7,6 +7,7 @@ import type { OperationRequest } from '../core/contract/operation.js';
 import type { OperationState } from '../core/contract/status.js';
 import type { Outcome } from '../core/contract/outcomes.js';
 import type { RunMoment } from '../core/contract/timeline.js';
+import type { LogOrigin } from '../core/log-store.js';
 import type { ScriptOutput } from './output/script-output.js';
 
 /** Why a run is being stopped early. */
@@ -25,6 +26,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** On a redelivery, the state the operation had reached under the executor that was lost. */
   previousState?: OperationState;
+  /** On a redelivery, where the lines stored so far end, for a runtime that follows a source again (a pod's log). */
+  storedOrigin?: LogOrigin;
 }
 
 /**

@@ -4,7 +4,7 @@
  * 'end', which nothing reconnects) or its blocking fetch is wedged (taskforcesh/bullmq #3088,
  * #3185, #4378). The maintainers' advice is a watchdog in the application; this is it.
  *
- * It looks every `checkMs` and asks for new workers (queue-workers.ts makes them, on a new
+ * It looks every `checkMs` and asks for new workers (worker-generations.ts makes them, on a new
  * connection) when:
  * - the workers' connection has ended; or
  * - a pool has had operations waiting for `stallMs` while its worker had room for more, took none,

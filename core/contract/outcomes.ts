@@ -10,25 +10,20 @@ export interface Outcome {
   state: Extract<OperationState, 'succeeded' | 'failed' | 'cancelled'>;
   exitCode: number;
   failure?: Failure;
+  /**
+   * The failure's message is wholly the product's own words, quoting nothing from outside (the
+   * script, an error, a package server, the cluster): shown as it is, never masked, since a
+   * sensitive value that happens to be one of those words would be given away by the mask. Any
+   * other message, including one a runtime spells itself, is masked. On the outcome rather than on
+   * the failure, which is stored and served as it is: this says how to show it, not what happened.
+   */
+  ownWords?: true;
 }
 
 const failed = (exitCode: number, reason: FailureReason, message: string): Outcome => ({ state: 'failed', exitCode, failure: { reason, message } });
 
-/**
- * Failures whose message is the product's own words, quoting nothing from outside (the script, an
- * error, a package server, the cluster): shown as they are, never masked, since a sensitive value
- * that happens to be one of those words would be given away by the mask. Any other message,
- * including one a runtime spells itself, is masked.
- */
-const OWN_WORDS = new WeakSet<NonNullable<Outcome['failure']>>();
+const own = (outcome: Outcome): Outcome => ({ ...outcome, ownWords: true });
 
-const own = (outcome: Outcome): Outcome => {
-  if (outcome.failure) OWN_WORDS.add(outcome.failure);
-  return outcome;
-};
-
-/** Whether the outcome's failure message is wholly the product's own (see OWN_WORDS). */
-export const inOwnWords = (outcome: Outcome): boolean => outcome.failure !== undefined && OWN_WORDS.has(outcome.failure);
 const dash = (detail: string | undefined): string => (detail ? ` — ${detail}` : '');
 
 export const outcomes = {

@@ -3,7 +3,6 @@
  * sweeper. Refuses to start, naming what is missing, when the executor's Role is not enough.
  */
 import type { Config } from '../../core/config.js';
-import type { LogStore } from '../../core/log-store.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationStore } from '../../core/operation-store.js';
 import { ClusterWatch } from './cluster-watch.js';
@@ -28,7 +27,7 @@ export class MissingPermissionsError extends Error {
 
 export async function startKubernetesRuntime(
   config: Config,
-  stores: { operations: OperationStore; logs: LogStore },
+  stores: { operations: OperationStore },
   logger: Logger,
   count: RequestCounter,
 ): Promise<KubernetesRuntime> {
@@ -42,7 +41,7 @@ export async function startKubernetesRuntime(
   await watch.start();
   await sweepOnce(api, config.instance, stores.operations, log).catch((error: unknown) => log.warn({ err: error }, 'first sweep failed'));
   const stopSweeper = startSweeper(api, config.instance, stores.operations, log, config.sweepIntervalSeconds);
-  const runtime = new KubernetesRuntime(api, watch, stores.logs, config, log, stopSweeper);
+  const runtime = new KubernetesRuntime(api, watch, config, log, stopSweeper);
   log.info({ server: kubeConfig.getCurrentCluster()?.server }, 'kubernetes runtime ready');
   return runtime;
 }

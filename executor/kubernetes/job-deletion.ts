@@ -11,6 +11,8 @@ export async function deleteJob(api: KubeApi, name: string, when: 'now' | 'relea
   await api.call('delete', () => api.batch.deleteNamespacedJob({ name, namespace: api.namespace, ...how })).catch(ignoreNotFound);
 }
 
-export const ignoreNotFound = (error: unknown): void => {
+/** A 404 is nothing (undefined, for a read); any other error is thrown on. */
+export const ignoreNotFound = (error: unknown): undefined => {
   if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+  return undefined;
 };

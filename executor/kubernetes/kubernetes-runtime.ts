@@ -6,7 +6,6 @@
  * Job in the same namespace is never followed, resumed or deleted.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { LogStore } from '../../core/log-store.js';
 import { packageSpecs } from '../../core/package-layout.js';
 import type { Logger } from '../../core/logger.js';
 import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
@@ -30,7 +29,6 @@ export class KubernetesRuntime implements Runtime {
   constructor(
     private readonly api: KubeApi,
     private readonly watch: ClusterWatch,
-    private readonly logs: LogStore,
     private readonly settings: KubernetesRuntimeSettings,
     private readonly logger: Logger,
     private readonly stopSweeper: () => void,
@@ -49,9 +47,7 @@ export class KubernetesRuntime implements Runtime {
 
   async adopt(context: RunContext): Promise<RunOutcome> {
     const name = jobName(this.settings.instance, context.ticket);
-    const existing = await this.api
-      .call('get', () => this.api.batch.readNamespacedJob({ name, namespace: this.api.namespace }))
-      .catch((error: unknown) => (error instanceof KubeApiError && error.status === 404 ? undefined : Promise.reject(error)));
+    const existing = await this.api.call('get', () => this.api.batch.readNamespacedJob({ name, namespace: this.api.namespace })).catch(ignoreNotFound);
     if (existing && !this.belongs(existing, context.ticket)) return this.refuseForeign(context.ticket, name);
     // Suspended: the last executor stopped between creating the Job and starting it; finish that.
     if (existing?.spec?.suspend) return this.run(context);
@@ -104,7 +100,7 @@ export class KubernetesRuntime implements Runtime {
 
   private async supervise(context: RunContext, name: string): Promise<RunOutcome> {
     // An adopted run goes on from what the executor that started it stored of each log.
-    const from = resumePoint(await this.logs.lastOrigin({ ticket: context.ticket, pool: context.request.pool }));
+    const from = resumePoint(context.storedOrigin);
     const readFetchLog = packageSpecs(context.request.packages).length > 0 && !from.fetchRead;
     return superviseJob({
       api: this.api,

@@ -148,18 +148,25 @@ export class LocalRuntime implements Runtime {
         `every uid of KUBE_WORKER_LOCAL_UIDS (${first}-${last}) is held by a running operation or a process left behind: widen the range`,
       );
     }
+    // Whatever the run did, nothing of this user may outlive it; a uid whose processes could not
+    // all be killed stays out of use, since the pool skips uids that processes hold. Only the
+    // script runs as the user, so the kill once it has ended serves for the whole run: a look at
+    // /proc costs as much as the rest of a short operation.
+    let killed: Promise<boolean> | undefined;
+    const killAll = (): Promise<boolean> => (killed ??= killAllOf(user.uid));
     try {
-      return await this.runAs(context, user);
+      return await this.runAs(context, user, killAll);
     } finally {
-      // Whatever the run did, nothing of this user may outlive it; a uid whose processes could not
-      // all be killed stays out of use, since the pool skips uids that processes hold.
-      await killAllOf(user.uid);
+      await killAll();
       this.pool.give(user.uid);
     }
   }
 
-  /** Runs the script as `user` (undefined: the executor's own). */
-  private async runAs(context: RunContext, user: ScriptUser | undefined): Promise<Outcome> {
+  /**
+   * Runs the script as `user` (undefined: the executor's own). `killAll`: kills every process of a
+   * user of the operation's own, once its script has ended.
+   */
+  private async runAs(context: RunContext, user: ScriptUser | undefined, killAll?: () => Promise<boolean>): Promise<Outcome> {
     const { request, output } = context;
     const interpreter = INTERPRETERS[request.script.syntax];
     const variables = scriptVariables(request.variables);
@@ -210,7 +217,7 @@ export class LocalRuntime implements Runtime {
         KUBE_WORKER_TICKET: context.ticket,
         KUBE_WORKER_WORKSPACE: workspace.dir,
       };
-      const ownUser = this.pool !== undefined;
+      const ownUser = killAll !== undefined;
       const { command, args } = underWatchdog(program, [...interpreter.flags, workspace.scriptPath, ...(request.arguments ?? [])], ownUser);
       let child: ChildProcess;
       try {
@@ -250,7 +257,7 @@ export class LocalRuntime implements Runtime {
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       // Once the group is gone its id may be another's: no SIGKILL for it later.
       clearTimeout(forceKill);
-      if (ownUser && user) await killAllOf(user.uid);
+      await killAll?.();
       await drain(child, this.options.outputDrainMs ?? 2000);
       clearTimeout(timer);
       context.signal.removeEventListener('abort', onAbort);

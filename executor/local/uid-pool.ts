@@ -35,18 +35,25 @@ export class UidPool {
     this.next = uids.first + randomInt(Math.min(uids.last - uids.first + 1, 2 ** 47));
   }
 
-  /** A uid no running operation holds and no process has, as user and group; undefined when there is none. */
+  /**
+   * A uid no running operation holds and no process has, as user and group; undefined when there
+   * is none. The claim comes first and /proc is read once a take, after the first claim that holds:
+   * a scan reads every process's status, so it costs far more than a bind.
+   */
   async take(): Promise<ScriptUser | undefined> {
-    const busy = await this.inUse();
+    let busy: Set<number> | undefined;
     const size = this.uids.last - this.uids.first + 1;
     for (let tried = 0; tried < size; tried += 1) {
       const uid = this.next;
       this.next = uid === this.uids.last ? this.uids.first : uid + 1;
-      if (this.held.has(uid) || busy.has(uid)) continue;
+      if (this.held.has(uid)) continue;
       // Held while the claim is bound, so that a concurrent take here passes it by.
       this.held.set(uid, undefined);
       const server = await claim(uid);
-      if (!server) {
+      // No running operation has it now; a process left behind still may (one that could not be killed, or an executor's that died).
+      if (server) busy ??= await this.inUse();
+      if (!server || busy!.has(uid)) {
+        server?.close();
         this.held.delete(uid);
         continue;
       }

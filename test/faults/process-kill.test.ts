@@ -1,26 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './support/client.js';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { useDeployment, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
-import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { report, stopwatch } from './support/report.js';
 
 /** Short, so that the operations of a killed executor are redelivered within the test. */
 const LOCK = { KUBE_WORKER_LOCK_DURATION_MS: '2000' };
 
 describe('a process of the deployment SIGKILLed under load', () => {
-  let redis: OwnRedis | undefined;
-  let processes: Processes | undefined;
-  afterEach(async () => {
-    await processes?.close();
-    await redis?.remove();
-  });
+  const start = useDeployment();
 
   it('a dispatcher killed during 500 submissions: every accepted operation ends, none runs twice, none is lost', async () => {
     const clock = stopwatch();
-    redis = await startOwnRedis({ aof: true });
-    processes = await startProcesses(redis.url, { dispatchers: 2, executors: 2 }, { ...LOCK, KUBE_WORKER_CONCURRENCY: '8' });
+    const redis = await start.ownRedis();
+    const processes = await start.processes(redis.url, { dispatchers: 2, executors: 2 }, { ...LOCK, KUBE_WORKER_CONCURRENCY: '8' });
     clock.lap('start');
     const marker = await markerFile();
     const [doomed, survivor] = processes.dispatchers as [Processes['dispatchers'][0], Processes['dispatchers'][0]];
@@ -48,8 +42,8 @@ describe('a process of the deployment SIGKILLed under load', () => {
 
   it('an executor killed with 20 operations running: every accepted operation ends, none runs twice, none is lost', async () => {
     const clock = stopwatch();
-    redis = await startOwnRedis({ aof: true });
-    processes = await startProcesses(redis.url, { dispatchers: 1, executors: 0 }, LOCK);
+    const redis = await start.ownRedis();
+    const processes = await start.processes(redis.url, { dispatchers: 1, executors: 0 }, LOCK);
     // Alone at first, so that it has 20 running at once; the executor that takes over starts after the kill.
     const doomed = await processes.addExecutor({ KUBE_WORKER_CONCURRENCY: '20' });
     clock.lap('start');

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { call } from './support/client.js';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { useDeployment } from './support/deployment.js';
 import { markerFile } from './support/ledger.js';
 
 /** Twice the default queue lock (30 s): every lock lapses while Redis is away. */
@@ -16,16 +15,11 @@ interface Status {
 }
 
 describe('a Redis outage of a minute, with the default queue lock', () => {
-  let redis: OwnRedis | undefined;
-  let processes: Processes | undefined;
-  afterEach(async () => {
-    await processes?.close();
-    await redis?.remove();
-  });
+  const start = useDeployment();
 
   it('fails no operation whose executor is alive: each ends with its own exit code and output', async () => {
-    redis = await startOwnRedis({ aof: true });
-    processes = await startProcesses(redis.url, { dispatchers: 1, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '4' });
+    const redis = await start.ownRedis();
+    const processes = await start.processes(redis.url, { dispatchers: 1, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '4' });
     const dispatcher = processes.dispatchers[0]!.url;
     const marker = await markerFile();
     // Half end while Redis is away (their result waits for it); half run on well past its return.

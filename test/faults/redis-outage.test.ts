@@ -1,25 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { describe, expect, it } from 'vitest';
+import { useDeployment } from './support/deployment.js';
 import { countedOperation, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
-import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { report, stopwatch } from './support/report.js';
 
 /** Longer than a client's timeout, so that a request waiting for Redis shows as a hang. */
 const OUTAGE_MS = 8_000;
 
 describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis stopped with %s during 500 submissions', (signal) => {
-  let redis: OwnRedis | undefined;
-  let processes: Processes | undefined;
-  afterEach(async () => {
-    await processes?.close();
-    await redis?.remove();
-  });
+  const start = useDeployment();
 
   it('every accepted operation ends in a final state, none runs twice, and clients see 503 or success, never a hang', async () => {
     const clock = stopwatch();
-    redis = await startOwnRedis({ aof: true });
-    processes = await startProcesses(redis.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
+    const redis = await start.ownRedis();
+    const processes = await start.processes(
+      redis.url,
+      { dispatchers: 2, executors: 2 },
+      { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' },
+    );
     clock.lap('start');
     const marker = await markerFile();
     const load = new Load({

@@ -7,21 +7,17 @@
  * and one that waits.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './support/client.js';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { useDeployment, type Processes } from './support/deployment.js';
 import { countedOperation, markerFile, settle, type Figures } from './support/ledger.js';
-import { startSentinelGroup, type SentinelGroup } from './support/sentinel-group.js';
+import type { SentinelGroup } from './support/sentinel-group.js';
 
 const BURST = 60;
 
 describe('a primary SIGKILLed right after a burst of 202s', () => {
+  const start = useDeployment();
   let group: SentinelGroup | undefined;
-  const deployments: Processes[] = [];
-  afterEach(async () => {
-    for (const processes of deployments.splice(0)) await processes.close();
-    await group?.remove();
-  });
 
   /** Submits BURST operations at once through `processes`, SIGKILLs the primary after the last answer, and counts what became of the accepted ones. */
   async function burstThenKill(processes: Processes, name: string, marker: string): Promise<Figures & { refused: number; longestMs: number }> {
@@ -57,14 +53,13 @@ describe('a primary SIGKILLed right after a burst of 202s', () => {
   }
 
   it('loses none of the operations it acknowledged when it waits for the replicas', async () => {
-    group = await startSentinelGroup();
+    group = await start.sentinelGroup();
     const marker = await markerFile();
     // The replicas resume 3 s into the burst and catch up: a wait long enough to see them back.
     const [without, waiting] = await Promise.all([
-      startProcesses(group.url, { dispatchers: 1, executors: 1 }, {}, { KUBE_WORKER_REDIS_WAIT_MS: '0' }),
-      startProcesses(group.url, { dispatchers: 1, executors: 1 }, {}, { KUBE_WORKER_REDIS_WAIT_MS: '8000' }),
+      start.processes(group.url, { dispatchers: 1, executors: 1 }, {}, { KUBE_WORKER_REDIS_WAIT_MS: '0' }),
+      start.processes(group.url, { dispatchers: 1, executors: 1 }, {}, { KUBE_WORKER_REDIS_WAIT_MS: '8000' }),
     ]);
-    deployments.push(without, waiting);
 
     const unsafe = await burstThenKill(without, 'no-wait', marker);
     const safe = await burstThenKill(waiting, 'wait', marker);

@@ -11,11 +11,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keys } from '../../core/keys.js';
-import { startProcesses, type Processes } from './support/deployment.js';
+import { useDeployment, type Processes } from './support/deployment.js';
 import { countedOperation, firstStartAfter, markerFile, settle, type Figures } from './support/ledger.js';
 import { Load } from './support/load.js';
 import { report, stopwatch } from './support/report.js';
-import { startSentinelGroup, type SentinelGroup } from './support/sentinel-group.js';
+import type { RedisNode, SentinelGroup } from './support/sentinel-group.js';
 
 /** What Redis holds of the deployment: records by state, the queue's lists, the mutexes; kept when the test fails. */
 async function redisState(group: SentinelGroup, prefix: string): Promise<Record<string, unknown>> {
@@ -72,21 +72,25 @@ interface Phase {
 }
 
 describe('Redis behind Sentinel, failing over during 500 submissions', () => {
+  const start = useDeployment();
   let group: SentinelGroup | undefined;
   let processes: Processes | undefined;
+  // Registered after useDeployment's, so it runs first: the evidence is read before all is closed.
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail' && group && processes) await keepEvidence(group, processes);
-    await processes?.close();
-    await group?.remove();
   });
 
-  async function underLoad(fault: string, count: number, failover: () => Promise<{ at: number; promoted: number }>): Promise<Phase> {
+  /** `count` submissions; a third of the way through, the primary `victim` names is SIGKILLed and a replica promoted. */
+  async function underLoad(fault: string, count: number, victim: () => Promise<RedisNode>): Promise<Phase> {
     const dispatchers = processes!.dispatchers.map((d) => d.url);
     const marker = await markerFile();
     const load = new Load({ dispatchers, count, clients: 4, pauseMs: 40, operation: countedOperation(marker, 0.2), ticketPrefix: fault });
     await Promise.race([load.whenAccepted(Math.floor(count / 3)), load.done]);
     load.phase = 'failover';
-    const { at, promoted } = await failover();
+    const primary = await victim();
+    const at = Date.now();
+    await group!.kill(primary, 'SIGKILL');
+    const { at: promoted } = await group!.promotion(primary);
     load.phase = 'after';
     await load.done;
     const figures = await settle(dispatchers[0]!, load.accepted, marker, 90_000);
@@ -108,41 +112,24 @@ describe('Redis behind Sentinel, failing over during 500 submissions', () => {
     { timeout: 480_000 },
     async () => {
       const clock = stopwatch();
-      group = await startSentinelGroup();
-      processes = await startProcesses(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
+      group = await start.sentinelGroup();
+      processes = await start.processes(group.url, { dispatchers: 2, executors: 2 }, { KUBE_WORKER_CONCURRENCY: '8', KUBE_WORKER_LOCK_DURATION_MS: '10000' });
       clock.lap('start');
       const first = group.nodes[0]!;
       expect((await group.primary()).port).toBe(first.port);
 
-      const killed = await underLoad('sentinel-kill', 500, async () => {
-        const at = Date.now();
-        await group!.kill(first, 'SIGKILL');
-        const { at: promoted } = await group!.promotion(first);
-        return { at, promoted };
-      });
-      clock.lap('first failover');
-      report('Sentinel: primary SIGKILLed', killed.load, killed.figures, {
-        ...clock.laps,
-        failover: killed.failoverSeconds,
-        newWork: killed.newWorkSeconds ?? -1,
-      });
+      const failOver = async (title: string, lap: string, ...load: Parameters<typeof underLoad>): Promise<Phase> => {
+        const phase = await underLoad(...load);
+        clock.lap(lap);
+        report(title, phase.load, phase.figures, { ...clock.laps, failover: phase.failoverSeconds, newWork: phase.newWorkSeconds ?? -1 });
+        return phase;
+      };
 
+      const killed = await failOver('Sentinel: primary SIGKILLed', 'first failover', 'sentinel-kill', 500, async () => first);
       await group.restartAsReplica(first);
       await group.replicasInSync(2);
       await group.preferReplica(first);
-      const back = await underLoad('sentinel-back', 200, async () => {
-        const second = await group!.primary();
-        const at = Date.now();
-        await group!.kill(second, 'SIGKILL');
-        const { at: promoted } = await group!.promotion(second);
-        return { at, promoted };
-      });
-      clock.lap('second failover');
-      report('Sentinel: failover back to the first node', back.load, back.figures, {
-        ...clock.laps,
-        failover: back.failoverSeconds,
-        newWork: back.newWorkSeconds ?? -1,
-      });
+      const back = await failOver('Sentinel: failover back to the first node', 'second failover', 'sentinel-back', 200, () => group!.primary());
       expect((await group.primary()).port).toBe(first.port);
 
       expectKept(killed);

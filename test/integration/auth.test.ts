@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawRequest } from './support/raw-http.js';
-import { startStack, TOKEN, type Stack } from './support/stack.js';
+import { TOKEN, useStack } from './support/stack.js';
 
 describe('API authentication', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0, env: { KUBE_WORKER_API_TOKEN: `${TOKEN},second-token-for-rotation` } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0, env: { KUBE_WORKER_API_TOKEN: `${TOKEN},second-token-for-rotation` } });
 
   it.each([
     ['no Authorization header', null],

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, TOKEN, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { TOKEN, useStack } from './support/stack.js';
 
 const valid = { pool: 'default', script: { syntax: 'bash', body: 'echo hi' } };
 const mib = 1024 * 1024;
 
 describe('bad input is refused with a clear problem and nothing is queued', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0 });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0 });
 
   it.each<[string, unknown, number, string, RegExp]>([
     ['a body that is not JSON', '{"pool":', 400, 'KW_ERR_VALIDATION', /not valid JSON/],
@@ -79,11 +75,7 @@ describe('bad input is refused with a clear problem and nothing is queued', () =
 });
 
 describe('a body is read as exactly the JSON it is', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0 });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0 });
 
   const post = (body: string | Buffer, contentType = 'application/json'): Promise<Response> =>
     fetch(`${stack.url}/api/v1/operations`, {

@@ -4,8 +4,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, TOKEN, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { TOKEN, type Stack, useStack } from './support/stack.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -24,11 +24,7 @@ async function cli(stack: Stack, args: string[], env: Record<string, string> = {
 }
 
 describe('the kube-worker CLI', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = useStack();
 
   it('submit --wait follows the log and exits with the operation exit code', async () => {
     const result = await cli(stack, [

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, KubeWorkerClient, UNREACHABLE, type LogLine } from '../../client/index.js';
 import { httpFetch } from '../../cli/http-fetch.js';
-import { startStack, TOKEN, type Stack } from './support/stack.js';
+import { startStack, TOKEN, type Stack, useStack } from './support/stack.js';
 
 // kube-worker/client as the README shows it, with Node's fetch and with the CLI's node:http one.
 describe.each([
@@ -70,11 +70,7 @@ describe.each([
 
 describe('README: the client example', () => {
   const ROOT = path.resolve(import.meta.dirname, '../..');
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = useStack();
 
   it('runs as written and prints what its comments say', async () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');

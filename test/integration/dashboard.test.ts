@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, TOKEN, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { TOKEN, type Stack, useStack } from './support/stack.js';
 
 const USER = 'operator';
 const PASSWORD = 'dashboard-password-1';
@@ -12,11 +12,7 @@ async function call(stack: Stack, method: string, route: string, authorization?:
 }
 
 describe('the dashboard', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0, env: DASHBOARD_ENV });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0, env: DASHBOARD_ENV });
 
   it.each([
     ['no credentials', undefined],
@@ -63,11 +59,7 @@ describe('the dashboard', () => {
 });
 
 describe('the dashboard with KUBE_WORKER_DASHBOARD_WRITE=true', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0, env: { ...DASHBOARD_ENV, KUBE_WORKER_DASHBOARD_WRITE: 'true' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0, env: { ...DASHBOARD_ENV, KUBE_WORKER_DASHBOARD_WRITE: 'true' } });
 
   it('lets an operator pause and resume a queue', async () => {
     expect((await call(stack, 'PUT', '/dashboard/api/queues/default/pause', basic(USER, PASSWORD))).status).toBe(200);
@@ -80,11 +72,7 @@ describe('the dashboard with KUBE_WORKER_DASHBOARD_WRITE=true', () => {
 });
 
 describe('without dashboard credentials', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0 });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0 });
 
   it('serves no dashboard', async () => {
     for (const authorization of [undefined, basic(USER, PASSWORD), `Bearer ${TOKEN}`]) {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRequest, type OpenRequest } from './support/raw-http.js';
-import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
+import { bash, TOKEN, type Stack, useStack } from './support/stack.js';
 
 /** Announces a body of 1000 bytes and sends 1. */
 const stalled = (stack: Stack, route: string, authorization?: string): OpenRequest =>
@@ -20,11 +20,7 @@ const connections = (stack: Stack): Promise<number> =>
   new Promise((resolve, reject) => stack.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
 
 describe('a client cannot hold the server', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0, env: { KUBE_WORKER_REQUEST_TIMEOUT_SECONDS: '1' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0, env: { KUBE_WORKER_REQUEST_TIMEOUT_SECONDS: '1' } });
 
   it('answers an unauthenticated request, an unknown route and a route that takes no body without waiting for the body, and closes the connection', async () => {
     for (const [route, authorization, status] of [

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sharedFile } from './support/shared-file.js';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { bash, useStack } from './support/stack.js';
 
 /** Each script records when it held the lock: "<ticket> start|end <ns>". */
 const recorder = (file: string, seconds: number): string =>
@@ -22,11 +22,7 @@ const overlaps = (list: Array<{ start: number; end: number }>): boolean =>
   list.some((a, i) => list.some((b, j) => i !== j && a.start < b.end && b.start < a.end));
 
 describe('isolation across executors', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 2 });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 2 });
 
   it("counts the wait for a mutex against the operation's timeout, so an operation never outlives it", async () => {
     const mutex = { isolation: { level: 'full', mutexName: `timeout-${Date.now()}` } };

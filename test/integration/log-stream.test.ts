@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bash, localRuntime, startStack, TOKEN, type Stack } from './support/stack.js';
+import { bash, localRuntime, startStack, TOKEN, type Stack, useStack } from './support/stack.js';
 
 interface Event {
   id?: string;
@@ -22,11 +22,7 @@ async function readEvents(url: string, headers: Record<string, string> = {}): Pr
 }
 
 describe('log stream (Server-Sent Events)', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { KUBE_WORKER_LOG_MAX_LINES: '20' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ env: { KUBE_WORKER_LOG_MAX_LINES: '20' } });
 
   it('follows a running operation live to its end event', async () => {
     const ticket = await stack.submit(bash('for i in 1 2 3; do echo "tick $i"; sleep 0.3; done; exit 2'));

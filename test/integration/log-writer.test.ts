@@ -41,4 +41,17 @@ describe("an operation's log writer", () => {
       ['system', 'Succeeded'],
     ]);
   });
+
+  it('opened again says where the lines of a followed source end: the last origin and how many lines share it', async () => {
+    const limits = { maxLines: 1000, maxBytes: 100_000 };
+    const followed = { ticket: 'followed', pool: 'default' };
+    expect((await store.openWriter(followed, limits)).lastOrigin).toBeUndefined();
+    const first = await store.openWriter(followed, limits);
+    first.append('stdout', 'one', Date.now(), 't1');
+    first.append('stdout', 'two', Date.now(), 't2');
+    first.note('a line of the product between two of the same origin');
+    first.append('stderr', 'three', Date.now(), 't2');
+    await first.close();
+    expect((await store.openWriter(followed, limits)).lastOrigin).toEqual({ origin: 't2', count: 2 });
+  });
 });

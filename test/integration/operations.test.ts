@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, bash, setVariable, startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { b64, bash, setVariable, useStack } from './support/stack.js';
 
 describe('operations through the HTTP API', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = useStack();
 
   it('runs a script and returns every line in order with sequences from 1', async () => {
     const ticket = await stack.submit(bash('for i in $(seq 1 50); do echo "line $i"; done'));

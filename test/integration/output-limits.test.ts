@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OperationStatus } from '../../core/contract/status.js';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { bash, useStack } from './support/stack.js';
 
 const MAX_LINE_BYTES = 64 * 1024;
 const storedBytes = (status: OperationStatus): number => status.logs.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0);
 
 describe('output a script cannot flood the log with', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { KUBE_WORKER_LOG_MAX_BYTES: String(1024 * 1024) } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ env: { KUBE_WORKER_LOG_MAX_BYTES: String(1024 * 1024) } });
 
   it('40 MB without a newline is stored as one line cut to the line cap, with a line saying it was truncated', async () => {
     const ticket = await stack.submit(bash(`head -c ${40 * 1000 * 1000} /dev/zero | tr '\\0' x; echo; echo after`));

@@ -1,14 +1,10 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sharedFile } from './support/shared-file.js';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { bash, useStack } from './support/stack.js';
 
 describe('many operations across executors', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 2, env: { KUBE_WORKER_CONCURRENCY: '8' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 2, env: { KUBE_WORKER_CONCURRENCY: '8' } });
 
   it('runs 200 operations across two executors, each exactly once', async () => {
     const file = sharedFile(`/tmp/kw-scale-${Date.now()}`);

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { bash, useStack } from './support/stack.js';
 
 /**
  * Tickets that are also the names of BullMQ's own keys in a queue, or that BullMQ refuses as a job
@@ -34,11 +34,7 @@ const HOSTILE_TICKETS = [
 ];
 
 describe('tickets that look like BullMQ keys or ids', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { KUBE_WORKER_CONCURRENCY: '8' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ env: { KUBE_WORKER_CONCURRENCY: '8' } });
 
   it('are each accepted and run, and the pool keeps working afterwards', async () => {
     for (const ticket of HOSTILE_TICKETS) {
@@ -59,11 +55,7 @@ describe('tickets that look like BullMQ keys or ids', () => {
 });
 
 describe('a second submission of a ticket with another body', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ executors: 0, env: { KUBE_WORKER_POOLS: 'default,other' } });
-  });
-  afterAll(() => stack.close());
+  const stack = useStack({ executors: 0, env: { KUBE_WORKER_POOLS: 'default,other' } });
 
   it('is refused with 409 and enqueues nothing', async () => {
     const first = await stack.api('POST', '/api/v1/operations', { pool: 'default', ticket: 'twice', ...bash('echo first') });
@@ -77,11 +69,7 @@ describe('a second submission of a ticket with another body', () => {
 });
 
 describe('a ticket completed with DELETE', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = useStack();
 
   it('can be used again at once, and leaves no job behind in the queue', async () => {
     for (let round = 0; round < 10; round += 1) {
@@ -105,11 +93,7 @@ describe('a ticket completed with DELETE', () => {
 });
 
 describe('a submission whose job cannot be added', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = useStack();
 
   it('leaves no record behind, and the same ticket can be submitted again once the queue is healthy', async () => {
     const redis = new Redis(stack.redisUrl);

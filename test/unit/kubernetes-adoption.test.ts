@@ -1,7 +1,6 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../core/config.js';
-import type { LogStore } from '../../core/log-store.js';
 import { createLogger } from '../../core/logger.js';
 import type { ClusterWatch } from '../../executor/kubernetes/cluster-watch.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
@@ -37,7 +36,7 @@ describe('adopting the Job of a redelivered operation', () => {
   ])('refuses a Job of %s under its name, and neither resumes nor deletes it', async (_case, instance, ticket) => {
     const settings = { ...readConfig({ KUBE_WORKER_INSTANCE: 'release-a' }), podPendingTimeoutSeconds: 900, imagePullGraceSeconds: 60 };
     const { api, writes } = apiWith(buildScriptJob(ticket, request, 60, readConfig({ KUBE_WORKER_INSTANCE: instance })).job);
-    const runtime = new KubernetesRuntime(api, {} as ClusterWatch, {} as LogStore, settings, createLogger('silent', 'test'), () => undefined);
+    const runtime = new KubernetesRuntime(api, {} as ClusterWatch, settings, createLogger('silent', 'test'), () => undefined);
     const context = { ticket: 'deploy-1', request, timeoutSeconds: 60, previousState: 'running' } as unknown as RunContext;
     const outcome = await runtime.adopt(context);
     expect(outcome).toMatchObject({ failure: { reason: 'RuntimeError', message: expect.stringMatching(/belongs to another deployment or operation/) } });

@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
+import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
 import { startDispatcher, startExecutor, type CliProcess, type Deployment } from './cli-process.js';
+import { startSentinelGroup, type SentinelGroup } from './sentinel-group.js';
 
 export interface Processes {
   deployment: Deployment;
@@ -48,5 +51,41 @@ export async function startProcesses(
     executors: await Promise.all(executors),
     addExecutor: (env = {}) => started(startExecutor(deployment, { ...executorEnv, ...env })),
     close,
+  };
+}
+
+/** What a fault test starts; useDeployment stops and removes all of it after each test. */
+export interface DeploymentFixture {
+  /** A Redis of the test's own, with AOF, so that a restart keeps what it acknowledged. */
+  ownRedis(): Promise<OwnRedis>;
+  /** A primary, its replicas and three Sentinels. */
+  sentinelGroup(): Promise<SentinelGroup>;
+  /** A deployment's processes on `redisUrl` (startProcesses). */
+  processes(...args: Parameters<typeof startProcesses>): Promise<Processes>;
+}
+
+/**
+ * Per test: the Redis and the deployments a test starts, closed after it whatever became of it —
+ * the processes first, so that none is left retrying a Redis that is gone.
+ */
+export function useDeployment(): DeploymentFixture {
+  const deployments: Processes[] = [];
+  let redis: OwnRedis | undefined;
+  let group: SentinelGroup | undefined;
+  afterEach(async () => {
+    for (const processes of deployments.splice(0)) await processes.close();
+    await redis?.remove();
+    await group?.remove();
+    redis = undefined;
+    group = undefined;
+  });
+  return {
+    ownRedis: async () => (redis = await startOwnRedis({ aof: true })),
+    sentinelGroup: async () => (group = await startSentinelGroup()),
+    async processes(...args) {
+      const processes = await startProcesses(...args);
+      deployments.push(processes);
+      return processes;
+    },
   };
 }

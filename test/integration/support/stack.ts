@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readConfig, type Config } from '../../../core/config.js';
@@ -162,3 +162,21 @@ export const setVariable = (name: string, value: string, sensitive = false): str
 
 /** A bash operation body. */
 export const bash = (body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ script: { syntax: 'bash', body }, ...extra });
+
+/**
+ * The stack of a describe block: started before its first test, closed after its last. Its members
+ * are the started stack's (reading one before then is an error), so a test reads it as a Stack.
+ */
+export function useStack(options: Parameters<typeof startStack>[0] = {}): Stack {
+  let started: Stack | undefined;
+  beforeAll(async () => {
+    started = await startStack(options);
+  });
+  afterAll(() => started?.close());
+  return new Proxy({} as Stack, {
+    get(_target, key) {
+      if (!started) throw new Error('the stack starts before the first test of its describe block');
+      return Reflect.get(started, key);
+    },
+  });
+}
