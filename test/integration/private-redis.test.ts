@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { Redis } from 'ioredis';
+import { keys } from '../../core/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogStream } from '../../core/contract/status.js';
 import type { LogWriter } from '../../core/log-store.js';
@@ -180,7 +181,7 @@ describe.runIf(process.getuid?.() === 0)('the private Redis of kube-worker start
     const password = /^requirepass (\S+)$/m.exec(readFileSync(path.join(stateDir, 'redis', 'redis.conf'), 'utf8'))![1]!;
     const redis = new Redis(`${stateDir}/redis/redis.sock?password=${password}`);
     try {
-      expect(await redis.exists(`kw:op:${victim}:payload`)).toBe(1);
+      expect(await redis.exists(keys('kw').pool('default').payload(victim))).toBe(1);
     } finally {
       redis.disconnect();
     }

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { keys } from '../../core/keys.js';
 import { describe, expect, it } from 'vitest';
 import { bash, useStack } from './support/stack.js';
 
@@ -97,14 +98,15 @@ describe('a submission whose job cannot be added', () => {
 
   it('leaves no record behind, and the same ticket can be submitted again once the queue is healthy', async () => {
     const redis = new Redis(stack.redisUrl);
-    const events = `${stack.config.prefix}:default:events`;
+    const pool = keys(stack.config.prefix).pool('default');
+    const events = `${pool.queuePrefix}:default:events`;
     try {
       // A queue key of the wrong type makes BullMQ's add fail inside Redis.
       await redis.set(events, 'not a stream');
       const refused = await stack.api('POST', '/api/v1/operations', { pool: 'default', ticket: 'unlucky', ...bash('echo hi') });
       expect(refused.status).toBeGreaterThanOrEqual(500);
-      await expect.poll(() => redis.exists(`${stack.config.prefix}:op:unlucky`), { timeout: 10_000 }).toBe(0);
-      expect(await redis.exists(`${stack.config.prefix}:op:unlucky:payload`)).toBe(0);
+      await expect.poll(() => redis.exists(pool.operation('unlucky')), { timeout: 10_000 }).toBe(0);
+      expect(await redis.exists(pool.payload('unlucky'))).toBe(0);
       await redis.del(events);
     } finally {
       await redis.quit();
