@@ -168,6 +168,8 @@ describeHelm('the Helm chart', () => {
       prefix: 'acme',
       scriptMaxCpu: '8',
       scriptMaxMemory: '32Gi',
+      scriptLimitsCpu: '2',
+      scriptLimitsMemory: '4Gi',
       scriptAllowedServiceAccounts: ['deployer', 'reader'],
       dashboardWrite: true,
     });
