@@ -35,9 +35,8 @@ export function viewPod(pod: V1Pod): PodView {
   const container = fetch && !fetched ? fetch : status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
   const terminated = container === fetch ? undefined : container?.state?.terminated;
   if (terminated) {
-    const exitCode = terminated.exitCode;
     if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled() };
-    return { kind: 'finished', outcome: exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode) };
+    return { kind: 'finished', outcome: exitOutcome(terminated.exitCode) };
   }
   if (container !== fetch && container?.state?.running) return { kind: 'running' };
   if (status?.phase === 'Failed') {
@@ -51,6 +50,9 @@ export function viewPod(pod: V1Pod): PodView {
   if (unscheduled) return { kind: 'waiting', reason: unscheduled.reason ?? 'Unschedulable', message: unscheduled.message };
   return { kind: 'waiting', reason: waiting?.reason, message: waiting?.message };
 }
+
+/** The outcome of a script that exited by itself with this code (its pod's status, or its launcher's end line). */
+export const exitOutcome = (exitCode: number): Outcome => (exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode));
 
 /** Whether the packages' init container has ended, so its log is complete. */
 export const fetchEnded = (pod: V1Pod): boolean =>
