@@ -161,6 +161,10 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  if (COUNT === 0) {
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    return;
+  }
   const bare: number[] = [];
   const kw: number[] = [];
   const kwWarm: number[] = [];
