@@ -66,14 +66,19 @@ export class KubernetesRuntime implements Runtime {
       if (!(await claimWarmJob(this.api, candidate.jobName, candidate.startedAt, context.ticket, context.timeoutSeconds))) continue;
       this.warmJobs.set(context.ticket, candidate.jobName);
       context.output.system(`Bound warm pod ${candidate.podName} (Job ${candidate.jobName} in namespace ${this.api.namespace})`);
-      const delivered = await this.deliver(context, candidate.podName);
-      if (delivered) return delivered;
-      return this.supervise(context, candidate.jobName);
+      // Following the pod from now on, its first line is read the moment the operation reaches it.
+      const supervised = this.supervise(context, candidate.jobName);
+      const undelivered = await this.deliver(context, candidate.podName);
+      const outcome = await supervised;
+      return undelivered ?? outcome;
     }
     return undefined;
   }
 
-  /** Sends the operation down the warm pod's stdin, trying again a few times; an outcome when it never got there. */
+  /**
+   * Sends the operation down the warm pod's stdin, trying again a few times; when it never got
+   * there, the Job is deleted (its supervision ends) and this is the outcome instead.
+   */
   private async deliver(context: RunContext, podName: string): Promise<Outcome | undefined> {
     const payload = warmPayload(context.ticket, context.request);
     let last: unknown;

@@ -20,10 +20,11 @@ export const EXECUTOR_RULES: V1PolicyRule[] = [
 
 /**
  * What warm script pods add, and only when they are on (KUBE_WORKER_WARM_PODS > 0): attaching to a
- * warm pod's stdin, once, to send it its operation. Claiming a warm Job is a patch of a Job, which
- * EXECUTOR_RULES already grants; nothing else is read or written.
+ * warm pod's stdin, once, to send it its operation. The attach is a WebSocket upgrade, a GET that
+ * the API server authorizes as `get` and (since Kubernetes 1.35) as `create` too. Claiming a warm
+ * Job is a patch of a Job, which EXECUTOR_RULES already grants; nothing else is read or written.
  */
-export const WARM_POD_RULES: V1PolicyRule[] = [{ apiGroups: [''], resources: ['pods/attach'], verbs: ['create'] }];
+export const WARM_POD_RULES: V1PolicyRule[] = [{ apiGroups: [''], resources: ['pods/attach'], verbs: ['get', 'create'] }];
 
 /** The executor's Role for its settings. */
 export const executorRules = (warmPods: number): V1PolicyRule[] => (warmPods > 0 ? [...EXECUTOR_RULES, ...WARM_POD_RULES] : EXECUTOR_RULES);

@@ -71,6 +71,8 @@ export function buildWarmJob(id: string, pool: string, owner: string, maxAgeSeco
     ...script,
     command: ['/bin/sh', '-c', WARM_WRAPPER],
     env: script.env!.filter((v) => v.name !== 'KUBE_WORKER_TICKET'),
+    // Written once, by the payload, where a cold pod has the operation's Secret mounted read-only.
+    volumeMounts: script.volumeMounts!.map((m) => (m.name === 'operation' ? { name: m.name, mountPath: m.mountPath } : m)),
     stdin: true,
     stdinOnce: true,
   };

@@ -53,8 +53,8 @@ describe("the executor's Role", () => {
     expect(grants('', 'pods', 'get')).toBe(false);
   });
 
-  it('grows by exactly pods/attach create with warm pods (sending a warm pod its operation), and not without', () => {
+  it('grows by exactly pods/attach get and create with warm pods (sending a warm pod its operation), and not without', () => {
     expect(executorRules(0)).toEqual(EXECUTOR_RULES);
-    expect(executorRules(2).slice(EXECUTOR_RULES.length)).toEqual([{ apiGroups: [''], resources: ['pods/attach'], verbs: ['create'] }]);
+    expect(executorRules(2).slice(EXECUTOR_RULES.length)).toEqual([{ apiGroups: [''], resources: ['pods/attach'], verbs: ['get', 'create'] }]);
   });
 });

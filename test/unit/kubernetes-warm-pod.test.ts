@@ -57,8 +57,11 @@ describe('a warm Job', () => {
 
   it('keeps everything else of the cold pod: image, resources, security, mounts, proxies', () => {
     const coldContainer = cold.spec!.template.spec!.containers[0]!;
-    for (const key of ['image', 'imagePullPolicy', 'resources', 'securityContext', 'volumeMounts', 'workingDir'] as const)
-      expect(container[key]).toEqual(coldContainer[key]);
+    for (const key of ['image', 'imagePullPolicy', 'resources', 'securityContext', 'workingDir'] as const) expect(container[key]).toEqual(coldContainer[key]);
+    // The same mounts, the operation's writable: the payload writes it, once.
+    expect(container.volumeMounts).toEqual(
+      coldContainer.volumeMounts!.map((m) => (m.name === 'operation' ? { name: 'operation', mountPath: m.mountPath } : m)),
+    );
     expect(container.env).toEqual(coldContainer.env!.filter((v) => v.name !== 'KUBE_WORKER_TICKET'));
     const { containers: _a, volumes: _b, ...rest } = pod;
     const { containers: _c, volumes: _d, ...coldRest } = cold.spec!.template.spec!;

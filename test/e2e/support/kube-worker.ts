@@ -46,7 +46,10 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
   });
 
   beforeAll(async () => {
-    access = await (options.access ?? ((namespace) => serviceAccountWithRules(namespace, executorRules(Number(fixtureEnv().KUBE_WORKER_WARM_PODS ?? 0)), { name: 'kube-worker-executor' })))(ns.name);
+    access = await (
+      options.access ??
+      ((namespace) => serviceAccountWithRules(namespace, executorRules(Number(env.KUBE_WORKER_WARM_PODS ?? 0)), { name: 'kube-worker-executor' }))
+    )(ns.name);
     stack = await startStack({ executors: 0, env: fixtureEnv() });
   });
   afterAll(async () => {
