@@ -25,7 +25,7 @@ import { fixed, median, percentile, ratio } from './support/stats.js';
 
 const COUNT = Number(process.env.BENCH_OPERATIONS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const CONCURRENCY = COUNT;
+const CONCURRENCY = Math.max(COUNT, 1);
 const FIRST_LINE_SAMPLES = Number(process.env.BENCH_FIRST_LINE_SAMPLES ?? 20);
 /** Warm script pods of the warm kube-worker in part 1, and of the warm rounds of part 2. */
 const WARM_PODS = Number(process.env.BENCH_WARM_PODS ?? 2);
