@@ -63,7 +63,8 @@ export const fetchEnded = (pod: V1Pod): boolean =>
  * timeout is the one the run was given, not read back from the Job it went into.
  */
 export function jobFailure(job: V1Job, timeoutSeconds: number): Outcome | undefined {
-  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  // FailureTarget comes first, as soon as the deadline passes; Failed only once the pod is gone, a grace period later.
+  const failed = job.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
   if (failed?.reason === 'DeadlineExceeded') return outcomes.deadlineExceeded(timeoutSeconds);
   return undefined;
 }

@@ -48,7 +48,7 @@ describeCluster('warm script pods', () => {
   it('runs an operation in a warm pod as in a cold one: stdout and stderr apart, files, variables masked, its exit code', async () => {
     const ticket = await kw.stack.submit(
       bash('cat config/app.txt; echo "v=$Version token=$Token"; echo warn >&2; exit 3', {
-        files: [{ name: 'config/app.txt', content: b64('from a file') }],
+        files: [{ name: 'config/app.txt', content: b64('from a file\n') }],
         variables: { Version: { value: '1.2.3' }, Token: { value: 's3cret-value-123', sensitive: true } },
       }),
     );
