@@ -5,12 +5,18 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RuntimeFactory } from '../executor/executor.js';
-import { clusterAvailable, startKubernetesRuntime, type RequestCounter } from '../executor/kubernetes/index.js';
+import { clusterAvailable, startKubernetesRuntime, type RequestCounter, type WarmGauge } from '../executor/kubernetes/index.js';
 import { LocalRuntime } from '../executor/local/local-runtime.js';
 
-export function runtimeFactory(config: Config, env: NodeJS.ProcessEnv, logger: Logger, countKubernetesRequest: RequestCounter): RuntimeFactory {
+export function runtimeFactory(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  countKubernetesRequest: RequestCounter,
+  warmGauge?: WarmGauge,
+): RuntimeFactory {
   const useKubernetes = config.runtime === 'kubernetes' || (config.runtime === 'auto' && clusterAvailable(config.kubeconfigPath, env));
-  if (useKubernetes) return (stores) => startKubernetesRuntime(config, stores, logger, countKubernetesRequest);
+  if (useKubernetes) return (stores) => startKubernetesRuntime(config, stores, logger, countKubernetesRequest, warmGauge);
   if (config.runtime === 'auto') logger.info('runtime auto: not in a cluster and no KUBECONFIG, so scripts run as local processes');
   // The local runtime takes only what a script may see (PATH and the locale) from this.
   return () =>

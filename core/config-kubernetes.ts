@@ -236,6 +236,21 @@ export const KUBERNETES_SETTINGS = [
   }),
   setting({ env: 'KUBE_WORKER_SCRIPT_NO_PROXY', key: 'scriptNoProxy', defaultNote: 'none', description: 'NO_PROXY given to scripts.', parse: optional }),
   setting({
+    env: 'KUBE_WORKER_WARM_PODS',
+    key: 'warmPods',
+    default: '0',
+    description:
+      'Script pods each executor keeps started and waiting, per pool it serves, in the worker-tools image with the default resources; an operation that fits them (default image, no packages, no resources or service account of its own) is bound to one on arrival. Each holds its requests while idle.',
+    parse: integer(0, 100),
+  }),
+  setting({
+    env: 'KUBE_WORKER_WARM_POD_MAX_AGE_SECONDS',
+    key: 'warmPodMaxAgeSeconds',
+    default: '900',
+    description: 'A warm pod that got no operation for this long is replaced by a fresh one (and one left behind by a lost executor is swept).',
+    parse: integer(30, 86_400),
+  }),
+  setting({
     env: 'KUBE_WORKER_POD_PENDING_TIMEOUT_SECONDS',
     key: 'podPendingTimeoutSeconds',
     default: '900',

@@ -46,6 +46,8 @@ export interface ExecutorMetrics {
   logLines: Counter<'pool' | 'stream'>;
   /** Incremented each time the watchdog replaces queue workers that stopped taking work. */
   workerRestarts: Counter;
+  /** Warm script pods this executor keeps, by pool and state (starting, ready); set by the Kubernetes runtime. */
+  warmPods: Gauge<'pool' | 'state'>;
 }
 
 /** From a tenth of a second (a warm executor) to three hours (a long deployment step). */
@@ -126,6 +128,12 @@ export function createExecutorMetrics({ registry, redisErrors }: ProcessMetrics)
       name: 'kube_worker_log_lines_total',
       help: 'Log lines written to operation logs, by pool and stream (stdout, stderr, system).',
       labelNames: ['pool', 'stream'] as const,
+      registers,
+    }),
+    warmPods: new Gauge({
+      name: 'kube_worker_warm_pods',
+      help: 'Warm script pods this executor keeps waiting for an operation, by pool and state (starting: created, not yet running; ready: can be bound).',
+      labelNames: ['pool', 'state'] as const,
       registers,
     }),
     workerRestarts: new Counter({

@@ -70,6 +70,8 @@ export interface OperationPolicy {
   pools: readonly string[];
   /** The most an operation may request or limit; absent means no maximum. */
   maxResources?: { cpu?: string; memory?: string };
+  /** The limits a script pod gets when its operation sets none (KUBE_WORKER_SCRIPT_LIMITS_*). */
+  defaultLimits?: { cpu?: string; memory?: string };
   /** Service accounts an operation may name for its script pod. */
   allowedServiceAccounts?: readonly string[];
   /** Where packages may come from; none refuses every package. */
@@ -177,7 +179,12 @@ function checkPackages(request: OperationRequest, sources: readonly PackageSourc
   });
 }
 
-function checkQuantities(request: OperationRequest): void {
+/**
+ * Each quantity parses, and each request fits the limit its pod will have: the operation's own, or
+ * the deployment's default when it sets none (Kubernetes refuses a container whose request is above
+ * its limit, and would only say so once the Job is created).
+ */
+function checkQuantities(request: OperationRequest, defaultLimits: OperationPolicy['defaultLimits']): void {
   for (const kind of ['requests', 'limits'] as const) {
     const list = request.resources?.[kind];
     for (const resource of ['cpu', 'memory'] as const) {
@@ -195,10 +202,15 @@ function checkQuantities(request: OperationRequest): void {
   const { requests, limits } = request.resources ?? {};
   for (const resource of ['cpu', 'memory'] as const) {
     const asked = requests?.[resource];
-    const cap = limits?.[resource];
-    if (asked && cap && parseQuantity(asked)! > parseQuantity(cap)!) {
-      throw new KubeWorkerError('KW_ERR_INVALID_QUANTITY', `resources: the ${resource} request ${asked} is above its limit ${cap}.`);
-    }
+    const own = limits?.[resource];
+    const cap = own ?? defaultLimits?.[resource];
+    if (!asked || !cap || parseQuantity(asked)! <= parseQuantity(cap)!) continue;
+    throw new KubeWorkerError(
+      'KW_ERR_INVALID_QUANTITY',
+      own
+        ? `resources: the ${resource} request ${asked} is above its limit ${cap}.`
+        : `resources: the ${resource} request ${asked} is above this worker's default ${resource} limit ${cap} (KUBE_WORKER_SCRIPT_LIMITS_${resource.toUpperCase()}); set resources.limits.${resource} too, at or above the request.`,
+    );
   }
 }
 
@@ -364,7 +376,7 @@ export function checkOperation(request: OperationRequest, policy: OperationPolic
     const problem = imageReferenceProblem(image);
     if (problem) throw new KubeWorkerError('KW_ERR_INVALID_IMAGE', `container.image: "${image}" cannot be a valid image reference: ${problem}.`);
   }
-  checkQuantities(request);
+  checkQuantities(request, policy.defaultLimits);
   checkMaximum(request, policy.maxResources);
   checkServiceAccount(request, policy.allowedServiceAccounts ?? []);
   checkPackages(request, policy.packageSources ?? []);

@@ -45,6 +45,8 @@ export type DispatcherSettings = Pick<
   | 'retentionSeconds'
   | 'scriptMaxCpu'
   | 'scriptMaxMemory'
+  | 'scriptLimitsCpu'
+  | 'scriptLimitsMemory'
   | 'scriptAllowedServiceAccounts'
   | 'packageSources'
   | 'dashboardUser'
@@ -157,6 +159,7 @@ export async function dispatcherOn(
     policy: {
       pools: settings.pools,
       maxResources: { cpu: settings.scriptMaxCpu, memory: settings.scriptMaxMemory },
+      defaultLimits: { cpu: settings.scriptLimitsCpu, memory: settings.scriptLimitsMemory },
       allowedServiceAccounts: settings.scriptAllowedServiceAccounts,
       packageSources: settings.packageSources,
     },

@@ -20,8 +20,8 @@ export interface FirstLineSample {
 
 const headers = { authorization: `Bearer ${TOKEN}` };
 
-/** The script both sides run: one line at once, then a little work, then the end. */
-export const FIRST_LINE_SCRIPT = 'echo first; sleep 0.5; echo last';
+/** The script every side runs: one line, then the end (the end from the script's own log shows as final ≈ first line). */
+export const FIRST_LINE_SCRIPT = 'echo first-line; exit 0';
 
 /** One operation through kube-worker at baseUrl (dispatcher and executor running). */
 export async function kubeWorkerSample(baseUrl: string, ticket: string): Promise<FirstLineSample> {

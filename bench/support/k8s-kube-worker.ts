@@ -30,7 +30,19 @@ export interface KubeWorkerStarted {
   /** Where the dispatcher listens, e.g. http://127.0.0.1:40000. */
   baseUrl: string;
   metrics: ExecutorMetrics;
+  /** Resolves once `count` warm pods are ready to be bound (kube_worker_warm_pods{state="ready"}). */
+  warmReady(count: number, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+}
+
+async function warmReady(metrics: ExecutorMetrics, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = (await metrics.warmPods.get()).values.filter((v) => v.labels.state === 'ready').reduce((sum, v) => sum + v.value, 0);
+    if (ready >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} warm pods ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A dispatcher and one executor with the kubernetes runtime, in this process. */
@@ -39,12 +51,18 @@ export async function startKubeWorker(config: Config, redisUrl: string, logFile:
   const processMetrics = createProcessMetrics();
   const metrics = createExecutorMetrics(processMetrics);
   const countRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
-  const executor = await startExecutor({ ...config, redisUrl }, (stores) => startKubernetesRuntime(config, stores, logger, countRequest), logger, metrics);
+  const executor = await startExecutor(
+    { ...config, redisUrl },
+    (stores) => startKubernetesRuntime(config, stores, logger, countRequest, metrics.warmPods),
+    logger,
+    metrics,
+  );
   const dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, processMetrics);
   const baseUrl = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl,
     metrics,
+    warmReady: (count, timeoutMs) => warmReady(metrics, count, timeoutMs),
     async close() {
       await dispatcher.close();
       await executor.close();
@@ -52,9 +70,11 @@ export async function startKubeWorker(config: Config, redisUrl: string, logFile:
   };
 }
 
-/** Starts kube-worker, submits `count` operations through HTTP, and times them until all have ended. */
-export async function runKubeWorker(config: Config, redisUrl: string, count: number, logFile: string): Promise<KubeWorkerRun> {
-  const { baseUrl, metrics, close } = await startKubeWorker(config, redisUrl, logFile);
+/** Starts kube-worker, submits `count` operations through HTTP, and times them until all have ended (once `warmPods` are ready). */
+export async function runKubeWorker(config: Config, redisUrl: string, count: number, logFile: string, warmPods = 0): Promise<KubeWorkerRun> {
+  const started = await startKubeWorker(config, redisUrl, logFile);
+  const { baseUrl, metrics, close } = started;
+  if (warmPods > 0) await started.warmReady(warmPods, 120_000);
   const url = `${baseUrl}${SUBMIT_PATH}`;
   const completions = countCompletions(redisUrl, config.prefix);
   try {

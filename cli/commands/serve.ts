@@ -23,7 +23,7 @@ async function listen(dispatcher: Dispatcher, config: Config): Promise<string> {
 
 async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv, metrics: ExecutorMetrics): Promise<Executor> {
   const countKubernetesRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
-  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, countKubernetesRequest), logger, metrics);
+  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, countKubernetesRequest, metrics.warmPods), logger, metrics);
 }
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {

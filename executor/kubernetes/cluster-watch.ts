@@ -123,6 +123,11 @@ export class ClusterWatch {
     };
   }
 
+  /** The name of a Job's pod, as the watch last saw it. */
+  podOf(jobName: string): string | undefined {
+    return this.pods.list(this.api.namespace).find((pod) => pod.metadata?.labels?.[LABEL_JOB] === jobName)?.metadata?.name;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.informers.map((informer) => informer.stop()));

@@ -7,6 +7,7 @@ import type { RunMoment } from '../../core/contract/timeline.js';
 import type { Logger } from '../../core/logger.js';
 import { HANDED_BACK, type RunContext, type RunOutcome } from '../runtime.js';
 import type { ClusterWatch, JobListener } from './cluster-watch.js';
+import { EndMarkerReader } from './end-marker.js';
 import { deleteJob } from './job-deletion.js';
 import type { KubeApi } from './kube-api.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
@@ -140,7 +141,7 @@ function followLog(ports: JobPorts, job: SupervisedJob, name: LogName, podName: 
           container: SCRIPT_CONTAINER,
           cursor: job.cursor,
           done: 'logsDone' as const,
-          take: (line: PodLogLine) => output.line(line.stream, line.text, line.at, line.origin),
+          take: scriptLines(new EndMarkerReader(job.cursor === undefined), job.context, dispatch),
         }
       : {
           container: FETCH_CONTAINER,
@@ -159,6 +160,17 @@ function followLog(ports: JobPorts, job: SupervisedJob, name: LogName, podName: 
   });
   follower.start();
   return follower;
+}
+
+/** The script's lines into its output, but for the launcher's own, whose end line becomes `scriptExit`. */
+function scriptLines(reader: EndMarkerReader, context: RunContext, dispatch: (event: SupervisorEvent) => void): (line: PodLogLine) => void {
+  return (line) => {
+    const read = line.stream === 'stdout' ? reader.read(line.text) : { kind: 'line' as const, text: line.text };
+    if (read.kind === 'skip') return;
+    if (read.kind === 'line') return context.output.line(line.stream, read.text, line.at, line.origin);
+    if (read.before) context.output.line(line.stream, read.before, line.at, line.origin);
+    dispatch({ type: 'scriptExit', exit: read.exit });
+  };
 }
 
 /** Deletes the Job and its pod without grace: a cancel stops the script now. */

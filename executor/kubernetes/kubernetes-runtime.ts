@@ -15,8 +15,11 @@ import { deleteJob, ignoreNotFound } from './job-deletion.js';
 import { buildScriptJob, secretOwnedBy, type ScriptPodSettings } from './job-spec.js';
 import { superviseJob, type SupervisorSettings } from './job-supervisor.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
-import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE } from './names.js';
+import { ANNOTATION_TICKET, jobName, LABEL_INSTANCE, LABEL_TICKET, ticketLabel } from './names.js';
 import { resumePoint } from './pod-log.js';
+import { claimWarmJob, deliverPayload } from './warm-bind.js';
+import { fitsWarmPod, LABEL_WARM, warmPayload } from './warm-pod-spec.js';
+import type { WarmPool } from './warm-pool.js';
 
 export type KubernetesRuntimeSettings = ScriptPodSettings & SupervisorSettings;
 
@@ -25,6 +28,8 @@ export class KubernetesRuntime implements Runtime {
   readonly handsBackOnShutdown = true;
   /** Tickets whose Job name is taken by an object that is not theirs: release must leave it alone. */
   private readonly foreign = new Set<string>();
+  /** Tickets running in a warm pod, and its Job's name (not derived from the ticket). */
+  private readonly warmJobs = new Map<string, string>();
 
   constructor(
     private readonly api: KubeApi,
@@ -32,6 +37,7 @@ export class KubernetesRuntime implements Runtime {
     private readonly settings: KubernetesRuntimeSettings,
     private readonly logger: Logger,
     private readonly stopSweeper: () => void,
+    private readonly warm?: WarmPool,
   ) {}
 
   async run(context: RunContext): Promise<RunOutcome> {
@@ -40,15 +46,60 @@ export class KubernetesRuntime implements Runtime {
         "This operation has packages, and this executor has no image to fetch them with: set KUBE_WORKER_FETCH_IMAGE to kube-worker's own image (the chart does)",
       );
     }
+    if (this.warm && fitsWarmPod(context.request)) {
+      const bound = await this.runWarm(context, this.warm);
+      if (bound) return bound;
+    }
     const created = await this.create(context);
     if ('state' in created) return created;
     return this.supervise(context, created.name);
+  }
+
+  /**
+   * Binds a ready warm pod of the operation's pool, sends it the operation and supervises its Job
+   * as any other; undefined when none could be claimed (the operation takes the cold path).
+   */
+  private async runWarm(context: RunContext, pool: WarmPool): Promise<RunOutcome | undefined> {
+    for (let candidate = pool.take(context.request.pool); candidate; candidate = pool.take(context.request.pool)) {
+      if (!(await claimWarmJob(this.api, candidate.jobName, candidate.startedAt, context.ticket, context.timeoutSeconds))) continue;
+      this.warmJobs.set(context.ticket, candidate.jobName);
+      context.output.system(`Bound warm pod ${candidate.podName} (Job ${candidate.jobName} in namespace ${this.api.namespace})`);
+      // Following the pod from now on, its first line is read the moment the operation reaches it.
+      const supervised = this.supervise(context, candidate.jobName);
+      const undelivered = await this.deliver(context, candidate.podName);
+      const outcome = await supervised;
+      return undelivered ?? outcome;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends the operation down the warm pod's stdin, trying again a few times; when it never got
+   * there, the Job is deleted (its supervision ends) and this is the outcome instead.
+   */
+  private async deliver(context: RunContext, podName: string): Promise<Outcome | undefined> {
+    const payload = warmPayload(context.ticket, context.request);
+    let last: unknown;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        return void (await deliverPayload(this.api, podName, payload));
+      } catch (error) {
+        last = error;
+        this.logger.warn({ err: error, ticket: context.ticket, pod: podName }, 'could not send the operation to its warm pod');
+      }
+    }
+    await this.release(context.ticket).catch(() => undefined);
+    return outcomes.runtimeError(`The operation could not be sent to its warm pod ${podName}: ${(last as Error).message}`);
   }
 
   async adopt(context: RunContext): Promise<RunOutcome> {
     const name = jobName(this.settings.instance, context.ticket);
     const existing = await this.api.call('get', () => this.api.batch.readNamespacedJob({ name, namespace: this.api.namespace })).catch(ignoreNotFound);
     if (existing && !this.belongs(existing, context.ticket)) return this.refuseForeign(context.ticket, name);
+    if (!existing) {
+      const warm = await this.adoptWarm(context);
+      if (warm) return warm;
+    }
     // Suspended: the last executor stopped between creating the Job and starting it; finish that.
     if (existing?.spec?.suspend) return this.run(context);
     if (existing) {
@@ -57,6 +108,24 @@ export class KubernetesRuntime implements Runtime {
     }
     if (context.previousState === 'running') return outcomes.jobGone(name);
     return this.run(context);
+  }
+
+  /**
+   * A warm Job claimed for this ticket by an executor that was lost: its payload is sent again —
+   * harmless if it already arrived, since the pod's stdin takes one session only — and it is
+   * supervised as any other.
+   */
+  private async adoptWarm(context: RunContext): Promise<RunOutcome | undefined> {
+    const labelSelector = `${LABEL_INSTANCE}=${this.settings.instance},${LABEL_WARM}=bound,${LABEL_TICKET}=${ticketLabel(context.ticket)}`;
+    const jobs = await this.api.call('list', () => this.api.batch.listNamespacedJob({ namespace: this.api.namespace, labelSelector }));
+    const job = jobs.items.find((j) => this.belongs(j, context.ticket));
+    if (!job) return undefined;
+    const name = job.metadata!.name!;
+    this.warmJobs.set(context.ticket, name);
+    context.output.system(`Executor restarted: following warm Job ${name} again`);
+    const podName = this.watch.podOf(name);
+    if (podName) await deliverPayload(this.api, podName, warmPayload(context.ticket, context.request)).catch(() => undefined);
+    return this.supervise(context, name);
   }
 
   /** The Job suspended, then its Secret owned by it, then the Job resumed; each step already done is adopted. */
@@ -118,6 +187,11 @@ export class KubernetesRuntime implements Runtime {
   /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */
   async release(ticket: string): Promise<void> {
     if (this.foreign.delete(ticket)) return;
+    const warm = this.warmJobs.get(ticket);
+    if (warm) {
+      this.warmJobs.delete(ticket);
+      return deleteJob(this.api, warm, 'released');
+    }
     const name = jobName(this.settings.instance, ticket);
     const { namespace } = this.api;
     await Promise.all([
@@ -127,6 +201,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async close(): Promise<void> {
+    await this.warm?.close();
     this.stopSweeper();
     await this.watch.stop();
   }

@@ -18,11 +18,22 @@ export const EXECUTOR_RULES: V1PolicyRule[] = [
   { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
 ];
 
-/** Every verb of EXECUTOR_RULES the executor lacks in its namespace, as "verb resource" lines. */
-export async function missingPermissions(api: KubeApi): Promise<string[]> {
-  const checks = EXECUTOR_RULES.filter((rule) => rule.resources?.[0] !== 'selfsubjectaccessreviews').flatMap((rule) =>
-    rule.resources!.flatMap((resource) => rule.verbs.map((verb) => ({ group: rule.apiGroups?.[0] ?? '', resource, verb }))),
-  );
+/**
+ * What warm script pods add, and only when they are on (KUBE_WORKER_WARM_PODS > 0): attaching to a
+ * warm pod's stdin, once, to send it its operation. The attach is a WebSocket upgrade, a GET that
+ * the API server authorizes as `get` and (since Kubernetes 1.35) as `create` too. Claiming a warm
+ * Job is a patch of a Job, which EXECUTOR_RULES already grants; nothing else is read or written.
+ */
+export const WARM_POD_RULES: V1PolicyRule[] = [{ apiGroups: [''], resources: ['pods/attach'], verbs: ['get', 'create'] }];
+
+/** The executor's Role for its settings. */
+export const executorRules = (warmPods: number): V1PolicyRule[] => (warmPods > 0 ? [...EXECUTOR_RULES, ...WARM_POD_RULES] : EXECUTOR_RULES);
+
+/** Every verb of `rules` the executor lacks in its namespace, as "verb resource" lines. */
+export async function missingPermissions(api: KubeApi, rules: V1PolicyRule[] = EXECUTOR_RULES): Promise<string[]> {
+  const checks = rules
+    .filter((rule) => rule.resources?.[0] !== 'selfsubjectaccessreviews')
+    .flatMap((rule) => rule.resources!.flatMap((resource) => rule.verbs.map((verb) => ({ group: rule.apiGroups?.[0] ?? '', resource, verb }))));
   const results = await Promise.all(
     checks.map(async ({ group, resource, verb }) => {
       const [name, subresource] = resource.split('/');

@@ -35,9 +35,8 @@ export function viewPod(pod: V1Pod): PodView {
   const container = fetch && !fetched ? fetch : status?.containerStatuses?.find((c) => c.name === SCRIPT_CONTAINER);
   const terminated = container === fetch ? undefined : container?.state?.terminated;
   if (terminated) {
-    const exitCode = terminated.exitCode;
     if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled() };
-    return { kind: 'finished', outcome: exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode) };
+    return { kind: 'finished', outcome: exitOutcome(terminated.exitCode) };
   }
   if (container !== fetch && container?.state?.running) return { kind: 'running' };
   if (status?.phase === 'Failed') {
@@ -52,6 +51,9 @@ export function viewPod(pod: V1Pod): PodView {
   return { kind: 'waiting', reason: waiting?.reason, message: waiting?.message };
 }
 
+/** The outcome of a script that exited by itself with this code (its pod's status, or its launcher's end line). */
+export const exitOutcome = (exitCode: number): Outcome => (exitCode === 0 ? outcomes.succeeded() : outcomes.scriptFailed(exitCode));
+
 /** Whether the packages' init container has ended, so its log is complete. */
 export const fetchEnded = (pod: V1Pod): boolean =>
   pod.status?.initContainerStatuses?.some((c) => c.name === FETCH_CONTAINER && c.state?.terminated !== undefined) ?? false;
@@ -61,7 +63,8 @@ export const fetchEnded = (pod: V1Pod): boolean =>
  * timeout is the one the run was given, not read back from the Job it went into.
  */
 export function jobFailure(job: V1Job, timeoutSeconds: number): Outcome | undefined {
-  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  // FailureTarget comes first, as soon as the deadline passes; Failed only once the pod is gone, a grace period later.
+  const failed = job.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
   if (failed?.reason === 'DeadlineExceeded') return outcomes.deadlineExceeded(timeoutSeconds);
   return undefined;
 }

@@ -7,12 +7,18 @@
  * What it decides: say why the pod waits (scheduling and pull events become system lines); give up
  * on a pod pending too long or an image that keeps failing to pull; follow the packages' log, then
  * the script's once it runs; tell script failures from infrastructure ones; and finish only once
- * both the pod's end and the whole log are in — the Job's own verdict (its deadline) winning over
+ * both the script's end and the whole log are in — the Job's own verdict (its deadline) winning over
  * the pod's.
+ *
+ * The script's end comes first from its own log: the launcher's end line (end-marker.ts), which the
+ * log follower reads and checks, gives the exit code with every line before it. The pod's status
+ * still decides what only it knows: a container that saw an OOM kill (or whose count is unknown),
+ * and a pod that something else is deleting, wait for it as before.
  *
  * The state is one of these phases, each with only what it needs:
  *
  *   pending ──download runs──► fetching ──script runs──► running ──script ends──► settling ──► ended
+ *                                                            (its end line, or its pod's status)
  *      │                          │                        │                         ▲
  *      └──────────────────────────┴──── pod deleted ──► vanished ── settle timer ────┘
  *   any phase ── cancel ──► cancelling ── Job deleted ──► ended;   any phase ── shutdown ──► ended
@@ -23,8 +29,9 @@
 import type * as k8s from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import { podRefusal } from './admission.js';
+import type { ScriptExit } from './end-marker.js';
 import { FETCH_CONTAINER } from './names.js';
-import { fetchEnded, jobFailure, viewPod, type PodView } from './pod-state.js';
+import { exitOutcome, fetchEnded, jobFailure, viewPod, type PodView } from './pod-state.js';
 
 export interface SupervisorSettings {
   podPendingTimeoutSeconds: number;
@@ -72,6 +79,8 @@ export type SupervisorEvent =
   | { type: 'timer'; timer: TimerName }
   /** The script's log follower has every line (or the pod went and it stopped). */
   | { type: 'logsDone' }
+  /** The launcher's end line, checked against its seal: every line of the script is in, and this is how it exited. */
+  | { type: 'scriptExit'; exit: ScriptExit }
   /** The packages' log follower has every line (or could not get them). */
   | { type: 'fetchLogRead' }
   | { type: 'abort'; reason: 'cancel' | 'shutdown' }
@@ -137,12 +146,17 @@ export interface Fetching extends Waiting {
   readonly phase: 'fetching';
 }
 
-/** The script runs; its log is followed, or 'queued' until the packages' lines are in. */
+/**
+ * The script runs; its log is followed, or 'queued' until the packages' lines are in; 'done' once
+ * its end line was read while the pod's status is still awaited.
+ */
 export interface Running extends Watched {
   readonly phase: 'running';
   readonly podName: string;
   readonly packagesLog: PackagesLog;
-  readonly log: 'queued' | 'following';
+  readonly log: 'queued' | 'following' | 'done';
+  /** Something else is deleting the pod (it has a deletionTimestamp): only its status says how the script ended. */
+  readonly podDeleting: boolean;
 }
 
 /** The pod was deleted before its script ended: the Job has SETTLE_MS to give its own verdict. */
@@ -150,7 +164,7 @@ export interface Vanished extends Watched {
   readonly phase: 'vanished';
   readonly started: boolean;
   readonly packagesLog: PackagesLog;
-  readonly log: 'none' | 'queued' | 'following';
+  readonly log: 'none' | 'queued' | 'following' | 'done';
 }
 
 /** How the script ended is known; the outcome waits for the rest of the logs, and for the Job's verdict when its deadline passed. */
@@ -231,6 +245,8 @@ function handle(state: Live, event: SupervisorEvent, out: Out): SupervisorState 
       return onTimer(state, event.timer, out);
     case 'logsDone':
       return state.phase === 'settling' ? maybeFinish({ ...state, log: 'done' }, out) : state;
+    case 'scriptExit':
+      return onScriptExit(state, event.exit, out);
     case 'fetchLogRead':
       return onPackagesRead(state, out);
     case 'abort':
@@ -270,7 +286,10 @@ function onPod(state: Live, pod: k8s.V1Pod, out: Out): SupervisorState {
   if (!isBeforeEnd(state) || state.phase === 'vanished') return state;
   const view = viewPod(pod);
   const podName = pod.metadata?.name ?? state.podName ?? '';
-  if (state.phase === 'running') return view.kind === 'finished' ? toSettling(state, view.outcome, out) : state;
+  if (state.phase === 'running') {
+    if (view.kind === 'finished') return toSettling(state, view.outcome, out);
+    return pod.metadata?.deletionTimestamp && !state.podDeleting ? { ...state, podDeleting: true } : state;
+  }
   switch (view.kind) {
     case 'running':
       return start(state, podName, out);
@@ -296,7 +315,7 @@ function start(state: Pending | Fetching, podName: string, out: Out): Running {
   const { settings, timeoutSeconds, job, seenEvents, packagesLog } = state;
   const queued = packagesLog === 'following' || packagesLog === 'draining';
   if (!queued) out.actions.push({ type: 'followLogs', podName });
-  return { phase: 'running', settings, timeoutSeconds, podName, job, seenEvents, packagesLog, log: queued ? 'queued' : 'following' };
+  return { phase: 'running', settings, timeoutSeconds, podName, job, seenEvents, packagesLog, log: queued ? 'queued' : 'following', podDeleting: false };
 }
 
 function onWaiting(state: Pending | Fetching, view: WaitingView, podName: string, out: Out): SupervisorState {
@@ -346,6 +365,21 @@ function toSettling(state: Pending | Fetching | Running | Vanished | Settling, o
   out.actions.push({ type: 'clearTimer', timer: 'settle' });
   if (state.log === 'following') out.actions.push({ type: 'scriptEnded' });
   return maybeFinish({ ...base, started: state.started, log: state.log === 'following' ? 'following' : 'done' }, out);
+}
+
+/**
+ * The launcher's end line: the script's log is complete. Its exit code is the outcome unless only
+ * the pod's status can tell (an OOM kill, or a count unknown; the pod being deleted by someone else).
+ */
+function onScriptExit(state: Live, exit: ScriptExit, out: Out): SupervisorState {
+  const reading = 'log' in state && state.log === 'following';
+  if (!reading) return state;
+  if (state.phase === 'settling') return maybeFinish({ ...state, log: 'done' }, out);
+  if (state.phase === 'vanished') return { ...state, log: 'done' };
+  if (state.phase !== 'running') return state;
+  const done: Running = { ...state, log: 'done' };
+  if (exit.oomKills !== 0 || state.podDeleting) return done;
+  return toSettling(done, exitOutcome(exit.exitCode), out);
 }
 
 function onJob(state: Live, out: Out): SupervisorState {

@@ -4,7 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import { readConfig } from '../../core/config.js';
-import { EXECUTOR_RULES } from '../../executor/kubernetes/permissions.js';
+import { EXECUTOR_RULES, executorRules } from '../../executor/kubernetes/permissions.js';
 import { CHART, containerOf, describeHelm, find, helm, kinds, NAMESPACE, render, valuesFile, type KubeObject } from './support/helm.js';
 import { containerEnv, expandedNames, renderedSecrets } from './support/pod-env.js';
 import { SETTING_NAMES } from './support/product.js';
@@ -50,6 +50,11 @@ describeHelm('the Helm chart', () => {
       'StatefulSet',
     ]);
     for (const object of objects) expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(NAMESPACE);
+  });
+
+  it('adds exactly WARM_POD_RULES to the Role with warm pods', async () => {
+    const objects = await render({ scriptPods: { warm: 2 } });
+    expect(find(objects, 'Role', `${NAME}-executor`).rules).toEqual(executorRules(2));
   });
 
   it('gives the executor exactly the Role of EXECUTOR_RULES, bound to its own ServiceAccount', async () => {
@@ -143,6 +148,8 @@ describeHelm('the Helm chart', () => {
       scriptLimitsMemory: '4Gi',
       scriptMaxCpu: '8',
       scriptMaxMemory: '32Gi',
+      warmPods: 3,
+      warmPodMaxAgeSeconds: 600,
       scriptNodeSelector: { 'kubernetes.io/os': 'linux', pool: 'scripts' },
       scriptTolerations: [{ key: 'dedicated', operator: 'Equal', value: 'scripts', effect: 'NoSchedule' }],
       scriptAffinity: EVERYTHING.scriptPods.affinity,
@@ -168,6 +175,8 @@ describeHelm('the Helm chart', () => {
       prefix: 'acme',
       scriptMaxCpu: '8',
       scriptMaxMemory: '32Gi',
+      scriptLimitsCpu: '2',
+      scriptLimitsMemory: '4Gi',
       scriptAllowedServiceAccounts: ['deployer', 'reader'],
       dashboardWrite: true,
     });

@@ -3,6 +3,7 @@
  * Job deletion it records, and a fake clock. What it proves is the wiring — events in, calls out,
  * everything let go at the end; the decisions are the reducer's, tested on their own.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobListener } from '../../executor/kubernetes/cluster-watch.js';
 import { driveJob, type JobPorts } from '../../executor/kubernetes/job-supervisor.js';
@@ -125,6 +126,21 @@ describe('driving a script Job', () => {
     expect(new Set(vi.mocked(run.context.moment).mock.calls.map(([moment]) => JSON.stringify(moment)))).toEqual(
       new Set([{ name: 'podScheduled' }, { name: 'imagePulled', pullSeconds: 1.5 }, { name: 'scriptEnded' }].map((m) => JSON.stringify(m))),
     );
+  });
+
+  it("ends on the launcher's end line, before the pod's status or the stream's end, and keeps the launcher's lines out of the output", async () => {
+    const cluster = fakeCluster();
+    const run = fakeRun();
+    const outcome = driveJob(cluster.ports, run.job);
+    cluster.watch().pod(pod('Running', { running: {} }));
+    const key = '0123456789abcdef0123456789abcdef';
+    cluster.logs[0]!.write(`\u001fkube-worker seal ${createHash('sha256').update(key).digest('hex')}`, '2026-01-01T00:00:01Z');
+    cluster.logs[0]!.write('first-line', '2026-01-01T00:00:02Z');
+    cluster.logs[0]!.write(`last\u001fkube-worker end 3 0 ${key}`, '2026-01-01T00:00:03Z');
+    await expect(outcome).resolves.toEqual(outcomes.scriptFailed(3));
+    expect(run.output.line.mock.calls.map((call) => call[1])).toEqual(['first-line', 'last']);
+    expect(cluster.unsubscribe).toHaveBeenCalledOnce();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it("reads the packages' lines as system lines, then the script's", async () => {

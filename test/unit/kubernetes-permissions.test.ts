@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXECUTOR_RULES } from '../../executor/kubernetes/permissions.js';
+import { EXECUTOR_RULES, executorRules } from '../../executor/kubernetes/permissions.js';
 
 const grants = (group: string, resource: string, verb: string): boolean =>
   EXECUTOR_RULES.some((rule) => (rule.apiGroups ?? ['']).includes(group) && rule.resources?.includes(resource) && rule.verbs.includes(verb));
@@ -51,5 +51,10 @@ describe("the executor's Role", () => {
     );
     for (const verb of ['get', 'list', 'watch']) expect(grants('', 'secrets', verb), `secrets ${verb}`).toBe(false);
     expect(grants('', 'pods', 'get')).toBe(false);
+  });
+
+  it('grows by exactly pods/attach get and create with warm pods (sending a warm pod its operation), and not without', () => {
+    expect(executorRules(0)).toEqual(EXECUTOR_RULES);
+    expect(executorRules(2).slice(EXECUTOR_RULES.length)).toEqual([{ apiGroups: [''], resources: ['pods/attach'], verbs: ['get', 'create'] }]);
   });
 });

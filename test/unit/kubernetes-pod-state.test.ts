@@ -59,6 +59,11 @@ describe('where a script pod is', () => {
 });
 
 describe('a Job that fails by itself', () => {
+  it('reports DeadlineExceeded as soon as the Job says its deadline passed (FailureTarget), before its pod is gone', () => {
+    const job: V1Job = { spec: { template: {} }, status: { conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] } };
+    expect(jobFailure(job, 5)).toEqual(outcomes.deadlineExceeded(5));
+  });
+
   it('reports DeadlineExceeded with -44 and the timeout the run was given', () => {
     const job: V1Job = { spec: { template: {} }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] } };
     expect(jobFailure(job, 5)).toEqual(outcomes.deadlineExceeded(5));

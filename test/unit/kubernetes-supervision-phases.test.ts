@@ -35,6 +35,13 @@ const job = (verdict: boolean): SupervisorEvent => ({
 });
 const timer = (name: 'pending' | 'pullGrace' | 'settle'): SupervisorEvent => ({ type: 'timer', timer: name });
 const cancel: SupervisorEvent = { type: 'abort', reason: 'cancel' };
+/** The launcher's end line, read and checked by the log follower. */
+const endLine = (exitCode: number, oomKills: number | 'unknown' = 0): SupervisorEvent => ({
+  type: 'scriptExit',
+  exit: { exitCode, oomKills: oomKills === 'unknown' ? undefined : oomKills },
+});
+const deleting = seen({ ...pod('Running', { running: {} }), metadata: { name: POD, deletionTimestamp: new Date(NOW) } });
+const oomKilled = seen(pod('Failed', { terminated: { exitCode: 0, reason: 'OOMKilled' } }));
 
 /** The state the events reach from a fresh supervision, and the actions of the last one. */
 function reach(events: SupervisorEvent[], readFetchLog: boolean): { state: SupervisorState; last: SupervisorAction[] } {
@@ -171,6 +178,13 @@ describe('the phases of a script Job', () => {
           [{ type: 'followLogs', podName: POD }],
         ],
         [
+          'an end line before the script’s log is followed (the packages’ lines still read) changes nothing',
+          [fetching, fetchedAndRunning],
+          endLine(0),
+          { phase: 'running', log: 'queued' },
+          [],
+        ],
+        [
           'a download ended before it was seen: its log is read, then the script’s',
           [],
           fetchedAndRunning,
@@ -198,6 +212,27 @@ describe('the phases of a script Job', () => {
       false,
       [
         ['the script running again', [running], running, { phase: 'running' }, []],
+        ['its end line: the exit code, at once', [running], endLine(0), { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.succeeded() }]],
+        ['its end line with a failure', [running], endLine(3), { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.scriptFailed(3) }]],
+        [
+          'its end line with a failure past the deadline: the Job’s verdict is awaited',
+          [job(false), running],
+          endLine(137),
+          { phase: 'settling', outcome: outcomes.scriptFailed(137), log: 'done', awaitingVerdict: true },
+          [{ type: 'startTimer', timer: 'settle', ms: SETTLE_MS }],
+        ],
+        ['its end line after an OOM kill: the log is in, the status decides', [running], endLine(137, 1), { phase: 'running', log: 'done' }, []],
+        ['its end line when OOM kills could not be read: the status decides', [running], endLine(0, 'unknown'), { phase: 'running', log: 'done' }, []],
+        ['the pod being deleted by something else', [running], deleting, { phase: 'running', podDeleting: true }, []],
+        ['its end line while the pod is deleted: the status decides', [running, deleting], endLine(0), { phase: 'running', log: 'done' }, []],
+        [
+          '… which then ends it at once, with no log to wait for',
+          [running, endLine(0, 1)],
+          oomKilled,
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.oomKilled() }],
+        ],
+
         [
           'the script ending',
           [running],
@@ -261,6 +296,17 @@ describe('the phases of a script Job', () => {
           [{ type: 'clearTimer', timer: 'settle' }, { type: 'scriptEnded' }],
         ],
         ['a cancel after the script started', [running, deletedRunning], cancel, { phase: 'cancelling', started: true }, [{ type: 'deleteJob', podName: POD }]],
+        ['its end line: the log is in, the Job still gives the verdict', [running, deletedRunning], endLine(0), { phase: 'vanished', log: 'done' }, []],
+        [
+          '… and no verdict in the settle time: PodDeleted, with no log to cut',
+          [running, deletedRunning, endLine(0)],
+          timer('settle'),
+          { phase: 'ended' },
+          [
+            { type: 'clearTimer', timer: 'settle' },
+            { type: 'finish', outcome: outcomes.podDeleted('pod') },
+          ],
+        ],
       ],
     ],
     [
@@ -268,6 +314,14 @@ describe('the phases of a script Job', () => {
       false,
       [
         ['the whole log in', [running, exited(0)], { type: 'logsDone' }, { phase: 'ended' }, [{ type: 'finish', outcome: outcomes.succeeded() }]],
+        [
+          'its end line once the status said how it ended: the status’s outcome',
+          [running, oomKilled],
+          endLine(0),
+          { phase: 'ended' },
+          [{ type: 'finish', outcome: outcomes.oomKilled() }],
+        ],
+        ['the whole log in after its end line was read: nothing more', [running, endLine(0, 1), deleting], { type: 'logsDone' }, { phase: 'running' }, []],
         [
           'a failure past the deadline waits for the Job’s verdict',
           [job(false), running, exited(137)],

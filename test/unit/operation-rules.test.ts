@@ -320,3 +320,78 @@ describe('sensitive values too short to be masked', () => {
     expect(() => checkOperation(request, policy)).not.toThrow();
   });
 });
+
+/**
+ * Every combination of an operation's own request and limit, the deployment's default request and
+ * limit, and its maximum: an operation is refused at submit exactly when the pod it would get could
+ * not run — a request above the limit it would have, which Kubernetes refuses only once the Job is
+ * created — or when it asks for more than the maximum; otherwise its pod gets what it asked for.
+ */
+describe('requests, limits, defaults and maxima together', () => {
+  const quantities = [undefined, '64Mi', '256Mi', '1Gi', '4Gi'];
+  const rows = quantities.flatMap((request) =>
+    quantities.flatMap((limit) =>
+      [undefined, '256Mi'].flatMap((defaultRequest) =>
+        quantities.flatMap((defaultLimit) => [undefined, '1Gi'].map((maximum) => ({ request, limit, defaultRequest, defaultLimit, maximum }))),
+      ),
+    ),
+  );
+  const bytes = (q: string): number => Number(q.replace('Mi', '')) * 2 ** 20 || Number(q.replace('Gi', '')) * 2 ** 30;
+
+  it.each(rows)('own request $request, own limit $limit, default request $defaultRequest, default limit $defaultLimit, maximum $maximum', (row) => {
+    const request = operation({
+      resources: { ...(row.request ? { requests: { memory: row.request } } : {}), ...(row.limit ? { limits: { memory: row.limit } } : {}) },
+    });
+    const env = {
+      KUBE_WORKER_SCRIPT_REQUESTS_MEMORY: row.defaultRequest ?? '',
+      ...(row.defaultLimit ? { KUBE_WORKER_SCRIPT_LIMITS_MEMORY: row.defaultLimit } : {}),
+    };
+    const settings = readConfig(env);
+    const pod = buildScriptJob('t', request, 60, settings).job.spec!.template.spec!.containers[0]!.resources!;
+    const podRequest = pod.requests?.memory;
+    const podLimit = pod.limits?.memory;
+    const unrunnable = podRequest !== undefined && podLimit !== undefined && bytes(podRequest) > bytes(podLimit);
+    const overMaximum = row.maximum !== undefined && [row.request, row.limit].some((q) => q !== undefined && bytes(q) > bytes(row.maximum!));
+    const rowPolicy = { ...policy, maxResources: { memory: row.maximum }, defaultLimits: { memory: settings.scriptLimitsMemory } };
+    let code: string | undefined;
+    try {
+      checkOperation(request, rowPolicy);
+    } catch (error) {
+      code = (error as KubeWorkerError).code;
+    }
+    expect(code).toBe(unrunnable ? 'KW_ERR_INVALID_QUANTITY' : overMaximum ? 'KW_ERR_RESOURCES_EXCEED_MAXIMUM' : undefined);
+    if (code) return;
+    // Accepted: the pod has exactly what the operation set of its own.
+    if (row.request) expect(podRequest).toBe(row.request);
+    if (row.limit) expect(podLimit).toBe(row.limit);
+  });
+
+  it('names the default limit, and how to go past it, when a request alone is above it', () => {
+    const request = operation({ resources: { requests: { memory: '1Gi' } } });
+    expect(() => checkOperation(request, { ...policy, defaultLimits: { memory: '512Mi' } })).toThrow(
+      "resources: the memory request 1Gi is above this worker's default memory limit 512Mi (KUBE_WORKER_SCRIPT_LIMITS_MEMORY); set resources.limits.memory too, at or above the request.",
+    );
+    expect(() =>
+      checkOperation(operation({ resources: { requests: { memory: '1Gi' }, limits: { memory: '1Gi' } } }), { ...policy, defaultLimits: { memory: '512Mi' } }),
+    ).not.toThrow();
+  });
+
+  it('refuses a CPU request or limit above the maximum, naming the setting', () => {
+    const maxPolicy = { ...policy, maxResources: { cpu: '2' } };
+    expect(refusalWith(operation({ resources: { limits: { cpu: '2500m' } } }), maxPolicy)).toMatchObject({
+      code: 'KW_ERR_RESOURCES_EXCEED_MAXIMUM',
+      message: expect.stringContaining('KUBE_WORKER_SCRIPT_MAX_CPU'),
+    });
+    expect(refusalWith(operation({ resources: { requests: { cpu: '3' } } }), maxPolicy)).toMatchObject({ code: 'KW_ERR_RESOURCES_EXCEED_MAXIMUM' });
+    expect(() => checkOperation(operation({ resources: { requests: { cpu: '2' }, limits: { cpu: '2' } } }), maxPolicy)).not.toThrow();
+  });
+});
+
+function refusalWith(request: OperationRequest, withPolicy: Parameters<typeof checkOperation>[1]): KubeWorkerError | undefined {
+  try {
+    checkOperation(request, withPolicy);
+  } catch (error) {
+    return error as KubeWorkerError;
+  }
+  return undefined;
+}

@@ -133,7 +133,7 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
 {{- end }}
 {{- end }}
 
-{{/* What the dispatcher and the executors must agree on. */}}
+{{/* What the dispatcher and the executors must agree on (the default limits: a request above them is refused at submit). */}}
 {{- define "kube-worker.sharedEnv" -}}
 {{ include "kube-worker.redisEnv" . | trim }}
 - name: HOST
@@ -146,6 +146,12 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
   value: {{ .Values.logLevel | quote }}
 - name: KUBE_WORKER_RETENTION_SECONDS
   value: {{ .Values.retentionSeconds | int64 | quote }}
+{{- range $resource := list "cpu" "memory" }}
+{{- with dig "limits" $resource "" $.Values.scriptPods.resources }}
+- name: {{ printf "KUBE_WORKER_SCRIPT_LIMITS_%s" ($resource | upper) }}
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- with .Values.scriptPods.maxResources.cpu }}
 - name: KUBE_WORKER_SCRIPT_MAX_CPU
   value: {{ . | quote }}

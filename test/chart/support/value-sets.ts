@@ -36,6 +36,8 @@ export const EVERYTHING = {
     worker: { image: { repository: 'registry.example.com/tools/worker', tag: '2.0.1', pullPolicy: 'Always' } },
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: 2, memory: '4Gi' } },
     maxResources: { cpu: '8', memory: '32Gi' },
+    warm: 3,
+    warmMaxAgeSeconds: 600,
     nodeSelector: { 'kubernetes.io/os': 'linux', pool: 'scripts' },
     tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'scripts', effect: 'NoSchedule' }],
     affinity: {

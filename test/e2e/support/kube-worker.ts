@@ -1,14 +1,14 @@
 /**
  * kube-worker against the test cluster: a dispatcher and executors whose runtime is the kubernetes
  * runtime, authenticated as a ServiceAccount that holds exactly the executor's Role
- * (EXECUTOR_RULES) in a namespace of its own — never as cluster admin.
+ * (executorRules: EXECUTOR_RULES, and WARM_POD_RULES with warm pods) in a namespace of its own — never as cluster admin.
  */
 import { afterAll, beforeAll } from 'vitest';
 import { readConfig, type Config } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
 import type { Executor } from '../../../executor/executor.js';
 import { startKubernetesRuntime } from '../../../executor/kubernetes/index.js';
-import { EXECUTOR_RULES } from '../../../executor/kubernetes/permissions.js';
+import { executorRules } from '../../../executor/kubernetes/permissions.js';
 import { startStack, type Stack } from '../../integration/support/stack.js';
 import { scriptImage, serviceAccountWithRules, useNamespace, type ServiceAccountAccess, type TestNamespace } from './cluster.js';
 
@@ -26,7 +26,7 @@ export interface KubeWorker {
 }
 
 export interface KubeWorkerOptions {
-  /** Who the executors are; default: a ServiceAccount made here with exactly EXECUTOR_RULES. */
+  /** Who the executors are; default: a ServiceAccount made here with exactly the executor's Role for these settings (executorRules). */
   access?: (namespace: string) => Promise<ServiceAccountAccess>;
 }
 
@@ -46,7 +46,10 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
   });
 
   beforeAll(async () => {
-    access = await (options.access ?? ((namespace) => serviceAccountWithRules(namespace, EXECUTOR_RULES, { name: 'kube-worker-executor' })))(ns.name);
+    access = await (
+      options.access ??
+      ((namespace) => serviceAccountWithRules(namespace, executorRules(Number(env.KUBE_WORKER_WARM_PODS ?? 0)), { name: 'kube-worker-executor' }))
+    )(ns.name);
     stack = await startStack({ executors: 0, env: fixtureEnv() });
   });
   afterAll(async () => {
