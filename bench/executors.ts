@@ -8,7 +8,7 @@
  * Settings: BENCH_OPERATIONS (2000), BENCH_EXECUTORS (8), BENCH_CONCURRENCY (4 per executor),
  * BENCH_CLIENTS (16 submitting at once).
  */
-import { runManyExecutors } from '../test/faults/support/many-executors.js';
+import { runManyExecutors, startManyExecutors } from '../test/faults/support/many-executors.js';
 import { printCircumstances } from './support/report.js';
 
 const setting = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -18,7 +18,8 @@ const CONCURRENCY = setting('BENCH_CONCURRENCY', 4);
 const CLIENTS = setting('BENCH_CLIENTS', 16);
 
 printCircumstances('many executors, one queue', { OPERATIONS, EXECUTORS, CONCURRENCY, CLIENTS });
-const { figures } = await runManyExecutors({ operations: OPERATIONS, executors: EXECUTORS, concurrency: CONCURRENCY, clients: CLIENTS, settleMs: 120_000 });
+const deployment = await startManyExecutors({ executors: EXECUTORS, concurrency: CONCURRENCY });
+const { figures } = await runManyExecutors(deployment, { operations: OPERATIONS, clients: CLIENTS, settleMs: 120_000 }).finally(() => deployment.close());
 const { ledger, shares } = figures;
 const counts = Object.values(shares);
 const fairShare = ledger.submitted / EXECUTORS;

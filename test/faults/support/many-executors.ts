@@ -93,58 +93,73 @@ export interface ManyExecutorsRun {
   load: Load;
 }
 
-export async function runManyExecutors(options: ManyExecutorsOptions): Promise<ManyExecutorsRun> {
-  const clock = stopwatch();
-  let redis: OwnRedis | undefined;
+/** A Redis of its own, a dispatcher and the executors, started; `close` stops them all and never throws. */
+export interface ManyExecutors {
+  redisUrl: string;
+  dispatcher: string;
+  startSeconds: number;
+  close(): Promise<void>;
+}
+
+export async function startManyExecutors(options: Pick<ManyExecutorsOptions, 'executors' | 'concurrency'>): Promise<ManyExecutors> {
+  const started = Date.now();
   let processes: Processes | undefined;
+  const redis: OwnRedis = await startOwnRedis();
+  const close = async (): Promise<void> => {
+    await processes?.close().catch(() => undefined);
+    await redis.remove().catch(() => undefined);
+  };
   try {
-    redis = await startOwnRedis();
     processes = await startProcesses(redis.url, { dispatchers: 1, executors: options.executors }, { KUBE_WORKER_CONCURRENCY: String(options.concurrency) });
-    clock.lap('start');
-    const dispatcher = processes.dispatchers[0]!.url;
-    const marker = await markerFile();
-
-    const idleFrom = await commandCounts(redis.url);
-    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
-    const before = await commandCounts(redis.url);
-    const idleCommandsPerSecond = Math.round((totalCommands(commandsBetween(idleFrom, before)) / IDLE_WINDOW_MS) * 1000 * 10) / 10;
-    clock.lap('idle');
-
-    const load = new Load({
-      dispatchers: [dispatcher],
-      count: options.operations,
-      clients: options.clients,
-      pauseMs: 0,
-      operation: countedOperation(marker, 0),
-      ticketPrefix: 'many-executors',
-    });
-    const burstStarted = Date.now();
-    await load.done;
-    clock.lap('submit');
-    await queueDrained(dispatcher, load.accepted.size, options.settleMs);
-    const ran = commandsBetween(before, await commandCounts(redis.url));
-    const idleMeanwhile = (idleCommandsPerSecond * (Date.now() - burstStarted)) / 1000;
-    clock.lap('run');
-
-    const ledger = await settle(dispatcher, load.accepted, marker, options.settleMs);
-    const { shares, unattributed } = await executorShares(dispatcher, [...load.accepted]);
-    clock.lap('check');
-    const operations = Math.max(1, load.accepted.size);
-    return {
-      load,
-      figures: {
-        ledger,
-        shares,
-        unattributed,
-        commandsPerOperation: Math.round((totalCommands(ran) / operations) * 100) / 100,
-        commandsPerOperationByName: commandsPer(ran, operations),
-        idleCommandsPerSecond,
-        commandsPerOperationBeyondIdle: Math.round(((totalCommands(ran) - idleMeanwhile) / operations) * 100) / 100,
-        seconds: clock.laps,
-      },
-    };
-  } finally {
-    await processes?.close();
-    await redis?.remove();
+  } catch (error) {
+    await close();
+    throw error;
   }
+  return { redisUrl: redis.url, dispatcher: processes.dispatchers[0]!.url, startSeconds: Math.round((Date.now() - started) / 100) / 10, close };
+}
+
+export async function runManyExecutors(deployment: ManyExecutors, options: Omit<ManyExecutorsOptions, 'executors' | 'concurrency'>): Promise<ManyExecutorsRun> {
+  const clock = stopwatch();
+  const { redisUrl, dispatcher } = deployment;
+  const marker = await markerFile();
+
+  const idleFrom = await commandCounts(redisUrl);
+  await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  const before = await commandCounts(redisUrl);
+  const idleCommandsPerSecond = Math.round((totalCommands(commandsBetween(idleFrom, before)) / IDLE_WINDOW_MS) * 1000 * 10) / 10;
+  clock.lap('idle');
+
+  const load = new Load({
+    dispatchers: [dispatcher],
+    count: options.operations,
+    clients: options.clients,
+    pauseMs: 0,
+    operation: countedOperation(marker, 0),
+    ticketPrefix: 'many-executors',
+  });
+  const burstStarted = Date.now();
+  await load.done;
+  clock.lap('submit');
+  await queueDrained(dispatcher, load.accepted.size, options.settleMs);
+  const ran = commandsBetween(before, await commandCounts(redisUrl));
+  const idleMeanwhile = (idleCommandsPerSecond * (Date.now() - burstStarted)) / 1000;
+  clock.lap('run');
+
+  const ledger = await settle(dispatcher, load.accepted, marker, options.settleMs);
+  const { shares, unattributed } = await executorShares(dispatcher, [...load.accepted]);
+  clock.lap('check');
+  const operations = Math.max(1, load.accepted.size);
+  return {
+    load,
+    figures: {
+      ledger,
+      shares,
+      unattributed,
+      commandsPerOperation: Math.round((totalCommands(ran) / operations) * 100) / 100,
+      commandsPerOperationByName: commandsPer(ran, operations),
+      idleCommandsPerSecond,
+      commandsPerOperationBeyondIdle: Math.round(((totalCommands(ran) - idleMeanwhile) / operations) * 100) / 100,
+      seconds: { start: deployment.startSeconds, ...clock.laps },
+    },
+  };
 }
