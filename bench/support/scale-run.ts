@@ -60,7 +60,7 @@ export function scaleSettings(o: ScaleOptions, prefix: string): Record<string, s
     KUBE_WORKER_SCRIPT_NODE_SELECTOR: JSON.stringify(simulatedPlacement.nodeSelector),
     KUBE_WORKER_SCRIPT_TOLERATIONS: JSON.stringify(simulatedPlacement.tolerations),
     KUBE_WORKER_SCRIPT_ANNOTATIONS: JSON.stringify({ [simulated.durationAnnotation]: `${o.durationSeconds}s` }),
-    KUBE_WORKER_LOG_LEVEL: 'warn',
+    KUBE_WORKER_LOG_LEVEL: 'info', // the processes' start is told at info
     KUBE_WORKER_API_TOKEN: TOKEN,
   };
 }

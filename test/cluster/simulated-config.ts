@@ -93,6 +93,17 @@ export function kwokConfig(p: KwokPaths): string {
       cidr: simulated.podCIDR,
       nodeLeaseDurationSeconds: 40,
       enableCRDs: [],
+      // kwok's own defaults, which it does not apply to a configuration given whole in --config.
+      manageAllNodes: false,
+      enableDebuggingHandlers: true, // the logs
+      enableProfilingHandler: false,
+      enableContentionProfiling: false,
+      podPlayStageParallelism: 4,
+      nodePlayStageParallelism: 4,
+      nodeLeaseParallelism: 4,
+      podsOnNodeSyncParallelism: 1,
+      enablePodsOnNodeSyncListPager: true,
+      enablePodsOnNodeSyncStreamWatch: false,
     },
   };
   const logs = {
