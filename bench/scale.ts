@@ -12,7 +12,8 @@
  *   npm run -s bench:scale -- --cancel 1000 --nodes 20       cancel at scale instead (item 3):
  *     1,000 long operations, cancelled at once once every executor slot runs one
  * Other flags: --executors (4), --concurrency (per executor, 50), --duration (seconds each pod
- * runs, 1), --in-flight (submissions or creates at once, 64), --no-bare.
+ * runs, 1), --in-flight (submissions or creates at once, 64), --no-bare, --qps (each executor's
+ * Kubernetes API rate limit, burst twice that; the product's default, 20 and 40, when not given).
  */
 import * as k8s from '@kubernetes/client-node';
 import { up } from '../test/cluster/cluster.js';
@@ -39,6 +40,7 @@ const DURATION = number('duration', 1);
 const IN_FLIGHT = number('in-flight', 64);
 const BARE = !process.argv.includes('--no-bare');
 const CANCEL = flag('cancel') ? number('cancel', 0) : undefined;
+const QPS = flag('qps') ? number('qps', 0) : undefined;
 
 interface Size {
   kubeWorker: KubeWorkerScale;
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     'pod seconds': DURATION,
     'in flight': IN_FLIGHT,
     bare: String(BARE),
+    qps: QPS ?? 'default',
     kubernetes: cluster.version,
   });
   await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
         kubeconfig: cluster.kubeconfig,
         namespace,
         redisUrl: redis.url,
+        qps: QPS,
       };
       const bare = BARE ? await runBareScale(options) : undefined;
       const kubeWorker = await runKubeWorkerScale(options);

@@ -35,6 +35,8 @@ export interface ScaleOptions {
   namespace: string;
   /** A Redis of the run's own: its memory is measured. */
   redisUrl: string;
+  /** Each executor's Kubernetes API rate limit (KUBE_WORKER_K8S_QPS, _BURST = 2 × QPS); the product's default when not given. */
+  qps?: number;
 }
 
 /** Any image: a simulated node never pulls it. */
@@ -62,6 +64,7 @@ export function scaleSettings(o: ScaleOptions, prefix: string): Record<string, s
     KUBE_WORKER_SCRIPT_ANNOTATIONS: JSON.stringify({ [simulated.durationAnnotation]: `${o.durationSeconds}s` }),
     KUBE_WORKER_LOG_LEVEL: 'info', // the processes' start is told at info
     KUBE_WORKER_API_TOKEN: TOKEN,
+    ...(o.qps ? { KUBE_WORKER_K8S_QPS: String(o.qps), KUBE_WORKER_K8S_BURST: String(2 * o.qps) } : {}),
   };
 }
 
