@@ -3,10 +3,22 @@
  * npm run -s cluster:kubeconfig        prints the admin kubeconfig's path
  * npm run -s cluster:bin -- NAME       prints a built tool's path (helm, kube-apiserver, kubectl, ...)
  * npm run -s cluster:image -- NAME     prints a test image's pullable reference (test/images)
+ * npm run cluster:up -- --simulated-nodes N   (or KW_CLUSTER_SIMULATED_NODES=N) adds N kwok nodes
+ * npm run cluster:remove-simulated     deletes the simulated nodes and stops kwok; the cluster stays up
  */
 import { imageNames, imageRef, isImageName } from '../images/images.js';
 import { SetupError } from '../images/engine.js';
-import { binPath, build, down, GoMissingError, kubeconfigPath, status, up } from './cluster.js';
+import { binPath, build, down, GoMissingError, kubeconfigPath, removeSimulated, status, up } from './cluster.js';
+
+/** `--simulated-nodes N`, else KW_CLUSTER_SIMULATED_NODES, else 0. */
+function simulatedNodes(args: string[]): number {
+  const i = args.indexOf('--simulated-nodes');
+  const text = i >= 0 ? args[i + 1] : process.env.KW_CLUSTER_SIMULATED_NODES;
+  if (text === undefined || text === '') return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`simulated nodes: "${text}" is not a whole number from 0 to 1000`);
+  return n;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -39,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'up': {
-      const info = await up();
+      const info = await up({ simulatedNodes: simulatedNodes(rest) });
       process.stdout.write(
         info.startedNow
           ? `cluster up in ${info.startSeconds?.toFixed(1)} s (Kubernetes ${info.version})\nexport KUBECONFIG=${info.kubeconfig}\n`
@@ -50,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
     case 'down':
       await down();
       return 0;
+    case 'remove-simulated':
+      await removeSimulated();
+      return 0;
     case 'status': {
       const s = await status();
       process.stdout.write(s.lines.join('\n') + '\n');
@@ -59,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${kubeconfigPath}\n`);
       return 0;
     default:
-      process.stderr.write('usage: cli.ts build|up|down|status|kubeconfig|bin NAME|image NAME\n');
+      process.stderr.write('usage: cli.ts build|up [--simulated-nodes N]|down|remove-simulated|status|kubeconfig|bin NAME|image NAME\n');
       return 2;
   }
 }

@@ -21,6 +21,8 @@ import {
   lstatSync,
   unlinkSync,
   readlinkSync,
+  cpSync,
+  copyFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
@@ -30,17 +32,20 @@ import { imageRef } from '../images/images.js';
 import { network } from './node-config.js';
 import { setUpHostNetwork } from './node-host.js';
 import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
+import { ensureSimulatedNodes, removeSimulatedNodes, simulatedStatus } from './simulated-nodes.js';
 import { tryLock, unlock } from '../support/pid-lock.js';
 import { components, log, Processes, tail, waitFor } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const goDir = join(here, 'go');
+const kwokOverlaySource = join(here, 'kwok', 'debugging_logs.go');
 
 /** Every pinned version, in one place (test/cluster/versions.json; go.mod must agree). */
 export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
   kubernetes: string;
   etcd: string;
   helm: string;
+  kwok: string;
   go: string;
 };
 
@@ -200,6 +205,34 @@ function artifacts(): Artifact[] {
         rmSync(gobin, { recursive: true, force: true });
       },
     },
+    {
+      name: 'kwok',
+      path: join(cacheRoot, `kwok-${versions.kwok}-${hashFiles([kwokOverlaySource])}`, 'kwok'),
+      build: (go, out) => {
+        // kwok builds from its own module, as downloaded from the Go module proxy, with one file of
+        // it replaced: the log follow that ends when the simulated container has ended
+        // (test/cluster/kwok/debugging_logs.go). Go refuses -overlay on the module cache, so the
+        // module is copied next to the binary and built there, with its own go.mod and go.sum.
+        const module = `sigs.k8s.io/kwok@${versions.kwok}`;
+        const dl = spawnSync(go, ['mod', 'download', '-json', module], { cwd: cacheRoot, encoding: 'utf8', env: { ...goEnv(), GOFLAGS: '' } });
+        const dir = dl.status === 0 ? (JSON.parse(dl.stdout) as { Dir?: string }).Dir : undefined;
+        if (!dir) throw new Error(`cannot download ${module}: ${dl.stderr}`);
+        const src = `${out}.src`;
+        rmSync(src, { recursive: true, force: true });
+        try {
+          cpSync(dir, src, { recursive: true });
+          spawnSync('chmod', ['-R', 'u+w', src]);
+          copyFileSync(kwokOverlaySource, join(src, 'pkg', 'kwok', 'server', 'debugging_logs.go'));
+          run([go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kwok'], {
+            cwd: src,
+            env: { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' },
+            logFile: buildLog,
+          });
+        } finally {
+          rmSync(src, { recursive: true, force: true });
+        }
+      },
+    },
   ];
 }
 
@@ -243,6 +276,7 @@ const toolNames: Record<string, string> = {
   'kube-proxy': 'kwnode',
   kwnode: 'kwnode',
   helm: 'helm',
+  kwok: 'kwok',
 };
 const multiCall = ['kwcluster', 'kwnode'];
 
@@ -418,13 +452,35 @@ async function nodeImages(): Promise<{ pause: string; coredns: string }> {
   return { pause: await imageRef('pause'), coredns: await imageRef('coredns') };
 }
 
-/** Brings the cluster up (building first if needed); returns at once when it already runs. */
+export interface UpOptions {
+  /**
+   * Simulated nodes (kwok) to have beside the real one, tainted so that only pods that tolerate
+   * them land there; added to a running cluster too, never taken away. @defaultValue 0
+   */
+  simulatedNodes?: number;
+}
+
+/** The tools the cluster runs without simulated nodes: kwok is built only when they are asked for. */
+const coreArtifacts = ['kwcluster', 'kwnode', 'helm'];
+
+async function addSimulatedNodes(count: number): Promise<void> {
+  if (count <= 0) return;
+  const bins = build({ only: ['kwcluster', 'kwok'] });
+  await ensureSimulatedNodes(procs, { count, stateDir, pkiDir, kubeconfig: kubeconfigPath, bins: { kwok: bins.kwok!, kubectl: bins.kubectl! }, apiGet });
+}
+
+/** Deletes the simulated nodes and stops kwok; the cluster and its real node go on. */
+export async function removeSimulated(): Promise<void> {
+  if (!existsSync(kubeconfigPath)) return;
+  await removeSimulatedNodes(procs, { kubeconfig: kubeconfigPath, bins: { kubectl: binPath('kubectl') } });
+}
+
 /**
- * Starts the cluster, or finds it running. One start at a time on this machine: two starts side by
- * side (CI and a developer's shell) would write the same certificates and ports; the second waits
+ * Brings the cluster up (building first if needed), or finds it running. One start at a time on
+ * this machine: two starts side by side (CI and a developer's shell) would write the same certificates and ports; the second waits
  * for the first, then finds the cluster it started.
  */
-export async function up(): Promise<ClusterInfo> {
+export async function up(opts: UpOptions = {}): Promise<ClusterInfo> {
   const lock = join(cacheRoot, 'up.lock');
   for (const started = Date.now(); ; await new Promise((resolve) => setTimeout(resolve, 1000))) {
     const attempt = tryLock(lock);
@@ -433,13 +489,14 @@ export async function up(): Promise<ClusterInfo> {
     if (Date.now() - started > 150 * 60_000) throw new Error(`cluster start lock ${lock} held by pid ${attempt.owner} for too long`);
   }
   try {
-    return await upAlone();
+    return await upAlone(opts);
   } finally {
     unlock(lock);
   }
 }
 
-async function upAlone(): Promise<ClusterInfo> {
+async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
+  const simulatedNodes = opts.simulatedNodes ?? 0;
   const server = `https://${apiHost}:${ports.apiserver}`;
   const info = (startedNow: boolean, startSeconds?: number): ClusterInfo => ({
     kubeconfig: kubeconfigPath,
@@ -453,13 +510,14 @@ async function upAlone(): Promise<ClusterInfo> {
     // Running: give a busy API server time to answer rather than restarting it under other users.
     try {
       await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()), 30_000);
+      await addSimulatedNodes(simulatedNodes);
       return info(false);
     } catch {
       log('the running cluster does not answer: restarting it');
     }
   }
   checkHost();
-  const bins = build();
+  const bins = build({ only: coreArtifacts });
   const images = await nodeImages();
   await down({ quiet: true });
   const t0 = Date.now();
@@ -552,6 +610,7 @@ async function upAlone(): Promise<ClusterInfo> {
   for (const c of components) {
     if (procs.pidOf(c) === undefined) throw new Error(`cluster: ${c} exited; see ${procs.logOf(c)}\n${tail(procs.logOf(c))}`);
   }
+  await addSimulatedNodes(simulatedNodes);
   const secs = (Date.now() - t0) / 1000;
   log(`up in ${secs.toFixed(1)} s — kubeconfig: ${kubeconfigPath}`);
   return info(true, secs);
@@ -561,6 +620,7 @@ async function upAlone(): Promise<ClusterInfo> {
 export async function down(opts: { quiet?: boolean } = {}): Promise<void> {
   const quiet = opts.quiet ?? false;
   const kwnode = artifacts().find((a) => a.name === 'kwnode')!.path;
+  await procs.stop(['kwok'], 3_000, quiet);
   const removed = await stopNode(procs, existsSync(kwnode) ? kwnode : undefined, quiet);
   await procs.stop(['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'], 3_000, quiet);
   removed.push(...tearDownNodeHost(stateDir));
@@ -580,7 +640,8 @@ export async function status(): Promise<{ up: boolean; lines: string[] }> {
   );
   const node = ready.status === 200 && (await nodeReady());
   lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'} (${network.nodeIP})`);
+  lines.push(`simulated nodes           ${await simulatedStatus(procs, { apiGet })}`);
   lines.push(`kubeconfig                ${kubeconfigPath}`);
-  lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm})`);
+  lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm}, kwok ${versions.kwok})`);
   return { up: await isUp(), lines };
 }

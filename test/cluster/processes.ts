@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { alive } from '../support/pid-lock.js';
 
 export const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy'] as const;
-export type Component = (typeof components)[number];
+/** Run only when asked for (the simulated nodes); the cluster is up without them. */
+export const optionalComponents = ['kwok'] as const;
+export type Component = (typeof components)[number] | (typeof optionalComponents)[number];
 
 /** The binaries a component may run from (multi-call binaries are called by their own name too). */
 const binaryNames: Record<Component, string[]> = {
@@ -20,6 +22,7 @@ const binaryNames: Record<Component, string[]> = {
   containerd: ['containerd'],
   kubelet: ['kubelet', 'kwnode'],
   'kube-proxy': ['kube-proxy', 'kwnode'],
+  kwok: ['kwok'],
 };
 
 export function log(msg: string): void {

@@ -25,7 +25,7 @@ function useNodeFeed(env: Record<string, string>, route: string): { readonly fee
   const served = {} as { feed: PackageServer; url: string };
   beforeAll(async () => {
     const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
-    const node = (await core.listNode()).items[0]!;
+    const node = (await core.listNode()).items.find((n) => !n.metadata?.annotations?.['kwok.x-k8s.io/node'])!; // not a simulated one
     const address = node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
     served.feed = await startPackageServer(address);
     served.url = `http://${address.includes(':') ? `[${address}]` : address}:${served.feed.port}`;
