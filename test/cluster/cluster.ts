@@ -412,6 +412,13 @@ async function nodeReady(): Promise<boolean> {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/** Whether the cluster DNS answers for pods: a start that stopped half-way leaves a cluster without it. */
+async function dnsReady(): Promise<boolean> {
+  const r = await apiGet('/apis/apps/v1/namespaces/kube-system/deployments/coredns');
+  if (r.status !== 200) return false;
+  return ((JSON.parse(r.body) as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0) >= 1;
+}
+
 export interface ClusterInfo {
   kubeconfig: string;
   server: string;
@@ -509,7 +516,7 @@ async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
   if (components.every((c) => procs.pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
     // Running: give a busy API server time to answer rather than restarting it under other users.
     try {
-      await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()), 30_000);
+      await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()) && (await dnsReady()), 30_000);
       await addSimulatedNodes(simulatedNodes);
       return info(false);
     } catch {
