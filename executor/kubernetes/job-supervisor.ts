@@ -169,6 +169,8 @@ function scriptLines(reader: EndMarkerReader, context: RunContext, dispatch: (ev
     if (read.kind === 'skip') return;
     if (read.kind === 'line') return context.output.line(line.stream, read.text, line.at, line.origin);
     if (read.before) context.output.line(line.stream, read.before, line.at, line.origin);
+    // The end line comes before the pod's status says so, and the result it lets us record closes the timeline.
+    context.moment({ name: 'scriptEnded' });
     dispatch({ type: 'scriptExit', exit: read.exit });
   };
 }
