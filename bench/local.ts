@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { countCompletions } from './support/completions.js';
+import { countCompletions, kubeWorkerQueuePrefix } from './support/completions.js';
 import { startBullmqSpawn } from './support/local-bullmq.js';
 import { startKubeWorkerLocal, type LocalTarget } from './support/local-kube-worker.js';
 import { countLogLines } from './support/log-file.js';
@@ -55,9 +55,13 @@ async function measure(variant: Variant): Promise<Round> {
   const prefix = uniquePrefix('local');
   const workDir = path.join(os.tmpdir(), prefix);
   const logFile = `${workDir}.log`;
-  const completions = countCompletions(REDIS_URL, prefix);
+  // The baseline's queue sits where kube-worker's would, so that one counter serves both.
+  const queuePrefix = kubeWorkerQueuePrefix(prefix);
+  const completions = countCompletions(REDIS_URL, queuePrefix);
   const target =
-    variant === 'kube-worker' ? await startKubeWorkerLocal(REDIS_URL, prefix, CONCURRENCY, workDir, logFile) : startBullmqSpawn(REDIS_URL, prefix, CONCURRENCY);
+    variant === 'kube-worker'
+      ? await startKubeWorkerLocal(REDIS_URL, prefix, CONCURRENCY, workDir, logFile)
+      : startBullmqSpawn(REDIS_URL, queuePrefix, CONCURRENCY);
   try {
     await submitAll(target, WARMUP_OPERATIONS);
     await completions.until(WARMUP_OPERATIONS);

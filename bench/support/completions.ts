@@ -4,6 +4,7 @@
  * for the bare BullMQ worker.
  */
 import { QueueEvents } from 'bullmq';
+import { keys } from '../../core/keys.js';
 import { queueName } from '../../core/queue.js';
 import { connectRedis } from '../../core/redis.js';
 import { POOL } from './operation.js';
@@ -16,10 +17,14 @@ export interface Completions {
   close(): Promise<void>;
 }
 
-export function countCompletions(redisUrl: string, prefix: string): Completions {
+/** BullMQ's prefix for the bench pool's queue of a kube-worker deployment under `prefix` (the pool's hash tag). */
+export const kubeWorkerQueuePrefix = (prefix: string): string => keys(prefix).pool(POOL).queuePrefix;
+
+/** `queuePrefix`: BullMQ's prefix of the queue whose jobs are counted (kubeWorkerQueuePrefix for kube-worker). */
+export function countCompletions(redisUrl: string, queuePrefix: string): Completions {
   const redis = connectRedis(redisUrl, 'bench-completions');
   // Read from the stream's start: the prefix is fresh, and no event can slip by before the first read.
-  const events = new QueueEvents(queueName(POOL), { connection: redis, prefix, lastEventId: '0-0' });
+  const events = new QueueEvents(queueName(POOL), { connection: redis, prefix: queuePrefix, lastEventId: '0-0' });
   let succeeded = 0;
   let failed = 0;
   let waiting: { count: number; resolve: () => void } | undefined;

@@ -8,7 +8,7 @@ import { createExecutorMetrics, createProcessMetrics, type ExecutorMetrics } fro
 import { buildDispatcher } from '../../dispatcher/server.js';
 import { startExecutor } from '../../executor/executor.js';
 import { startKubernetesRuntime } from '../../executor/kubernetes/index.js';
-import { countCompletions } from './completions.js';
+import { countCompletions, kubeWorkerQueuePrefix } from './completions.js';
 import { TRIVIAL_OPERATION } from './kubernetes-operation.js';
 import { fileLogger } from './log-file.js';
 import { SUBMIT_PATH, TOKEN } from './operation.js';
@@ -76,7 +76,7 @@ export async function runKubeWorker(config: Config, redisUrl: string, count: num
   const { baseUrl, metrics, close } = started;
   if (warmPods > 0) await started.warmReady(warmPods, 120_000);
   const url = `${baseUrl}${SUBMIT_PATH}`;
-  const completions = countCompletions(redisUrl, config.prefix);
+  const completions = countCompletions(redisUrl, kubeWorkerQueuePrefix(config.prefix));
   try {
     // Start-up requests (permission checks, the first list of each watch) are not the operations'.
     const before = await requestCounts(metrics);

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { readConfig } from '../../core/config.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
 import { simulated, simulatedPlacement } from '../../test/cluster/simulated-config.js';
-import { countCompletions } from './completions.js';
+import { countCompletions, kubeWorkerQueuePrefix } from './completions.js';
 import { JobWatch } from './job-watch.js';
 import { PodWatch } from './pod-watch.js';
 import { POOL, SUBMIT_PATH, TOKEN } from './operation.js';
@@ -123,7 +123,7 @@ export async function runKubeWorkerScale(o: ScaleOptions): Promise<KubeWorkerSca
   const processes = await startKubeWorkerProcesses(scaleSettings(o, prefix), o.executors);
   const watch = new JobWatch(kubeConfig, o.namespace, prefix);
   const pods = new PodWatch(kubeConfig, o.namespace, prefix);
-  const completions = countCompletions(o.redisUrl, prefix);
+  const completions = countCompletions(o.redisUrl, kubeWorkerQueuePrefix(prefix));
   try {
     await Promise.all([watch.start(), pods.start()]);
     // Start-up (permission checks, each watch's first list) is not the operations'.
