@@ -14,7 +14,8 @@ import { call } from './support/client.js';
 import { startProcesses, type Processes } from './support/deployment.js';
 import { countedOperation, firstStartAfter, markerFile, settle } from './support/ledger.js';
 import { Load } from './support/load.js';
-import { askNode, startRedisCluster, type ClusterNode, type RedisCluster } from './support/redis-cluster.js';
+import { askRedis } from '../support/redis-server.js';
+import { startRedisCluster, type ClusterNode, type RedisCluster } from './support/redis-cluster.js';
 import { report, stopwatch } from './support/report.js';
 
 const PER_POOL = 100;
@@ -102,7 +103,7 @@ describe('a Redis Cluster failing over during 300 submissions to 3 pools', () =>
           pool,
           primary: primary.port,
           sameSlot: (await cluster!.slotOf(`${k.queuePrefix}:${pool}:wait`)) === slot && (await cluster!.slotOf(k.finishedChannel)) === slot,
-          keysThere: (await askNode<number>(primary.port, 'CLUSTER', 'COUNTKEYSINSLOT', slot)) ?? 0,
+          keysThere: (await askRedis<number>(primary.port, 'CLUSTER', 'COUNTKEYSINSLOT', slot)) ?? 0,
         };
       }),
     );

@@ -15,7 +15,7 @@ export interface OwnRedis {
   url: string;
   /** Stops it with `signal` (SIGTERM unless given), frozen or not, and waits until it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port and folder (from its AOF, if it keeps one) and waits until it answers. */
+  /** Starts it again on the same port and folder (from its AOF, if it keeps one) and waits until it answers; nothing when it runs. */
   start(): Promise<void>;
   /** SIGSTOP: connections stay open, nothing answers. */
   freeze(): void;
@@ -53,6 +53,9 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
   const own: OwnRedis = {
     url,
     async start() {
+      // A second process on the same port would fail to bind while this one answered for it, and
+      // the first would be left running once the second took its place here.
+      if (child && child.exitCode === null && child.signalCode === null) return;
       const started = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
       child = started;
       const deadline = Date.now() + 15_000;
@@ -77,6 +80,33 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await own.start();
+  try {
+    await own.start();
+  } catch (error) {
+    await own.remove();
+    throw error;
+  }
   return own;
+}
+
+/** Runs one command on a short-lived connection to the Redis on `port`; undefined when it does not answer. */
+export async function askRedis<T>(port: number, command: string, ...args: Array<string | number>): Promise<T | undefined> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.call(command, ...args)) as T;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
 }

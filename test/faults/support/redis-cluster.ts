@@ -13,9 +13,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort } from '../../support/free-port.js';
-import { redisAnswers } from '../../support/redis-server.js';
+import { askRedis, redisAnswers } from '../../support/redis-server.js';
+import { waitUntil } from '../../support/wait-until.js';
 
 const run = promisify(execFile);
 
@@ -43,36 +43,6 @@ interface Node extends ClusterNode {
   dir: string;
   child?: ChildProcess;
   running: boolean;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** Runs one command on a short-lived connection to one node; undefined when it does not answer. */
-export async function askNode<T>(port: number, command: string, ...args: Array<string | number>): Promise<T | undefined> {
-  const redis = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-    commandTimeout: 2000,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.call(command, ...args)) as T;
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Primary port → the slot ranges it serves, from one node's CLUSTER NODES (failed nodes left out). */
@@ -133,7 +103,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     nodes,
     async primaryOf(slot) {
       for (const node of nodes.filter((n) => n.running)) {
-        const text = await askNode<string>(node.port, 'CLUSTER', 'NODES');
+        const text = await askRedis<string>(node.port, 'CLUSTER', 'NODES');
         if (!text) continue;
         for (const [port, ranges] of primaries(text)) {
           if (ranges.some(([from, to]) => slot >= from && slot <= to)) return nodes.find((n) => n.port === port)!;
@@ -143,7 +113,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     },
     async slotOf(key) {
       const alive = nodes.find((n) => n.running)!;
-      return (await askNode<number>(alive.port, 'CLUSTER', 'KEYSLOT', key))!;
+      return (await askRedis<number>(alive.port, 'CLUSTER', 'KEYSLOT', key))!;
     },
     async kill(node, signal) {
       const own = node as Node;
@@ -161,8 +131,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         async () => {
           promoted = await cluster.primaryOf(slot).catch(() => undefined);
           if (!promoted || promoted.port === previous.port) return false;
-          const [role] = (await askNode<[string]>(promoted.port, 'ROLE')) ?? [];
-          const info = (await askNode<string>(promoted.port, 'CLUSTER', 'INFO')) ?? '';
+          const [role] = (await askRedis<[string]>(promoted.port, 'ROLE')) ?? [];
+          const info = (await askRedis<string>(promoted.port, 'CLUSTER', 'INFO')) ?? '';
           return role === 'master' && info.includes('cluster_state:ok');
         },
         timeoutMs,
@@ -184,7 +154,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await waitUntil(
       'the cluster is ok on every node',
       async () => {
-        for (const node of nodes) if (!((await askNode<string>(node.port, 'CLUSTER', 'INFO')) ?? '').includes('cluster_state:ok')) return false;
+        for (const node of nodes) if (!((await askRedis<string>(node.port, 'CLUSTER', 'INFO')) ?? '').includes('cluster_state:ok')) return false;
         return true;
       },
       30_000,
@@ -194,7 +164,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       async () => {
         let online = 0;
         for (const node of nodes) {
-          const info = (await askNode<string>(node.port, 'INFO', 'replication')) ?? '';
+          const info = (await askRedis<string>(node.port, 'INFO', 'replication')) ?? '';
           if (/^role:master/m.test(info)) online += [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
         }
         return online === 3;

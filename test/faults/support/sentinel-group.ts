@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '../../support/free-port.js';
-import { redisAnswers } from '../../support/redis-server.js';
+import { askRedis, redisAnswers } from '../../support/redis-server.js';
+import { waitUntil } from '../../support/wait-until.js';
 
 export const MASTER = 'kw';
 
@@ -51,36 +51,6 @@ interface Node extends RedisNode {
   running: boolean;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** Runs one command on a short-lived connection; undefined when the node does not answer. */
-async function ask<T>(port: number, command: string, ...args: Array<string | number>): Promise<T | undefined> {
-  const redis = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-    commandTimeout: 2000,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.call(command, ...args)) as T;
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 export async function startSentinelGroup(options: { replicas?: number } = {}): Promise<SentinelGroup> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'kw-sentinel-'));
   const nodes: Node[] = [];
@@ -109,38 +79,41 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
     await waitUntil(`redis-server on ${node.port}`, () => redisAnswers(node.url), 15_000, 100);
   };
 
-  for (let i = 0; i <= (options.replicas ?? 2); i += 1) {
-    const port = await freePort();
-    const dir = path.join(root, `node-${port}`);
-    await mkdir(dir);
-    const node: Node = { port, url: `redis://127.0.0.1:${port}`, dir, running: false };
-    nodes.push(node);
-    await startNode(node, i === 0 ? undefined : nodes[0]!.port);
-  }
-  for (let i = 0; i < 3; i += 1) {
-    const port = await freePort();
-    const dir = path.join(root, `sentinel-${port}`);
-    await mkdir(dir);
-    const conf = path.join(dir, 'sentinel.conf');
-    await writeFile(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `sentinel monitor ${MASTER} 127.0.0.1 ${nodes[0]!.port} 2`,
-        `sentinel down-after-milliseconds ${MASTER} 1000`,
-        `sentinel failover-timeout ${MASTER} 4000`,
-        `sentinel parallel-syncs ${MASTER} 2`,
-        '',
-      ].join('\n'),
-    );
-    sentinels.push({ port, child: spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }) });
-  }
+  // Every process of the group, started one after another; the Sentinels watch the first node.
+  const launch = async (): Promise<void> => {
+    for (let i = 0; i <= (options.replicas ?? 2); i += 1) {
+      const port = await freePort();
+      const dir = path.join(root, `node-${port}`);
+      await mkdir(dir);
+      const node: Node = { port, url: `redis://127.0.0.1:${port}`, dir, running: false };
+      nodes.push(node);
+      await startNode(node, i === 0 ? undefined : nodes[0]!.port);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      const port = await freePort();
+      const dir = path.join(root, `sentinel-${port}`);
+      await mkdir(dir);
+      const conf = path.join(dir, 'sentinel.conf');
+      await writeFile(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${MASTER} 127.0.0.1 ${nodes[0]!.port} 2`,
+          `sentinel down-after-milliseconds ${MASTER} 1000`,
+          `sentinel failover-timeout ${MASTER} 4000`,
+          `sentinel parallel-syncs ${MASTER} 2`,
+          '',
+        ].join('\n'),
+      );
+      sentinels.push({ port, child: spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }) });
+    }
+  };
 
   const primaryPort = async (): Promise<number | undefined> => {
     for (const sentinel of sentinels) {
-      const address = await ask<[string, string]>(sentinel.port, 'SENTINEL', 'get-master-addr-by-name', MASTER);
+      const address = await askRedis<[string, string]>(sentinel.port, 'SENTINEL', 'get-master-addr-by-name', MASTER);
       if (address) return Number(address[1]);
     }
     return undefined;
@@ -150,7 +123,7 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
     if (!node) throw new Error(`the Sentinels name ${port}, which is none of the group's nodes`);
     return node;
   };
-  const role = async (node: RedisNode): Promise<string | undefined> => (await ask<[string]>(node.port, 'ROLE'))?.[0];
+  const role = async (node: RedisNode): Promise<string | undefined> => (await askRedis<[string]>(node.port, 'ROLE'))?.[0];
 
   const group: SentinelGroup = {
     url: `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${MASTER}`,
@@ -174,7 +147,7 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
       await startNode(node as Node, primary.port);
       await waitUntil(
         `${node.port} in sync with ${primary.port}`,
-        async () => /master_link_status:up/.test((await ask<string>(node.port, 'INFO', 'replication')) ?? ''),
+        async () => /master_link_status:up/.test((await askRedis<string>(node.port, 'INFO', 'replication')) ?? ''),
         30_000,
         100,
       );
@@ -190,6 +163,7 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
           return (await role(promoted)) === 'master';
         },
         timeoutMs,
+        50,
       );
       return { primary: promoted!, at: Date.now() };
     },
@@ -197,13 +171,13 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
     thaw: (node) => void (node as Node).child?.kill('SIGCONT'),
     async preferReplica(to) {
       for (const node of nodes.filter((n) => n.running))
-        await ask(node.port, 'CONFIG', 'SET', 'replica-priority', to === undefined || node === to ? '100' : '0');
+        await askRedis(node.port, 'CONFIG', 'SET', 'replica-priority', to === undefined || node === to ? '100' : '0');
     },
     async replicasInSync(count, timeoutMs = 30_000) {
       await waitUntil(
         `${count} replicas in sync`,
         async () => {
-          const info = (await ask<string>((await group.primary()).port, 'INFO', 'replication')) ?? '';
+          const info = (await askRedis<string>((await group.primary()).port, 'INFO', 'replication')) ?? '';
           return [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= count;
         },
         timeoutMs,
@@ -217,16 +191,22 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
       await rm(root, { recursive: true, force: true });
     },
   };
-  // The Sentinels know the primary, and have found both replicas, before anything uses them.
-  await waitUntil(
-    'the Sentinels see the primary and its replicas',
-    async () => {
-      const replicas = await ask<unknown[]>(sentinels[0]!.port, 'SENTINEL', 'replicas', MASTER);
-      return (await primaryPort()) === nodes[0]!.port && (replicas?.length ?? 0) === nodes.length - 1;
-    },
-    30_000,
-    200,
-  );
-  await group.replicasInSync(nodes.length - 1);
+  try {
+    await launch();
+    // The Sentinels know the primary, and have found both replicas, before anything uses them.
+    await waitUntil(
+      'the Sentinels see the primary and its replicas',
+      async () => {
+        const replicas = await askRedis<unknown[]>(sentinels[0]!.port, 'SENTINEL', 'replicas', MASTER);
+        return (await primaryPort()) === nodes[0]!.port && (replicas?.length ?? 0) === nodes.length - 1;
+      },
+      30_000,
+      200,
+    );
+    await group.replicasInSync(nodes.length - 1);
+  } catch (error) {
+    await group.remove();
+    throw error;
+  }
   return group;
 }
