@@ -126,7 +126,10 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
   const role = async (node: RedisNode): Promise<string | undefined> => (await askRedis<[string]>(node.port, 'ROLE'))?.[0];
 
   const group: SentinelGroup = {
-    url: `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${MASTER}`,
+    // Read when asked: the Sentinels' ports are known only once launch() has started them.
+    get url() {
+      return `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${MASTER}`;
+    },
     nodes,
     async primary() {
       const port = await primaryPort();
