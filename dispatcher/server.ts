@@ -119,6 +119,12 @@ export async function dispatcherOn(
     countError,
   );
   registerQueueDepth(metrics, () => queues.depths());
+  // A connection of a use's own (the replica check, a follow): its errors are counted like the shared one's.
+  const countedConnection = (name?: string): RedisClient => {
+    const connection = duplicateOf(redis, name);
+    connection.on('error', countError);
+    return connection;
+  };
   let shuttingDown = false;
 
   const requestTimeoutMs = settings.requestTimeoutSeconds * 1000;
@@ -145,7 +151,7 @@ export async function dispatcherOn(
   await app.register(apiDocs);
 
   // WAIT blocks its connection: the replica check has one of its own (core/replica-acks.ts).
-  const replicas = new ReplicaAcks(duplicateOf(redis, 'kube-worker-dispatcher-replicas'), keys, {
+  const replicas = new ReplicaAcks(countedConnection('kube-worker-dispatcher-replicas'), keys, {
     waitMs: settings.redisWaitMs,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     expectReplicas: settings.expectReplicas,
@@ -178,7 +184,7 @@ export async function dispatcherOn(
   }
   await app.register(async (api) => {
     await api.register(bearerAuth, { tokens: settings.apiTokens });
-    await api.register(operationRoutes, { deps, follow: { connectFollower: () => duplicateOf(redis), follows, idleMs: settings.followIdleSeconds * 1000 } });
+    await api.register(operationRoutes, { deps, follow: { connectFollower: () => countedConnection(), follows, idleMs: settings.followIdleSeconds * 1000 } });
     await api.register(workerRoutes, { pools: settings.pools, registry: new ExecutorRegistry(redis, keys) });
     await api.register(queueRoutes, { queues });
   });

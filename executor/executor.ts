@@ -70,6 +70,13 @@ export async function startExecutor(
   const log = logger.child({ executor: id });
   const keys = redisKeys(settings.prefix);
   const connectAs = (name: string): RedisClient => connect(settings.redisUrl, name, { sentinelPassword: settings.redisSentinelPassword });
+  // The workers report errors of the shared connection; one the executor makes for a use of its
+  // own has nobody else to: its errors are counted here (and not printed by ioredis as unhandled).
+  const countedConnection = (name: string): RedisClient => {
+    const connection = connectAs(name);
+    connection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
+    return connection;
+  };
   const redis = connectAs('kube-worker-executor');
   let connectedSince = Date.now();
   redis.on('ready', () => (connectedSince = Date.now()));
@@ -90,14 +97,12 @@ export async function startExecutor(
     (ops) => store.cancelsRequested(ops),
     (error) => log.warn({ err: error }, 'could not read cancel flags; trying again'),
   );
-  const cancelConnection = connectAs('kube-worker-executor-cancel');
-  // The workers report errors of the shared connection; this one is the executor's alone.
-  cancelConnection.on('error', () => metrics.redisErrors.inc({ component: 'executor' }));
+  const cancelConnection = countedConnection('kube-worker-executor-cancel');
   await cancels.start(cancelConnection);
   const stopping = new AbortController();
 
   // A result is kept once a replica has it: WAIT, on a connection of its own (core/replica-acks.ts).
-  const replicas = new ReplicaAcks(connectAs('kube-worker-executor-replicas'), keys, {
+  const replicas = new ReplicaAcks(countedConnection('kube-worker-executor-replicas'), keys, {
     waitMs: settings.redisWaitMs,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel',

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { scrape } from './support/metrics.js';
-import { bash, startStack, type Stack } from './support/stack.js';
+import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
 
 /** Errors while Redis is away; the bound is generous because clients back off between attempts. */
 const DURING_OUTAGE = { timeout: 30_000, interval: 250 };
@@ -18,10 +18,19 @@ describe('a Redis outage', () => {
     await redis.remove();
   });
 
-  it('counts Redis errors on both sides, and the worker carries on once Redis is back', async () => {
+  it('counts Redis errors on both sides, leaves none unhandled, and the worker carries on once Redis is back', async () => {
     const errors = async (component: string): Promise<number> => (await scrape(`${stack.url}/metrics`)).value('kube_worker_redis_errors_total', { component });
     expect(await errors('dispatcher')).toBe(0);
     expect(await errors('executor')).toBe(0);
+    // ioredis prints this for a connection whose errors nobody listens to: every connection the
+    // product makes (the replica checks, a follow's own) has its errors counted instead.
+    const printed = vi.spyOn(console, 'error');
+    const followed = await stack.submit(bash('sleep 120'));
+    const follow = new AbortController();
+    const following = fetch(`${stack.url}/api/v1/operations/${followed}/logs?follow=true`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: follow.signal,
+    }).then((response) => response.text().catch(() => undefined));
 
     await redis.stop();
     await expect.poll(() => errors('dispatcher'), DURING_OUTAGE).toBeGreaterThan(0);
@@ -32,5 +41,11 @@ describe('a Redis outage', () => {
     await redis.start();
     const status = await stack.waitUntilDone(await stack.submit(bash('echo back')), 60_000);
     expect(status.state).toBe('succeeded');
+    follow.abort();
+    await following;
+    await stack.api('POST', `/api/v1/operations/${followed}/cancel`);
+    const unhandled = printed.mock.calls.filter(([first]) => String(first).includes('Unhandled error event'));
+    printed.mockRestore();
+    expect(unhandled).toEqual([]);
   });
 });
