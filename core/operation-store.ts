@@ -60,8 +60,8 @@ export type Claim =
   | { kind: 'foreign'; pool: string }
   /** `executor`: the last one that held it; undefined when none did (it was cancelled while queued). */
   | { kind: 'terminal'; state: OperationState; executor: string | undefined }
-  /** First delivery: the executor owns it now. */
-  | { kind: 'claimed'; payload: string; cancelRequested: boolean; queuedAt: number }
+  /** First delivery: the executor owns it now. `again`: this delivery had claimed it already (nothing written now). */
+  | { kind: 'claimed'; payload: string; cancelRequested: boolean; queuedAt: number; again: boolean }
   /**
    * Delivered again while another delivery owns it (its executor went silent, or handed it back):
    * nothing changed. The run is this delivery's only once `takeOver` succeeds.
@@ -222,7 +222,7 @@ export class OperationStore {
       case 'terminal':
         return { kind: 'terminal', state: reply[1] as OperationState, executor: reply[2] || undefined };
       case 'claimed':
-        return { kind: 'claimed', payload: reply[1] ?? '', cancelRequested: reply[2] === '1', queuedAt: Number(reply[3]) };
+        return { kind: 'claimed', payload: reply[1] ?? '', cancelRequested: reply[2] === '1', queuedAt: Number(reply[3]), again: reply[4] === 'again' };
       default:
         return {
           kind: 'reclaimed',

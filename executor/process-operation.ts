@@ -1,6 +1,7 @@
 /**
- * What an executor does with one delivered operation: claim it, take its isolation lock, run it in
- * the runtime, and record the outcome exactly once. Redelivered operations (their executor went
+ * What an executor does with one delivered operation: claim it (and see a replica keep the claim,
+ * claim-kept.ts), take its isolation lock, run it in the runtime, and record the outcome exactly
+ * once. Redelivered operations (their executor went
  * silent) are adopted when the runtime can find them, and otherwise failed as ExecutorLost, so that
  * a script never runs twice.
  *
@@ -18,7 +19,7 @@ import type { LogStore } from '../core/log-store.js';
 import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
-import type { RecordReply, OperationStore } from '../core/operation-store.js';
+import type { Claim, RecordReply, OperationStore } from '../core/operation-store.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { OperationRef } from '../core/keys.js';
 import type { CancelSignals } from './cancel-signals.js';
@@ -28,6 +29,7 @@ import type { PreviousRun } from './previous-run.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
+import { keepClaim } from './claim-kept.js';
 import { recordResult, secondsBetween, type RunIdentity } from './record-result.js';
 import { RunTimeline } from './run-timeline.js';
 import { HANDED_BACK, isHandedBack, type RunContext, type RunOutcome, type Runtime, type StopReason } from './runtime.js';
@@ -185,6 +187,12 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
       log.info({ previousExecutor: claim.previousExecutor }, why);
       return { kind: 'skipped', why, refused: false };
     }
+  }
+  const claimAgain = (): Promise<Claim> => deps.store.claim(op, deps.executorId, delivery, claimedAt);
+  if (!(await keepClaim(pool, delivery, claimAgain, deps.replicas, log, controller.signal))) {
+    const why = "its claim was lost in a failover and is another delivery's now; not run";
+    log.warn(why);
+    return { kind: 'skipped', why, refused: false };
   }
   // Only a run this executor saw start is timed; an adopted one started elsewhere.
   let runningSince: number | undefined;

@@ -35,10 +35,10 @@ export interface RunIdentity {
   delivery: string;
 }
 
-/** How long recording waits between tries while Redis cannot take the result. */
-const RECORD_RETRY_MS = { first: 250, max: 5000 };
-/** Tries at a result that the primary took but no replica confirmed, before the executor moves on. */
-const UNCONFIRMED_TRIES = 12;
+/** How long recording (and a claim's confirmation) waits between tries while Redis cannot take it. */
+export const RECORD_RETRY_MS = { first: 250, max: 5000 };
+/** Tries at a result (or a claim, claim-kept.ts) that the primary took but no replica confirmed, before the executor moves on. */
+export const UNCONFIRMED_TRIES = 12;
 
 /** Seconds from `from` to `to` (ms), never negative: clocks of two machines may disagree a little. */
 export const secondsBetween = (from: number, to: number): number => Math.max(0, to - from) / 1000;

@@ -1,0 +1,56 @@
+/**
+ * A claim is on a replica before its script starts. A failover that took the claim from the
+ * primary would leave the operation queued on the new one: it would be delivered again as never
+ * claimed and its script run twice, or the first run's result be fenced off and the operation
+ * never end. So, when the primary has replicas, the executor waits for one to confirm the claim,
+ * as the dispatcher does before it answers 202 (core/replica-acks.ts).
+ *
+ * A confirmation covers what the primary it went to had; after a failover that is not the primary
+ * the claim went to. So the claim is asked again once confirmed: the same delivery asking again
+ * writes nothing where its claim is, and there it was kept; it claims anew where the claim was
+ * lost (core/lua/claim-2.lua), and that write is confirmed in turn. A claim that another delivery
+ * or a result has taken meanwhile is not this run's any more.
+ *
+ * Replicas that stay away delay the start only so long, as they delay a result (record-result.ts);
+ * a cancel stops the wait at once, and the run then ends cancelled.
+ */
+import type { Logger } from '../core/logger.js';
+import type { Claim } from '../core/operation-store.js';
+import { isRedisUnavailable } from '../core/redis.js';
+import type { ReplicaAcks } from '../core/replica-acks.js';
+import { backoffMs, delay } from '../core/delay.js';
+import { RECORD_RETRY_MS, UNCONFIRMED_TRIES } from './record-result.js';
+
+/** What a claim's reply says of `delivery`'s claim: kept, made anew, or not this run's. */
+function claimOf(claim: Claim, delivery: string): 'kept' | 'new' | 'not ours' {
+  if (claim.kind === 'claimed') return claim.again ? 'kept' : 'new';
+  return claim.kind === 'reclaimed' && claim.previousDelivery === delivery ? 'kept' : 'not ours';
+}
+
+/** Whether the run is still this delivery's once its claim is kept (or waited for long enough). */
+export async function keepClaim(
+  pool: string,
+  delivery: string,
+  claimAgain: () => Promise<Claim>,
+  replicas: Pick<ReplicaAcks, 'confirm'>,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < UNCONFIRMED_TRIES && !signal.aborted; attempt += 1) {
+    try {
+      if (await replicas.confirm(pool)) {
+        const claim = claimOf(await claimAgain(), delivery);
+        if (claim !== 'new') return claim === 'kept';
+        log.warn('the claim was lost in a failover and is made again; waiting for a replica to confirm it');
+      } else {
+        log.warn('no replica confirmed the claim yet; the script waits for one');
+      }
+    } catch (error) {
+      if (!isRedisUnavailable(error as Error)) throw error;
+      log.warn({ err: error }, 'Redis cannot confirm the claim now; trying again');
+      await delay(backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max), signal);
+    }
+  }
+  if (!signal.aborted) log.warn('no replica confirmed the claim; starting the script: a failover now could run it again');
+  return true;
+}
