@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
+import { waitUntil } from './wait-until.js';
 
 export interface OwnRedis {
   url: string;
@@ -44,6 +45,12 @@ export async function redisAnswers(url: string, connectTimeout = 1000): Promise<
   }
 }
 
+/** Whether the redis-server `child` answers at `url`; fails at once, saying so, once it has exited (a port taken, say). */
+export async function answersWhileRunning(child: ChildProcess, url: string): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server for ${url} exited (${child.exitCode ?? child.signalCode})`);
+  return redisAnswers(url);
+}
+
 export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kw-own-redis-'));
   const port = await freePort();
@@ -58,12 +65,7 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
       if (child && child.exitCode === null && child.signalCode === null) return;
       const started = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
       child = started;
-      const deadline = Date.now() + 15_000;
-      while (!(await redisAnswers(url))) {
-        if (started.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${started.exitCode}`);
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 15s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntil(`redis-server on port ${port}`, () => answersWhileRunning(started, url), 15_000);
     },
     async stop(signal = 'SIGTERM') {
       const running = child;

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../support/free-port.js';
-import { askRedis, redisAnswers } from '../../support/redis-server.js';
+import { answersWhileRunning, askRedis } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/wait-until.js';
 
 const run = promisify(execFile);
@@ -146,7 +146,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     },
   };
   try {
-    for (const node of nodes) await waitUntil(`redis-server on ${node.port}`, () => redisAnswers(`redis://127.0.0.1:${node.port}`), 15_000);
+    for (const node of nodes) await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(node.child!, `redis://127.0.0.1:${node.port}`), 15_000);
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
       timeout: 60_000,
     });

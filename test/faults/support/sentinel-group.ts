@@ -11,7 +11,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../support/free-port.js';
-import { askRedis, redisAnswers } from '../../support/redis-server.js';
+import { answersWhileRunning, askRedis } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/wait-until.js';
 
 export const MASTER = 'kw';
@@ -76,7 +76,7 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     node.child = spawn('redis-server', args, { stdio: 'ignore' });
     node.running = true;
-    await waitUntil(`redis-server on ${node.port}`, () => redisAnswers(node.url), 15_000, 100);
+    await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(node.child!, node.url), 15_000, 100);
   };
 
   // Every process of the group, started one after another; the Sentinels watch the first node.
