@@ -66,4 +66,5 @@ export const EVERYTHING = {
   },
   redis: { maxmemory: '2gb', persistence: { size: '20Gi', storageClass: 'fast' } },
   serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } },
+  grafanaDashboard: { enabled: true, label: 'example.com/dashboard', labelValue: 'yes', annotations: { grafana_folder: 'Deployments' } },
 };
