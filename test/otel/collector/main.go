@@ -35,6 +35,8 @@ func main() {
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
 				ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory()},
+				// ${...} in the configuration would read a file; the tests' configurations hold none.
+				DefaultScheme: "file",
 			},
 		},
 	}
