@@ -1,7 +1,7 @@
 /**
  * Settings of the OpenTelemetry traces, under the standard OTEL_* names so that an operator's usual
  * variables work. Part of the one configuration read at start-up (core/config.ts). Without an
- * endpoint nothing of OpenTelemetry is loaded (core/tracing-start.ts).
+ * endpoint no OpenTelemetry SDK is loaded (core/tracing-start.ts).
  */
 import { ConfigError, oneOf, setting, type ConfigOf } from './config-parsers.js';
 
@@ -44,7 +44,7 @@ export const TRACING_SETTINGS = [
   setting({
     env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     key: 'otlpEndpoint',
-    defaultNote: 'none: no traces, and nothing of OpenTelemetry is loaded',
+    defaultNote: 'none: no traces, and no OpenTelemetry SDK is loaded',
     description:
       'Base URL of an OTLP/HTTP (protobuf) receiver, such as an OpenTelemetry Collector (http://otel-collector:4318): the dispatcher and executor send one trace per operation to its /v1/traces — the submission request, the queue wait, the run and, on Kubernetes, the API calls — with the ticket and pool as attributes and nothing of a script, variable, file or secret.',
     parse: url,
@@ -60,7 +60,8 @@ export const TRACING_SETTINGS = [
     env: 'OTEL_EXPORTER_OTLP_HEADERS',
     key: 'otlpHeaders',
     defaultNote: 'none',
-    description: 'Headers sent with every export, as key=value pairs separated by commas, values percent-encoded (e.g. authorization=Bearer%20abc). Never logged.',
+    description:
+      'Headers sent with every export, as key=value pairs separated by commas, values percent-encoded (e.g. authorization=Bearer%20abc). Never logged.',
     parse: headers,
   }),
   setting({
@@ -84,7 +85,8 @@ export const TRACING_SETTINGS = [
     description: 'The share of operations traced by the traceidratio samplers, from 0 to 1.',
     parse: (raw: string | undefined, env: string) => {
       const value = Number(raw);
-      if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${env} must be a number from 0 to 1, not "${raw}"`);
+      if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+        throw new ConfigError(`${env} must be a number from 0 to 1, not "${raw}"`);
       return value;
     },
   }),

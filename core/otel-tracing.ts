@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { SamplerName, TracingConfig } from './config-tracing.js';
 import type { Logger } from './logger.js';
-import { formatTraceparent, NO_SPAN, parseTraceparent, type OpenSpan, type SpanAttributes, type SpanKind, type SpanOptions, type Tracing } from './tracing.js';
+import { formatTraceparent, NO_SPAN, parseTraceparent, type OpenSpan, type SpanKind, type SpanOptions, type Tracing } from './tracing.js';
 import { VERSION } from './version.js';
 
 const KINDS: Record<SpanKind, OtelSpanKind> = {

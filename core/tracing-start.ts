@@ -1,6 +1,8 @@
 /**
- * Turns traces on when an OTLP endpoint is configured. OpenTelemetry's modules are imported here,
- * on demand, and nowhere else: without the setting a process loads none of them and starts as fast.
+ * Turns traces on when an OTLP endpoint is configured. OpenTelemetry's SDK and exporter are
+ * imported here, on demand, and nowhere else: without the setting a process loads none of them and
+ * starts as fast. (prom-client loads the API package, a facade that does nothing without an SDK,
+ * either way.)
  */
 import { tracesUrl, type TracingConfig } from './config-tracing.js';
 import type { Logger } from './logger.js';

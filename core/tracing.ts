@@ -1,6 +1,6 @@
 /**
  * Traces, as the rest of the code sees them: a small interface with nothing of OpenTelemetry in it,
- * so that a process without OTEL_EXPORTER_OTLP_ENDPOINT loads none of it (core/tracing-start.ts
+ * so that a process without OTEL_EXPORTER_OTLP_ENDPOINT loads no SDK (core/tracing-start.ts
  * picks NO_TRACING or core/otel-tracing.ts).
  *
  * An operation is one trace: the dispatcher's span of its submission request; then, across the

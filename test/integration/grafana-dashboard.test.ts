@@ -81,7 +81,8 @@ function labelsByName(page: Samples): Map<string, Set<string>> {
 
 describe('the Grafana dashboard', () => {
   it('reads the metric names and labels out of PromQL', () => {
-    const expr = 'histogram_quantile(0.95, sum by (le, pool) (rate(kube_worker_operation_run_seconds_bucket{pool=~"$pool", outcome!="ok"}[$__rate_interval]))) * 60';
+    const expr =
+      'histogram_quantile(0.95, sum by (le, pool) (rate(kube_worker_operation_run_seconds_bucket{pool=~"$pool", outcome!="ok"}[$__rate_interval]))) * 60';
     expect(metricNames(expr)).toEqual(['kube_worker_operation_run_seconds_bucket']);
     expect(labelNames(expr).sort()).toEqual(['outcome', 'pool']);
     expect(metricNames('sum(increase(a_total[5m])) / sum(b) and on (pool) c')).toEqual(['a_total', 'b', 'c']);
@@ -133,7 +134,12 @@ describe('the Grafana dashboard', () => {
 
     it('has samples, and so checked labels, for the queue and operation metrics', () => {
       const labels = labelsByName(page);
-      for (const name of ['kube_worker_queue_depth', 'kube_worker_operations_total', 'kube_worker_operation_queued_seconds_bucket', 'kube_worker_operations_in_flight'])
+      for (const name of [
+        'kube_worker_queue_depth',
+        'kube_worker_operations_total',
+        'kube_worker_operation_queued_seconds_bucket',
+        'kube_worker_operations_in_flight',
+      ])
         expect(labels.has(name), name).toBe(true);
     });
   });

@@ -102,9 +102,15 @@ describeWithCollector('traces over OTLP', () => {
     // Spans are sent in batches, a second apart.
     const spansOf = (ticket: string) => ofTicket(collector.spans(), ticket);
     for (const ticket of [plain, sensitive])
-      await expect.poll(() => spansOf(ticket).map((s) => s.name).sort(), { timeout: 30_000, interval: 250 }).toEqual(
-        ['POST /api/v1/operations', 'operation', 'queue wait', 'run', 'start'],
-      );
+      await expect
+        .poll(
+          () =>
+            spansOf(ticket)
+              .map((s) => s.name)
+              .sort(),
+          { timeout: 30_000, interval: 250 },
+        )
+        .toEqual(['POST /api/v1/operations', 'operation', 'queue wait', 'run', 'start']);
     const spans = collector.spans();
 
     for (const ticket of [plain, sensitive]) {

@@ -33,7 +33,12 @@ export const collectorVersion = (): string => {
 
 function sourceHash(): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(SOURCE).sort()) hash.update(file).update('\0').update(readFileSync(join(SOURCE, file))).update('\0');
+  for (const file of readdirSync(SOURCE).sort())
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(SOURCE, file)))
+      .update('\0');
   return hash.digest('hex').slice(0, 12);
 }
 
@@ -73,7 +78,8 @@ export function collectorBinary(): string {
     }
     appendFileSync(log, `built in ${Math.round((Date.now() - started) / 1000)} s\n`);
     // Builds of earlier sources are of no more use.
-    for (const old of readdirSync(CACHE)) if (old !== dirname(binary).split('/').at(-1) && /^v\d/.test(old)) rmSync(join(CACHE, old), { recursive: true, force: true });
+    for (const old of readdirSync(CACHE))
+      if (old !== dirname(binary).split('/').at(-1) && /^v\d/.test(old)) rmSync(join(CACHE, old), { recursive: true, force: true });
     return binary;
   } finally {
     unlock(lock);
@@ -119,7 +125,10 @@ type OtlpAttributes = Array<{ key: string; value: OtlpValue }> | undefined;
 
 const flatten = (attributes: OtlpAttributes): Record<string, string | number | boolean> =>
   Object.fromEntries(
-    (attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue ?? ''))]),
+    (attributes ?? []).map(({ key, value }) => [
+      key,
+      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue ?? '')),
+    ]),
   );
 
 export interface Collector {
