@@ -88,8 +88,8 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
       const receivedAt = Math.floor(Date.now() - reply.elapsedTime);
       // The operation's trace begins here, or joins the client's when it sends a traceparent.
       const attributes = { 'http.request.method': 'POST', 'http.route': '/api/v1/operations', 'kube_worker.pool': request.body.pool };
-      const span = { kind: 'server', parent: request.headers.traceparent as string | undefined, startTime: receivedAt, attributes } as const;
-      const { created, accepted } = await deps.tracing.inSpan('POST /api/v1/operations', span, async (span) => {
+      const options = { kind: 'server', parent: request.headers.traceparent as string | undefined, startTime: receivedAt, attributes } as const;
+      const { created, accepted } = await deps.tracing.inSpan('POST /api/v1/operations', options, async (span) => {
         try {
           const submitted = await submitOperation(deps, request.body, receivedAt, span.traceparent);
           span.setAttributes({ 'kube_worker.ticket': submitted.accepted.ticket, 'http.response.status_code': submitted.created ? 202 : 200 });
