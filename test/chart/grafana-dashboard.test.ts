@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { CHART, describeHelm, render } from './support/helm.js';
 import { EVERYTHING } from './support/value-sets.js';
 
-const NAME = 'kw-kube-worker-dashboard';
+const NAME = 'kw-kube-worker-grafana-dashboard';
 const dashboardFile = readFileSync(join(CHART, 'dashboards', 'kube-worker.json'), 'utf8');
 
 describeHelm("the chart's Grafana dashboard", () => {
@@ -29,7 +29,7 @@ describeHelm("the chart's Grafana dashboard", () => {
 
   it('carries the label and annotations the values give', async () => {
     const objects = await render(EVERYTHING);
-    const configMap = objects.find((o) => o.metadata.name === 'kw-kube-worker-dashboard')!;
+    const configMap = objects.find((o) => o.metadata.name === NAME)!;
     expect(configMap.metadata.labels['example.com/dashboard']).toBe('yes');
     expect(configMap.metadata.labels.grafana_dashboard).toBeUndefined();
     expect(configMap.metadata.annotations).toEqual({ grafana_folder: 'Deployments' });
