@@ -11,7 +11,7 @@
  *
  * Without Go the trace suites are skipped with the reason, except under CI=true, where that fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -42,14 +42,29 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-/** The collector's binary, built the first time (minutes on two cores), then found in the cache. */
-export function collectorBinary(): string {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a command with its output appended to `log`; resolves with its exit code. */
+function run(command: string[], cwd: string, env: NodeJS.ProcessEnv, log: string): Promise<number | null> {
+  const fd = openSync(log, 'a');
+  const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ['ignore', fd, fd] });
+  return new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  }).finally(() => closeSync(fd));
+}
+
+/**
+ * The collector's binary, built the first time (minutes on two cores), then found in the cache.
+ * Asynchronous: the test worker that waits for it stays responsive.
+ */
+export async function collectorBinary(): Promise<string> {
   const dir = join(CACHE, `${collectorVersion()}-${sourceHash()}`);
   const binary = join(dir, 'otelcol-kw');
   if (existsSync(binary)) return binary;
   const go = findGo();
   const lock = join(CACHE, 'build.lock');
-  for (const started = Date.now(); ; spawnSync('sleep', ['2'])) {
+  for (const started = Date.now(); ; await sleep(2000)) {
     const attempt = tryLock(lock);
     if (attempt.taken) break;
     if (Date.now() - started > 30 * 60_000) throw new Error(`collector build lock ${lock} held by pid ${attempt.owner} for too long`);
@@ -61,19 +76,13 @@ export function collectorBinary(): string {
     const tmp = `${binary}.tmp-${process.pid}`;
     const started = Date.now();
     appendFileSync(log, `\n$ go build (${dir})\n`);
-    const fd = openSync(log, 'a');
     try {
       const nice = existsSync('/usr/bin/nice') ? ['/usr/bin/nice', '-n', '10'] : [];
-      const command = [...nice, go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', tmp, '.'];
-      const result = spawnSync(command[0]!, command.slice(1), {
-        cwd: SOURCE,
-        env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' },
-        stdio: ['ignore', fd, fd],
-      });
-      if (result.status !== 0) throw new Error(`building the collector failed; see ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
+      const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' };
+      const code = await run([...nice, go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', tmp, '.'], SOURCE, env, log);
+      if (code !== 0) throw new Error(`building the collector failed; see ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
       renameSync(tmp, binary);
     } finally {
-      closeSync(fd);
       rmSync(tmp, { force: true });
     }
     appendFileSync(log, `built in ${Math.round((Date.now() - started) / 1000)} s\n`);
@@ -143,7 +152,7 @@ export interface Collector {
 }
 
 export async function startCollector(): Promise<Collector> {
-  const binary = collectorBinary();
+  const binary = await collectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'kube-worker-otelcol-'));
   const file = join(dir, 'traces.jsonl');
   const port = await freePort();
