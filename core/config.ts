@@ -11,6 +11,7 @@ import { ConfigError, integer, list, oneOf, setting, type ConfigOf } from './con
 import { instanceFromPrefix, KUBERNETES_SETTINGS } from './config-kubernetes.js';
 import { PACKAGE_SETTINGS } from './config-packages.js';
 import { OBSERVABILITY_SETTINGS, observabilityProblems } from './config-observability.js';
+import { TRACING_SETTINGS } from './config-tracing.js';
 import { RESERVED_POOL_NAMES } from './keys.js';
 import { parseRedisUrl, RedisUrlError } from './redis-url.js';
 
@@ -268,6 +269,7 @@ export const SETTINGS = [
   ...KUBERNETES_SETTINGS,
   ...PACKAGE_SETTINGS,
   ...OBSERVABILITY_SETTINGS,
+  ...TRACING_SETTINGS,
 ] as const;
 
 /** Every setting's value, typed by its parser. */

@@ -18,6 +18,11 @@ export interface OperationJobData {
   taskId?: string;
   syntax: ScriptSyntax;
   image?: string;
+  /**
+   * The W3C traceparent of the submission's span, when traces are on (core/tracing.ts): ids and
+   * flags only, so that the executor's spans join the operation's trace.
+   */
+  traceparent?: string;
 }
 
 export const queueName = (pool: string): string => pool;

@@ -13,6 +13,7 @@ import type { OperationRef } from '../core/keys.js';
 import type { OperationRecord, OperationStore, RecordedTimeline } from '../core/operation-store.js';
 import { jobIdFor, type OperationJobData } from '../core/queue.js';
 import type { Logger } from '../core/logger.js';
+import type { Tracing } from '../core/tracing.js';
 import type { FinishedOperations } from './finished-operations.js';
 import type { PoolQueues } from './queues.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
@@ -31,6 +32,8 @@ export interface OperationsDependencies {
   publishCancel(op: OperationRef): Promise<void>;
   /** For what goes wrong after the answer has left (cleaning up a failed submission or a released job). */
   log: Pick<Logger, 'warn'>;
+  /** The submission's span, which begins each operation's trace. */
+  tracing: Tracing;
 }
 
 const TICKET_BYTES = 15;
@@ -117,12 +120,14 @@ export function toTimeline({ imagePullSeconds, ...moments }: RecordedTimeline): 
  * The answer, new or a retry, waits until a replica has the record and the job (replica-acks.ts):
  * what is acknowledged survives a failover. A retry that finds the record confirms it the same way.
  *
- * `receivedAt`: when the request reached the dispatcher, the timeline's `accepted`.
+ * `receivedAt`: when the request reached the dispatcher, the timeline's `accepted`; `traceparent`:
+ * the submission's span, carried by the job to the executor (core/tracing.ts).
  */
 export async function submitOperation(
   deps: OperationsDependencies,
   request: OperationRequest,
   receivedAt = Date.now(),
+  traceparent?: string,
 ): Promise<{ created: boolean; accepted: Accepted }> {
   checkOperation(request, deps.policy);
   const ticket = request.ticket ?? newTicket();
@@ -135,6 +140,7 @@ export async function submitOperation(
     syntax: request.script.syntax,
     ...(request.taskId ? { taskId: request.taskId } : {}),
     ...(request.container?.image ? { image: request.container.image } : {}),
+    ...(traceparent ? { traceparent } : {}),
   };
   const op = { ticket, pool: request.pool };
   const outcome = await deps.store.create(op, { bodyHash, taskId: request.taskId, payload: body, jobId, now: Date.now(), acceptedAt: receivedAt });

@@ -36,6 +36,7 @@ import healthRoutes from './routes/health.js';
 import operationRoutes from './routes/operations.js';
 import queueRoutes from './routes/queues.js';
 import workerRoutes from './routes/worker.js';
+import { NO_TRACING, type Tracing } from '../core/tracing.js';
 
 export type DispatcherSettings = Pick<
   Config,
@@ -86,7 +87,12 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 const BODY_LIMIT = Math.ceil(MAX_PAYLOAD_BYTES * 1.5) + 64 * 1024;
 
 /** `metrics`: the process's registry when the executor runs in the same process; else one of its own. */
-export async function buildDispatcher(settings: DispatcherSettings, logger: Logger, metrics: ProcessMetrics = createProcessMetrics()): Promise<Dispatcher> {
+export async function buildDispatcher(
+  settings: DispatcherSettings,
+  logger: Logger,
+  metrics: ProcessMetrics = createProcessMetrics(),
+  tracing: Tracing = NO_TRACING,
+): Promise<Dispatcher> {
   if (settings.apiTokens.length === 0) throw new Error('the dispatcher needs at least one API token: set KUBE_WORKER_API_TOKEN');
   // Every request waits on Redis: past the command timeout it answers 503 rather than wait for Redis.
   const redis: RedisClient = connectRedis(settings.redisUrl, 'kube-worker-dispatcher', {
@@ -94,7 +100,7 @@ export async function buildDispatcher(settings: DispatcherSettings, logger: Logg
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     sentinelPassword: settings.redisSentinelPassword,
   });
-  return dispatcherOn(redis, { ...settings, expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel' }, logger, metrics);
+  return dispatcherOn(redis, { ...settings, expectReplicas: parseRedisUrl(settings.redisUrl).kind === 'sentinel' }, logger, metrics, tracing);
 }
 
 /**
@@ -108,6 +114,7 @@ export async function dispatcherOn(
   settings: Omit<DispatcherSettings, 'redisUrl'> & { expectReplicas: boolean },
   logger: Logger,
   metrics: ProcessMetrics,
+  tracing: Tracing = NO_TRACING,
 ): Promise<Dispatcher> {
   const keys = redisKeys(settings.prefix);
   const follows = new Follows(settings.maxFollows);
@@ -172,6 +179,7 @@ export async function dispatcherOn(
     retentionSeconds: settings.retentionSeconds,
     publishCancel: (op) => publish(redis, keys.pool(op.pool).cancelChannel, op.ticket),
     log: logger,
+    tracing,
   };
 
   await app.register(healthRoutes, { redis, isShuttingDown: () => shuttingDown, pingTimeoutMs: Math.min(settings.redisCommandTimeoutMs, READY_PING_MS) });

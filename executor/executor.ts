@@ -17,6 +17,7 @@ import { OperationStore } from '../core/operation-store.js';
 import { connectRedis, type RedisClient } from '../core/redis.js';
 import { parseRedisUrl } from '../core/redis-url.js';
 import { ReplicaAcks } from '../core/replica-acks.js';
+import { NO_TRACING, type Tracing } from '../core/tracing.js';
 import { VERSION } from '../core/version.js';
 import { CancelSignals } from './cancel-signals.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -57,14 +58,15 @@ export type RuntimeFactory = (stores: { operations: OperationStore }) => Promise
 
 /**
  * `metrics` is made by the caller, which also hands it to the runtime (Kubernetes requests) and serves it.
- * `connect` makes each Redis connection (connectRedis; a test may watch what it makes).
+ * `connect` makes each Redis connection (connectRedis; a test may watch what it makes); `tracing`
+ * the operations' spans (core/tracing.ts).
  */
 export async function startExecutor(
   settings: ExecutorSettings,
   createRuntime: RuntimeFactory,
   logger: Logger,
   metrics: ExecutorMetrics,
-  connect: typeof connectRedis = connectRedis,
+  { connect = connectRedis, tracing = NO_TRACING }: { connect?: typeof connectRedis; tracing?: Tracing } = {},
 ): Promise<Executor> {
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ executor: id });
@@ -127,6 +129,7 @@ export async function startExecutor(
     runtime,
     logger: log,
     metrics,
+    tracing,
     settings,
   };
   const workers = startQueueWorkers(

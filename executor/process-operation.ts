@@ -22,6 +22,7 @@ import type { ExecutorMetrics } from '../core/metrics.js';
 import type { Claim, RecordReply, OperationStore } from '../core/operation-store.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { OperationRef } from '../core/keys.js';
+import type { OpenSpan, SpanAttributes, Tracing } from '../core/tracing.js';
 import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { outcomes, type Outcome } from '../core/contract/outcomes.js';
@@ -47,6 +48,8 @@ export interface ProcessDependencies {
   runtime: Runtime;
   logger: Logger;
   metrics: ExecutorMetrics;
+  /** The operation's spans: the queue wait, the operation and, within it, its start and run. */
+  tracing: Tracing;
   settings: { logMaxLines: number; logMaxBytes: number; retentionSeconds: number; defaultTimeoutSeconds: number };
 }
 
@@ -137,23 +140,52 @@ export type Processed =
   /** Nothing ran. `refused`: the delivery itself was wrong (its record is of another pool). */
   | { kind: 'skipped'; why: string; refused: boolean };
 
-/** `delivery`: this delivery's fencing token. */
+/**
+ * `delivery`: this delivery's fencing token. The delivery is one span of the operation's trace,
+ * a child of the submission's (`traceparent`), and the Kubernetes calls made for it are its own.
+ */
 export async function processOperation(
-  { ticket, pool }: Pick<OperationJobData, 'ticket' | 'pool'>,
+  { ticket, pool, traceparent }: Pick<OperationJobData, 'ticket' | 'pool' | 'traceparent'>,
   delivery: string,
   deps: ProcessDependencies,
 ): Promise<Processed> {
   // Registered before the claim: a cancel published from now on reaches this run, and one
   // published earlier is in the record's flag, which the claim reads.
   const controller = deps.cancels.register({ ticket, pool });
+  const attributes: SpanAttributes = {
+    'kube_worker.ticket': ticket,
+    'kube_worker.pool': pool,
+    'kube_worker.executor': deps.executorId,
+    'kube_worker.runtime': deps.runtime.name,
+    'messaging.system': 'bullmq',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': pool,
+  };
   try {
-    return await claimAndRun(ticket, pool, delivery, controller, deps);
+    return await deps.tracing.inSpan('operation', { kind: 'consumer', parent: traceparent, attributes }, async (span) => {
+      const processed = await claimAndRun(ticket, pool, delivery, controller, deps, { span, traceparent });
+      if (processed.kind !== 'finished') span.setAttributes({ 'kube_worker.outcome': processed.kind });
+      return processed;
+    });
   } finally {
     deps.cancels.unregister(ticket);
   }
 }
 
-async function claimAndRun(ticket: string, pool: string, delivery: string, controller: AbortController, deps: ProcessDependencies): Promise<Processed> {
+/** The delivery's span, and the submission's traceparent that the queue wait hangs from. */
+interface DeliveryTrace {
+  span: OpenSpan;
+  traceparent: string | undefined;
+}
+
+async function claimAndRun(
+  ticket: string,
+  pool: string,
+  delivery: string,
+  controller: AbortController,
+  deps: ProcessDependencies,
+  trace: DeliveryTrace,
+): Promise<Processed> {
   const log = deps.logger.child({ ticket });
   const { metrics } = deps;
   const claimedAt = Date.now();
@@ -171,7 +203,11 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
     log.info({ claim: claim.kind }, 'operation ended before it started; skipping');
     return { kind: 'skipped', why: `the operation was ${claim.kind === 'missing' ? 'released' : claim.state} before it started`, refused: false };
   }
-  if (claim.kind === 'claimed') metrics.queuedSeconds.observe({ pool }, secondsBetween(claim.queuedAt, claimedAt));
+  const spanAttributes: SpanAttributes = { 'kube_worker.ticket': ticket, 'kube_worker.pool': pool };
+  if (claim.kind === 'claimed') {
+    metrics.queuedSeconds.observe({ pool }, secondsBetween(claim.queuedAt, claimedAt));
+    deps.tracing.record('queue wait', trace.traceparent, claim.queuedAt, claimedAt, spanAttributes);
+  }
   if (claim.kind === 'reclaimed') {
     const previous = claim.previousExecutor ? await deps.previousRun(op, claim.previousExecutor) : 'gone';
     // Waiting took nothing: back to the queue, still the previous executor's.
@@ -214,6 +250,7 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
       runningSince = Date.now();
       metrics.pendingSeconds.observe({ pool }, secondsBetween(claimedAt, runningSince));
       timeline.started(runningSince);
+      trace.span.addChild('start', claimedAt, runningSince, spanAttributes);
     },
     moment: (moment) => timeline.moment(moment),
     signal: controller.signal,
@@ -241,6 +278,10 @@ async function claimAndRun(ticket: string, pool: string, delivery: string, contr
   }
   const outcome = masked(ran, output);
   await recordResult({ ticket, pool, delivery }, outcome, output, deps, runningSince);
+  const ended = { ...spanAttributes, 'kube_worker.outcome': outcome.state, ...(outcome.failure ? { 'kube_worker.reason': outcome.failure.reason } : {}) };
+  if (runningSince !== undefined) trace.span.addChild('run', runningSince, Date.now(), ended);
+  trace.span.setAttributes(ended);
+  if (outcome.failure) trace.span.fail(outcome.failure.reason);
   // Only now that the result is safe: a Job released earlier could not be told from one never made.
   await deps.runtime.release?.(ticket).catch((error: unknown) => log.warn({ err: error }, 'could not release what the run held; the sweeper will'));
   return { kind: 'finished', outcome };

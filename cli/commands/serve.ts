@@ -5,6 +5,8 @@
  */
 import type { Config } from '../../core/config.js';
 import { createLogger, type Logger } from '../../core/logger.js';
+import type { Tracing } from '../../core/tracing.js';
+import { startTracing } from '../../core/tracing-start.js';
 import { createExecutorMetrics, createProcessMetrics, type ExecutorMetrics } from '../../core/metrics.js';
 import { buildDispatcher, type Dispatcher } from '../../dispatcher/server.js';
 import { startExecutor, type Executor } from '../../executor/executor.js';
@@ -21,9 +23,17 @@ async function listen(dispatcher: Dispatcher, config: Config): Promise<string> {
   return dispatcher.app.listen({ host: config.host, port: config.port });
 }
 
-async function runExecutor(config: Config, redisUrl: string, logger: Logger, env: NodeJS.ProcessEnv, metrics: ExecutorMetrics): Promise<Executor> {
+async function runExecutor(
+  config: Config,
+  redisUrl: string,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  metrics: ExecutorMetrics,
+  tracing: Tracing,
+): Promise<Executor> {
   const countKubernetesRequest = (verb: string, code: number): void => metrics.kubernetesRequests.inc({ verb, code: String(code) });
-  return startExecutor({ ...config, redisUrl }, runtimeFactory(config, env, logger, countKubernetesRequest, metrics.warmPods), logger, metrics);
+  const runtime = runtimeFactory(config, env, logger, countKubernetesRequest, metrics.warmPods, tracing);
+  return startExecutor({ ...config, redisUrl }, runtime, logger, metrics, { tracing });
 }
 
 export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
@@ -48,11 +58,14 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
     else logger.info(`using the API token saved in ${saved.file}`);
   }
   const metrics = createProcessMetrics();
+  const tracing = await startTracing(config, 'kube-worker', logger);
+  // Last: what the others do while closing is traced too.
+  closers.push(() => tracing.shutdown());
   let address: string;
   try {
-    const executor = await runExecutor(config, redisUrl, logger, env, createExecutorMetrics(metrics));
+    const executor = await runExecutor(config, redisUrl, logger, env, createExecutorMetrics(metrics), tracing);
     closers.unshift(() => executor.close());
-    const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger, metrics);
+    const dispatcher = await buildDispatcher({ ...config, apiTokens: tokens, redisUrl }, logger, metrics, tracing);
     // Stop intake first, then let the executor finish or stop what runs, then the private Redis.
     closers.unshift(() => dispatcher.close());
     address = await listen(dispatcher, config);
@@ -68,8 +81,9 @@ export async function start(config: Config, env: NodeJS.ProcessEnv): Promise<voi
 export async function dispatcher(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'kube-worker-dispatcher', 1, config.logFormat);
   outliveRedisFaults(logger);
-  const server = await buildDispatcher({ ...config, redisUrl: config.redisUrl ?? DEFAULT_REDIS }, logger);
-  onShutdown(logger, [() => server.close()]);
+  const tracing = await startTracing(config, 'kube-worker-dispatcher', logger);
+  const server = await buildDispatcher({ ...config, redisUrl: config.redisUrl ?? DEFAULT_REDIS }, logger, undefined, tracing);
+  onShutdown(logger, [() => server.close(), () => tracing.shutdown()]);
   await listen(server, config);
 }
 
@@ -77,7 +91,8 @@ export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<
   const logger = createLogger(config.logLevel, 'kube-worker-executor', 1, config.logFormat);
   outliveRedisFaults(logger);
   const metrics = createProcessMetrics();
-  const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics));
+  const tracing = await startTracing(config, 'kube-worker-executor', logger);
+  const running = await runExecutor(config, config.redisUrl ?? DEFAULT_REDIS, logger, env, createExecutorMetrics(metrics), tracing);
   let closing = false;
   const closers = [
     () => {
@@ -96,5 +111,6 @@ export async function executor(config: Config, env: NodeJS.ProcessEnv): Promise<
   } else {
     logger.info('executor metrics not served: KUBE_WORKER_METRICS_PORT is 0');
   }
+  closers.push(() => tracing.shutdown());
   onShutdown(logger, closers);
 }

@@ -86,7 +86,19 @@ export default async function operationRoutes(app: FastifyInstance, { deps, foll
     async (request, reply) => {
       // When the request arrived, before its body was read and checked: the timeline's `accepted`.
       const receivedAt = Math.floor(Date.now() - reply.elapsedTime);
-      const { created, accepted } = await submitOperation(deps, request.body, receivedAt);
+      // The operation's trace begins here, or joins the client's when it sends a traceparent.
+      const attributes = { 'http.request.method': 'POST', 'http.route': '/api/v1/operations', 'kube_worker.pool': request.body.pool };
+      const options = { kind: 'server', parent: request.headers.traceparent as string | undefined, startTime: receivedAt, attributes } as const;
+      const { created, accepted } = await deps.tracing.inSpan('POST /api/v1/operations', options, async (span) => {
+        try {
+          const submitted = await submitOperation(deps, request.body, receivedAt, span.traceparent);
+          span.setAttributes({ 'kube_worker.ticket': submitted.accepted.ticket, 'http.response.status_code': submitted.created ? 202 : 200 });
+          return submitted;
+        } catch (error) {
+          if (error instanceof KubeWorkerError) span.setAttributes({ 'http.response.status_code': error.status });
+          throw error;
+        }
+      });
       request.log.info(
         { ticket: accepted.ticket, pool: request.body.pool, taskId: request.body.taskId, created },
         created ? 'operation accepted' : 'operation resubmitted',

@@ -5,6 +5,7 @@
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationStore } from '../../core/operation-store.js';
+import { NO_TRACING, type Tracing } from '../../core/tracing.js';
 import { ClusterWatch } from './cluster-watch.js';
 import { loadKubeConfig, resolveNamespace } from './connect.js';
 import { KubeApi, type RequestCounter } from './kube-api.js';
@@ -33,10 +34,11 @@ export async function startKubernetesRuntime(
   logger: Logger,
   count: RequestCounter,
   warmGauge?: WarmGauge,
+  tracing: Tracing = NO_TRACING,
 ): Promise<KubernetesRuntime> {
   const kubeConfig = loadKubeConfig(config.kubeconfigPath);
   const namespace = resolveNamespace(config.namespace, kubeConfig);
-  const api = new KubeApi(kubeConfig, namespace, { qps: config.k8sQps, burst: config.k8sBurst, count });
+  const api = new KubeApi(kubeConfig, namespace, { qps: config.k8sQps, burst: config.k8sBurst, count, tracing });
   const missing = await missingPermissions(api, executorRules(config.warmPods));
   if (missing.length > 0) throw new MissingPermissionsError(missing);
   const log = logger.child({ runtime: 'kubernetes', namespace, instance: config.instance });

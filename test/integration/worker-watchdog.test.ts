@@ -50,7 +50,7 @@ describe('an executor whose queue workers stop taking work', () => {
       localRuntime(stack.config.workDir),
       logger,
       createExecutorMetrics(processMetrics),
-      connect,
+      { connect },
     );
     const restarts = async () => (await processMetrics.registry.getSingleMetric('kube_worker_queue_worker_restarts_total')!.get()).values[0]?.value ?? 0;
     return { made, lines, restarts };

@@ -170,6 +170,21 @@ REDIS_PASSWORD (from the Secret) is expanded into the URL by Kubernetes when the
 {{- end }}
 - name: KUBE_WORKER_PACKAGE_MAX_BYTES
   value: {{ .Values.packages.maxBytes | int64 | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $.Values.tracing.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $.Values.tracing.samplerRatio | quote }}
+{{- with $.Values.tracing.headersSecret }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.tracing.headersSecretKey }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* A /tmp of its own, since the root filesystem is read-only. */}}

@@ -66,4 +66,6 @@ export const EVERYTHING = {
   },
   redis: { maxmemory: '2gb', persistence: { size: '20Gi', storageClass: 'fast' } },
   serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } },
+  tracing: { otlpEndpoint: 'http://otel-collector.monitoring:4318', sampler: 'parentbased_traceidratio', samplerRatio: '0.25' },
+  grafanaDashboard: { enabled: true, label: 'example.com/dashboard', labelValue: 'yes', annotations: { grafana_folder: 'Deployments' } },
 };

@@ -9,6 +9,7 @@ import { createLogger } from '../../../core/logger.js';
 import type { Executor } from '../../../executor/executor.js';
 import { startKubernetesRuntime } from '../../../executor/kubernetes/index.js';
 import { executorRules } from '../../../executor/kubernetes/permissions.js';
+import type { Tracing } from '../../../core/tracing.js';
 import { startStack, type Stack } from '../../integration/support/stack.js';
 import { scriptImage, serviceAccountWithRules, useNamespace, type ServiceAccountAccess, type TestNamespace } from './cluster.js';
 
@@ -28,6 +29,8 @@ export interface KubeWorker {
 export interface KubeWorkerOptions {
   /** Who the executors are; default: a ServiceAccount made here with exactly the executor's Role for these settings (executorRules). */
   access?: (namespace: string) => Promise<ServiceAccountAccess>;
+  /** The spans of dispatcher and executors, made before the stack starts; none by default. */
+  tracing?: () => Tracing;
 }
 
 export function useKubeWorker(prefix: string, env: Record<string, string> = {}, options: KubeWorkerOptions = {}): KubeWorker {
@@ -50,7 +53,7 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
       options.access ??
       ((namespace) => serviceAccountWithRules(namespace, executorRules(Number(env.KUBE_WORKER_WARM_PODS ?? 0)), { name: 'kube-worker-executor' }))
     )(ns.name);
-    stack = await startStack({ executors: 0, env: fixtureEnv() });
+    stack = await startStack({ executors: 0, env: fixtureEnv(), ...(options.tracing ? { tracing: options.tracing() } : {}) });
   });
   afterAll(async () => {
     await stack?.close();
@@ -75,7 +78,7 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
         const key = `${verb} ${code}`;
         requests.set(key, (requests.get(key) ?? 0) + 1);
       };
-      return stack!.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, logger, count));
+      return stack!.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, logger, count, undefined, options.tracing?.()));
     },
   };
   return fixture;

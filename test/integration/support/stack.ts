@@ -16,6 +16,7 @@ import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js'
 import { startExecutor, type Executor, type RuntimeFactory } from '../../../executor/executor.js';
 import { LocalRuntime } from '../../../executor/local/local-runtime.js';
 import type { OperationStatus } from '../../../core/contract/status.js';
+import type { Tracing } from '../../../core/tracing.js';
 import { deploymentKeys } from '../../support/deployment-keys.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -58,9 +59,12 @@ export const localRuntime =
         : {}),
     });
 
-/** `executorRedisUrl`: where executors reach that same Redis, when it is not `redisUrl` (through a proxy). */
+/**
+ * `executorRedisUrl`: where executors reach that same Redis, when it is not `redisUrl` (through a
+ * proxy); `tracing`: the spans of dispatcher and executors (none by default).
+ */
 export async function startStack(
-  options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string } = {},
+  options: { executors?: number; env?: Record<string, string>; redisUrl?: string; executorRedisUrl?: string; tracing?: Tracing } = {},
 ): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const prefix = `t${randomBytes(5).toString('hex')}`;
@@ -83,7 +87,7 @@ export async function startStack(
   const logger = createLogger(config.logLevel, 'test');
   const metrics = createProcessMetrics();
   const executorMetrics = createExecutorMetrics(metrics);
-  const dispatcher: Dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, metrics);
+  const dispatcher: Dispatcher = await buildDispatcher({ ...config, redisUrl }, logger, metrics, options.tracing);
   const url = await dispatcher.app.listen({ host: '127.0.0.1', port: 0 });
   const executors: Executor[] = [];
 
@@ -97,7 +101,7 @@ export async function startStack(
     async addExecutor(overrides = {}, runtime) {
       const settings = { ...config, ...overrides, redisUrl: options.executorRedisUrl ?? redisUrl };
       runtime ??= localRuntime(settings.workDir, BASE_ENV, settings);
-      const executor = await startExecutor(settings, runtime, logger, executorMetrics);
+      const executor = await startExecutor(settings, runtime, logger, executorMetrics, { tracing: options.tracing });
       executors.push(executor);
       return executor;
     },
