@@ -20,8 +20,8 @@ describe('a Redis outage', () => {
 
   it('counts Redis errors on both sides, leaves none unhandled, and the worker carries on once Redis is back', async () => {
     const errors = async (component: string): Promise<number> => (await scrape(`${stack.url}/metrics`)).value('kube_worker_redis_errors_total', { component });
-    expect(await errors('dispatcher')).toBe(0);
-    expect(await errors('executor')).toBe(0);
+    // Counted from here: a machine busy enough to time a connect out counts that too.
+    const before = { dispatcher: await errors('dispatcher'), executor: await errors('executor') };
     // ioredis prints this for a connection whose errors nobody listens to: every connection the
     // product makes (the replica checks, a follow's own) has its errors counted instead.
     const printed = vi.spyOn(console, 'error');
@@ -33,8 +33,8 @@ describe('a Redis outage', () => {
     }).then((response) => response.text().catch(() => undefined));
 
     await redis.stop();
-    await expect.poll(() => errors('dispatcher'), DURING_OUTAGE).toBeGreaterThan(0);
-    await expect.poll(() => errors('executor'), DURING_OUTAGE).toBeGreaterThan(0);
+    await expect.poll(() => errors('dispatcher'), DURING_OUTAGE).toBeGreaterThan(before.dispatcher);
+    await expect.poll(() => errors('executor'), DURING_OUTAGE).toBeGreaterThan(before.executor);
     // Depth cannot be read meanwhile: the scrape still answers, without it.
     expect((await scrape(`${stack.url}/metrics`)).value('kube_worker_queue_depth')).toBe(0);
 
