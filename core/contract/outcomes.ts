@@ -79,6 +79,15 @@ export const outcomes = {
   shutDown: (): Outcome =>
     own(failed(EXIT_CODES.fatal, 'RuntimeError', 'The executor shut down before the script finished, and a local script cannot be handed over')),
 
+  /**
+   * A warm pod's operation never reached it whole (the session that carried it broke, or it could
+   * not be sent): none of the script ran, and it is not sent again, since a pod takes one session only.
+   */
+  warmPayloadUndelivered: (detail?: string): Outcome => {
+    const outcome = failed(EXIT_CODES.fatal, 'RuntimeError', `The operation did not reach its warm pod whole, so none of its script ran${dash(detail)}`);
+    return detail ? outcome : own(outcome);
+  },
+
   jobRefused: (detail: string): Outcome => failed(EXIT_CODES.fatal, 'RuntimeError', `Kubernetes refused the script Job: ${detail}`),
 
   /** The cluster will not admit the script pod (Pod Security, a webhook, an invalid spec); `detail` is the API server's reason. */

@@ -89,7 +89,7 @@ export class KubernetesRuntime implements Runtime {
       }
     }
     await this.release(context.ticket).catch(() => undefined);
-    return outcomes.runtimeError(`The operation could not be sent to its warm pod ${podName}: ${(last as Error).message}`);
+    return outcomes.warmPayloadUndelivered(`it could not be sent to pod ${podName}: ${(last as Error).message}`);
   }
 
   async adopt(context: RunContext): Promise<RunOutcome> {

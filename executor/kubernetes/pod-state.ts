@@ -5,6 +5,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { outcomes, type Outcome } from '../../core/contract/outcomes.js';
 import { FETCH_CONTAINER, SCRIPT_CONTAINER } from './names.js';
+import { UNDELIVERED_EXIT, UNDELIVERED_NOTE } from './warm-pod-spec.js';
 
 export type PodView =
   /** `fetching`: the packages' init container runs; the pod is scheduled and its download has the timeout. */
@@ -36,6 +37,9 @@ export function viewPod(pod: V1Pod): PodView {
   const terminated = container === fetch ? undefined : container?.state?.terminated;
   if (terminated) {
     if (terminated.reason === 'OOMKilled') return { kind: 'finished', outcome: outcomes.oomKilled() };
+    if (terminated.exitCode === UNDELIVERED_EXIT && terminated.message === UNDELIVERED_NOTE) {
+      return { kind: 'finished', outcome: outcomes.warmPayloadUndelivered() };
+    }
     return { kind: 'finished', outcome: exitOutcome(terminated.exitCode) };
   }
   if (container !== fetch && container?.state?.running) return { kind: 'running' };

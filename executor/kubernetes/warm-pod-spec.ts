@@ -30,6 +30,13 @@ export const LABEL_WARM = 'kube-worker/warm';
 export const ANNOTATION_WARM_OWNER = 'kube-worker/warm-owner';
 /** The wrapper's exit code when the operation did not reach it whole: nothing of it ran. */
 export const UNDELIVERED_EXIT = 86;
+/**
+ * What the wrapper writes to its termination message then, beside its exit code: a script may exit
+ * 86 too, and only the wrapper, which never ran one, says this (pod-state.ts tells them apart by it).
+ */
+export const UNDELIVERED_NOTE = 'kube-worker: the operation did not arrive whole';
+/** The container's termination message file (Kubernetes' default terminationMessagePath). */
+export const TERMINATION_LOG = '/dev/termination-log';
 
 const PAYLOAD = `${OPERATION_DIR}/payload.sh`;
 
@@ -38,10 +45,11 @@ const PAYLOAD = `${OPERATION_DIR}/payload.sh`;
  * payload cut short runs nothing.
  */
 export const WARM_WRAPPER = [
-  `IFS= read -r size || exit ${UNDELIVERED_EXIT}`,
-  `case $size in ''|*[!0-9]*) exit ${UNDELIVERED_EXIT} ;; esac`,
+  `undelivered() { printf '%s' '${UNDELIVERED_NOTE}' > ${TERMINATION_LOG}; exit ${UNDELIVERED_EXIT}; }`,
+  'IFS= read -r size || undelivered',
+  "case $size in ''|*[!0-9]*) undelivered ;; esac",
   `head -c "$size" > ${PAYLOAD}`,
-  `[ "$(wc -c < ${PAYLOAD})" -eq "$size" ] || exit ${UNDELIVERED_EXIT}`,
+  `[ "$(wc -c < ${PAYLOAD})" -eq "$size" ] || undelivered`,
   `exec /bin/sh ${PAYLOAD}`,
 ].join('\n');
 

@@ -2,6 +2,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { jobFailure, viewPod } from '../../executor/kubernetes/pod-state.js';
 import { outcomes } from '../../core/contract/outcomes.js';
+import { UNDELIVERED_EXIT, UNDELIVERED_NOTE } from '../../executor/kubernetes/warm-pod-spec.js';
 
 const pod = (status: V1Pod['status']): V1Pod => ({ status });
 const container = (state: object) => ({ containerStatuses: [{ name: 'script', image: 'x', imageID: '', ready: false, restartCount: 0, state }] as never });
@@ -47,6 +48,16 @@ describe('where a script pod is', () => {
       'killed for memory, the shell exiting 0',
       pod({ phase: 'Succeeded', ...container({ terminated: { exitCode: 0, reason: 'OOMKilled' } }) }),
       { kind: 'finished', outcome: { state: 'failed', exitCode: -81, failure: { reason: 'OOMKilled' } } },
+    ],
+    [
+      'warm, whose operation did not arrive whole: its wrapper says so, nothing ran',
+      pod({ phase: 'Failed', ...container({ terminated: { exitCode: UNDELIVERED_EXIT, message: UNDELIVERED_NOTE } }) }),
+      { kind: 'finished', outcome: outcomes.warmPayloadUndelivered() },
+    ],
+    [
+      "that exited with the wrapper's code by itself: the script failed",
+      pod({ phase: 'Failed', ...container({ terminated: { exitCode: UNDELIVERED_EXIT } }) }),
+      { kind: 'finished', outcome: outcomes.scriptFailed(UNDELIVERED_EXIT) },
     ],
     [
       'evicted',

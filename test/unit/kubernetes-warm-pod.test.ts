@@ -4,7 +4,7 @@
  * warm pod waits in, with the pod's paths moved under a temporary folder.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,16 @@ import { readConfig } from '../../core/config.js';
 import { EndMarkerReader } from '../../executor/kubernetes/end-marker.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
 import { OPERATION_DIR, TMP_DIR, WORKSPACE_DIR } from '../../executor/kubernetes/launcher.js';
-import { buildWarmJob, claimPatch, fitsWarmPod, UNDELIVERED_EXIT, WARM_WRAPPER, warmPayload } from '../../executor/kubernetes/warm-pod-spec.js';
+import {
+  buildWarmJob,
+  claimPatch,
+  fitsWarmPod,
+  TERMINATION_LOG,
+  UNDELIVERED_EXIT,
+  UNDELIVERED_NOTE,
+  WARM_WRAPPER,
+  warmPayload,
+} from '../../executor/kubernetes/warm-pod-spec.js';
 
 const operation = (extra: Partial<OperationRequest> = {}): OperationRequest => ({ pool: 'default', script: { syntax: 'bash', body: 'echo hi' }, ...extra });
 const settings = readConfig({ KUBE_WORKER_INSTANCE: 'kw', KUBE_WORKER_SCRIPT_HTTP_PROXY: 'http://proxy:3128' });
@@ -87,12 +96,18 @@ describe('the payload, through the wrapper', () => {
   const HEREDOC = /(<<'KUBE_WORKER_EOF'\n)([^\n]*)(\nKUBE_WORKER_EOF)/g;
 
   /** Runs the wrapper with `input` on its stdin, the pod's folders moved under a temporary one. */
-  function run(input: Buffer | ((dir: string) => Buffer)): { lines: string[]; code: number | null } {
+  function run(input: Buffer | ((dir: string) => Buffer)): { lines: string[]; code: number | null; message?: string } {
     const dir = mkdtempSync(path.join(root, 'pod-'));
     for (const sub of ['op', 'ws', 'tmp']) mkdirSync(path.join(dir, sub));
-    const move = (text: string): string => text.replaceAll(OPERATION_DIR, `${dir}/op`).replaceAll(WORKSPACE_DIR, `${dir}/ws`).replaceAll(TMP_DIR, `${dir}/tmp`);
+    const move = (text: string): string =>
+      text
+        .replaceAll(OPERATION_DIR, `${dir}/op`)
+        .replaceAll(WORKSPACE_DIR, `${dir}/ws`)
+        .replaceAll(TMP_DIR, `${dir}/tmp`)
+        .replaceAll(TERMINATION_LOG, `${dir}/termination-log`);
     const result = spawnSync('/bin/sh', ['-c', move(WARM_WRAPPER)], { input: typeof input === 'function' ? input(dir) : input, encoding: 'utf8', cwd: dir });
-    return { lines: result.stdout.split('\n').slice(0, -1), code: result.status };
+    const message = existsSync(`${dir}/termination-log`) ? readFileSync(`${dir}/termination-log`, 'utf8') : undefined;
+    return { lines: result.stdout.split('\n').slice(0, -1), code: result.status, ...(message === undefined ? {} : { message }) };
   }
 
   /** The payload with its paths moved too (inside its base64 files as well), framed again. */
@@ -134,11 +149,17 @@ describe('the payload, through the wrapper', () => {
     expect(reads.at(-1)).toMatchObject({ kind: 'end', exit: { exitCode: 5 } });
   });
 
-  it('runs nothing of a payload cut short, and exits with its own code', () => {
+  it('runs nothing of a payload cut short, or of none at all, and says so with its own code and termination message', () => {
     const whole = warmPayload('t-1', operation({ script: { syntax: 'bash', body: 'echo ran' } }));
-    const { lines, code } = run(whole.subarray(0, whole.length - 10));
-    expect({ lines, code }).toEqual({ lines: [], code: UNDELIVERED_EXIT });
-    expect(run(Buffer.from('not a length\necho ran\n'))).toEqual({ lines: [], code: UNDELIVERED_EXIT });
+    const undelivered = { lines: [], code: UNDELIVERED_EXIT, message: UNDELIVERED_NOTE };
+    expect(run(whole.subarray(0, whole.length - 10))).toEqual(undelivered);
+    expect(run(Buffer.from('not a length\necho ran\n'))).toEqual(undelivered);
+    expect(run(Buffer.alloc(0))).toEqual(undelivered);
+  });
+
+  it("leaves the termination message alone when the script exits with the wrapper's code itself", () => {
+    const { code, message } = run(relocated('t-1', operation({ script: { syntax: 'bash', body: `exit ${UNDELIVERED_EXIT}` } })));
+    expect({ code, message }).toEqual({ code: UNDELIVERED_EXIT, message: undefined });
   });
 
   it('holds nothing of the operation in clear but its frame: files and script are base64, values are single-quoted arguments of env', () => {
