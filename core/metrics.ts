@@ -132,7 +132,7 @@ export function createExecutorMetrics({ registry, redisErrors }: ProcessMetrics)
     }),
     warmPods: new Gauge({
       name: 'kube_worker_warm_pods',
-      help: 'Warm script pods this executor keeps waiting for an operation, by pool and state (starting: created, not yet running; ready: can be bound).',
+      help: 'Warm script pods this executor keeps waiting for an operation, by pool and state (pending: on no node yet; starting: on a node, not yet running; ready: can be bound).',
       labelNames: ['pool', 'state'] as const,
       registers,
     }),

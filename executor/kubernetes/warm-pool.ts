@@ -41,6 +41,8 @@ interface Entry {
   name: string;
   createdAt: number;
   podName?: string;
+  /** Its pod is on a node; until then it is pending (no room on the nodes, or not yet scheduled). */
+  scheduled: boolean;
   ready: boolean;
   stopWatching: () => void;
 }
@@ -95,7 +97,7 @@ export class WarmPool {
   private create(pool: string): void {
     const id = randomBytes(5).toString('hex');
     const name = warmJobName(this.settings.script.instance, id);
-    const entry: Entry = { pool, name, createdAt: Date.now(), ready: false, stopWatching: () => undefined };
+    const entry: Entry = { pool, name, createdAt: Date.now(), scheduled: false, ready: false, stopWatching: () => undefined };
     this.entries.set(name, entry);
     entry.stopWatching = this.watch.subscribe(name, {
       pod: (pod) => this.onPod(entry, pod),
@@ -122,8 +124,10 @@ export class WarmPool {
       return this.lost(entry, `its pod ended (${pod.status?.phase})`);
     }
     const ready = Boolean(state?.running);
-    if (ready === entry.ready && entry.podName) return;
+    const scheduled = Boolean(pod.spec?.nodeName);
+    if (ready === entry.ready && scheduled === entry.scheduled && entry.podName) return;
     entry.ready = ready;
+    entry.scheduled = scheduled;
     entry.podName = pod.metadata?.name;
     this.report(entry.pool);
   }
@@ -156,6 +160,7 @@ export class WarmPool {
   private report(pool: string): void {
     const of = [...this.entries.values()].filter((e) => e.pool === pool);
     this.gauge?.set({ pool, state: 'ready' }, of.filter((e) => e.ready).length);
-    this.gauge?.set({ pool, state: 'starting' }, of.filter((e) => !e.ready).length);
+    this.gauge?.set({ pool, state: 'starting' }, of.filter((e) => e.scheduled && !e.ready).length);
+    this.gauge?.set({ pool, state: 'pending' }, of.filter((e) => !e.scheduled && !e.ready).length);
   }
 }

@@ -31,8 +31,9 @@ function fakes() {
     },
   } as unknown as ClusterWatch;
   const gauge = { values: new Map<string, number>(), set: (l: { pool: string; state: string }, v: number) => gauge.values.set(`${l.pool} ${l.state}`, v) };
-  const pod = (name: string, state: k8s.V1ContainerState, phase = 'Running'): k8s.V1Pod => ({
+  const pod = (name: string, state: k8s.V1ContainerState, phase = 'Running', nodeName: string | null = 'node-1'): k8s.V1Pod => ({
     metadata: { name: `${name}-pod` },
+    spec: { containers: [], nodeName: nodeName ?? undefined },
     status: { phase, containerStatuses: [{ name: 'script', image: 'x', imageID: '', ready: true, restartCount: 0, state }] },
   });
   const run = (name: string) => listeners.get(name)!.pod(pod(name, { running: {} }));
@@ -56,11 +57,13 @@ describe('the warm pool', () => {
     pool.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(f.created).toHaveLength(4);
-    expect(f.gauge.values.get('default starting')).toBe(2);
+    expect(f.gauge.values.get('default pending')).toBe(2);
     expect(pool.take('default')).toBeUndefined();
-    const [first] = [...f.listeners.keys()];
+    const [first, second] = [...f.listeners.keys()];
+    f.listeners.get(second!)!.pod(f.pod(second!, { waiting: { reason: 'ContainerCreating' } }, 'Pending'));
+    expect(['pending', 'starting', 'ready'].map((state) => f.gauge.values.get(`default ${state}`))).toEqual([1, 1, 0]);
     f.run(first!);
-    expect(f.gauge.values.get('default ready')).toBe(1);
+    expect(['pending', 'starting', 'ready'].map((state) => f.gauge.values.get(`default ${state}`))).toEqual([0, 1, 1]);
     expect(pool.take('gpu')).toBeUndefined();
     expect(pool.take('default')).toMatchObject({ jobName: first, podName: `${first}-pod` });
     // Its replacement at once, and the one handed out is no longer the pool's.
@@ -101,6 +104,17 @@ describe('the warm pool', () => {
     await pool.close();
   });
 
+  it('counts a warm pod no node has room for as pending, and hands out none while there is only that', async () => {
+    const f = fakes();
+    const pool = new WarmPool(f.api, f.watch, { ...settings(1), pools: ['default'] }, logger, f.gauge);
+    pool.start();
+    const [name] = [...f.listeners.keys()];
+    f.listeners.get(name!)!.pod(f.pod(name!, {}, 'Pending', null));
+    expect(['pending', 'starting', 'ready'].map((state) => f.gauge.values.get(`default ${state}`))).toEqual([1, 0, 0]);
+    expect(pool.take('default')).toBeUndefined();
+    await pool.close();
+  });
+
   it('tries again when a warm Job cannot be created, without holding anything up', async () => {
     const f = fakes();
     (f.api.batch.createNamespacedJob as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new Error('quota'));
@@ -122,6 +136,6 @@ describe('the warm pool', () => {
     expect(f.deleted.sort()).toEqual([...f.created].sort());
     await vi.advanceTimersByTimeAsync(120_000);
     expect(f.created).toHaveLength(4);
-    expect(f.gauge.values.get('default starting')).toBe(0);
+    expect(['pending', 'starting', 'ready'].map((state) => f.gauge.values.get(`default ${state}`))).toEqual([0, 0, 0]);
   });
 });
