@@ -66,6 +66,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const nodes: Node[] = [];
   for (let i = 0; i < 6; i += 1) {
     const port = await freePort();
+    // The cluster bus is port + 10000 unless named: that would be in the kernel's ephemeral range,
+    // where an outgoing connection may hold it (free-port.ts).
+    const busPort = await freePort();
     const dir = path.join(root, `node-${port}`);
     await mkdir(dir);
     const node: Node = { port, dir, running: true };
@@ -80,6 +83,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         dir,
         '--cluster-enabled',
         'yes',
+        '--cluster-port',
+        String(busPort),
         '--cluster-config-file',
         path.join(dir, 'nodes.conf'),
         '--cluster-node-timeout',
