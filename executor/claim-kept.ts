@@ -16,10 +16,9 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { Claim } from '../core/operation-store.js';
-import { isRedisUnavailable } from '../core/redis.js';
+import { untilRedisAnswers } from '../core/redis-retry.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
-import { backoffMs, delay } from '../core/delay.js';
-import { RECORD_RETRY_MS, UNCONFIRMED_TRIES } from './record-result.js';
+import { UNCONFIRMED_TRIES } from './record-result.js';
 
 /** What a claim's reply says of `delivery`'s claim: kept, made anew, or not this run's. */
 function claimOf(claim: Claim, delivery: string): 'kept' | 'new' | 'not ours' {
@@ -36,20 +35,23 @@ export async function keepClaim(
   log: Logger,
   signal: AbortSignal,
 ): Promise<boolean> {
-  for (let attempt = 0; attempt < UNCONFIRMED_TRIES && !signal.aborted; attempt += 1) {
+  // Confirmed, then asked again, as one step: an outage between the two means asking both again.
+  const confirmedClaim = async (): Promise<'kept' | 'new' | 'not ours' | 'unconfirmed'> =>
+    (await replicas.confirm(pool)) ? claimOf(await claimAgain(), delivery) : 'unconfirmed';
+  for (let tries = 0; tries < UNCONFIRMED_TRIES && !signal.aborted; tries += 1) {
+    let claim;
     try {
-      if (await replicas.confirm(pool)) {
-        const claim = claimOf(await claimAgain(), delivery);
-        if (claim !== 'new') return claim === 'kept';
-        log.warn('the claim was lost in a failover and is made again; waiting for a replica to confirm it');
-      } else {
-        log.warn('no replica confirmed the claim yet; the script waits for one');
-      }
+      claim = await untilRedisAnswers(confirmedClaim, { log, doing: 'confirm the claim', signal });
     } catch (error) {
-      if (!isRedisUnavailable(error as Error)) throw error;
-      log.warn({ err: error }, 'Redis cannot confirm the claim now; trying again');
-      await delay(backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max), signal);
+      if (signal.aborted) break; // cancelled while Redis was away: the run ends cancelled
+      throw error;
     }
+    if (claim === 'kept' || claim === 'not ours') return claim === 'kept';
+    log.warn(
+      claim === 'new'
+        ? 'the claim was lost in a failover and is made again; waiting for a replica to confirm it'
+        : 'no replica confirmed the claim yet; the script waits for one',
+    );
   }
   if (!signal.aborted) log.warn('no replica confirmed the claim; starting the script: a failover now could run it again');
   return true;

@@ -115,7 +115,12 @@ export async function startExecutor(
     logs,
     replicas,
     // The lease outlives the queue lock that protects the run, so a run always has one or the other.
-    mutexes: new Mutexes(redis, keys, { leaseMs: 2 * settings.lockDurationMs, closing: stopping.signal, ended: async (op) => isEnded(await store.state(op)) }),
+    mutexes: new Mutexes(redis, keys, {
+      leaseMs: 2 * settings.lockDurationMs,
+      closing: stopping.signal,
+      ended: async (op) => isEnded(await store.state(op)),
+      log,
+    }),
     cancels,
     previousRun: (op, previousExecutor) =>
       awaitPreviousRun(op, previousExecutor, {

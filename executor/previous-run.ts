@@ -12,6 +12,7 @@
  * executor last connected to Redis if that is later — after an outage both reconnect, and the
  * previous executor gets a whole window to beat again.
  */
+import { isTerminal } from '../core/contract/status.js';
 import { delay } from '../core/delay.js';
 import { STALE_AFTER_MS, type ExecutorRegistry } from '../core/executor-registry.js';
 import type { OperationRef } from '../core/keys.js';
@@ -36,13 +37,11 @@ export interface PreviousRunDependencies {
   pollMs?: number;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
 export async function awaitPreviousRun(op: OperationRef, previousExecutor: string, deps: PreviousRunDependencies): Promise<PreviousRun> {
   const { ticket } = op;
   for (;;) {
     const state = await deps.store.state(op);
-    if (state === undefined || FINAL.has(state)) return 'ended';
+    if (state === undefined || isTerminal(state)) return 'ended';
     if (previousExecutor === deps.executorId) {
       if (!deps.runningHere(ticket)) return 'gone';
     } else {

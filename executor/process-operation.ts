@@ -15,7 +15,7 @@
  * every dispatcher that the operation ended (see OperationStore.recordResult).
  */
 import type { OperationRequest } from '../core/contract/operation.js';
-import type { LogStore } from '../core/log-store.js';
+import type { LogStore, LogWriter } from '../core/log-store.js';
 import { sensitiveHeaderValues } from '../core/package-layout.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
@@ -27,6 +27,7 @@ import type { CancelSignals } from './cancel-signals.js';
 import { MutexTimeoutError, type Mutexes } from './isolation/mutex.js';
 import { outcomes, type Outcome } from '../core/contract/outcomes.js';
 import type { PreviousRun } from './previous-run.js';
+import { untilRedisAnswers } from '../core/redis-retry.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import { maskedError } from './output/masked-error.js';
 import { ScriptOutput } from './output/script-output.js';
@@ -51,6 +52,13 @@ export interface ProcessDependencies {
   /** The operation's spans: the queue wait, the operation and, within it, its start and run. */
   tracing: Tracing;
   settings: { logMaxLines: number; logMaxBytes: number; retentionSeconds: number; defaultTimeoutSeconds: number };
+}
+
+/** The operation's log, opened where its stored lines end, counting what is written. */
+function openLogWriter(op: OperationRef, deps: ProcessDependencies): Promise<LogWriter> {
+  return deps.logs.openWriter(op, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
+    deps.metrics.logLines.inc({ pool: op.pool, stream }),
+  );
 }
 
 /** Values never to show: sensitive variables, the content of sensitive files (masked line by line), sensitive package headers. */
@@ -98,10 +106,11 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     if (error instanceof MutexTimeoutError) return outcomes.mutexTimeout(error.message);
     throw error;
   }
+  const ask = <T>(step: () => Promise<T>, doing: string): Promise<T> => untilRedisAnswers(step, { log: deps.logger.child({ ticket: op.ticket }), doing });
   if ('stopped' in acquired) {
     if (acquired.stopped === 'cancel') return outcomes.cancelled('waiting for its mutex');
     // Nothing of it ran here: back to the queue as it came (or, when adopting, for the next adopter).
-    await (adopt ? deps.store.passOn(op, deps.executorId) : deps.store.requeue(op, deps.executorId));
+    await ask(() => (adopt ? deps.store.passOn(op, deps.executorId) : deps.store.requeue(op, deps.executorId)), 'hand the operation back');
     context.output.system(`Executor ${deps.executorId} stopped while this waited for mutex "${mutexName}"; another executor takes it`);
     return HANDED_BACK;
   }
@@ -120,7 +129,7 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     if (isHandedBack(outcome)) {
       // The run goes on: its hold stays for the executor that adopts it, which takes it without waiting for this one.
       lease.handOver();
-      await deps.store.passOn(op, deps.executorId);
+      await ask(() => deps.store.passOn(op, deps.executorId), 'hand the run on');
     }
     return outcome;
   } finally {
@@ -187,10 +196,14 @@ async function claimAndRun(
   trace: DeliveryTrace,
 ): Promise<Processed> {
   const log = deps.logger.child({ ticket });
+  // Every step from the claim to the result is safe to send twice (core/lua/ says why for each),
+  // so an outage only delays it: the claim sent again is the same delivery's ('again').
+  const ask = <T>(step: () => Promise<T>, doing: string): Promise<T> => untilRedisAnswers(step, { log, doing });
   const { metrics } = deps;
   const claimedAt = Date.now();
   const op = { ticket, pool };
-  const claim = await deps.store.claim(op, deps.executorId, delivery, claimedAt);
+  const claimAgain = (): Promise<Claim> => deps.store.claim(op, deps.executorId, delivery, claimedAt);
+  const claim = await ask(claimAgain, 'claim the operation');
   if (claim.kind === 'foreign') {
     const why = `the record of ticket "${ticket}" belongs to pool "${claim.pool}", not to "${pool}" whose queue delivered it; not run`;
     log.warn({ pool, recordPool: claim.pool }, why);
@@ -209,7 +222,8 @@ async function claimAndRun(
     deps.tracing.record('queue wait', trace.traceparent, claim.queuedAt, claimedAt, spanAttributes);
   }
   if (claim.kind === 'reclaimed') {
-    const previous = claim.previousExecutor ? await deps.previousRun(op, claim.previousExecutor) : 'gone';
+    const { previousExecutor } = claim;
+    const previous = previousExecutor ? await ask(() => deps.previousRun(op, previousExecutor), 'tell whether its previous executor still runs it') : 'gone';
     // Waiting took nothing: back to the queue, still the previous executor's.
     if (previous === 'closing') return { kind: 'handed-back' };
     if (previous === 'ended') {
@@ -217,14 +231,14 @@ async function claimAndRun(
       log.info({ previousExecutor: claim.previousExecutor }, why);
       return { kind: 'skipped', why, refused: false };
     }
-    const taken = await deps.store.takeOver(op, deps.executorId, delivery, claim.previousDelivery);
+    const { previousDelivery } = claim;
+    const taken = await ask(() => deps.store.takeOver(op, deps.executorId, delivery, previousDelivery), 'take the run over');
     if (taken !== 'taken') {
       const why = taken === 'ended' ? 'delivered again, but it has ended meanwhile' : 'delivered again, but another delivery took it over first';
       log.info({ previousExecutor: claim.previousExecutor }, why);
       return { kind: 'skipped', why, refused: false };
     }
   }
-  const claimAgain = (): Promise<Claim> => deps.store.claim(op, deps.executorId, delivery, claimedAt);
   if (!(await keepClaim(pool, delivery, claimAgain, deps.replicas, log, controller.signal))) {
     const why = "its claim was lost in a failover and is another delivery's now; not run";
     log.warn(why);
@@ -234,9 +248,7 @@ async function claimAndRun(
   let runningSince: number | undefined;
 
   const request = JSON.parse(claim.payload) as OperationRequest;
-  const writer = await deps.logs.openWriter(op, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
-    metrics.logLines.inc({ pool, stream }),
-  );
+  const writer = await ask(() => openLogWriter(op, deps), 'open the log');
   const timeline = new RunTimeline(op, { store: deps.store, metrics, logger: log });
   const output = new ScriptOutput(writer, sensitiveValues(request), () => timeline.moment({ name: 'firstLine' }));
   if (claim.cancelRequested) controller.abort('cancel' satisfies StopReason);
@@ -245,8 +257,13 @@ async function claimAndRun(
     request,
     timeoutSeconds: request.timeoutSeconds ?? deps.settings.defaultTimeoutSeconds,
     output,
+    // Called without waiting (the script runs meanwhile), so it never throws.
     started: async () => {
-      if (!(await deps.store.markRunning(op, delivery))) return;
+      const marked = await ask(() => deps.store.markRunning(op, delivery), 'mark the operation running').catch((error: unknown) => {
+        log.error({ err: error }, 'could not mark the operation running');
+        return false;
+      });
+      if (!marked) return;
       runningSince = Date.now();
       metrics.pendingSeconds.observe({ pool }, secondsBetween(claimedAt, runningSince));
       timeline.started(runningSince);
@@ -305,8 +322,6 @@ export async function recordFault(job: Pick<OperationJobData, 'ticket' | 'pool'>
 }
 
 async function recordWithoutRun(run: RunIdentity, outcome: Outcome, deps: ProcessDependencies): Promise<RecordReply> {
-  const writer = await deps.logs.openWriter(run, { maxLines: deps.settings.logMaxLines, maxBytes: deps.settings.logMaxBytes }, (stream) =>
-    deps.metrics.logLines.inc({ pool: run.pool, stream }),
-  );
+  const writer = await untilRedisAnswers(() => openLogWriter(run, deps), { log: deps.logger.child({ ticket: run.ticket }), doing: 'open the log' });
   return recordResult(run, outcome, new ScriptOutput(writer, []), deps, undefined);
 }

@@ -10,11 +10,10 @@
  * while: a primary whose replicas stay away only delays the executor so long.
  */
 import type { Outcome } from '../core/contract/outcomes.js';
-import { backoffMs, delay } from '../core/delay.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorMetrics } from '../core/metrics.js';
 import type { OperationStore, RecordReply } from '../core/operation-store.js';
-import { isRedisUnavailable } from '../core/redis.js';
+import { untilRedisAnswers } from '../core/redis-retry.js';
 import type { ReplicaAcks } from '../core/replica-acks.js';
 import type { ScriptOutput } from './output/script-output.js';
 
@@ -35,8 +34,6 @@ export interface RunIdentity {
   delivery: string;
 }
 
-/** How long recording (and a claim's confirmation) waits between tries while Redis cannot take it. */
-export const RECORD_RETRY_MS = { first: 250, max: 5000 };
 /** Tries at a result (or a claim, claim-kept.ts) that the primary took but no replica confirmed, before the executor moves on. */
 export const UNCONFIRMED_TRIES = 12;
 
@@ -58,26 +55,24 @@ export async function recordResult(
   const log = deps.logger.child({ ticket });
   await output.close().catch((error: unknown) => log.warn({ err: error }, 'could not store the last log lines; recording the result'));
   const result = { ...outcome, outputVariables: output.outputVariables };
+  // The write and its confirmation are retried together: after a failover the confirmation is the
+  // new primary's, which may not have the write the old one took.
+  const writeKept = async (): Promise<{ reply: RecordReply; kept: boolean }> => {
+    const reply = await deps.store.recordResult({ ticket, pool }, delivery, result, deps.settings.retentionSeconds);
+    return { reply, kept: reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm(pool)) };
+  };
   let recorded: RecordReply | undefined;
-  let unconfirmed = 0;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const reply = await deps.store.recordResult({ ticket, pool }, delivery, result, deps.settings.retentionSeconds);
-      // The first reply says what this delivery did; a write again only makes sure it is kept.
-      recorded ??= reply;
-      if (reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm(pool))) break;
-      unconfirmed += 1;
-      if (unconfirmed >= UNCONFIRMED_TRIES) {
-        log.warn('no replica confirmed the result; a failover now could lose it');
-        break;
-      }
-      log.warn('no replica confirmed the result yet; writing it again');
-    } catch (error) {
-      if (!isRedisUnavailable(error as Error)) throw error;
-      const wait = backoffMs(attempt, RECORD_RETRY_MS.first, RECORD_RETRY_MS.max);
-      log.warn({ err: error, retryInMs: wait }, 'Redis cannot take the result now; trying again');
-      await delay(wait);
+  for (let unconfirmed = 0; ; ) {
+    const { reply, kept } = await untilRedisAnswers(writeKept, { log, doing: 'take the result' });
+    // The first reply says what this delivery did; a write again only makes sure it is kept.
+    recorded ??= reply;
+    if (kept) break;
+    unconfirmed += 1;
+    if (unconfirmed >= UNCONFIRMED_TRIES) {
+      log.warn('no replica confirmed the result; a failover now could lose it');
+      break;
     }
+    log.warn('no replica confirmed the result yet; writing it again');
   }
   if (recorded === 'ended' || recorded === 'fenced') {
     log.warn(recorded === 'ended' ? 'the operation had already ended; its first result stands' : 'another delivery took this run over; its result stands');

@@ -41,7 +41,9 @@
  */
 import { backoffMs, delay } from '../../core/delay.js';
 import type { Keys, MutexKeys, OperationRef } from '../../core/keys.js';
+import type { Logger } from '../../core/logger.js';
 import { withLuaCommands } from '../../core/lua-commands.js';
+import { untilRedisAnswers } from '../../core/redis-retry.js';
 import type { RedisClient } from '../../core/redis.js';
 import type { StopReason } from '../runtime.js';
 
@@ -98,6 +100,8 @@ export interface MutexOptions {
   closing: AbortSignal;
   /** Whether an operation has ended: its record is final, or gone. */
   ended(op: OperationRef): Promise<boolean>;
+  /** Where a wait says that Redis is away. */
+  log: Logger;
 }
 
 export class Mutexes {
@@ -129,25 +133,34 @@ export class Mutexes {
     const deadline = Date.now() + options.timeoutSeconds * 1000;
     let waited = false;
     let attempt = 0;
+    const unlock = (): Promise<number> => this.ask(() => this.redis.kwMutexUnlock(k.holder, k.readers, k.waiting, holder, 0), 'end a wait for a mutex');
     while (!signals.some((s) => s.aborted)) {
-      const token = await take(k.holder, k.readers, k.waiting, k.fence, holder, this.options.leaseMs);
+      const token = await this.ask(() => take(k.holder, k.readers, k.waiting, k.fence, holder, this.options.leaseMs), 'take a mutex');
       if (token > 0) return { lease: this.lease(k, holder, token, mode) };
       // Held: holds left by operations that have ended are ended, and then it is tried again at once.
-      if (await this.breakEnded(k)) continue;
+      if (await this.ask(() => this.breakEnded(k), 'end the holds of ended operations')) continue;
       if (!waited) {
         waited = true;
         options.onWait();
       }
       if (Date.now() >= deadline) {
-        await this.redis.kwMutexUnlock(k.holder, k.readers, k.waiting, holder, 0);
+        await unlock();
         throw new MutexTimeoutError(name, options.timeoutSeconds);
       }
       await delay(Math.min(backoffMs(attempt, 50, 500), Math.max(deadline - Date.now(), 1)), ...signals);
       attempt += 1;
     }
-    await this.redis.kwMutexUnlock(k.holder, k.readers, k.waiting, holder, 0);
+    await unlock();
     const shutdown = this.options.closing.aborted || options.signal.reason === ('shutdown' satisfies StopReason);
     return { stopped: shutdown ? 'shutdown' : 'cancel' };
+  }
+
+  /**
+   * A step of a wait, asked again while Redis is away: an outage lengthens a wait (within its
+   * timeout), never fails its operation. Each step is safe to send twice (./lua/ says why).
+   */
+  private ask<T>(step: () => Promise<T>, doing: string): Promise<T> {
+    return untilRedisAnswers(step, { log: this.options.log, doing });
   }
 
   /** Ends the holds whose lease ran out and whose operation has ended; whether it ended any. */

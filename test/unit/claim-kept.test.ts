@@ -15,14 +15,24 @@ const reclaimed = (previousDelivery: string): Claim => ({
   previousDelivery,
 });
 
-/** keepClaim with `confirms` answered in turn by the replicas and `claims` by each claim asked again. */
-async function keep(confirms: boolean[], claims: Claim[], signal = new AbortController().signal) {
+/** A Redis failing over: what a command sent meanwhile gets. */
+const away = new Error('Connection is closed.');
+
+/**
+ * keepClaim with `confirms` answered in turn by the replicas (the last one from then on) and
+ * `claims` by each claim asked again; an Error among them is thrown instead.
+ */
+async function keep(confirms: Array<boolean | Error>, claims: Array<Claim | Error>, signal = new AbortController().signal) {
   const asked = { confirms: 0, claims: 0 };
+  const answer = <T>(reply: T | Error): T => {
+    if (reply instanceof Error) throw reply;
+    return reply;
+  };
   const kept = await keepClaim(
     'default',
     'd1',
-    async () => claims[asked.claims++]!,
-    { confirm: async () => confirms[Math.min(asked.confirms++, confirms.length - 1)]! },
+    async () => answer(claims[asked.claims++]!),
+    { confirm: async () => answer(confirms[Math.min(asked.confirms++, confirms.length - 1)]!) },
     log,
     signal,
   );
@@ -56,6 +66,17 @@ describe('a claim kept before its script starts', () => {
 
   it('waits for replicas that stay away only so long, then starts the script', async () => {
     expect(await keep([false], [])).toEqual({ kept: true, confirms: UNCONFIRMED_TRIES, claims: 0 });
+  });
+
+  it('is confirmed and asked again, both, when Redis cannot answer either', async () => {
+    expect(await keep([away, true], [away, claimed(true)])).toEqual({ kept: true, confirms: 3, claims: 2 });
+  });
+
+  it('stops waiting when the run is cancelled while Redis is away', async () => {
+    const cancelled = new AbortController();
+    setTimeout(() => cancelled.abort('cancel'), 100);
+    expect((await keep([away], [], cancelled.signal)).kept).toBe(true);
+    expect(cancelled.signal.aborted).toBe(true);
   });
 
   it('stops waiting at once when the run is cancelled', async () => {
