@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe } from 'vitest';
+import { describeUnless } from '../support/describe-unless.js';
 import { findGo, GoMissingError } from '../cluster/cluster.js';
 import { freePort } from '../support/free-port.js';
 import { tryLock, unlock } from '../support/pid-lock.js';
@@ -105,8 +105,7 @@ export function describeWithCollector(name: string, fn: () => void): void {
     if (process.env.CI === 'true' || !(error instanceof GoMissingError)) throw error;
     missing = `no collector: ${error.message}`;
   }
-  if (missing) describe.skip(`${name} [skipped: ${missing}]`, fn);
-  else describe(name, fn);
+  describeUnless(missing, name, fn);
 }
 
 /** One span as the file exporter writes it (OTLP JSON), with its resource's service.name and its attributes flattened. */

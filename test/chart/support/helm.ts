@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe } from 'vitest';
+import { describeUnless } from '../../support/describe-unless.js';
 import { parseAllDocuments } from 'yaml';
 import { binPath, GoMissingError, versions } from '../../cluster/cluster.js';
 
@@ -47,8 +47,7 @@ function findHelm(): void {
 /** `describe` when helm can be had; otherwise a skipped suite whose name carries the reason. */
 export function describeHelm(name: string, fn: () => void): void {
   findHelm();
-  if (helmMissing) describe.skip(`${name} [skipped: ${helmMissing}]`, fn);
-  else describe(name, fn);
+  describeUnless(helmMissing, name, fn);
 }
 
 export interface HelmResult {

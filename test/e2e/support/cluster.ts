@@ -12,7 +12,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { describeUnless } from '../../support/describe-unless.js';
 
 /** Why the cluster is unavailable, or undefined when it is there. */
 export function clusterUnavailable(): string | undefined {
@@ -24,9 +25,7 @@ export function clusterUnavailable(): string | undefined {
  * so the report says why (never a pass).
  */
 export function describeCluster(name: string, fn: () => void): void {
-  const reason = clusterUnavailable();
-  if (reason) describe.skip(`${name} [skipped: ${reason}]`, fn);
-  else describe(name, fn);
+  describeUnless(clusterUnavailable(), name, fn);
 }
 
 /** The script tools image (bash, sh, python3, coreutils, curl, jq) in the local registry: pods pull it. */

@@ -1,14 +1,13 @@
 /** Running the test images with Docker from the tests of the images project. */
 import { spawnSync } from 'node:child_process';
-import { describe, inject } from 'vitest';
+import { inject } from 'vitest';
+import { describeUnless } from '../../support/describe-unless.js';
 import { dockerBin } from '../engine.js';
 import type { ImageName } from '../images.js';
 
 /** `describe`, or a skipped suite whose name says why there are no images. */
 export function describeImages(name: string, fn: () => void): void {
-  const reason = inject('imagesUnavailable');
-  if (reason) describe.skip(`${name} [skipped: ${reason}]`, fn);
-  else describe(name, fn);
+  describeUnless(inject('imagesUnavailable'), name, fn);
 }
 
 export function image(name: ImageName): string {
