@@ -143,11 +143,7 @@ class ShardAcks {
     if (settings.waitMs > 0) this.refresh = setInterval(() => void this.replicaCount().catch(() => undefined), REFRESH_MS).unref();
   }
 
-  /**
-   * Whether the replicas have every write finished before this call: true once all of them have,
-   * or at least one once the wait is over (at once when the primary has none, or when waiting is
-   * off); false when none confirms within the wait — what was written may or may not be kept.
-   */
+  /** Another primary: its replicas are read afresh. */
   private forget(): void {
     this.replicas = undefined;
     this.seen = { count: 0, at: 0 };
@@ -165,6 +161,11 @@ class ShardAcks {
     return node;
   }
 
+  /**
+   * Whether the replicas have every write finished before this call: true once all of them have,
+   * or at least one once the wait is over (at once when the primary has none, or when waiting is
+   * off); false when none confirms within the wait — what was written may or may not be kept.
+   */
   async confirm(): Promise<boolean> {
     if (this.settings.waitMs === 0 || (await this.replicaCount()) === 0) return true;
     const acknowledged = await new Promise<number>((resolve, reject) => {
