@@ -45,9 +45,31 @@ export async function redisAnswers(url: string, connectTimeout = 1000): Promise<
   }
 }
 
-/** Whether the redis-server `child` answers at `url`; fails at once, saying so, once it has exited (a port taken, say). */
-export async function answersWhileRunning(child: ChildProcess, url: string): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server for ${url} exited (${child.exitCode ?? child.signalCode})`);
+/** Data kept as production keeps it: AOF, `appendfsync everysec`, and writes refused rather than keys evicted. */
+export const PERSISTENT = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
+
+/** A redis-server (or Sentinel) process of a test's, with what it last printed: why it exited, when it did. */
+export interface RedisProcess {
+  child: ChildProcess;
+  output(): string;
+}
+
+/** Starts `redis-server` with `args`, keeping the tail of its log (it logs to stdout). */
+export function spawnRedisServer(args: string[]): RedisProcess {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (chunk: Buffer): void => void (tail = (tail + chunk.toString()).slice(-2000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('error', (error) => keep(Buffer.from(`redis-server could not start (is it installed?): ${error.message}\n`)));
+  return { child, output: () => tail };
+}
+
+/** Whether the redis-server answers at `url`; fails at once, with what it printed, once it has exited (a port taken, say). */
+export async function answersWhileRunning(server: RedisProcess, url: string): Promise<boolean> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null)
+    throw new Error(`redis-server for ${url} exited (${child.exitCode ?? child.signalCode}):\n${server.output()}`);
   return redisAnswers(url);
 }
 
@@ -55,7 +77,7 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kw-own-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const persistence = options.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'] : ['--appendonly', 'no'];
+  const persistence = options.aof ? PERSISTENT : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const own: OwnRedis = {
     url,
@@ -63,8 +85,8 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
       // A second process on the same port would fail to bind while this one answered for it, and
       // the first would be left running once the second took its place here.
       if (child && child.exitCode === null && child.signalCode === null) return;
-      const started = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
-      child = started;
+      const started = spawnRedisServer(['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence]);
+      child = started.child;
       await waitUntil(`redis-server on port ${port}`, () => answersWhileRunning(started, url), 15_000);
     },
     async stop(signal = 'SIGTERM') {

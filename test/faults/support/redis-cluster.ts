@@ -7,14 +7,14 @@
  *
  * There is no skipping: without redis-server and redis-cli the test fails and says why.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../support/free-port.js';
-import { answersWhileRunning, askRedis } from '../../support/redis-server.js';
+import { answersWhileRunning, askRedis, PERSISTENT, spawnRedisServer, type RedisProcess } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/wait-until.js';
 
 const run = promisify(execFile);
@@ -41,7 +41,7 @@ export interface RedisCluster {
 
 interface Node extends ClusterNode {
   dir: string;
-  child?: ChildProcess;
+  server?: RedisProcess;
   running: boolean;
 }
 
@@ -72,35 +72,25 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const dir = path.join(root, `node-${port}`);
     await mkdir(dir);
     const node: Node = { port, dir, running: true };
-    node.child = spawn(
-      'redis-server',
-      [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--dir',
-        dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-port',
-        String(busPort),
-        '--cluster-config-file',
-        path.join(dir, 'nodes.conf'),
-        '--cluster-node-timeout',
-        '1000',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      { stdio: 'ignore' },
-    );
-    node.child.on('error', (error) => console.error(`redis-server could not start (is it installed?): ${error.message}`));
+    node.server = spawnRedisServer([
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-port',
+      String(busPort),
+      '--cluster-config-file',
+      path.join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      '1000',
+      '--save',
+      '',
+      ...PERSISTENT,
+    ]);
     nodes.push(node);
   }
   const cluster: RedisCluster = {
@@ -123,7 +113,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     async kill(node, signal) {
       const own = node as Node;
       own.running = false;
-      const child = own.child;
+      const child = own.server?.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill(signal);
@@ -146,12 +136,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       return { primary: promoted!, at: Date.now() };
     },
     async remove() {
-      for (const node of nodes) node.child?.kill('SIGKILL');
+      for (const node of nodes) node.server?.child.kill('SIGKILL');
       await rm(root, { recursive: true, force: true });
     },
   };
   try {
-    for (const node of nodes) await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(node.child!, `redis://127.0.0.1:${node.port}`), 15_000);
+    for (const node of nodes)
+      await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(node.server!, `redis://127.0.0.1:${node.port}`), 15_000);
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
       timeout: 60_000,
     });

@@ -5,13 +5,13 @@
  *
  * The Sentinels call a primary down after 1 s of silence, so that a failover takes seconds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../support/free-port.js';
-import { answersWhileRunning, askRedis } from '../../support/redis-server.js';
+import { answersWhileRunning, askRedis, PERSISTENT, spawnRedisServer } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/wait-until.js';
 
 export const MASTER = 'kw';
@@ -57,26 +57,12 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
   const sentinels: Array<{ port: number; child: ChildProcess }> = [];
 
   const startNode = async (node: Node, replicaOf: number | undefined): Promise<void> => {
-    const args = [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(node.port),
-      '--dir',
-      node.dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--maxmemory-policy',
-      'noeviction',
-    ];
+    const args = ['--bind', '127.0.0.1', '--port', String(node.port), '--dir', node.dir, '--save', '', ...PERSISTENT];
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
-    node.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const server = spawnRedisServer(args);
+    node.child = server.child;
     node.running = true;
-    await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(node.child!, node.url), 15_000, 100);
+    await waitUntil(`redis-server on ${node.port}`, () => answersWhileRunning(server, node.url), 15_000, 100);
   };
 
   // Every process of the group, started one after another; the Sentinels watch the first node.
@@ -107,7 +93,7 @@ export async function startSentinelGroup(options: { replicas?: number } = {}): P
           '',
         ].join('\n'),
       );
-      sentinels.push({ port, child: spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }) });
+      sentinels.push({ port, child: spawnRedisServer([conf, '--sentinel']).child });
     }
   };
 
