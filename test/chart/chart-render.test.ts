@@ -364,13 +364,17 @@ describeHelm('the Helm chart', () => {
     expect(monitor.spec.endpoints.map((e: { port: string }) => e.port)).toEqual(['http', 'metrics']);
     const scaled = find(objects, 'ScaledObject', `${NAME}-executor`);
     expect(scaled.spec.scaleTargetRef).toEqual({ name: `${NAME}-executor` });
-    // One trigger per pool, on the BullMQ list of its waiting operations.
-    expect(scaled.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['{acme:default}:default:wait', '{acme:gpu-jobs}:gpu-jobs:wait']);
-    expect(scaled.spec.triggers[0].metadata).toMatchObject({
-      address: `${NAME}-redis.${NAMESPACE}.svc:6379`,
-      passwordFromEnv: 'REDIS_PASSWORD',
-      listLength: '6',
+    // Two triggers per pool, on the BullMQ lists of its waiting and its running operations: an
+    // executor per `waitingPerReplica` waiting ones, and one per `concurrency` running ones.
+    const lists = Object.fromEntries(scaled.spec.triggers.map((t: any) => [t.metadata.listName, t.metadata.listLength]));
+    expect(lists).toEqual({
+      '{acme:default}:default:wait': '6',
+      '{acme:default}:default:active': String(EVERYTHING.executor.concurrency),
+      '{acme:gpu-jobs}:gpu-jobs:wait': '6',
+      '{acme:gpu-jobs}:gpu-jobs:active': String(EVERYTHING.executor.concurrency),
     });
+    for (const trigger of scaled.spec.triggers)
+      expect(trigger.metadata).toMatchObject({ address: `${NAME}-redis.${NAMESPACE}.svc:6379`, passwordFromEnv: 'REDIS_PASSWORD' });
     // The executor container has the REDIS_PASSWORD that passwordFromEnv names.
     expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
   });
