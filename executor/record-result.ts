@@ -62,7 +62,7 @@ export async function recordResult(
     return { reply, kept: reply === 'ended' || reply === 'fenced' || (await deps.replicas.confirm(pool)) };
   };
   let recorded: RecordReply | undefined;
-  for (let unconfirmed = 0; ; ) {
+  for (let unconfirmed = 0; ;) {
     const { reply, kept } = await untilRedisAnswers(writeKept, { log, doing: 'take the result' });
     // The first reply says what this delivery did; a write again only makes sure it is kept.
     recorded ??= reply;
