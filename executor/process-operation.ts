@@ -89,7 +89,10 @@ function masked(outcome: Outcome, output: ScriptOutput): Outcome {
 // mutex counts against it (`mutexTimeoutSeconds` can only shorten that wait), and the script gets
 // what is left.
 
-async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, deps: ProcessDependencies): Promise<RunOutcome> {
+/** A step of the run asked again while Redis is away (core/redis-retry.ts), logged against its operation. */
+type Ask = <T>(step: () => Promise<T>, doing: string) => Promise<T>;
+
+async function runIsolated(request: OperationRequest, context: RunContext, adopt: boolean, ask: Ask, deps: ProcessDependencies): Promise<RunOutcome> {
   const op = { ticket: context.ticket, pool: request.pool };
   const isolation = request.isolation;
   const mutexName = isolation?.mutexName ?? `pool:${request.pool}`;
@@ -106,7 +109,6 @@ async function runIsolated(request: OperationRequest, context: RunContext, adopt
     if (error instanceof MutexTimeoutError) return outcomes.mutexTimeout(error.message);
     throw error;
   }
-  const ask = <T>(step: () => Promise<T>, doing: string): Promise<T> => untilRedisAnswers(step, { log: deps.logger.child({ ticket: op.ticket }), doing });
   if ('stopped' in acquired) {
     if (acquired.stopped === 'cancel') return outcomes.cancelled('waiting for its mutex');
     // Nothing of it ran here: back to the queue as it came (or, when adopting, for the next adopter).
@@ -198,7 +200,7 @@ async function claimAndRun(
   const log = deps.logger.child({ ticket });
   // Every step from the claim to the result is safe to send twice (core/lua/ says why for each),
   // so an outage only delays it: the claim sent again is the same delivery's ('again').
-  const ask = <T>(step: () => Promise<T>, doing: string): Promise<T> => untilRedisAnswers(step, { log, doing });
+  const ask: Ask = (step, doing) => untilRedisAnswers(step, { log, doing });
   const { metrics } = deps;
   const claimedAt = Date.now();
   const op = { ticket, pool };
@@ -282,7 +284,7 @@ async function claimAndRun(
       ran = outcomes.executorLost(claim.previousExecutor);
     } else {
       if (claim.kind === 'claimed') output.system(`Picked up by executor ${deps.executorId} (${deps.runtime.name} runtime)`);
-      ran = await runIsolated(request, context, claim.kind === 'reclaimed', deps);
+      ran = await runIsolated(request, context, claim.kind === 'reclaimed', ask, deps);
     }
   } catch (error) {
     log.error({ err: maskedError(error, output) }, 'operation failed in the executor');
