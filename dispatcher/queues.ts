@@ -25,7 +25,11 @@ export class PoolQueues {
   ) {
     for (const pool of pools) {
       // Each pool's queue under the pool's hash tag: on a cluster its keys share a slot with its records.
-      const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix: keys.pool(pool).queuePrefix });
+      // No version check: BullMQ asks it (INFO) once, when the queue is made, and keeps a failure
+      // of that question for the queue's life. On this connection, whose commands time out after the
+      // API's limit, one late answer at start would make every submission answer 503 until a
+      // restart. The executors' queues and workers, on connections without that limit, check it.
+      const queue = new Queue<OperationJobData>(queueName(pool), { connection: redis, prefix: keys.pool(pool).queuePrefix, skipVersionCheck: true });
       queue.on('error', onError);
       this.queues.set(pool, queue);
     }

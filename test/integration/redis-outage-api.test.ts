@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { healthy, spawnCli, waitUntilStarted } from '../support/cli-process.js';
 import { freePort } from '../support/free-port.js';
+import { commandName, startRedisFaultProxy, type RedisFaultProxy } from '../support/redis-fault-proxy.js';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { bash, startStack, TOKEN, type Stack } from './support/stack.js';
 
@@ -54,6 +55,26 @@ describe.each([
     await expect.poll(async () => (await call(`${stack.url}/readyz`)).status, { timeout: 30_000 }).toBe(200);
     const after = await stack.waitUntilDone(await stack.submit(bash('echo after')), 60_000);
     expect(after.state).toBe('succeeded');
+  });
+});
+
+describe('a dispatcher whose Redis answers late while it starts', () => {
+  let proxy: RedisFaultProxy;
+  let stack: Stack | undefined;
+  afterAll(async () => {
+    await stack?.close();
+    await proxy.close();
+  });
+
+  it('serves submissions as soon as Redis answers in time again', async () => {
+    proxy = await startRedisFaultProxy(inject('redisUrl'));
+    // An INFO asked once a connection is ready (its first is ioredis's own ready check), such as
+    // BullMQ's version check when a queue is made, is answered after the API's 1 s limit (if
+    // none is asked within 5 s, nothing is stalled).
+    void proxy.stall((command, before) => before.includes('INFO') && commandName(command) === 'INFO', 1500, 5000).catch(() => undefined);
+    stack = await startStack({ redisUrl: proxy.url, executorRedisUrl: inject('redisUrl'), env: { KUBE_WORKER_REDIS_COMMAND_TIMEOUT_MS: '1000' } });
+    const status = await stack.waitUntilDone(await stack.submit(bash('echo after')), 60_000);
+    expect(status.state).toBe('succeeded');
   });
 });
 
