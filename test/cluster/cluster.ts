@@ -568,6 +568,17 @@ async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
     `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`,
     `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
     '--kubelet-preferred-address-types=InternalIP',
+    // The aggregation layer (extension API servers behind an APIService, such as KEDA's metrics
+    // server): the front proxy's CA and client certificate, the headers it names the user in, and
+    // requests sent to the APIService's endpoint addresses rather than through its Service IP.
+    `--requestheader-client-ca-file=${p('front-proxy-ca.crt')}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${p('front-proxy-client.crt')}`,
+    `--proxy-client-key-file=${p('front-proxy-client.key')}`,
+    '--enable-aggregator-routing=true',
     '--profiling=false',
     '--event-ttl=1h',
     '--v=1',

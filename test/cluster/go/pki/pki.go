@@ -25,7 +25,9 @@ import (
 )
 
 // Run creates (once) the certificate authority, the serving and client certificates, the
-// service-account signing key and the kubeconfigs of every component, in --dir.
+// service-account signing key and the kubeconfigs of every component, in --dir; and the
+// aggregation layer's front proxy: its own CA and the client certificate the API server presents
+// to extension API servers (added to a PKI made before it without replacing the rest).
 func Run(args []string) int {
 	fs := flag.NewFlagSet("pki", flag.ExitOnError)
 	dir := fs.String("dir", "", "folder for the PKI and kubeconfigs")
@@ -54,7 +56,7 @@ func makePKI(dir, server, nodeName string, nodeIP net.IP) error {
 		return errors.New("--node-ip is not an IP address")
 	}
 	if complete(dir, server) {
-		return nil
+		return makeFrontProxy(dir)
 	}
 	// Missing, partial or made for another address: start again.
 	if err := os.RemoveAll(dir); err != nil {
@@ -126,8 +128,41 @@ func makePKI(dir, server, nodeName string, nodeIP net.IP) error {
 	if err := writePEM(filepath.Join(dir, "sa.pub"), "PUBLIC KEY", pub); err != nil {
 		return err
 	}
+	if err := makeFrontProxy(dir); err != nil {
+		return err
+	}
 	// admin.kubeconfig last: its presence marks a complete PKI.
 	return os.Rename(filepath.Join(dir, "admin.kubeconfig.tmp"), filepath.Join(dir, "admin.kubeconfig"))
+}
+
+// makeFrontProxy creates, when missing, the front proxy's CA (the API server's
+// --requestheader-client-ca-file: extension API servers trust the user named in request headers
+// only from a client certificate it signed) and that client certificate, front-proxy-client (its
+// --proxy-client-cert-file, the one name in --requestheader-allowed-names). A CA of its own, as
+// kubeadm does: the cluster CA's client certificates must not pass for the proxy.
+func makeFrontProxy(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "front-proxy-client.key")); err == nil {
+		return nil
+	}
+	ca, err := newCert(nil, pkix.Name{CommonName: "kube-worker-test-front-proxy-ca"}, nil, nil, true)
+	if err != nil {
+		return err
+	}
+	client, err := newCert(ca, pkix.Name{CommonName: "front-proxy-client"}, nil, nil, false)
+	if err != nil {
+		return err
+	}
+	if err := writePair(dir, "front-proxy-ca", ca); err != nil {
+		return err
+	}
+	if err := writePair(dir, "front-proxy-client.tmp", client); err != nil {
+		return err
+	}
+	// The key last: its presence marks a complete pair.
+	if err := os.Rename(filepath.Join(dir, "front-proxy-client.tmp.crt"), filepath.Join(dir, "front-proxy-client.crt")); err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(dir, "front-proxy-client.tmp.key"), filepath.Join(dir, "front-proxy-client.key"))
 }
 
 func newCert(ca *keyPair, subject pkix.Name, dns []string, ips []net.IP, isCA bool) (*keyPair, error) {
