@@ -1,15 +1,20 @@
 /**
- * The end from the script, on the real node: the result comes from the launcher's sealed end line
- * in the pod's own log, and nothing a script prints can stand in for it.
+ * The end from the script, on the real node, in a cold pod and in a warm one: the result comes from
+ * the launcher's sealed end line in the pod's own log, and nothing a script prints can stand in for
+ * it, not even with what a warm pod was sent.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { bash } from '../integration/support/stack.js';
-import { describeCluster } from './support/cluster.js';
+import { useJobsMade } from './support/jobs-made.js';
 import { useKubeWorker } from './support/kube-worker.js';
+import { describeInPodModes, expectRanIn, podModeEnv, warmPoolReady } from './support/pod-modes.js';
 
-describeCluster('the end from the script', () => {
-  const kw = useKubeWorker('script-end');
+describeInPodModes('the end from the script', (mode) => {
+  // A default limit, so that an operation with no resources of its own (one a warm pod takes) can be OOM-killed.
+  const kw = useKubeWorker('script-end', { ...podModeEnv(mode), KUBE_WORKER_SCRIPT_LIMITS_MEMORY: '96Mi' });
+  const jobs = useJobsMade(kw.ns);
   beforeAll(() => kw.addExecutor());
+  beforeEach(() => warmPoolReady(mode, `${kw.stack.url}/metrics`));
 
   const lines = (status: { logs: Array<{ stream: string; text: string }> }, stream: string): string[] =>
     status.logs.filter((l) => l.stream === stream).map((l) => l.text);
@@ -25,6 +30,7 @@ describeCluster('the end from the script', () => {
     });
     expect(lines(status, 'stdout')).toEqual(['first-line', 'partial']);
     expect(status.logs.some((l) => l.text.includes('\u001f'))).toBe(false);
+    await expectRanIn(mode, jobs, ticket);
   });
 
   it('does not end an operation on an end line the script prints itself, with any key it can make up or find', async () => {
@@ -44,6 +50,7 @@ describeCluster('the end from the script', () => {
     expect(out[0]!.startsWith('\u001fkube-worker end 0 0 ')).toBe(true);
     expect(out).toContain('in env: 0');
     expect(out.at(-1)).toBe('after');
+    await expectRanIn(mode, jobs, ticket);
   });
 
   it('can read the OOM-kill count of its container here, so the end line carries one', async () => {
@@ -51,16 +58,14 @@ describeCluster('the end from the script', () => {
     const status = await kw.stack.waitUntilDone(ticket, 60_000);
     expect(status.state).toBe('succeeded');
     expect(lines(status, 'stdout')).toContainEqual(expect.stringMatching(/^oom_kill \d+$/));
+    await expectRanIn(mode, jobs, ticket);
   });
 
   it('still ends OOMKilled when the shell goes on after the kernel killed its child: the status decides', async () => {
-    const ticket = await kw.stack.submit(
-      bash('python3 -c "b = bytearray(512 * 1024 * 1024)"; echo "python exited $?"; exit 0', {
-        resources: { requests: { memory: '64Mi' }, limits: { memory: '64Mi' } },
-      }),
-    );
+    const ticket = await kw.stack.submit(bash('python3 -c "b = bytearray(512 * 1024 * 1024)"; echo "python exited $?"; exit 0'));
     const status = await kw.stack.waitUntilDone(ticket, 90_000);
     expect({ state: status.state, exitCode: status.exitCode, reason: status.failure?.reason }).toEqual({ state: 'failed', exitCode: -81, reason: 'OOMKilled' });
     expect(lines(status, 'stdout')).toContain('python exited 137');
+    await expectRanIn(mode, jobs, ticket);
   });
 });

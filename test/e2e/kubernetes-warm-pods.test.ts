@@ -1,15 +1,18 @@
 /**
  * Warm script pods on the real node, under Pod Security "restricted" and the executor's Role with
- * only pods/attach added: an operation that fits is bound to a waiting pod and behaves as in a cold
- * one (output, exit code, OOM kill, cancel, timeout); nothing of it is in the pod before the bind;
- * a used warm pod is replaced; two executors never bind one pod; a closing executor takes its warm
- * pods with it.
+ * only pods/attach added: nothing of an operation is in the pod before the bind; a used warm pod is
+ * replaced; an operation with resources of its own runs cold; two executors never bind one pod; a
+ * closing executor takes its warm pods with it. That a bound operation behaves as in a cold pod
+ * (output, exit code, OOM kill, cancel, timeout, adoption) the Kubernetes cases say, run in both
+ * kinds of pod (support/pod-modes.ts).
  */
 import type * as k8s from '@kubernetes/client-node';
 import { beforeAll, expect, it } from 'vitest';
-import { b64, bash } from '../integration/support/stack.js';
+import { bash } from '../integration/support/stack.js';
 import { describeCluster, eventually, type TestNamespace } from './support/cluster.js';
+import { useJobsMade } from './support/jobs-made.js';
 import { useKubeWorker } from './support/kube-worker.js';
+import { expectRanIn } from './support/pod-modes.js';
 
 const WARM = 2;
 
@@ -17,11 +20,8 @@ const enforceRestricted = (ns: TestNamespace) =>
   ns.core.patchNamespace({ name: ns.name, body: [{ op: 'add', path: '/metadata/labels/pod-security.kubernetes.io~1enforce', value: 'restricted' }] });
 
 describeCluster('warm script pods', () => {
-  const kw = useKubeWorker('warm', {
-    KUBE_WORKER_WARM_PODS: String(WARM),
-    // A default limit, so that an operation with no resources of its own (one a warm pod takes) can be OOM-killed.
-    KUBE_WORKER_SCRIPT_LIMITS_MEMORY: '96Mi',
-  });
+  const kw = useKubeWorker('warm', { KUBE_WORKER_WARM_PODS: String(WARM) });
+  const jobs = useJobsMade(kw.ns);
 
   const idleWarmJobs = async (): Promise<k8s.V1Job[]> =>
     (await kw.ns.batch.listNamespacedJob({ namespace: kw.ns.name, labelSelector: 'kube-worker/warm=idle' })).items;
@@ -35,7 +35,6 @@ describeCluster('warm script pods', () => {
   };
   const poolFull = (count = WARM): Promise<string[]> =>
     eventually(`${count} warm pods ready`, async () => ((await readyWarm()).length >= count ? readyWarm() : undefined), 90_000);
-  const system = (status: { logs: Array<{ stream: string; text: string }> }): string[] => status.logs.filter((l) => l.stream === 'system').map((l) => l.text);
   const out = (status: { logs: Array<{ stream: string; text: string }> }, stream = 'stdout'): string[] =>
     status.logs.filter((l) => l.stream === stream).map((l) => l.text);
 
@@ -43,24 +42,6 @@ describeCluster('warm script pods', () => {
     await enforceRestricted(kw.ns);
     await kw.addExecutor();
     await poolFull();
-  });
-
-  it('runs an operation in a warm pod as in a cold one: stdout and stderr apart, files, variables masked, its exit code', async () => {
-    const ticket = await kw.stack.submit(
-      bash('cat config/app.txt; echo "v=$Version token=$Token"; echo warn >&2; exit 3', {
-        files: [{ name: 'config/app.txt', content: b64('from a file\n') }],
-        variables: { Version: { value: '1.2.3' }, Token: { value: 's3cret-value-123', sensitive: true } },
-      }),
-    );
-    const status = await kw.stack.waitUntilDone(ticket, 60_000);
-    expect(system(status).some((l) => l.startsWith('Bound warm pod '))).toBe(true);
-    expect({ state: status.state, exitCode: status.exitCode, reason: status.failure?.reason }).toEqual({
-      state: 'failed',
-      exitCode: 3,
-      reason: 'ScriptFailed',
-    });
-    expect(out(status)).toEqual(['from a file', 'v=1.2.3 token=********']);
-    expect(out(status, 'stderr')).toEqual(['warn']);
   });
 
   it('puts nothing of the operation in the pod before the bind, and none of it in its spec after: no Secret, no value in the spec', async () => {
@@ -93,31 +74,11 @@ describeCluster('warm script pods', () => {
     expect(after.length).toBe(WARM);
   });
 
-  it('ends OOMKilled in a warm pod as in a cold one', async () => {
-    await poolFull();
-    const ticket = await kw.stack.submit(bash('python3 -c "b = bytearray(512 * 1024 * 1024)"; echo "python exited $?"'));
-    const status = await kw.stack.waitUntilDone(ticket, 90_000);
-    expect(system(status).some((l) => l.startsWith('Bound warm pod '))).toBe(true);
-    expect({ state: status.state, exitCode: status.exitCode, reason: status.failure?.reason }).toEqual({ state: 'failed', exitCode: -81, reason: 'OOMKilled' });
-  });
-
-  it('cancels a warm pod’s operation, and stops one past its timeout with DeadlineExceeded', async () => {
-    await poolFull();
-    const cancelled = await kw.stack.submit(bash('echo started; sleep 120'));
-    const timedOut = await kw.stack.submit(bash('echo started; sleep 120', { timeoutSeconds: 5 }));
-    await kw.stack.waitForState(cancelled, ['running'], 60_000);
-    expect((await kw.stack.api('POST', `/api/v1/operations/${cancelled}/cancel`)).status).toBe(202);
-    const [c, t] = await Promise.all([kw.stack.waitUntilDone(cancelled, 30_000), kw.stack.waitUntilDone(timedOut, 60_000)]);
-    expect([c.state, c.exitCode]).toEqual(['cancelled', -43]);
-    expect({ state: t.state, exitCode: t.exitCode, reason: t.failure?.reason }).toEqual({ state: 'failed', exitCode: -44, reason: 'DeadlineExceeded' });
-    expect(system(t).some((l) => l.startsWith('Bound warm pod '))).toBe(true);
-  });
-
   it('runs an operation with resources of its own cold', async () => {
     const ticket = await kw.stack.submit(bash('echo cold', { resources: { requests: { cpu: '50m' } } }));
     const status = await kw.stack.waitUntilDone(ticket, 60_000);
     expect(status.state).toBe('succeeded');
-    expect(system(status).some((l) => l.startsWith('Bound warm pod '))).toBe(false);
+    await expectRanIn('cold', jobs, ticket);
   });
 
   it('with two executors, binds each warm pod once: every operation runs once; a closing executor takes its warm pods with it', async () => {

@@ -2,6 +2,7 @@
  * kube-worker against the test cluster: a dispatcher and executors whose runtime is the kubernetes
  * runtime, authenticated as a ServiceAccount that holds exactly the executor's Role
  * (executorRules: EXECUTOR_RULES, and WARM_POD_RULES with warm pods) in a namespace of its own — never as cluster admin.
+ * Its warm pools count their pods in the stack's /metrics (kube_worker_warm_pods).
  */
 import { afterAll, beforeAll } from 'vitest';
 import { readConfig, type Config } from '../../../core/config.js';
@@ -78,7 +79,10 @@ export function useKubeWorker(prefix: string, env: Record<string, string> = {}, 
         const key = `${verb} ${code}`;
         requests.set(key, (requests.get(key) ?? 0) + 1);
       };
-      return stack!.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, logger, count, undefined, options.tracing?.()));
+      // The warm pool reports to the stack's /metrics as `kube-worker start` has it; the gauge has no
+      // executor label (one executor per process in production), so with several here it shows the last to change it.
+      const warmGauge = stack!.executorMetrics.warmPods;
+      return stack!.addExecutor(config, (stores) => startKubernetesRuntime(config, stores, logger, count, warmGauge, options.tracing?.()));
     },
   };
   return fixture;

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readConfig, type Config } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
-import { createExecutorMetrics, createProcessMetrics, type ProcessMetrics } from '../../../core/metrics.js';
+import { createExecutorMetrics, createProcessMetrics, type ExecutorMetrics, type ProcessMetrics } from '../../../core/metrics.js';
 import { buildDispatcher, type Dispatcher } from '../../../dispatcher/server.js';
 import { startExecutor, type Executor, type RuntimeFactory } from '../../../executor/executor.js';
 import { LocalRuntime } from '../../../executor/local/local-runtime.js';
@@ -29,6 +29,8 @@ export interface Stack {
   redisUrl: string;
   /** One registry for dispatcher and executors, as `kube-worker start` has it; served at /metrics. */
   metrics: ProcessMetrics;
+  /** The executors' metrics in that registry, for a runtime an executor is given to feed its own. */
+  executorMetrics: ExecutorMetrics;
   executors: Executor[];
   /** An executor in this process; the local runtime (as `overrides` configure it) unless another is given. */
   addExecutor(overrides?: Partial<Config>, runtime?: RuntimeFactory): Promise<Executor>;
@@ -97,6 +99,7 @@ export async function startStack(
     config,
     redisUrl,
     metrics,
+    executorMetrics,
     executors,
     async addExecutor(overrides = {}, runtime) {
       const settings = { ...config, ...overrides, redisUrl: options.executorRedisUrl ?? redisUrl };
