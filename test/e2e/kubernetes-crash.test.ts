@@ -126,7 +126,9 @@ describeCluster('an executor killed while it binds a warm pod', () => {
     doomed.process.kill('SIGKILL');
     await doomed.exited;
 
-    await kw.addExecutor();
+    // Closed after the run, so that the next run's operation can only be the doomed executor's.
+    const adopter = await kw.addExecutor();
+    onTestFinished(() => adopter.close());
     const status = await kw.stack.waitUntilDone(ticket, 120_000);
     const out = status.logs.filter((l) => l.stream === 'stdout').map((l) => l.text);
     const ended = { state: status.state, exitCode: status.exitCode, reason: status.failure?.reason, out };
