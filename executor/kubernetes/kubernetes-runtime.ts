@@ -68,14 +68,17 @@ export class KubernetesRuntime implements Runtime {
       const supervised = this.supervise(context, candidate.jobName);
       const undelivered = await this.deliver(context, candidate.podName);
       const outcome = await supervised;
-      return undelivered ?? outcome;
+      // A cancel deletes the pod the operation was on its way to, and a shutdown hands it back:
+      // what ended the run then is the supervision's to say, not the delivery it cut short.
+      return context.signal.aborted ? outcome : (undelivered ?? outcome);
     }
     return undefined;
   }
 
   /**
    * Sends the operation down the warm pod's stdin, trying again a few times; when it never got
-   * there, the Job is deleted (its supervision ends) and this is the outcome instead.
+   * there, the Job is deleted (its supervision ends) and this is the outcome instead. A cancel or a
+   * shutdown stops the tries: the supervision has the run's end then.
    */
   private async deliver(context: RunContext, podName: string): Promise<Outcome | undefined> {
     const payload = warmPayload(context.ticket, context.request);
@@ -84,6 +87,7 @@ export class KubernetesRuntime implements Runtime {
       try {
         return void (await deliverPayload(this.api, podName, payload));
       } catch (error) {
+        if (context.signal.aborted) return undefined;
         last = error;
         this.logger.warn({ err: error, ticket: context.ticket, pod: podName }, 'could not send the operation to its warm pod');
       }
