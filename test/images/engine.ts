@@ -6,10 +6,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { lowerGoLine, moduleZip, unpackModule } from '../support/go-module.js';
 import { tryLock, unlock } from '../support/pid-lock.js';
 import type { Engine } from './cache.js';
 import { hostFileContent, repoRoot, type Fetch, type ImageRecipe } from './recipes.js';
@@ -108,7 +122,7 @@ export class DockerEngine implements Engine {
       if (context !== source) {
         rmSync(context, { recursive: true, force: true });
         cpSync(source, context, { recursive: true });
-        for (const f of make.fetch) this.fetchInto(f, source, context);
+        for (const f of make.fetch) this.fetchInto(f, source, context, parseRef(ref).tag);
       }
       const args = Object.entries(baseRefs).flatMap(([arg, base]) => ['--build-arg', `${arg}=${base}`]);
       // Host network: the build steps reach Debian's mirror and the npm registry as this machine does.
@@ -118,7 +132,11 @@ export class DockerEngine implements Engine {
     }
   }
 
-  private fetchInto(f: Fetch, source: string, context: string): void {
+  private fetchInto(f: Fetch, source: string, context: string, tag: string): void {
+    if (f.kind === 'go-module') {
+      for (const [name, bin] of Object.entries(this.goModuleBinaries(f, source, tag))) copyFileSync(bin, join(context, name));
+      return;
+    }
     const target = join(context, f.into);
     if (f.kind === 'host-file') {
       writeFileSync(target, hostFileContent(f.path));
@@ -150,6 +168,41 @@ export class DockerEngine implements Engine {
     run(['tar', 'xzf', tgz!], { cwd: dir });
     renameSync(join(dir, 'package', f.path), target);
     rmSync(dir, { recursive: true });
+  }
+
+  /**
+   * The binaries of a go-module fetch, built once per image hash into
+   * ~/.cache/kube-worker/images/go-module/<tag>/ (a registry that lost the image rebuilds it from
+   * there in seconds).
+   */
+  private goModuleBinaries(f: Extract<Fetch, { kind: 'go-module' }>, source: string, tag: string): Record<string, string> {
+    const out = join(cacheDir, 'go-module', tag);
+    const paths = Object.fromEntries(Object.keys(f.binaries).map((name) => [name, join(out, name)]));
+    if (Object.values(paths).every((p) => existsSync(p))) return paths;
+    const env = { ...process.env, GOTOOLCHAIN: f.toolchain, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' };
+    const go = this.goBin();
+    const src = join(cacheDir, `go-module-src-${process.pid}`);
+    const tmp = `${out}.tmp-${process.pid}`;
+    rmSync(src, { recursive: true, force: true });
+    try {
+      const root = unpackModule(moduleZip(go, f.module, env), f.module, src);
+      for (const [path, file] of Object.entries(f.overlay)) copyFileSync(join(source, file), join(root, path));
+      for (const [dir, keep] of Object.entries(f.keep)) {
+        for (const file of readdirSync(join(root, dir))) if (file.endsWith('.go') && !keep.includes(file)) rmSync(join(root, dir, file));
+      }
+      const goMod = join(root, 'go.mod');
+      writeFileSync(goMod, lowerGoLine(readFileSync(goMod, 'utf8'), f.toolchain));
+      mkdirSync(tmp, { recursive: true });
+      for (const [name, pkg] of Object.entries(f.binaries)) {
+        run([go, 'build', '-trimpath', `-ldflags=${f.ldflags}`, '-o', join(tmp, name), pkg], { cwd: root, env });
+      }
+      rmSync(out, { recursive: true, force: true });
+      renameSync(tmp, out);
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return paths;
   }
 
   push(ref: string): void {

@@ -19,6 +19,8 @@ command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v curl >/dev/null || missing+=(curl)
+# The Go module zips some images are built from (keda).
+command -v unzip >/dev/null || missing+=(unzip)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
 
-export const imageNames = ['debian', 'script-tools', 'redis', 'node', 'pause', 'coredns', 'kube-worker'] as const;
+export const imageNames = ['debian', 'script-tools', 'redis', 'node', 'pause', 'coredns', 'keda', 'kube-worker'] as const;
 export type ImageName = (typeof imageNames)[number];
 
 export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
@@ -19,6 +19,7 @@ export const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'ut
   node: { version: string; integrity: string };
   npm: { version: string; integrity: string };
   coredns: { version: string };
+  keda: { version: string; toolchain: string };
 };
 
 /** A file put into the build context before the build. */
@@ -28,7 +29,28 @@ export type Fetch =
   /** A static binary built with Go from `pkg` (a directory here, or module@version), named `into`. */
   | { kind: 'go'; pkg: string; into: string }
   /** A file of the build machine (empty when it has none). */
-  | { kind: 'host-file'; path: string; into: string };
+  | { kind: 'host-file'; path: string; into: string }
+  /**
+   * Static binaries built from a Go module's own sources (its go.mod and go.sum), as the module
+   * proxy serves them, unpacked into a scratch directory and changed there: files of the context
+   * put over the module's, a directory's Go files cut down to some, and its go line lowered to the
+   * toolchain's when it asks for more. Built by `toolchain` (GOTOOLCHAIN: the go command fetches it
+   * from the module proxy); cached by image hash in ~/.cache/kube-worker/images/go-module.
+   */
+  | {
+      kind: 'go-module';
+      /** module@version */
+      module: string;
+      /** A Go release, e.g. go1.27.3. */
+      toolchain: string;
+      /** Path in the module → file of the context that replaces it. */
+      overlay: Record<string, string>;
+      /** Directory in the module → the only Go files of it that are kept (what only the others import is not built). */
+      keep: Record<string, string[]>;
+      /** Binary put into the context → the module's package that makes it. */
+      binaries: Record<string, string>;
+      ldflags: string;
+    };
 
 /** The build machine's CA certificates, which its TLS clients trust: the registries may be reached through a TLS proxy of its own. */
 export const hostCaFile = '/etc/ssl/certs/ca-certificates.crt';
@@ -96,6 +118,25 @@ export const recipes: Record<ImageName, ImageRecipe> = {
     usesGo: true,
   },
   // The product's own Dockerfile; its default base is the public node image, the local one here.
+  // KEDA's operator and metrics API server for the test cluster (test/cluster/keda.ts), with only
+  // the Redis scalers: about half the packages to compile of a full build.
+  keda: {
+    name: 'keda',
+    ...dockerfileDir('keda', [
+      {
+        kind: 'go-module',
+        module: `github.com/kedacore/keda/v2@${versions.keda.version}`,
+        toolchain: versions.keda.toolchain,
+        overlay: { 'pkg/scaling/scalers_builder.go': 'scalers_builder.go', 'pkg/scalers/redis_constants.go': 'redis_constants.go' },
+        keep: { 'pkg/scalers': ['scaler.go', 'redis_scaler.go', 'redis_streams_scaler.go', 'redis_constants.go'] },
+        binaries: { keda: './cmd/operator', 'keda-adapter': './cmd/adapter' },
+        ldflags: `-s -w -X=github.com/kedacore/keda/v2/version.Version=${versions.keda.version}`,
+      },
+    ]),
+    bases: {},
+    // The toolchain is pinned in the recipe itself.
+    usesGo: false,
+  },
   'kube-worker': {
     name: 'kube-worker',
     make: { kind: 'dockerfile', context: '.', fetch: [] },

@@ -16,7 +16,7 @@ describe('test image recipes', () => {
     if (recipe.make.kind !== 'dockerfile') throw new Error('not a Dockerfile recipe');
     const context = join(repoRoot, recipe.make.context);
     const source = readFileSync(join(context, 'Dockerfile'), 'utf8');
-    const fetched = recipe.make.fetch.map((f) => f.into);
+    const fetched = recipe.make.fetch.flatMap((f) => (f.kind === 'go-module' ? Object.keys(f.binaries) : [f.into]));
     for (const stage of parseDockerfile(source)) {
       for (const copy of stage.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')) {
         if (copy.text.startsWith('--from=')) continue;
@@ -45,6 +45,20 @@ describe('test image recipes', () => {
     for (const f of dockerfileRecipes.flatMap((r) => (r.make.kind === 'dockerfile' ? r.make.fetch : []))) {
       if (f.kind === 'npm') expect(f.integrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
       if (f.kind === 'go') expect(f.pkg === '.' || /@v\d+\.\d+\.\d+$/.test(f.pkg), f.pkg).toBe(true);
+      if (f.kind === 'go-module')
+        expect([f.module, f.toolchain]).toEqual([expect.stringMatching(/@v\d+\.\d+\.\d+$/), expect.stringMatching(/^go\d+\.\d+\.\d+$/)]);
+    }
+  });
+
+  it.each(dockerfileRecipes.map((r) => [r.name, r]))('%s: every file put over a Go module is in its context, and kept', (_name, recipe) => {
+    if (recipe.make.kind !== 'dockerfile') throw new Error('not a Dockerfile recipe');
+    for (const f of recipe.make.fetch) {
+      if (f.kind !== 'go-module') continue;
+      for (const [path, file] of Object.entries(f.overlay)) {
+        expect(existsSync(join(repoRoot, recipe.make.context, file)), file).toBe(true);
+        const dir = Object.keys(f.keep).find((d) => path.startsWith(`${d}/`));
+        if (dir) expect(f.keep[dir], path).toContain(path.slice(dir.length + 1));
+      }
     }
   });
 });
