@@ -5,6 +5,7 @@
  * npm run -s cluster:image -- NAME     prints a test image's pullable reference (test/images)
  * npm run cluster:up -- --simulated-nodes N   (or KW_CLUSTER_SIMULATED_NODES=N) adds N kwok nodes
  * npm run cluster:remove-simulated     deletes the simulated nodes and stops kwok; the cluster stays up
+ * npm run cluster:up -- --keda         (or KW_CLUSTER_KEDA=1) installs KEDA in the namespace keda
  */
 import { imageNames, imageRef, isImageName } from '../images/images.js';
 import { SetupError } from '../images/engine.js';
@@ -18,6 +19,11 @@ function simulatedNodes(args: string[]): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`simulated nodes: "${text}" is not a whole number from 0 to 1000`);
   return n;
+}
+
+/** `--keda`, else KW_CLUSTER_KEDA=1. */
+function keda(args: string[]): boolean {
+  return args.includes('--keda') || process.env.KW_CLUSTER_KEDA === '1';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -51,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'up': {
-      const info = await up({ simulatedNodes: simulatedNodes(rest) });
+      const info = await up({ simulatedNodes: simulatedNodes(rest), keda: keda(rest) });
       process.stdout.write(
         info.startedNow
           ? `cluster up in ${info.startSeconds?.toFixed(1)} s (Kubernetes ${info.version})\nexport KUBECONFIG=${info.kubeconfig}\n`
@@ -74,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${kubeconfigPath}\n`);
       return 0;
     default:
-      process.stderr.write('usage: cli.ts build|up [--simulated-nodes N]|down|remove-simulated|status|kubeconfig|bin NAME|image NAME\n');
+      process.stderr.write('usage: cli.ts build|up [--simulated-nodes N] [--keda]|down|remove-simulated|status|kubeconfig|bin NAME|image NAME\n');
       return 2;
   }
 }

@@ -32,6 +32,7 @@ import { imageRef } from '../images/images.js';
 import { network } from './node-config.js';
 import { setUpHostNetwork } from './node-host.js';
 import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
+import { externalMetricsAvailable, installKeda } from './keda.js';
 import { ensureSimulatedNodes, removeSimulatedNodes, simulatedStatus } from './simulated-nodes.js';
 import { tryLock, unlock } from '../support/pid-lock.js';
 import { components, log, Processes, tail, waitFor } from './processes.js';
@@ -465,6 +466,11 @@ export interface UpOptions {
    * them land there; added to a running cluster too, never taken away. @defaultValue 0
    */
   simulatedNodes?: number;
+  /**
+   * KEDA installed in the namespace `keda` (keda.ts), on a running cluster too, brought up to date
+   * when it is there; never removed. @defaultValue false
+   */
+  keda?: boolean;
 }
 
 /** The tools the cluster runs without simulated nodes: kwok is built only when they are asked for. */
@@ -474,6 +480,12 @@ async function addSimulatedNodes(count: number): Promise<void> {
   if (count <= 0) return;
   const bins = build({ only: ['kwcluster', 'kwok'] });
   await ensureSimulatedNodes(procs, { count, stateDir, pkiDir, kubeconfig: kubeconfigPath, bins: { kwok: bins.kwok!, kubectl: bins.kubectl! }, apiGet });
+}
+
+async function addKeda(wanted: boolean): Promise<void> {
+  if (!wanted) return;
+  const bins = build({ only: ['kwcluster'] });
+  await installKeda({ go: findGo(), kubectl: bins.kubectl!, kubeconfig: kubeconfigPath, workDir: stateDir, apiGet });
 }
 
 /** Deletes the simulated nodes and stops kwok; the cluster and its real node go on. */
@@ -515,12 +527,18 @@ async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
   });
   if (components.every((c) => procs.pidOf(c) !== undefined) && existsSync(kubeconfigPath) && runningIsCurrent()) {
     // Running: give a busy API server time to answer rather than restarting it under other users.
+    let answers = false;
     try {
       await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()) && (await dnsReady()), 30_000);
       await addSimulatedNodes(simulatedNodes);
-      return info(false);
+      answers = true;
     } catch {
       log('the running cluster does not answer: restarting it');
+    }
+    if (answers) {
+      // Outside the try: KEDA failing to install is no reason to restart a cluster others use.
+      await addKeda(opts.keda ?? false);
+      return info(false);
     }
   }
   checkHost();
@@ -629,6 +647,7 @@ async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
     if (procs.pidOf(c) === undefined) throw new Error(`cluster: ${c} exited; see ${procs.logOf(c)}\n${tail(procs.logOf(c))}`);
   }
   await addSimulatedNodes(simulatedNodes);
+  await addKeda(opts.keda ?? false);
   const secs = (Date.now() - t0) / 1000;
   log(`up in ${secs.toFixed(1)} s — kubeconfig: ${kubeconfigPath}`);
   return info(true, secs);
@@ -659,6 +678,7 @@ export async function status(): Promise<{ up: boolean; lines: string[] }> {
   const node = ready.status === 200 && (await nodeReady());
   lines.push(`node ${nodeName}              ${node ? 'Ready' : 'not Ready'} (${network.nodeIP})`);
   lines.push(`simulated nodes           ${await simulatedStatus(procs, { apiGet })}`);
+  if (ready.status === 200) lines.push(`KEDA                      ${(await externalMetricsAvailable(apiGet)) || 'external metrics served'}`);
   lines.push(`kubeconfig                ${kubeconfigPath}`);
   lines.push(`kubernetes                ${versions.kubernetes} (etcd ${versions.etcd}, helm ${versions.helm}, kwok ${versions.kwok})`);
   return { up: await isUp(), lines };
