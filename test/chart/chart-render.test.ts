@@ -246,6 +246,7 @@ describeHelm('the Helm chart', () => {
     const [trigger] = find(objects, 'ScaledObject', `${NAME}-executor`).spec.triggers;
     expect(trigger).toEqual({
       type: 'redis-sentinel',
+      name: 'wait_0',
       metadata: {
         addresses: 'sentinel-0.redis:26379,sentinel-1.redis:26379',
         sentinelMaster: 'mymaster',
@@ -283,6 +284,7 @@ describeHelm('the Helm chart', () => {
     const [trigger] = find(objects, 'ScaledObject', `${NAME}-executor`).spec.triggers;
     expect(trigger).toEqual({
       type: 'redis-cluster',
+      name: 'wait_0',
       metadata: { addresses: 'node-0.redis:6379,node-1.redis:6379,node-2.redis:6379', listName: '{kw:default}:default:wait', listLength: '4' },
       authenticationRef: { name: 'redis-auth' },
     });
@@ -375,6 +377,15 @@ describeHelm('the Helm chart', () => {
     });
     for (const trigger of scaled.spec.triggers)
       expect(trigger.metadata).toMatchObject({ address: `${NAME}-redis.${NAMESPACE}.svc:6379`, passwordFromEnv: 'REDIS_PASSWORD' });
+    // The two add up, for the pool that needs most: KEDA's own rule, the largest count of any one
+    // trigger, would leave operations waiting while executors take others as they come.
+    const c = EVERYTHING.executor.concurrency;
+    expect(scaled.spec.triggers.map((t: any) => t.name)).toEqual(['wait_0', 'active_0', 'wait_1', 'active_1']);
+    expect(scaled.spec.advanced.scalingModifiers).toEqual({
+      formula: `max(wait_0 / 6 + active_0 / ${c}, wait_1 / 6 + active_1 / ${c})`,
+      target: '1',
+      metricType: 'AverageValue',
+    });
     // The executor container has the REDIS_PASSWORD that passwordFromEnv names.
     expect(executorOf(objects).env.map((v: { name: string }) => v.name)).toContain('REDIS_PASSWORD');
   });
