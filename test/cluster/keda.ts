@@ -48,7 +48,8 @@ export function kustomization(moduleDir: string, image: string): object {
   return {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
-    resources: [join(moduleDir, 'config', 'minimal')],
+    // `./`: a path beginning with github.com/ would be fetched as a remote base.
+    resources: [`./${moduleDir}/config/minimal`],
     images: upstreamImages.map((upstream) => ({ name: upstream, newName: name, newTag: tag })),
     patches: kedaDeployments.map(container),
   };
