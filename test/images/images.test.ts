@@ -74,6 +74,16 @@ describeImages('test images', () => {
     ).toEqual(expect.arrayContaining(['kubernetes', 'forward']));
   });
 
+  it("keda: the operator and the metrics server start, as KEDA's user 65532, on a read-only root filesystem", () => {
+    const ref = image('keda');
+    expect(user(ref)).toBe('65532:65532');
+    // Both answer --help (on stderr) with their own flags: the operator its leader election, the metrics server its secure port.
+    const operator = docker('run', '--rm', '--network', 'none', '--read-only', ref, '--help');
+    expect([operator.status, operator.stderr]).toEqual([0, expect.stringContaining('--leader-elect')]);
+    const metrics = docker('run', '--rm', '--network', 'none', '--read-only', '--entrypoint', '/keda-adapter', ref, '--help');
+    expect([metrics.status, metrics.stderr]).toEqual([0, expect.stringContaining('--secure-port')]);
+  });
+
   it('kube-worker: prints its version as a non-root user on a read-only root filesystem', () => {
     const ref = image('kube-worker');
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
