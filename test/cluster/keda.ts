@@ -86,6 +86,7 @@ async function deploymentReady(o: KedaInstall, name: string): Promise<string> {
 /** Whether the API server reaches the metrics server (the APIService's Available condition); or why not. */
 export async function externalMetricsAvailable(apiGet: KedaInstall['apiGet']): Promise<string> {
   const r = await apiGet(`/apis/apiregistration.k8s.io/v1/apiservices/${externalMetricsApiService}`);
+  if (r.status === 404) return `not installed (npm run cluster:up -- --keda)`;
   if (r.status !== 200) return `${externalMetricsApiService}: ${r.status}`;
   const available = (JSON.parse(r.body) as { status?: { conditions?: Condition[] } }).status?.conditions?.find((c) => c.type === 'Available');
   return available?.status === 'True'
@@ -123,7 +124,8 @@ export async function installKeda(o: KedaInstall): Promise<void> {
       300_000,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${why}\n${kubectl(o, ['get', 'pods,events', '-n', kedaNamespace, '-o', 'wide'])}`);
+    const seen = spawnSync(o.kubectl, ['--kubeconfig', o.kubeconfig, 'get', 'pods,events', '-n', kedaNamespace, '-o', 'wide'], { encoding: 'utf8' });
+    throw new Error(`${(err as Error).message}\n${why}\n${seen.stdout}${seen.stderr}`);
   }
   log(`KEDA ${imageVersions.keda.version} installed in ${((Date.now() - t0) / 1000).toFixed(1)} s (namespace ${kedaNamespace}, image ${image})`);
 }
