@@ -411,6 +411,16 @@ describeHelm('the Helm chart', () => {
     expect(readConfig(containerEnv(objects, executorOf(objects))).fetchImage).toBe('registry.example.com/kube-worker:0.2.0');
   });
 
+  it("has KEDA add up one pool's waiting and running executors, with no max() for a single pool", async () => {
+    const objects = await render({ executor: { concurrency: 2, keda: { enabled: true, waitingPerReplica: 3 } } });
+    const scaled = find(objects, 'ScaledObject', `${NAME}-executor`);
+    expect(scaled.spec.triggers.map((t: any) => [t.name, t.metadata.listName])).toEqual([
+      ['wait_0', '{kw:default}:default:wait'],
+      ['active_0', '{kw:default}:default:active'],
+    ]);
+    expect(scaled.spec.advanced.scalingModifiers).toEqual({ formula: 'wait_0 / 3 + active_0 / 2', target: '1', metricType: 'AverageValue' });
+  });
+
   it('asks for the Redis address KEDA should use when Redis is external', async () => {
     await expect(render({ ...EXTERNAL_REDIS, executor: { keda: { enabled: true } } })).rejects.toThrow(/executor.keda.redisAddress is required/);
   });
