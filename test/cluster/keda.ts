@@ -4,7 +4,8 @@
  * v1beta1.external.metrics.k8s.io, from the module's own kustomize configuration (config/minimal,
  * through `kubectl kustomize`) with the image of test/images (`keda`: both binaries, only the Redis
  * scalers). Applied server-side, so installing over an earlier install changes only what differs
- * (the operator's own fields, such as the APIService's caBundle, stay); then waits until both
+ * (the operator's own fields, such as the APIService's caBundle, stay): everything but the
+ * APIService first, the APIService once the metrics server is Ready; then waits until both
  * Deployments are rolled out and the API server reaches the metrics server.
  */
 import { spawnSync } from 'node:child_process';
@@ -61,6 +62,15 @@ function kubectl(o: KedaInstall, args: string[], input?: string): string {
   return r.stdout;
 }
 
+/** kustomize's output split in two: the APIService of the external metrics, and everything else. */
+export function splitApiService(manifests: string): { apiService: string; rest: string } {
+  const documents = manifests.split(/^---\n/m).filter((d) => d.trim() !== '');
+  const isApiService = (d: string) => /^kind: APIService$/m.test(d) && /^apiVersion: apiregistration\.k8s\.io\//m.test(d);
+  const apiService = documents.filter(isApiService);
+  if (apiService.length !== 1) throw new Error(`KEDA's configuration has ${apiService.length} APIServices, expected 1`);
+  return { apiService: apiService[0]!, rest: documents.filter((d) => !isApiService(d)).join('---\n') };
+}
+
 interface Condition {
   type: string;
   status: string;
@@ -100,6 +110,7 @@ export async function installKeda(o: KedaInstall): Promise<void> {
   const image = await imageRef('keda');
   const stage = join(o.workDir, 'keda');
   rmSync(stage, { recursive: true, force: true });
+  let manifests = '';
   try {
     const zip = moduleZip(o.go, kedaModule, { ...process.env, GOTOOLCHAIN: imageVersions.keda.toolchain });
     const moduleDir = unpackModule(zip, kedaModule, stage, ['config']);
@@ -107,25 +118,37 @@ export async function installKeda(o: KedaInstall): Promise<void> {
     const relative = moduleDir.slice(stage.length + 1);
     mkdirSync(stage, { recursive: true });
     writeFileSync(join(stage, 'kustomization.yaml'), JSON.stringify(kustomization(relative, image), null, 2));
-    const manifests = kubectl(o, ['kustomize', stage]);
-    kubectl(o, ['apply', '--server-side', '--force-conflicts', '--field-manager=kube-worker-test-cluster', '-f', '-'], manifests);
+    manifests = kubectl(o, ['kustomize', stage]);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
+  const { apiService, rest } = splitApiService(manifests);
+  const apply = (text: string) => kubectl(o, ['apply', '--server-side', '--force-conflicts', '--field-manager=kube-worker-test-cluster', '-f', '-'], text);
   let why = '';
-  try {
-    await waitFor(
-      'KEDA: its operator and metrics server rolled out, external metrics served',
-      async () => {
-        const states = [...(await Promise.all(kedaDeployments.map((d) => deploymentReady(o, d)))), await externalMetricsAvailable(o.apiGet)];
-        why = states.filter(Boolean).join('; ');
-        return why === '';
-      },
-      300_000,
-    );
-  } catch (err) {
-    const seen = spawnSync(o.kubectl, ['--kubeconfig', o.kubeconfig, 'get', 'pods,events', '-n', kedaNamespace, '-o', 'wide'], { encoding: 'utf8' });
-    throw new Error(`${(err as Error).message}\n${why}\n${seen.stdout}${seen.stderr}`);
-  }
+  const until = async (what: string, states: () => Promise<string[]>): Promise<void> => {
+    try {
+      await waitFor(
+        what,
+        async () => {
+          why = (await states()).filter(Boolean).join('; ');
+          return why === '';
+        },
+        300_000,
+      );
+    } catch (err) {
+      const seen = spawnSync(o.kubectl, ['--kubeconfig', o.kubeconfig, 'get', 'pods,events', '-n', kedaNamespace, '-o', 'wide'], { encoding: 'utf8' });
+      throw new Error(`${(err as Error).message}\n${why}\n${seen.stdout}${seen.stderr}`);
+    }
+  };
+  apply(rest);
+  // The APIService only once its metrics server answers: while an aggregated API is registered and
+  // unavailable, the namespace controller fails every namespace deletion of the cluster (its
+  // discovery is incomplete), and other tests delete theirs all the time.
+  await until('KEDA: its metrics server rolled out', async () => [await deploymentReady(o, 'keda-metrics-apiserver')]);
+  apply(apiService);
+  await until('KEDA: its operator and metrics server rolled out, external metrics served', async () => [
+    ...(await Promise.all(kedaDeployments.map((d) => deploymentReady(o, d)))),
+    await externalMetricsAvailable(o.apiGet),
+  ]);
   log(`KEDA ${imageVersions.keda.version} installed in ${((Date.now() - t0) / 1000).toFixed(1)} s (namespace ${kedaNamespace}, image ${image})`);
 }

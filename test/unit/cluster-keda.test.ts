@@ -1,6 +1,6 @@
 /** What the test cluster changes in KEDA's own configuration (test/cluster/keda.ts). */
 import { describe, expect, it } from 'vitest';
-import { kustomization } from '../cluster/keda.js';
+import { kustomization, splitApiService } from '../cluster/keda.js';
 
 describe("KEDA's kustomization for the test cluster", () => {
   const k = kustomization('github.com/kedacore/keda/v2@v2.21.1', '127.0.0.1:16500/kube-worker-test/keda:0123abcd') as any;
@@ -23,5 +23,21 @@ describe("KEDA's kustomization for the test cluster", () => {
         { op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'IfNotPresent' },
         { op: 'replace', path: '/spec/template/spec/containers/0/resources/requests', value: { cpu: '10m', memory: '64Mi' } },
       ]);
+  });
+});
+
+describe('splitApiService', () => {
+  const doc = (kind: string, apiVersion = 'v1') => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: x\n`;
+
+  it('puts the APIService apart from everything else, which keeps its order', () => {
+    const manifests = [doc('Namespace'), doc('APIService', 'apiregistration.k8s.io/v1'), doc('Deployment', 'apps/v1')].join('---\n');
+    expect(splitApiService(manifests)).toEqual({
+      apiService: doc('APIService', 'apiregistration.k8s.io/v1'),
+      rest: [doc('Namespace'), doc('Deployment', 'apps/v1')].join('---\n'),
+    });
+  });
+
+  it('refuses a configuration without exactly one APIService', () => {
+    expect(() => splitApiService(doc('Namespace'))).toThrow(/0 APIServices, expected 1/);
   });
 });
