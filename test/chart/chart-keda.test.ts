@@ -72,7 +72,9 @@ describeHelm('KEDA scales the executors of a release on the real node', () => {
       run('ScaledObject', `kubectl get scaledobject -n ${ns.name} ${EXECUTOR} -o jsonpath='{.status}'`);
       run('HPA', `kubectl get hpa -n ${ns.name} -o yaml | sed -n '/^  status:/,$p'`);
       run('external metric', `kubectl get --raw "${await metricPath()}"`);
-      run('executor pods', `kubectl get pods -n ${ns.name} -o wide`);
+      run('pods', `kubectl get pods -n ${ns.name} -o wide`);
+      // A Job without its pod for long: the Job controller is behind (other tests' thousands of Jobs).
+      run('jobs', `kubectl get jobs -n ${ns.name}`);
       run('events', `kubectl get events -n ${ns.name} --sort-by=.lastTimestamp | tail -n 15`);
       run('KEDA operator', `kubectl logs -n ${kedaNamespace} deploy/keda-operator --tail=25`);
       try {
