@@ -18,7 +18,9 @@ import {
   notesLine,
   podLine,
   portForwardFromNotes,
-  splitImage,
+  releaseBasics,
+  SMALL_DISPATCHER,
+  SMALL_EXECUTOR,
   staticVolume,
   tokenFromNotes,
   userShell,
@@ -99,24 +101,14 @@ describeHelm('helm install on the real node', () => {
       // What a user sets: the image pushed to their registry, a pool, small script pods, a Redis
       // image and storage class of their cluster. The rest is small for a two-core machine.
       values = valuesFile({
-        image: splitImage(product),
-        dispatcher: { resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '384Mi' } } },
+        ...releaseBasics({ product, redis, tools }, volume),
+        dispatcher: { resources: SMALL_DISPATCHER },
         executor: {
           replicas: 1,
           pools: [POOL],
           // Operations still running after 5 s of SIGTERM are handed back to the next executor.
           shutdownGraceSeconds: 5,
-          resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-        },
-        scriptPods: {
-          worker: { image: splitImage(tools) },
-          resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-          pendingTimeoutSeconds: 600,
-        },
-        redis: {
-          image: splitImage(redis),
-          persistence: { storageClass: volume.storageClass, size: '1Gi' },
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+          resources: SMALL_EXECUTOR,
         },
       });
     }, 1_800_000);

@@ -16,7 +16,7 @@ import { imageRef } from '../images/images.js';
 import { bash } from '../integration/support/stack.js';
 import { describeCluster, eventually, kubeconfigPath, useNamespace } from '../e2e/support/cluster.js';
 import { CHART, describeHelm, helm, RELEASE, valuesFile } from './support/helm.js';
-import { Api, splitImage, staticVolume, userShell, type StaticVolume } from './support/release.js';
+import { Api, releaseBasics, SMALL_DISPATCHER, SMALL_EXECUTOR, staticVolume, userShell, type StaticVolume } from './support/release.js';
 
 const NAME = `${RELEASE}-kube-worker`;
 const EXECUTOR = `${NAME}-executor`;
@@ -116,26 +116,16 @@ describeHelm('KEDA scales the executors of a release on the real node', () => {
       volume = await staticVolume(ns.kc, ns.name, '1Gi');
       const [product, redis, tools] = await Promise.all([imageRef('kube-worker'), imageRef('redis'), imageRef('script-tools')]);
       const values = valuesFile({
-        image: splitImage(product),
-        dispatcher: { replicas: 1, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '384Mi' } } },
+        ...releaseBasics({ product, redis, tools }, volume),
+        dispatcher: { replicas: 1, resources: SMALL_DISPATCHER },
         executor: {
           pools: [POOL],
           // One operation per executor: executors and operations can be counted against each other.
           concurrency: 1,
           // Operations still running after 5 s of SIGTERM are handed back.
           shutdownGraceSeconds: 5,
-          resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+          resources: SMALL_EXECUTOR,
           keda: { enabled: true, minReplicas: 0, maxReplicas: MAX_REPLICAS, waitingPerReplica: 1, pollingInterval: 2, cooldownPeriod: COOLDOWN_SECONDS },
-        },
-        scriptPods: {
-          worker: { image: splitImage(tools) },
-          resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-          pendingTimeoutSeconds: 600,
-        },
-        redis: {
-          image: splitImage(redis),
-          persistence: { storageClass: volume.storageClass, size: '1Gi' },
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
         },
       });
       const install = await helm(['install', RELEASE, CHART, '--namespace', ns.name, '-f', values], env());

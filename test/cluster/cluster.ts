@@ -21,7 +21,6 @@ import {
   lstatSync,
   unlinkSync,
   readlinkSync,
-  cpSync,
   copyFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
@@ -34,6 +33,7 @@ import { setUpHostNetwork } from './node-host.js';
 import { checkHost, nodeComponents, startDns, startNode, stopNode, tearDownNodeHost } from './node.js';
 import { externalMetricsAvailable, installKeda } from './keda.js';
 import { ensureSimulatedNodes, removeSimulatedNodes, simulatedStatus } from './simulated-nodes.js';
+import { moduleZip, unpackModule } from '../support/go-module.js';
 import { tryLock, unlock } from '../support/pid-lock.js';
 import { components, log, Processes, tail, waitFor } from './processes.js';
 
@@ -213,16 +213,12 @@ function artifacts(): Artifact[] {
         // kwok builds from its own module, as downloaded from the Go module proxy, with one file of
         // it replaced: the log follow that ends when the simulated container has ended
         // (test/cluster/kwok/debugging_logs.go). Go refuses -overlay on the module cache, so the
-        // module is copied next to the binary and built there, with its own go.mod and go.sum.
+        // module is unpacked next to the binary and built there, with its own go.mod and go.sum.
         const module = `sigs.k8s.io/kwok@${versions.kwok}`;
-        const dl = spawnSync(go, ['mod', 'download', '-json', module], { cwd: cacheRoot, encoding: 'utf8', env: { ...goEnv(), GOFLAGS: '' } });
-        const dir = dl.status === 0 ? (JSON.parse(dl.stdout) as { Dir?: string }).Dir : undefined;
-        if (!dir) throw new Error(`cannot download ${module}: ${dl.stderr}`);
-        const src = `${out}.src`;
-        rmSync(src, { recursive: true, force: true });
+        const unpacked = `${out}.src`;
+        rmSync(unpacked, { recursive: true, force: true });
         try {
-          cpSync(dir, src, { recursive: true });
-          spawnSync('chmod', ['-R', 'u+w', src]);
+          const src = unpackModule(moduleZip(go, module, goEnv()), module, unpacked);
           copyFileSync(kwokOverlaySource, join(src, 'pkg', 'kwok', 'server', 'debugging_logs.go'));
           run([go, 'build', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/kwok'], {
             cwd: src,
@@ -230,7 +226,7 @@ function artifacts(): Artifact[] {
             logFile: buildLog,
           });
         } finally {
-          rmSync(src, { recursive: true, force: true });
+          rmSync(unpacked, { recursive: true, force: true });
         }
       },
     },

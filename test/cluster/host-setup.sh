@@ -10,6 +10,8 @@ command -v runc >/dev/null || missing+=(runc)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v ip >/dev/null || missing+=(iproute2)
+# KEDA's and kwok's Go modules are unpacked from their zips (test/support/go-module.ts).
+command -v unzip >/dev/null || missing+=(unzip)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "[host-setup] installing ${missing[*]}" >&2

@@ -128,6 +128,31 @@ export function splitImage(ref: string): { repository: string; tag: string } {
   return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
 }
 
+/** Requests and limits small enough for a release beside the other tests on a two-core node. */
+export const SMALL_DISPATCHER = { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '384Mi' } };
+export const SMALL_EXECUTOR = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } };
+
+/**
+ * What every installed release here shares, as a user sets it: the images pushed to their registry
+ * (here the test images: product, redis, script tools), small script pods, and the bundled Redis on
+ * a volume of their storage class.
+ */
+export function releaseBasics(images: { product: string; redis: string; tools: string }, volume: StaticVolume): Record<string, unknown> {
+  return {
+    image: splitImage(images.product),
+    scriptPods: {
+      worker: { image: splitImage(images.tools) },
+      resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      pendingTimeoutSeconds: 600,
+    },
+    redis: {
+      image: splitImage(images.redis),
+      persistence: { storageClass: volume.storageClass, size: '1Gi' },
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    },
+  };
+}
+
 /** The kube-worker API, as a client with the token sees it. */
 export class Api {
   constructor(
