@@ -7,6 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { backoffMs } from '../../core/delay.js';
 import type { Logger } from '../../core/logger.js';
+import { EventsByJob } from './events-by-job.js';
 import type { KubeApi } from './kube-api.js';
 import { instanceSelector, LABEL_JOB } from './names.js';
 
@@ -18,6 +19,9 @@ export interface JobListener {
   event(event: k8s.CoreV1Event): void;
 }
 
+/** A Job's pod is named after it, with a suffix of five: `<job>-abcde`. */
+const jobOfPodName = (podName: string): string => podName.replace(/-[a-z0-9]{5}$/, '');
+
 type AnyInformer = k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
 
 export class ClusterWatch {
@@ -25,7 +29,7 @@ export class ClusterWatch {
   private readonly informers: AnyInformer[] = [];
   private pods!: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
   private jobs!: k8s.Informer<k8s.V1Job> & k8s.ObjectCache<k8s.V1Job>;
-  private events!: k8s.Informer<k8s.CoreV1Event> & k8s.ObjectCache<k8s.CoreV1Event>;
+  private readonly eventsByJob = new EventsByJob();
   private stopped = false;
   private readonly startedAt = Date.now();
 
@@ -44,26 +48,32 @@ export class ClusterWatch {
     this.jobs = this.informer<k8s.V1Job>('jobs', `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector, () =>
       this.api.batch.listNamespacedJob({ namespace, labelSelector }),
     );
-    const events = (this.events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
+    const events = this.informer<k8s.CoreV1Event>('events', `/api/v1/namespaces/${namespace}/events`, undefined, () =>
       this.api.core.listNamespacedEvent({ namespace }),
-    ));
+    );
     const route = <T extends k8s.KubernetesObject>(object: T, labelOf: (o: T) => string | undefined): JobListener | undefined => {
       const name = labelOf(object);
       return name ? this.listeners.get(name) : undefined;
     };
     const jobOfPod = (pod: k8s.V1Pod): string | undefined => pod.metadata?.labels?.[LABEL_JOB];
     const jobOfJob = (job: k8s.V1Job): string | undefined => job.metadata?.labels?.[LABEL_JOB];
-    this.pods.on('add', (pod) => route(pod, jobOfPod)?.pod(pod));
+    this.pods.on('add', (pod) => {
+      this.refileEvents(pod);
+      route(pod, jobOfPod)?.pod(pod);
+    });
     this.pods.on('update', (pod) => route(pod, jobOfPod)?.pod(pod));
     this.pods.on('delete', (pod) => route(pod, jobOfPod)?.podDeleted(pod));
     this.jobs.on('add', (job) => route(job, jobOfJob)?.job(job));
     this.jobs.on('update', (job) => route(job, jobOfJob)?.job(job));
     this.jobs.on('delete', (job) => route(job, jobOfJob)?.jobDeleted(job));
     const onEvent = (event: k8s.CoreV1Event): void => {
-      if (this.isCurrent(event)) this.listenerForEvent(event)?.event(event);
+      const job = this.jobOfEvent(event);
+      this.eventsByJob.put(event, job);
+      if (job !== undefined && this.isCurrent(event)) this.listeners.get(job)?.event(event);
     };
     events.on('add', onEvent);
     events.on('update', onEvent);
+    events.on('delete', (event) => this.eventsByJob.remove(event));
     await Promise.all(this.informers.map((informer) => informer.start()));
   }
 
@@ -73,14 +83,20 @@ export class ClusterWatch {
     return seen >= this.startedAt - 1000;
   }
 
-  private listenerForEvent(event: k8s.CoreV1Event): JobListener | undefined {
+  /** The Job an event is about: its own, or its pod's (from the pod's label, or else its name). */
+  private jobOfEvent(event: k8s.CoreV1Event): string | undefined {
     const { kind, name } = event.involvedObject;
     if (!name) return undefined;
-    if (kind === 'Job') return this.listeners.get(name);
+    if (kind === 'Job') return name;
     if (kind !== 'Pod') return undefined;
-    const pod = this.pods.get(name, this.api.namespace);
-    const job = pod?.metadata?.labels?.[LABEL_JOB] ?? name.replace(/-[a-z0-9]{5}$/, '');
-    return this.listeners.get(job);
+    return this.pods.get(name, this.api.namespace)?.metadata?.labels?.[LABEL_JOB] ?? jobOfPodName(name);
+  }
+
+  /** A pod's events seen before the pod were filed by its name, which a long Job name cuts short. */
+  private refileEvents(pod: k8s.V1Pod): void {
+    const name = pod.metadata?.name;
+    const job = pod.metadata?.labels?.[LABEL_JOB];
+    if (name && job && job !== jobOfPodName(name)) this.eventsByJob.refile(name, jobOfPodName(name), job);
   }
 
   private informer<T extends k8s.KubernetesObject>(
@@ -115,9 +131,7 @@ export class ClusterWatch {
     if (job) listener.job(job);
     for (const pod of this.pods.list(this.api.namespace)) if (pod.metadata?.labels?.[LABEL_JOB] === jobName) listener.pod(pod);
     // The pod may have been scheduled (or not) before this subscription: those events count too.
-    for (const event of this.events.list(this.api.namespace)) {
-      if (this.isCurrent(event) && this.listenerForEvent(event) === listener) listener.event(event);
-    }
+    for (const event of this.eventsByJob.of(jobName)) if (this.isCurrent(event)) listener.event(event);
     return () => {
       if (this.listeners.get(jobName) === listener) this.listeners.delete(jobName);
     };

@@ -188,20 +188,15 @@ export class KubernetesRuntime implements Runtime {
     });
   }
 
-  /** Deletes the Job (its pods go with it) and the Secret; what is already gone is fine. */
+  /**
+   * Deletes the Job; what is already gone is fine. Its pods and its Secret go with it: the garbage
+   * collector follows their owner references, and a Secret is only ever made owned by its Job.
+   */
   async release(ticket: string): Promise<void> {
     if (this.foreign.delete(ticket)) return;
     const warm = this.warmJobs.get(ticket);
-    if (warm) {
-      this.warmJobs.delete(ticket);
-      return deleteJob(this.api, warm, 'released');
-    }
-    const name = jobName(this.settings.instance, ticket);
-    const { namespace } = this.api;
-    await Promise.all([
-      deleteJob(this.api, name, 'released'),
-      this.api.call('delete', () => this.api.core.deleteNamespacedSecret({ name, namespace })).catch(ignoreNotFound),
-    ]);
+    this.warmJobs.delete(ticket);
+    await deleteJob(this.api, warm ?? jobName(this.settings.instance, ticket), 'released');
   }
 
   async close(): Promise<void> {

@@ -12,8 +12,9 @@ export const EXECUTOR_RULES: V1PolicyRule[] = [
   // The informer, and cancel; a pod is never read on its own.
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'delete'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-  // Write-only: the executor never reads a Secret, its own or anyone's.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete'] },
+  // Create only: the executor never reads a Secret, its own or anyone's, and never deletes one —
+  // an operation's Secret is owned by its Job and goes with it.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
   { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
 ];

@@ -23,7 +23,6 @@ function apiWith(job: V1Job) {
     },
     core: {
       createNamespacedSecret: async () => void writes.push('create Secret'),
-      deleteNamespacedSecret: async ({ name }: { name: string }) => void writes.push(`delete Secret ${name}`),
     },
   };
   return { api: api as unknown as KubeApi, writes };

@@ -18,7 +18,6 @@ describe("the executor's Role", () => {
     ['', 'pods', 'delete', 'cancel'],
     ['', 'pods/log', 'get', 'following the script log'],
     ['', 'secrets', 'create', "the operation's Secret"],
-    ['', 'secrets', 'delete', 'release and the sweeper'],
     ['', 'events', 'list', 'the event informer'],
     ['', 'events', 'watch', 'the event informer'],
     ['authorization.k8s.io', 'selfsubjectaccessreviews', 'create', 'the permissions preflight'],
@@ -39,7 +38,6 @@ describe("the executor's Role", () => {
         '/pods watch',
         '/pods/log get',
         '/secrets create',
-        '/secrets delete',
         'authorization.k8s.io/selfsubjectaccessreviews create',
         'batch/jobs create',
         'batch/jobs delete',
@@ -49,7 +47,7 @@ describe("the executor's Role", () => {
         'batch/jobs watch',
       ].sort(),
     );
-    for (const verb of ['get', 'list', 'watch']) expect(grants('', 'secrets', verb), `secrets ${verb}`).toBe(false);
+    for (const verb of ['get', 'list', 'watch', 'delete']) expect(grants('', 'secrets', verb), `secrets ${verb}`).toBe(false);
     expect(grants('', 'pods', 'get')).toBe(false);
   });
 
