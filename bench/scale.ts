@@ -65,6 +65,7 @@ function print(size: Size): void {
   if (bare) console.log(row(['  bare client, all at once: Jobs pending / pods not running', `${bare.maxPendingJobs} / ${bare.maxPendingPods}`], widths));
   console.log(row(['Jobs made twice / operations without a Job', `${kw.jobsMadeAgain} / ${kw.withoutJob}`], widths));
   console.log(row(['queue wait, submit → Job created, p50 / p99 ms', `${kw.queueWaitMs.p50} / ${kw.queueWaitMs.p99}`], widths));
+  for (const [phase, { p50, p99 }] of Object.entries(kw.phasesMs)) console.log(row([`  ${phase}, p50 / p99 ms`, `${p50} / ${p99}`], widths));
   console.log(row(['executor CPU per 1,000 operations (all executors)', `${((kw.executorCpuMsPerOperation * 1000) / 1000).toFixed(1)} s`], widths));
   console.log(row(['executor peak memory (largest of one)', `${kw.executorPeakRssMb} MB`], widths));
   console.log(row(['dispatcher CPU per submission', `${kw.dispatcherCpuMsPerSubmission} ms`], widths));

@@ -12,10 +12,15 @@ import { POOL } from './operation.js';
 export interface Completions {
   readonly succeeded: number;
   readonly failed: number;
+  /** Ticket → when its job was seen ending, ms (performance.now()). */
+  readonly endedAt: ReadonlyMap<string, number>;
   /** Resolves once `count` jobs have ended in all. */
   until(count: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A job's id is its ticket and a nonce (core/queue.ts jobIdFor); a bare BullMQ job's is its own. */
+const ticketOf = (jobId: string): string => (jobId.includes('.') ? jobId.slice(0, jobId.lastIndexOf('.')) : jobId);
 
 /** BullMQ's prefix for the bench pool's queue of a kube-worker deployment under `prefix` (the pool's hash tag). */
 export const kubeWorkerQueuePrefix = (prefix: string): string => keys(prefix).pool(POOL).queuePrefix;
@@ -28,16 +33,18 @@ export function countCompletions(redisUrl: string, queuePrefix: string): Complet
   let succeeded = 0;
   let failed = 0;
   let waiting: { count: number; resolve: () => void } | undefined;
-  const ended = (): void => {
+  const endedAt = new Map<string, number>();
+  const ended = ({ jobId }: { jobId: string }): void => {
+    endedAt.set(ticketOf(jobId), performance.now());
     if (waiting && succeeded + failed >= waiting.count) waiting.resolve();
   };
-  events.on('completed', () => {
+  events.on('completed', (job) => {
     succeeded += 1;
-    ended();
+    ended(job);
   });
-  events.on('failed', () => {
+  events.on('failed', (job) => {
     failed += 1;
-    ended();
+    ended(job);
   });
   return {
     get succeeded() {
@@ -46,6 +53,7 @@ export function countCompletions(redisUrl: string, queuePrefix: string): Complet
     get failed() {
       return failed;
     },
+    endedAt,
     until(count) {
       if (succeeded + failed >= count) return Promise.resolve();
       return new Promise((resolve) => {

@@ -2,10 +2,11 @@
  * One watch on the script pods of one kube-worker instance: the most that existed at once without
  * having ended (Pending or Running). One stream, so its events come in the order the API server
  * stored them: an executor that takes its next operation only once it has seen a pod end can never
- * make this count exceed its concurrency, however late the watch runs.
+ * make this count exceed its concurrency, however late the watch runs. It also notes when each
+ * ticket's pod was first seen running and ended (this process's clock).
  */
 import * as k8s from '@kubernetes/client-node';
-import { instanceSelector } from '../../executor/kubernetes/names.js';
+import { instanceSelector, LABEL_TICKET } from '../../executor/kubernetes/names.js';
 
 const ended = (pod: k8s.V1Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
@@ -14,6 +15,9 @@ export class PodWatch {
   maxUnended = 0;
   /** Pods seen Pending (not yet running) at once, at most. */
   maxPending = 0;
+  /** Ticket (its label) → when its pod was first seen running, and ended, ms (performance.now()). */
+  readonly runningAt = new Map<string, number>();
+  readonly endedAt = new Map<string, number>();
   private readonly unended = new Set<string>();
   private readonly pending = new Set<string>();
   private readonly informer: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
@@ -43,6 +47,9 @@ export class PodWatch {
 
   private seen(pod: k8s.V1Pod): void {
     const uid = pod.metadata?.uid ?? '';
+    const ticket = pod.metadata?.labels?.[LABEL_TICKET];
+    if (ticket && pod.status?.phase !== 'Pending' && !this.runningAt.has(ticket)) this.runningAt.set(ticket, performance.now());
+    if (ticket && ended(pod) && !this.endedAt.has(ticket)) this.endedAt.set(ticket, performance.now());
     if (ended(pod) || pod.metadata?.deletionTimestamp) return this.gone(uid);
     this.unended.add(uid);
     if (pod.status?.phase === 'Running') this.pending.delete(uid);

@@ -18,7 +18,7 @@ import { POOL, SUBMIT_PATH, TOKEN } from './operation.js';
 import { cpuMsBetween, processUsage } from './process-usage.js';
 import { uniquePrefix } from './redis-prefix.js';
 import { startKubeWorkerProcesses } from './scale-kube-worker.js';
-import { percentile } from './stats.js';
+import { latencies, percentile, type Latencies } from './stats.js';
 
 export interface ScaleOptions {
   operations: number;
@@ -87,6 +87,36 @@ async function redisUsedMemory(url: string): Promise<number> {
   }
 }
 
+/**
+ * An operation's life as the bench's watches see it, from its Job to its end: the cluster starting
+ * the pod, the pod running, the executor seeing it end (reading its log, recording the result) and
+ * deleting the Job, and BullMQ's completion after that. An executor's slot is held from before the
+ * Job to the completion.
+ */
+export type LifecyclePhase = 'job → pod running' | 'pod running → ended' | 'pod ended → Job deleted' | 'Job deleted → completed';
+
+interface Moments {
+  job: Map<string, number>;
+  running: Map<string, number>;
+  ended: Map<string, number>;
+  deleted: Map<string, number>;
+  completed: ReadonlyMap<string, number>;
+}
+
+function lifecyclePhases(m: Moments): Record<LifecyclePhase, Latencies> {
+  const between = (from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>): Latencies => {
+    const samples = [...from].filter(([ticket]) => to.has(ticket)).map(([ticket, at]) => to.get(ticket)! - at);
+    const { p50, p99 } = latencies(samples);
+    return { p50: Math.round(p50), p99: Math.round(p99) };
+  };
+  return {
+    'job → pod running': between(m.job, m.running),
+    'pod running → ended': between(m.running, m.ended),
+    'pod ended → Job deleted': between(m.ended, m.deleted),
+    'Job deleted → completed': between(m.deleted, m.completed),
+  };
+}
+
 export interface KubeWorkerScale {
   operations: number;
   succeeded: number;
@@ -108,7 +138,9 @@ export interface KubeWorkerScale {
   jobsMadeAgain: number;
   withoutJob: number;
   /** Submit (request sent) → Job seen by the bench's watch, ms. */
-  queueWaitMs: { p50: number; p99: number };
+  queueWaitMs: Latencies;
+  /** Where an operation's time goes once its Job exists, ms (see lifecyclePhases). */
+  phasesMs: Record<LifecyclePhase, Latencies>;
   executorCpuMsPerOperation: number;
   /** The largest peak resident memory of one executor, MB. */
   executorPeakRssMb: number;
@@ -174,6 +206,7 @@ export async function runKubeWorkerScale(o: ScaleOptions): Promise<KubeWorkerSca
       jobsMadeAgain: [...watch.jobsPerTicket.values()].filter((n) => n > 1).length,
       withoutJob: [...submitted.keys()].filter((t) => !watch.jobsPerTicket.has(t)).length,
       queueWaitMs: { p50: round(percentile(waits, 50), 0), p99: round(percentile(waits, 99), 0) },
+      phasesMs: lifecyclePhases({ job: watch.created, running: pods.runningAt, ended: pods.endedAt, deleted: watch.deletedAt, completed: completions.endedAt }),
       executorCpuMsPerOperation: round(cpuMsBetween(executorsBefore, executorsAfter) / o.operations),
       executorPeakRssMb: round(Math.max(...executorsAfter.map((u) => u.peakRssMb)), 1),
       dispatcherCpuMsPerSubmission: round(dispatcherCpuMs / o.operations, 3),

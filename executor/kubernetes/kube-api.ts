@@ -1,7 +1,9 @@
 /**
  * The executor's one door to the Kubernetes API: every call goes through the rate limiter and is
- * counted by verb and status code; one made for an operation is a span of its trace. Errors keep the API server's own message (its Status), and say
- * whether they are worth retrying.
+ * counted by verb and status code; one made for an operation is a span of its trace. A request the
+ * API server's flow control turned away (429) is sent again after the wait it asks for, as
+ * client-go does: it was refused before it was done, so sending it again is safe. Errors keep the
+ * API server's own message (its Status), and say whether they are worth retrying.
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Tracing } from '../../core/tracing.js';
@@ -42,6 +44,19 @@ export function toKubeApiError(error: unknown): KubeApiError {
 
 const statusOf = (error: unknown): number => toKubeApiError(error).status;
 
+/** How often a request turned away with 429 is sent again (client-go's count). */
+export const TOO_MANY_REQUESTS_RETRIES = 10;
+/** The longest wait a Retry-After is followed for; without one, a second. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** The wait a 429 asks for before the request is sent again, or undefined for any other error. */
+export function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof k8s.ApiException) || error.code !== 429) return undefined;
+  const headers = (error.headers ?? {}) as Record<string, string | undefined>;
+  const seconds = Number(headers['retry-after'] ?? headers['Retry-After'] ?? 1);
+  return Math.min(MAX_RETRY_AFTER_MS, Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000);
+}
+
 export class KubeApi {
   readonly core: k8s.CoreV1Api;
   readonly batch: k8s.BatchV1Api;
@@ -80,14 +95,18 @@ export class KubeApi {
   }
 
   private async callCounted<T>(verb: string, request: () => Promise<T>): Promise<T> {
-    await this.limiter.take();
-    try {
-      const result = await request();
-      this.count(verb, 200);
-      return result;
-    } catch (error) {
-      this.count(verb, statusOf(error));
-      throw toKubeApiError(error);
+    for (let retries = 0; ; retries += 1) {
+      await this.limiter.take();
+      try {
+        const result = await request();
+        this.count(verb, 200);
+        return result;
+      } catch (error) {
+        this.count(verb, statusOf(error));
+        const wait = retryAfterMs(error);
+        if (wait === undefined || retries >= TOO_MANY_REQUESTS_RETRIES) throw toKubeApiError(error);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 }
