@@ -7,7 +7,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Tracing } from '../../core/tracing.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter, type Urgency } from './rate-limiter.js';
 
 export type RequestCounter = (verb: string, code: number) => void;
 
@@ -78,13 +78,16 @@ export class KubeApi {
     this.tracing = options.tracing;
   }
 
-  /** Runs one API call under the rate limit and counts it; throws KubeApiError. */
-  async call<T>(verb: string, request: () => Promise<T>): Promise<T> {
-    if (!this.tracing) return this.callCounted(verb, request);
+  /**
+   * Runs one API call under the rate limit and counts it; throws KubeApiError. `urgency`: 'starts'
+   * for the request that starts an operation, which waits behind those of operations under way.
+   */
+  async call<T>(verb: string, request: () => Promise<T>, urgency: Urgency = 'continues'): Promise<T> {
+    if (!this.tracing) return this.callCounted(verb, request, urgency);
     const attributes = { 'kube_worker.kubernetes.verb': verb };
     return this.tracing.inChildSpan(`kubernetes ${verb}`, { kind: 'client', attributes }, async (span) => {
       try {
-        const result = await this.callCounted(verb, request);
+        const result = await this.callCounted(verb, request, urgency);
         span.setAttributes({ 'kube_worker.kubernetes.status_code': 200 });
         return result;
       } catch (error) {
@@ -94,9 +97,9 @@ export class KubeApi {
     });
   }
 
-  private async callCounted<T>(verb: string, request: () => Promise<T>): Promise<T> {
+  private async callCounted<T>(verb: string, request: () => Promise<T>, urgency: Urgency): Promise<T> {
     for (let retries = 0; ; retries += 1) {
-      await this.limiter.take();
+      await this.limiter.take(urgency);
       try {
         const result = await request();
         this.count(verb, 200);

@@ -138,7 +138,7 @@ export class KubernetesRuntime implements Runtime {
     const { namespace } = this.api;
     try {
       const created = await this.api
-        .call('create', () => this.api.batch.createNamespacedJob({ namespace, body: job }))
+        .call('create', () => this.api.batch.createNamespacedJob({ namespace, body: job }), 'starts')
         .catch(async (error: unknown) => {
           adoptExisting(error);
           return this.api.call('get', () => this.api.batch.readNamespacedJob({ name, namespace }));
