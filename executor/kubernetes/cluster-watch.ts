@@ -92,11 +92,16 @@ export class ClusterWatch {
     return this.pods.get(name, this.api.namespace)?.metadata?.labels?.[LABEL_JOB] ?? jobOfPodName(name);
   }
 
-  /** A pod's events seen before the pod were filed by its name, which a long Job name cuts short. */
+  /**
+   * A pod's events seen before the pod were filed by its name, which a long Job name cuts short:
+   * they go to its Job now, and to the Job's subscriber, which could not hear of them then.
+   */
   private refileEvents(pod: k8s.V1Pod): void {
     const name = pod.metadata?.name;
     const job = pod.metadata?.labels?.[LABEL_JOB];
-    if (name && job && job !== jobOfPodName(name)) this.eventsByJob.refile(name, jobOfPodName(name), job);
+    if (!name || !job || job === jobOfPodName(name)) return;
+    const listener = this.listeners.get(job);
+    for (const event of this.eventsByJob.refile(name, jobOfPodName(name), job)) if (this.isCurrent(event)) listener?.event(event);
   }
 
   private informer<T extends k8s.KubernetesObject>(

@@ -38,10 +38,11 @@ export class EventsByJob {
     if (events?.size === 0) this.byJob.delete(job);
   }
 
-  /** Moves the events about pod `podName` filed under `from` to `to`: the pod's Job, now known. */
-  refile(podName: string, from: string, to: string): void {
+  /** Moves the events about pod `podName` filed under `from` to `to`, the pod's Job now known, and gives them. */
+  refile(podName: string, from: string, to: string): k8s.CoreV1Event[] {
     const events = [...(this.byJob.get(from)?.values() ?? [])].filter((e) => e.involvedObject.kind === 'Pod' && e.involvedObject.name === podName);
     for (const event of events) this.put(event, to);
+    return events;
   }
 
   of(job: string): k8s.CoreV1Event[] {

@@ -36,7 +36,7 @@ describe('the events filed by the Job they concern', () => {
     const cut = 'kw-a-long-ticket-cut-short-by-the-pod-name-generator-abc';
     index.put(event('scheduled', 'Pod', `${cut}xyzwv`), cut);
     index.put(event('other', 'Pod', `${cut}qqqqq`), cut);
-    index.refile(`${cut}xyzwv`, cut, 'kw-the-whole-job-name');
+    expect(uids(index.refile(`${cut}xyzwv`, cut, 'kw-the-whole-job-name'))).toEqual(['scheduled#1']);
     expect(uids(index.of('kw-the-whole-job-name'))).toEqual(['scheduled#1']);
     expect(uids(index.of(cut))).toEqual(['other#1']);
     index.remove(event('scheduled', 'Pod', `${cut}xyzwv`));
