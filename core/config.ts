@@ -169,6 +169,15 @@ export const SETTINGS = [
     parse: integer(0, 3600),
   }),
   setting({
+    env: 'KUBE_WORKER_SHUTDOWN_DELAY_SECONDS',
+    key: 'shutdownDelaySeconds',
+    default: '0',
+    defaultNote: 'the chart sets 5',
+    description:
+      'On SIGTERM, how long a dispatcher goes on answering, its /readyz already failing, before it stops taking requests: the time a Service or load balancer needs to stop sending it new connections.',
+    parse: integer(0, 300),
+  }),
+  setting({
     env: 'KUBE_WORKER_REDIS_COMMAND_TIMEOUT_MS',
     key: 'redisCommandTimeoutMs',
     default: '1000',

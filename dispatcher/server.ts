@@ -54,6 +54,7 @@ export type DispatcherSettings = Pick<
   | 'dashboardPassword'
   | 'dashboardWrite'
   | 'shutdownGraceSeconds'
+  | 'shutdownDelaySeconds'
   | 'redisCommandTimeoutMs'
   | 'redisSentinelPassword'
   | 'redisWaitMs'
@@ -200,12 +201,18 @@ export async function dispatcherOn(
   return {
     app,
     /**
-     * Stops taking requests, ends the log streams, lets requests in flight finish (each Redis
-     * command is bounded by its timeout), then closes; all within the grace period, after which
-     * what is left is cut off.
+     * Says it is not ready and goes on answering for the shutdown delay: a Service keeps sending
+     * new connections to a pod until its endpoints change everywhere, and once the pod is gone
+     * such a connection hangs instead of being refused. Then it stops taking requests, ends the log
+     * streams, lets requests in flight finish (each Redis command is bounded by its timeout), and
+     * closes; all within the grace period, after which what is left is cut off.
      */
     async close() {
       shuttingDown = true;
+      if (settings.shutdownDelaySeconds > 0) {
+        logger.info(`not ready; still answering for ${settings.shutdownDelaySeconds}s while the Service stops sending requests here`);
+        await new Promise((resolve) => setTimeout(resolve, settings.shutdownDelaySeconds * 1000));
+      }
       follows.stopAll();
       const deadline = Date.now() + settings.shutdownGraceSeconds * 1000;
       for (const step of [() => app.close(), () => queues.close(), () => finished.close(), async () => void (await redis.quit())]) {

@@ -7,7 +7,7 @@
  * and the uninstall. Wall times are printed, never asserted.
  */
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ticketLabel } from '../../executor/kubernetes/names.js';
 import { imageRef } from '../images/images.js';
 import { bash, setVariable } from '../integration/support/stack.js';
@@ -89,6 +89,20 @@ describeHelm('helm install on the real node', () => {
       userShell(`kubectl exec -n ${ns.name} ${pod!.metadata!.name} -c script -- sh -c 'touch "$KUBE_WORKER_WORKSPACE/go"'`);
     };
     const stateOf = async (ticket: string) => (await service.call('GET', `/api/v1/operations/${ticket}?limit=100`)).body;
+
+    // A case that failed may leave its held scripts running and their executor slots taken: they are
+    // let go, so that the next case tells of itself rather than of this one.
+    afterEach(async ({ task }) => {
+      if (task.result?.state !== 'fail') return;
+      const scripts = (await ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'kube-worker/ticket' })).items;
+      for (const pod of scripts.filter((p) => p.status?.phase === 'Running')) {
+        try {
+          userShell(`kubectl exec -n ${ns.name} ${pod.metadata!.name} -c script -- sh -c 'touch "$KUBE_WORKER_WORKSPACE/go"'`);
+        } catch (error) {
+          say(`could not let ${pod.metadata!.name} go: ${(error as Error).message}`);
+        }
+      }
+    });
 
     beforeAll(async () => {
       await ns.core.patchNamespace({

@@ -15,6 +15,7 @@ const CHART = path.resolve(import.meta.dirname, '../../charts/kube-worker');
 /** Settings whose chart default is not the product's, and why. */
 const CHART_DEFAULTS: Record<string, string> = {
   KUBE_WORKER_INSTANCE: 'empty in values.yaml: the template puts the release name in its place',
+  KUBE_WORKER_SHUTDOWN_DELAY_SECONDS: 'behind a Service a dispatcher must outlast the endpoints changing; `npm start` and compose have no Service to wait for',
 };
 
 /** Every `- name: KUBE_WORKER_…` whose value is read straight from one value of the chart, with that value's path. */
