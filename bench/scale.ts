@@ -19,6 +19,7 @@ import * as k8s from '@kubernetes/client-node';
 import { up } from '../test/cluster/cluster.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 import { printCircumstances, row } from './support/report.js';
+import type { Latencies } from './support/stats.js';
 import { runCancelScale } from './support/cancel-scale.js';
 import { runBareScale, runKubeWorkerScale, type BareScale, type KubeWorkerScale, type ScaleOptions } from './support/scale-run.js';
 
@@ -65,7 +66,11 @@ function print(size: Size): void {
   if (bare) console.log(row(['  bare client, all at once: Jobs pending / pods not running', `${bare.maxPendingJobs} / ${bare.maxPendingPods}`], widths));
   console.log(row(['Jobs made twice / operations without a Job', `${kw.jobsMadeAgain} / ${kw.withoutJob}`], widths));
   console.log(row(['queue wait, submit → Job created, p50 / p99 ms', `${kw.queueWaitMs.p50} / ${kw.queueWaitMs.p99}`], widths));
-  for (const [phase, { p50, p99 }] of Object.entries(kw.phasesMs)) console.log(row([`  ${phase}, p50 / p99 ms`, `${p50} / ${p99}`], widths));
+  const bareSteps = bare?.phasesMs as Record<string, Latencies> | undefined;
+  for (const [phase, { p50, p99 }] of Object.entries(kw.phasesMs)) {
+    const floor = bareSteps?.[phase] ? `   (bare ${bareSteps[phase].p50} / ${bareSteps[phase].p99})` : '';
+    console.log(row([`  ${phase}, p50 / p99 ms`, `${p50} / ${p99}${floor}`], widths));
+  }
   console.log(row(['executor CPU per 1,000 operations (all executors)', `${((kw.executorCpuMsPerOperation * 1000) / 1000).toFixed(1)} s`], widths));
   console.log(row(['executor peak memory (largest of one)', `${kw.executorPeakRssMb} MB`], widths));
   console.log(row(['dispatcher CPU per submission', `${kw.dispatcherCpuMsPerSubmission} ms`], widths));

@@ -19,8 +19,6 @@ export class JobWatch {
   maxUnended = 0;
   /** Jobs seen deleted. */
   deleted = 0;
-  /** Ticket → when its Job was seen deleted, ms. */
-  readonly deletedAt = new Map<string, number>();
   /** Called with each Job the watch sees added. */
   onAdded: (job: k8s.V1Job) => void = () => undefined;
   private readonly unended = new Set<string>();
@@ -40,8 +38,6 @@ export class JobWatch {
     this.informer.on('update', (job) => this.seen(job, false));
     this.informer.on('delete', (job) => {
       this.deleted += 1;
-      const ticket = job.metadata?.annotations?.[ANNOTATION_TICKET];
-      if (ticket && !this.deletedAt.has(ticket)) this.deletedAt.set(ticket, performance.now());
       this.unended.delete(job.metadata?.name ?? '');
       this.seenEnd(job.metadata?.name ?? '');
     });

@@ -15,7 +15,8 @@ export class PodWatch {
   maxUnended = 0;
   /** Pods seen Pending (not yet running) at once, at most. */
   maxPending = 0;
-  /** Ticket (its label) → when its pod was first seen running, and ended, ms (performance.now()). */
+  /** Ticket (its label) → when its pod was first seen, seen running, and ended, ms (performance.now()). */
+  readonly madeAt = new Map<string, number>();
   readonly runningAt = new Map<string, number>();
   readonly endedAt = new Map<string, number>();
   private readonly unended = new Set<string>();
@@ -48,6 +49,7 @@ export class PodWatch {
   private seen(pod: k8s.V1Pod): void {
     const uid = pod.metadata?.uid ?? '';
     const ticket = pod.metadata?.labels?.[LABEL_TICKET];
+    if (ticket && !this.madeAt.has(ticket)) this.madeAt.set(ticket, performance.now());
     if (ticket && pod.status?.phase !== 'Pending' && !this.runningAt.has(ticket)) this.runningAt.set(ticket, performance.now());
     if (ticket && ended(pod) && !this.endedAt.has(ticket)) this.endedAt.set(ticket, performance.now());
     if (ended(pod) || pod.metadata?.deletionTimestamp) return this.gone(uid);

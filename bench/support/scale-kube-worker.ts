@@ -55,7 +55,7 @@ export async function startKubeWorkerProcesses(env: Record<string, string>, exec
     for (let i = 0; i < executors; i += 1) {
       const metricsPort = await freePort();
       metricsPorts.push(metricsPort);
-      const executor = spawnCli('executor', { ...env, HOST: '127.0.0.1', KUBE_WORKER_METRICS_PORT: String(metricsPort) }, 256 * 1024);
+      const executor = spawnCli('executor', { ...env, HOST: '127.0.0.1', KUBE_WORKER_METRICS_PORT: String(metricsPort), ...(process.env.PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROF_DIR}` } : {}) }, 256 * 1024);
       all.push(executor);
       starting.push(waitUntilStarted('executor', executor, () => executor.output().includes('executor started'), STARTS_WITHIN));
     }

@@ -9,6 +9,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { readConfig } from '../../core/config.js';
+import { loadKubeConfig } from '../../executor/kubernetes/connect.js';
 import { buildScriptJob } from '../../executor/kubernetes/job-spec.js';
 import { simulated, simulatedPlacement } from '../../test/cluster/simulated-config.js';
 import { countCompletions, kubeWorkerQueuePrefix } from './completions.js';
@@ -88,32 +89,31 @@ async function redisUsedMemory(url: string): Promise<number> {
 }
 
 /**
- * An operation's life as the bench's watches see it, from its Job to its end: the cluster starting
- * the pod, the pod running, the executor seeing it end (reading its log, recording the result) and
- * deleting the Job, and BullMQ's completion after that. An executor's slot is held from before the
- * Job to the completion.
+ * An operation's life as the bench's watches see it, from its Job on: the Job controller making
+ * the pod (for kube-worker, once the executor has made the Secret and resumed the Job), the
+ * scheduler and the simulated node starting it, the pod running, and — kube-worker only — the
+ * executor seeing it end, reading its log, recording the result and deleting the Job, which
+ * frees its slot (BullMQ's completion).
  */
-export type LifecyclePhase = 'job → pod running' | 'pod running → ended' | 'pod ended → Job deleted' | 'Job deleted → completed';
+export type LifecyclePhase = 'Job → pod made' | 'pod made → running' | 'pod running → ended' | 'pod ended → slot free';
 
 interface Moments {
-  job: Map<string, number>;
-  running: Map<string, number>;
-  ended: Map<string, number>;
-  deleted: Map<string, number>;
-  completed: ReadonlyMap<string, number>;
+  job: ReadonlyMap<string, number>;
+  pods: PodWatch;
+  completed?: ReadonlyMap<string, number>;
 }
 
-function lifecyclePhases(m: Moments): Record<LifecyclePhase, Latencies> {
+function lifecyclePhases(m: Moments): Partial<Record<LifecyclePhase, Latencies>> {
   const between = (from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>): Latencies => {
     const samples = [...from].filter(([ticket]) => to.has(ticket)).map(([ticket, at]) => to.get(ticket)! - at);
     const { p50, p99 } = latencies(samples);
     return { p50: Math.round(p50), p99: Math.round(p99) };
   };
   return {
-    'job → pod running': between(m.job, m.running),
-    'pod running → ended': between(m.running, m.ended),
-    'pod ended → Job deleted': between(m.ended, m.deleted),
-    'Job deleted → completed': between(m.deleted, m.completed),
+    'Job → pod made': between(m.job, m.pods.madeAt),
+    'pod made → running': between(m.pods.madeAt, m.pods.runningAt),
+    'pod running → ended': between(m.pods.runningAt, m.pods.endedAt),
+    ...(m.completed ? { 'pod ended → slot free': between(m.pods.endedAt, m.completed) } : {}),
   };
 }
 
@@ -140,7 +140,7 @@ export interface KubeWorkerScale {
   /** Submit (request sent) → Job seen by the bench's watch, ms. */
   queueWaitMs: Latencies;
   /** Where an operation's time goes once its Job exists, ms (see lifecyclePhases). */
-  phasesMs: Record<LifecyclePhase, Latencies>;
+  phasesMs: Partial<Record<LifecyclePhase, Latencies>>;
   executorCpuMsPerOperation: number;
   /** The largest peak resident memory of one executor, MB. */
   executorPeakRssMb: number;
@@ -206,7 +206,7 @@ export async function runKubeWorkerScale(o: ScaleOptions): Promise<KubeWorkerSca
       jobsMadeAgain: [...watch.jobsPerTicket.values()].filter((n) => n > 1).length,
       withoutJob: [...submitted.keys()].filter((t) => !watch.jobsPerTicket.has(t)).length,
       queueWaitMs: { p50: round(percentile(waits, 50), 0), p99: round(percentile(waits, 99), 0) },
-      phasesMs: lifecyclePhases({ job: watch.created, running: pods.runningAt, ended: pods.endedAt, deleted: watch.deletedAt, completed: completions.endedAt }),
+      phasesMs: lifecyclePhases({ job: watch.created, pods, completed: completions.endedAt }),
       executorCpuMsPerOperation: round(cpuMsBetween(executorsBefore, executorsAfter) / o.operations),
       executorPeakRssMb: round(Math.max(...executorsAfter.map((u) => u.peakRssMb)), 1),
       dispatcherCpuMsPerSubmission: round(dispatcherCpuMs / o.operations, 3),
@@ -225,14 +225,16 @@ export interface BareScale {
   /** As kube-worker's: Jobs whose pod had not ended, at once, at most. */
   maxPendingJobs: number;
   maxPendingPods: number;
+  /** The same steps as kube-worker's, but for the executor's. */
+  phasesMs: Partial<Record<LifecyclePhase, Latencies>>;
 }
 
 /** The floor: the same Secrets and Jobs (unsuspended), `inFlight` creates at a time, one watch until each ended. */
 export async function runBareScale(o: ScaleOptions): Promise<BareScale> {
   const prefix = uniquePrefix('bare');
   const config = readConfig(scaleSettings(o, prefix));
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromFile(o.kubeconfig);
+  // Its requests share connections as the executor's do (pooled-agents.ts).
+  const kubeConfig = loadKubeConfig(o.kubeconfig);
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
   const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
   const specs = Array.from({ length: o.operations }, (_, i) => buildScriptJob(`${prefix}-${i}`, OPERATION, 600, config));
@@ -248,7 +250,12 @@ export async function runBareScale(o: ScaleOptions): Promise<BareScale> {
     });
     await watch.untilEnded(specs.length);
     const seconds = (performance.now() - started) / 1000;
-    return { seconds: Number(seconds.toFixed(2)), maxPendingJobs: pods.maxUnended, maxPendingPods: pods.maxPending };
+    return {
+      seconds: Number(seconds.toFixed(2)),
+      maxPendingJobs: pods.maxUnended,
+      maxPendingPods: pods.maxPending,
+      phasesMs: lifecyclePhases({ job: watch.created, pods }),
+    };
   } finally {
     await watch.stop().catch(() => undefined);
     await pods.stop().catch(() => undefined);

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
+import { poolAgents } from './pooled-agents.js';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -12,11 +13,12 @@ export function clusterAvailable(kubeconfigPath: string | undefined, env: NodeJS
   return Boolean(kubeconfigPath) || (Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(`${SERVICE_ACCOUNT_DIR}/token`));
 }
 
+/** The cluster's config, its requests sharing keep-alive connections (pooled-agents.ts). */
 export function loadKubeConfig(kubeconfigPath: string | undefined): k8s.KubeConfig {
   const kubeConfig = new k8s.KubeConfig();
   if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
   else kubeConfig.loadFromCluster();
-  return kubeConfig;
+  return poolAgents(kubeConfig);
 }
 
 export function resolveNamespace(configured: string | undefined, kubeConfig: k8s.KubeConfig): string {

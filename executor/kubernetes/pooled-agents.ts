@@ -1,0 +1,45 @@
+/**
+ * One keep-alive HTTPS agent per API server and set of credentials, for every request, watch and
+ * log stream a KubeConfig makes. client-node 1.x makes a new agent for each of them
+ * (kubernetes-client/javascript#2893; its 2.x caches them), so each request paid a new TLS context
+ * and handshake, on the executor and on the API server alike: at scale the largest part of the
+ * executor's CPU. Credentials that change (a rotated client certificate, an exec plugin's) get an
+ * agent of their own; a proxy keeps the library's own agent.
+ */
+import { createHash } from 'node:crypto';
+import type { Agent as HttpAgent } from 'node:http';
+import type { AgentOptions } from 'node:https';
+import type * as k8s from '@kubernetes/client-node';
+
+type CreateAgent = (cluster: k8s.Cluster | null, options: AgentOptions) => HttpAgent;
+
+/** What tells one connection's credentials from another's. */
+function credentialsKey(cluster: k8s.Cluster | null, o: AgentOptions): string {
+  const hash = createHash('sha256');
+  for (const part of [cluster?.server, o.ca, o.cert, o.key, o.pfx, o.passphrase, String(o.rejectUnauthorized), o.servername]) {
+    hash.update(
+      Array.isArray(part) ? part.join('\n') : typeof part === 'object' && part !== null && !Buffer.isBuffer(part) ? JSON.stringify(part) : (part ?? ''),
+    );
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+export function poolAgents(kubeConfig: k8s.KubeConfig): k8s.KubeConfig {
+  // createAgent is private in client-node's types, and the one place every request gets its agent.
+  const target = kubeConfig as unknown as { createAgent: CreateAgent };
+  const create = target.createAgent.bind(kubeConfig);
+  /** The latest agent for each server: one made for credentials since replaced goes once its sockets close. */
+  const agents = new Map<string, { key: string; agent: HttpAgent }>();
+  target.createAgent = (cluster, options) => {
+    if (cluster?.proxyUrl) return create(cluster, options);
+    const key = credentialsKey(cluster, options);
+    const server = cluster?.server ?? '';
+    const pooled = agents.get(server);
+    if (pooled?.key === key) return pooled.agent;
+    const agent = create(cluster, { ...options, keepAlive: true });
+    agents.set(server, { key, agent });
+    return agent;
+  };
+  return kubeConfig;
+}
