@@ -13,8 +13,10 @@
  *     1,000 long operations, cancelled at once once every executor slot runs one
  * Other flags: --executors (4), --concurrency (per executor, 50), --duration (seconds each pod
  * runs, 1), --in-flight (submissions or creates at once, 64), --no-bare, --qps (each executor's
- * Kubernetes API rate limit, burst twice that; the product's default, 20 and 40, when not given).
+ * Kubernetes API rate limit, burst twice that; the product's default, 20 and 40, when not given),
+ * --cpu-profile DIR (each executor's V8 CPU profile, under DIR/<operations>/).
  */
+import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { up } from '../test/cluster/cluster.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
@@ -42,6 +44,7 @@ const IN_FLIGHT = number('in-flight', 64);
 const BARE = !process.argv.includes('--no-bare');
 const CANCEL = flag('cancel') ? number('cancel', 0) : undefined;
 const QPS = flag('qps') ? number('qps', 0) : undefined;
+const CPU_PROFILE = flag('cpu-profile');
 
 interface Size {
   kubeWorker: KubeWorkerScale;
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
         namespace,
         redisUrl: redis.url,
         qps: QPS,
+        ...(CPU_PROFILE ? { cpuProfileDir: path.resolve(CPU_PROFILE, String(operations)) } : {}),
       };
       const bare = BARE ? await runBareScale(options) : undefined;
       const kubeWorker = await runKubeWorkerScale(options);

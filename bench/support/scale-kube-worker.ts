@@ -39,8 +39,11 @@ const stop = async (cli: CliChild): Promise<void> => {
   clearTimeout(killer);
 };
 
-/** `env`: the deployment's settings (REDIS_URL, KUBECONFIG, KUBE_WORKER_*), the same for every process. */
-export async function startKubeWorkerProcesses(env: Record<string, string>, executors: number): Promise<KubeWorkerProcesses> {
+/**
+ * `env`: the deployment's settings (REDIS_URL, KUBECONFIG, KUBE_WORKER_*), the same for every
+ * process. `cpuProfileDir`: each executor writes a V8 CPU profile there when it exits.
+ */
+export async function startKubeWorkerProcesses(env: Record<string, string>, executors: number, cpuProfileDir?: string): Promise<KubeWorkerProcesses> {
   const all: CliChild[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(all.map(stop));
@@ -55,7 +58,8 @@ export async function startKubeWorkerProcesses(env: Record<string, string>, exec
     for (let i = 0; i < executors; i += 1) {
       const metricsPort = await freePort();
       metricsPorts.push(metricsPort);
-      const executor = spawnCli('executor', { ...env, HOST: '127.0.0.1', KUBE_WORKER_METRICS_PORT: String(metricsPort), ...(process.env.PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROF_DIR}` } : {}) }, 256 * 1024);
+      const profile: Record<string, string> = cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfileDir}` } : {};
+      const executor = spawnCli('executor', { ...env, HOST: '127.0.0.1', KUBE_WORKER_METRICS_PORT: String(metricsPort), ...profile }, 256 * 1024);
       all.push(executor);
       starting.push(waitUntilStarted('executor', executor, () => executor.output().includes('executor started'), STARTS_WITHIN));
     }

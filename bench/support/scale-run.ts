@@ -38,6 +38,8 @@ export interface ScaleOptions {
   redisUrl: string;
   /** Each executor's Kubernetes API rate limit (KUBE_WORKER_K8S_QPS, _BURST = 2 × QPS); the product's default when not given. */
   qps?: number;
+  /** Where each executor writes its CPU profile (`--cpu-profile`). */
+  cpuProfileDir?: string;
 }
 
 /** Any image: a simulated node never pulls it. */
@@ -152,7 +154,7 @@ export async function runKubeWorkerScale(o: ScaleOptions): Promise<KubeWorkerSca
   const prefix = uniquePrefix('scale');
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromFile(o.kubeconfig);
-  const processes = await startKubeWorkerProcesses(scaleSettings(o, prefix), o.executors);
+  const processes = await startKubeWorkerProcesses(scaleSettings(o, prefix), o.executors, o.cpuProfileDir);
   const watch = new JobWatch(kubeConfig, o.namespace, prefix);
   const pods = new PodWatch(kubeConfig, o.namespace, prefix);
   const completions = countCompletions(o.redisUrl, kubeWorkerQueuePrefix(prefix));
