@@ -525,14 +525,15 @@ async function upAlone(opts: UpOptions): Promise<ClusterInfo> {
     // Running: give a busy API server time to answer rather than restarting it under other users.
     let answers = false;
     try {
-      await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()) && (await dnsReady()), 30_000);
-      await addSimulatedNodes(simulatedNodes);
+      await waitFor('the running cluster to answer', async () => (await apiGet('/readyz')).status === 200 && (await nodeReady()) && (await dnsReady()), 90_000);
       answers = true;
-    } catch {
-      log('the running cluster does not answer: restarting it');
+    } catch (error) {
+      log(`the running cluster does not answer (${(error as Error).message.split('\n')[0]}): restarting it`);
     }
     if (answers) {
-      // Outside the try: KEDA failing to install is no reason to restart a cluster others use.
+      // Outside the try: simulated nodes or KEDA failing to come up is no reason to restart a
+      // cluster others use; the caller that asked for them is told why.
+      await addSimulatedNodes(simulatedNodes);
       await addKeda(opts.keda ?? false);
       return info(false);
     }

@@ -52,7 +52,8 @@ export async function ensureSimulatedNodes(procs: Processes, o: SimulatedStart):
   const items = Array.from({ length: o.count }, (_, i) => simulatedNode(i));
   // Server-side apply: a node that exists keeps the status kwok gave it.
   kubectl(o, ['apply', '--server-side', '--field-manager=kube-worker-test-cluster', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-  await waitFor(`${o.count} simulated nodes Ready (${simulatedNodeName(0)} …)`, async () => (await readyNodes(o)) >= o.count, 60_000, procs.logOf('kwok'));
+  // Generous: on a machine busy with other tests kwok and the API server answer slowly.
+  await waitFor(`${o.count} simulated nodes Ready (${simulatedNodeName(0)} …)`, async () => (await readyNodes(o)) >= o.count, 180_000, procs.logOf('kwok'));
 }
 
 /** "N simulated nodes (kwok, pid P)" or why not, for `cluster:status`. */
