@@ -13,6 +13,12 @@ import type * as k8s from '@kubernetes/client-node';
 
 type CreateAgent = (cluster: k8s.Cluster | null, options: AgentOptions) => HttpAgent;
 
+/**
+ * An idle connection is closed after this, before the API server closes it (after 90 s): a request
+ * sent on a connection the server is closing at that moment would fail.
+ */
+export const IDLE_CONNECTION_MS = 60_000;
+
 /** What tells one connection's credentials from another's. */
 function credentialsKey(cluster: k8s.Cluster | null, o: AgentOptions): string {
   const hash = createHash('sha256');
@@ -37,7 +43,7 @@ export function poolAgents(kubeConfig: k8s.KubeConfig): k8s.KubeConfig {
     const server = cluster?.server ?? '';
     const pooled = agents.get(server);
     if (pooled?.key === key) return pooled.agent;
-    const agent = create(cluster, { ...options, keepAlive: true });
+    const agent = create(cluster, { ...options, keepAlive: true, timeout: IDLE_CONNECTION_MS });
     agents.set(server, { key, agent });
     return agent;
   };

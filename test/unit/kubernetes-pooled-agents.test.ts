@@ -2,7 +2,7 @@ import type { Agent } from 'node:http';
 import type { AgentOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { poolAgents } from '../../executor/kubernetes/pooled-agents.js';
+import { IDLE_CONNECTION_MS, poolAgents } from '../../executor/kubernetes/pooled-agents.js';
 
 type CreateAgent = (cluster: k8s.Cluster | null, options: AgentOptions) => Agent & { options: AgentOptions };
 
@@ -17,6 +17,9 @@ describe("the executor's connections to the API server", () => {
     // The library reads the certificates anew for every request: equal bytes, new buffers.
     expect(createAgent(cluster('https://api:6443'), creds('a'))).toBe(first);
     expect(first.options.keepAlive).toBe(true);
+    // Closed idle before the API server would close it (90 s), so no request meets a closing one.
+    expect(first.options.timeout).toBe(IDLE_CONNECTION_MS);
+    expect(IDLE_CONNECTION_MS).toBeLessThan(90_000);
     expect(first.options.cert).toEqual(Buffer.from('a'));
   });
 
