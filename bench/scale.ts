@@ -21,9 +21,8 @@ import * as k8s from '@kubernetes/client-node';
 import { up } from '../test/cluster/cluster.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 import { printCircumstances, row } from './support/report.js';
-import type { Latencies } from './support/stats.js';
 import { runCancelScale } from './support/cancel-scale.js';
-import { runBareScale, runKubeWorkerScale, type BareScale, type KubeWorkerScale, type ScaleOptions } from './support/scale-run.js';
+import { runBareScale, runKubeWorkerScale, type BareScale, type KubeWorkerScale, type LifecyclePhase, type ScaleOptions } from './support/scale-run.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,10 +68,10 @@ function print(size: Size): void {
   if (bare) console.log(row(['  bare client, all at once: Jobs pending / pods not running', `${bare.maxPendingJobs} / ${bare.maxPendingPods}`], widths));
   console.log(row(['Jobs made twice / operations without a Job', `${kw.jobsMadeAgain} / ${kw.withoutJob}`], widths));
   console.log(row(['queue wait, submit → Job created, p50 / p99 ms', `${kw.queueWaitMs.p50} / ${kw.queueWaitMs.p99}`], widths));
-  const bareSteps = bare?.phasesMs as Record<string, Latencies> | undefined;
   for (const [phase, { p50, p99 }] of Object.entries(kw.phasesMs)) {
-    const floor = bareSteps?.[phase] ? `   (bare ${bareSteps[phase].p50} / ${bareSteps[phase].p99})` : '';
-    console.log(row([`  ${phase}, p50 / p99 ms`, `${p50} / ${p99}${floor}`], widths));
+    const floor = bare?.phasesMs[phase as LifecyclePhase];
+    const beside = floor ? `   (bare ${floor.p50} / ${floor.p99})` : '';
+    console.log(row([`  ${phase}, p50 / p99 ms`, `${p50} / ${p99}${beside}`], widths));
   }
   console.log(row(['executor CPU per 1,000 operations (all executors)', `${((kw.executorCpuMsPerOperation * 1000) / 1000).toFixed(1)} s`], widths));
   console.log(row(['executor peak memory (largest of one)', `${kw.executorPeakRssMb} MB`], widths));

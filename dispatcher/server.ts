@@ -10,6 +10,7 @@ import { QueueDepths } from '../core/contract/queues.js';
 import { Accepted, OperationStatus } from '../core/contract/status.js';
 import { WorkerHealth } from '../core/contract/worker.js';
 import type { Config } from '../core/config.js';
+import { delay } from '../core/delay.js';
 import { ExecutorRegistry } from '../core/executor-registry.js';
 import { keys as redisKeys } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
@@ -211,7 +212,7 @@ export async function dispatcherOn(
       shuttingDown = true;
       if (settings.shutdownDelaySeconds > 0) {
         logger.info(`not ready; still answering for ${settings.shutdownDelaySeconds}s while the Service stops sending requests here`);
-        await new Promise((resolve) => setTimeout(resolve, settings.shutdownDelaySeconds * 1000));
+        await delay(settings.shutdownDelaySeconds * 1000);
       }
       follows.stopAll();
       const deadline = Date.now() + settings.shutdownGraceSeconds * 1000;

@@ -19,7 +19,7 @@ import { POOL, SUBMIT_PATH, TOKEN } from './operation.js';
 import { cpuMsBetween, processUsage } from './process-usage.js';
 import { uniquePrefix } from './redis-prefix.js';
 import { startKubeWorkerProcesses } from './scale-kube-worker.js';
-import { latencies, percentile, type Latencies } from './stats.js';
+import { latencies, type Latencies } from './stats.js';
 
 export interface ScaleOptions {
   operations: number;
@@ -105,12 +105,15 @@ interface Moments {
   completed?: ReadonlyMap<string, number>;
 }
 
+/** p50 and p99 in whole milliseconds. */
+function wholeMs(samples: readonly number[]): Latencies {
+  const { p50, p99 } = latencies(samples);
+  return { p50: Math.round(p50), p99: Math.round(p99) };
+}
+
 function lifecyclePhases(m: Moments): Partial<Record<LifecyclePhase, Latencies>> {
-  const between = (from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>): Latencies => {
-    const samples = [...from].filter(([ticket]) => to.has(ticket)).map(([ticket, at]) => to.get(ticket)! - at);
-    const { p50, p99 } = latencies(samples);
-    return { p50: Math.round(p50), p99: Math.round(p99) };
-  };
+  const between = (from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>): Latencies =>
+    wholeMs([...from].filter(([ticket]) => to.has(ticket)).map(([ticket, at]) => to.get(ticket)! - at));
   return {
     'Job → pod made': between(m.job, m.pods.madeAt),
     'pod made → running': between(m.pods.madeAt, m.pods.runningAt),
@@ -207,7 +210,7 @@ export async function runKubeWorkerScale(o: ScaleOptions): Promise<KubeWorkerSca
       maxUnendedJobs: watch.maxUnended,
       jobsMadeAgain: [...watch.jobsPerTicket.values()].filter((n) => n > 1).length,
       withoutJob: [...submitted.keys()].filter((t) => !watch.jobsPerTicket.has(t)).length,
-      queueWaitMs: { p50: round(percentile(waits, 50), 0), p99: round(percentile(waits, 99), 0) },
+      queueWaitMs: wholeMs(waits),
       phasesMs: lifecyclePhases({ job: watch.created, pods, completed: completions.endedAt }),
       executorCpuMsPerOperation: round(cpuMsBetween(executorsBefore, executorsAfter) / o.operations),
       executorPeakRssMb: round(Math.max(...executorsAfter.map((u) => u.peakRssMb)), 1),

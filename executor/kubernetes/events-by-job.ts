@@ -4,7 +4,7 @@
  * events for an hour: at scale that is thousands, and reading them all once per operation made each
  * operation cost more than the one before it.
  *
- * An event is filed under the Job that `jobOf` names when it is seen (for a pod's event, the Job of
+ * An event is filed under the Job its watcher names when it is seen (for a pod's event, the Job of
  * the pod as the watch knows it then); `refile` moves a pod's events once its Job is known better.
  * Events keep the order they were first seen in.
  */

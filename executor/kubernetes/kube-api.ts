@@ -6,6 +6,7 @@
  * API server's own message (its Status), and say whether they are worth retrying.
  */
 import * as k8s from '@kubernetes/client-node';
+import { delay } from '../../core/delay.js';
 import type { Tracing } from '../../core/tracing.js';
 import { RateLimiter, type Urgency } from './rate-limiter.js';
 
@@ -52,8 +53,8 @@ const MAX_RETRY_AFTER_MS = 10_000;
 /** The wait a 429 asks for before the request is sent again, or undefined for any other error. */
 export function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof k8s.ApiException) || error.code !== 429) return undefined;
-  const headers = (error.headers ?? {}) as Record<string, string | undefined>;
-  const seconds = Number(headers['retry-after'] ?? headers['Retry-After'] ?? 1);
+  // The client hands over fetch's headers, whose names are lowercase.
+  const seconds = Number((error.headers as Record<string, string | undefined> | undefined)?.['retry-after'] ?? 1);
   return Math.min(MAX_RETRY_AFTER_MS, Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000);
 }
 
@@ -108,7 +109,7 @@ export class KubeApi {
         this.count(verb, statusOf(error));
         const wait = retryAfterMs(error);
         if (wait === undefined || retries >= TOO_MANY_REQUESTS_RETRIES) throw toKubeApiError(error);
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await delay(wait);
       }
     }
   }

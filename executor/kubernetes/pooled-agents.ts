@@ -22,12 +22,9 @@ export const IDLE_CONNECTION_MS = 60_000;
 /** What tells one connection's credentials from another's. */
 function credentialsKey(cluster: k8s.Cluster | null, o: AgentOptions): string {
   const hash = createHash('sha256');
-  for (const part of [cluster?.server, o.ca, o.cert, o.key, o.pfx, o.passphrase, String(o.rejectUnauthorized), o.servername]) {
-    hash.update(
-      Array.isArray(part) ? part.join('\n') : typeof part === 'object' && part !== null && !Buffer.isBuffer(part) ? JSON.stringify(part) : (part ?? ''),
-    );
-    hash.update('\0');
-  }
+  // Each option is a string or bytes, a list of them, or (a key or pfx with its passphrase) an object.
+  const pieces = [cluster?.server, o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].flat();
+  for (const piece of pieces) hash.update(typeof piece === 'string' || Buffer.isBuffer(piece) ? piece : JSON.stringify(piece ?? null)).update('\0');
   return hash.digest('hex');
 }
 
